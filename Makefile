@@ -1,0 +1,33 @@
+# org-onboarding. Two commands on a fresh machine: `make demo`, then `make test`.
+# Each installs what it needs (the fakecloud emulator once per machine, cargo-nextest if missing).
+
+CARGO ?= cargo
+SHELL := /bin/bash
+
+.PHONY: demo test lint unit bench fakecloud nextest
+
+## demo: the onboarding flow, end to end, printed as a status table
+demo:
+	$(CARGO) run --quiet --locked -p onboarding --example replay_fixtures
+
+## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator)
+test: fakecloud nextest lint
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## unit: the tests that need no emulator
+unit: nextest
+	$(CARGO) nextest run --locked -p onboarding
+
+## bench: throughput benchmarks (criterion-free: divan)
+bench:
+	$(CARGO) bench --locked -p onboarding
+
+fakecloud:
+	@infra/local/install-fakecloud.sh
+
+nextest:
+	@command -v cargo-nextest >/dev/null || { echo ">> Installing cargo-nextest (one time)..."; $(CARGO) install cargo-nextest --locked --quiet; }

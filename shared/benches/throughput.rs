@@ -1,0 +1,72 @@
+//! Events per second through parse + apply: every CloudTrail fixture, read from its JSON
+//! text into a domain event and applied to a matching record.
+//!
+//! `cargo bench -p onboarding --bench throughput` (divan prints time per event; events per
+//! second is its inverse, also shown as throughput).
+
+use chrono::Utc;
+use divan::counter::ItemsCount;
+use onboarding::cloudtrail::parse_event_str;
+use onboarding::domain::*;
+
+fn main() {
+    divan::main();
+}
+
+fn fixtures() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cloudtrail");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+fn target() -> Target {
+    Target {
+        organization: OrganizationId::parse("o-exampleorgid").unwrap(),
+        management_account: AccountId::parse("111111111111").unwrap(),
+    }
+}
+
+#[divan::bench]
+fn parse_and_apply(bencher: divan::Bencher) {
+    let texts = fixtures();
+    let now = Utc::now();
+    let records: Vec<OnboardingRecord> = texts
+        .iter()
+        .map(|text| {
+            let event = parse_event_str(text).unwrap();
+            OnboardingRecord::enroll(
+                event.account,
+                EnrollmentName::parse("bench").unwrap(),
+                TransferMode::Standalone,
+                Role::Member,
+                1,
+                now,
+            )
+        })
+        .collect();
+    let target = target();
+    bencher.counter(ItemsCount::new(texts.len())).bench(|| {
+        for (text, record) in texts.iter().zip(&records) {
+            let event = parse_event_str(divan::black_box(text)).unwrap();
+            divan::black_box(apply(record, &event, &target, now));
+        }
+    });
+}
+
+#[divan::bench]
+fn parse_only(bencher: divan::Bencher) {
+    let texts = fixtures();
+    bencher.counter(ItemsCount::new(texts.len())).bench(|| {
+        for text in &texts {
+            divan::black_box(parse_event_str(divan::black_box(text)).unwrap());
+        }
+    });
+}

@@ -1,0 +1,439 @@
+//! Reading AWS Organizations CloudTrail events, as EventBridge delivers them, into
+//! [`DomainEvent`]s.
+//!
+//! The envelope is `aws_lambda_events`' `CloudWatchEvent`; the `detail` is read with our
+//! own lenient [`record::TrailRecord`], because `AWSAPICall` requires fields that service
+//! events and some identities lack, and has no `errorCode`/`errorMessage`/`recipientAccountId`.
+//!
+//! Which account an event is about (AWS records each call only in the caller's account):
+//!
+//! | event | account the record is about |
+//! |---|---|
+//! | InviteAccountToOrganization | the handshake's `ACCOUNT` party, else `requestParameters.target.id` (type ACCOUNT) |
+//! | AcceptHandshake, DeclineHandshake | the caller (`userIdentity.accountId`, else `recipientAccountId`) |
+//! | CancelHandshake | the handshake's `ACCOUNT` party (the caller is the inviting organization) |
+//! | LeaveOrganization, DeleteOrganization | the caller |
+//! | RemoveAccountFromOrganization | `requestParameters.accountId` |
+//! | AccountJoinedOrganization / AccountDepartedOrganization (service events) | the `accountId` in `serviceEventDetails`; recorded in the organization's management account (`recipientAccountId`) |
+//!
+//! Real payloads differ from the API's: the handshake's `action` may be lowercase
+//! (`invite`), timestamps may be strings such as `Jan 18, 2017 9:41:16 PM`, keys are
+//! camelCase where the API uses PascalCase. All of these are accepted.
+
+mod record;
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::{
+    AccountId, AwsFailure, Closure, DomainEvent, EventKind, HandshakeId, Operation, OrganizationId,
+};
+use record::{TrailHandshake, TrailRecord};
+
+pub const SOURCE: &str = "aws.organizations";
+pub const API_CALL: &str = "AWS API Call via CloudTrail";
+pub const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
+pub const ACCOUNT_JOINED: &str = "AccountJoinedOrganization";
+pub const ACCOUNT_DEPARTED: &str = "AccountDepartedOrganization";
+
+/// Why an event could not be read. Every variant names the event id (or `unknown`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not an EventBridge event, or its CloudTrail detail is broken.
+    #[error("event {event_id}: malformed: {detail}")]
+    Malformed { event_id: String, detail: String },
+    /// A well-formed event that is not one the product follows.
+    #[error("event {event_id}: not an event org-onboarding follows: {what}")]
+    Unsupported { event_id: String, what: String },
+    /// One of our events, with a field missing or invalid.
+    #[error("event {event_id}: {event_name}: {field} is missing or invalid{}", detail_suffix(.detail))]
+    InvalidField {
+        event_id: String,
+        event_name: String,
+        field: &'static str,
+        detail: String,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
+}
+
+impl ParseError {
+    pub fn event_id(&self) -> &str {
+        match self {
+            ParseError::Malformed { event_id, .. }
+            | ParseError::Unsupported { event_id, .. }
+            | ParseError::InvalidField { event_id, .. } => event_id,
+        }
+    }
+
+    /// A well-formed event we do not follow (as opposed to a broken one).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, ParseError::Unsupported { .. })
+    }
+}
+
+/// The best id to name an event by, even a broken one: CloudTrail's `eventID`, else
+/// EventBridge's `id`.
+pub fn event_id_of(event: &Value) -> String {
+    event
+        .pointer("/detail/eventID")
+        .or_else(|| event.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// Reads one EventBridge event.
+pub fn parse_event(event: &Value) -> Result<DomainEvent, ParseError> {
+    let event_id = event_id_of(event);
+    let malformed = |detail: String| ParseError::Malformed {
+        event_id: event_id.clone(),
+        detail,
+    };
+    let envelope: CloudWatchEvent<Value> = CloudWatchEvent::deserialize(event)
+        .map_err(|e| malformed(format!("not an EventBridge event: {e}")))?;
+    if envelope.source.as_deref() != Some(SOURCE) {
+        return Err(ParseError::Unsupported {
+            event_id,
+            what: format!("source {:?}", envelope.source.as_deref().unwrap_or("")),
+        });
+    }
+    let detail_type = envelope.detail_type.as_deref().unwrap_or("");
+    if detail_type != API_CALL && detail_type != SERVICE_EVENT {
+        return Err(ParseError::Unsupported {
+            event_id,
+            what: format!("detail-type {detail_type:?}"),
+        });
+    }
+    let detail = envelope
+        .detail
+        .ok_or_else(|| malformed("no detail".into()))?;
+    let trail: TrailRecord =
+        serde_json::from_value(detail).map_err(|e| malformed(format!("CloudTrail detail: {e}")))?;
+    let reader = Reader {
+        event_id,
+        envelope_account: envelope.account_id,
+        envelope_time: envelope.time,
+        trail,
+    };
+    if detail_type == SERVICE_EVENT {
+        reader.service_event()
+    } else {
+        reader.api_call()
+    }
+}
+
+/// Reads the JSON text of one EventBridge event.
+pub fn parse_event_str(text: &str) -> Result<DomainEvent, ParseError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ParseError::Malformed {
+        event_id: "unknown".into(),
+        detail: format!("not JSON: {e}"),
+    })?;
+    parse_event(&value)
+}
+
+struct Reader {
+    event_id: String,
+    envelope_account: Option<String>,
+    envelope_time: DateTime<Utc>,
+    trail: TrailRecord,
+}
+
+impl Reader {
+    fn invalid(&self, field: &'static str, detail: impl Into<String>) -> ParseError {
+        ParseError::InvalidField {
+            event_id: self.event_id.clone(),
+            event_name: self.trail.event_name.clone(),
+            field,
+            detail: detail.into(),
+        }
+    }
+
+    fn account(&self, field: &'static str, value: Option<&str>) -> Result<AccountId, ParseError> {
+        let value = value.ok_or_else(|| self.invalid(field, ""))?;
+        AccountId::parse(value).map_err(|e| self.invalid(field, e.to_string()))
+    }
+
+    fn caller(&self) -> Result<AccountId, ParseError> {
+        let caller = self
+            .trail
+            .user_identity
+            .as_ref()
+            .and_then(|identity| identity.account_id.as_deref())
+            .or(self.trail.recipient_account_id.as_deref())
+            .or(self.envelope_account.as_deref());
+        self.account("userIdentity.accountId", caller)
+    }
+
+    fn request_str(&self, pointer: &str) -> Option<&str> {
+        self.trail
+            .request_parameters
+            .as_ref()?
+            .pointer(pointer)?
+            .as_str()
+    }
+
+    fn request_handshake_id(&self) -> Result<HandshakeId, ParseError> {
+        let id = self
+            .request_str("/handshakeId")
+            .ok_or_else(|| self.invalid("requestParameters.handshakeId", ""))?;
+        HandshakeId::parse(id)
+            .map_err(|e| self.invalid("requestParameters.handshakeId", e.to_string()))
+    }
+
+    fn response_handshake(&self) -> Result<TrailHandshake, ParseError> {
+        let value = self
+            .trail
+            .response_elements
+            .as_ref()
+            .and_then(|r| r.get("handshake").or_else(|| r.get("Handshake")))
+            .ok_or_else(|| self.invalid("responseElements.handshake", ""))?;
+        serde_json::from_value(value.clone())
+            .map_err(|e| self.invalid("responseElements.handshake", e.to_string()))
+    }
+
+    fn handshake_id(&self, handshake: &TrailHandshake) -> Result<HandshakeId, ParseError> {
+        HandshakeId::parse(handshake.id.as_str())
+            .map_err(|e| self.invalid("responseElements.handshake.id", e.to_string()))
+    }
+
+    fn handshake_account(&self, handshake: &TrailHandshake) -> Result<AccountId, ParseError> {
+        self.account(
+            "responseElements.handshake.parties[ACCOUNT]",
+            handshake.party("ACCOUNT"),
+        )
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        self.trail
+            .event_time
+            .as_ref()
+            .and_then(record::timestamp)
+            .unwrap_or(self.envelope_time)
+    }
+
+    fn event(&self, account: AccountId, kind: EventKind) -> Result<DomainEvent, ParseError> {
+        Ok(DomainEvent {
+            id: self.event_id.clone(),
+            account,
+            occurred_at: self.occurred_at(),
+            kind,
+        })
+    }
+
+    fn api_call(&self) -> Result<DomainEvent, ParseError> {
+        let name = self.trail.event_name.as_str();
+        let operation = Operation::from_name(name).ok_or_else(|| ParseError::Unsupported {
+            event_id: self.event_id.clone(),
+            what: format!("eventName {name:?}"),
+        })?;
+        match &self.trail.error_code {
+            Some(code) => self.failed_call(operation, code),
+            None => self.successful_call(operation),
+        }
+    }
+
+    fn successful_call(&self, operation: Operation) -> Result<DomainEvent, ParseError> {
+        match operation {
+            Operation::InviteAccountToOrganization => {
+                let handshake = self.response_handshake()?;
+                let account = match handshake.party("ACCOUNT") {
+                    Some(_) => self.handshake_account(&handshake)?,
+                    None => self.invite_target()?,
+                };
+                let kind = EventKind::InvitationSent {
+                    handshake: self.handshake_id(&handshake)?,
+                    organization: self.handshake_organization(&handshake),
+                    expires_at: handshake
+                        .expiration_timestamp
+                        .as_ref()
+                        .and_then(record::timestamp),
+                };
+                self.event(account, kind)
+            }
+            Operation::AcceptHandshake => {
+                let handshake = self.response_handshake().ok();
+                let id = match &handshake {
+                    Some(h) => self.handshake_id(h)?,
+                    None => self.request_handshake_id()?,
+                };
+                let organization = handshake
+                    .as_ref()
+                    .and_then(|h| self.handshake_organization(h));
+                self.event(
+                    self.caller()?,
+                    EventKind::InvitationAccepted {
+                        handshake: id,
+                        organization,
+                    },
+                )
+            }
+            Operation::DeclineHandshake => {
+                let handshake = self.request_handshake_id()?;
+                self.event(
+                    self.caller()?,
+                    EventKind::InvitationClosed {
+                        handshake,
+                        closure: Closure::Declined,
+                    },
+                )
+            }
+            Operation::CancelHandshake => {
+                let handshake = self.response_handshake()?;
+                let kind = EventKind::InvitationClosed {
+                    handshake: self.handshake_id(&handshake)?,
+                    closure: Closure::Canceled,
+                };
+                self.event(self.handshake_account(&handshake)?, kind)
+            }
+            Operation::LeaveOrganization => self.event(
+                self.caller()?,
+                EventKind::LeftOrganization { removed: false },
+            ),
+            Operation::RemoveAccountFromOrganization => {
+                let account = self.account(
+                    "requestParameters.accountId",
+                    self.request_str("/accountId"),
+                )?;
+                self.event(account, EventKind::LeftOrganization { removed: true })
+            }
+            Operation::DeleteOrganization => {
+                self.event(self.caller()?, EventKind::OrganizationDeleted)
+            }
+        }
+    }
+
+    fn failed_call(&self, operation: Operation, code: &str) -> Result<DomainEvent, ParseError> {
+        let account = match operation {
+            Operation::InviteAccountToOrganization => self.invite_target()?,
+            Operation::RemoveAccountFromOrganization => self.account(
+                "requestParameters.accountId",
+                self.request_str("/accountId"),
+            )?,
+            Operation::CancelHandshake => {
+                // The failed call names only the handshake, and the caller is the inviter.
+                return Err(ParseError::Unsupported {
+                    event_id: self.event_id.clone(),
+                    what: "a failed CancelHandshake names no invited account".into(),
+                });
+            }
+            Operation::AcceptHandshake
+            | Operation::DeclineHandshake
+            | Operation::LeaveOrganization
+            | Operation::DeleteOrganization => self.caller()?,
+        };
+        let handshake = self
+            .request_str("/handshakeId")
+            .and_then(|id| HandshakeId::parse(id).ok());
+        let failure = AwsFailure::new(
+            code,
+            None,
+            self.trail.error_message.clone().unwrap_or_default(),
+        );
+        self.event(
+            account,
+            EventKind::CallFailed {
+                operation,
+                failure,
+                handshake,
+            },
+        )
+    }
+
+    fn invite_target(&self) -> Result<AccountId, ParseError> {
+        let kind = self.request_str("/target/type").unwrap_or("");
+        if !kind.eq_ignore_ascii_case("ACCOUNT") {
+            return Err(self.invalid(
+                "requestParameters.target",
+                format!("target type {kind:?}: only ACCOUNT targets name an account"),
+            ));
+        }
+        self.account(
+            "requestParameters.target.id",
+            self.request_str("/target/id"),
+        )
+    }
+
+    /// The inviting organization: its party, else the id in the handshake ARN.
+    fn handshake_organization(&self, handshake: &TrailHandshake) -> Option<OrganizationId> {
+        handshake
+            .party("ORGANIZATION")
+            .and_then(|id| OrganizationId::parse(id).ok())
+            .or_else(|| {
+                handshake
+                    .arn_parts()
+                    .and_then(|(_, org)| OrganizationId::parse(org).ok())
+            })
+    }
+
+    fn service_event(&self) -> Result<DomainEvent, ParseError> {
+        let name = self.trail.event_name.as_str();
+        let details = self
+            .trail
+            .service_event_details
+            .as_ref()
+            .ok_or_else(|| self.invalid("serviceEventDetails", ""))?;
+        let account = self.account(
+            "serviceEventDetails.accountId",
+            record::find_str(details, "accountId"),
+        )?;
+        match name {
+            ACCOUNT_JOINED => {
+                let management_account = self.account(
+                    "recipientAccountId",
+                    self.trail
+                        .recipient_account_id
+                        .as_deref()
+                        .or(self.envelope_account.as_deref()),
+                )?;
+                self.event(
+                    account,
+                    EventKind::JoinedOrganization { management_account },
+                )
+            }
+            ACCOUNT_DEPARTED => {
+                let how = record::find_str(details, "departureMethod")
+                    .or_else(|| record::find_str(details, "departedMethod"))
+                    .unwrap_or("");
+                self.event(
+                    account,
+                    EventKind::LeftOrganization {
+                        removed: how.eq_ignore_ascii_case("Removed"),
+                    },
+                )
+            }
+            other => Err(ParseError::Unsupported {
+                event_id: self.event_id.clone(),
+                what: format!("service event {other:?}"),
+            }),
+        }
+    }
+}
+
+/// `(management account, organization id)` from a handshake ARN,
+/// `arn:aws:organizations::<management account>:handshake/<org>/<action>/<id>`.
+pub fn handshake_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut fields = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if service != "organizations" {
+        return None;
+    }
+    let mut path = resource.split('/');
+    (path.next()? == "handshake").then_some(())?;
+    Some((account, path.next()?))
+}

@@ -1,0 +1,599 @@
+//! Blockers: why a step cannot proceed, and what a person must do about it.
+//!
+//! Failures reach us from two sources that carry different detail: the API's error has a
+//! `Reason` field, while a CloudTrail event of a failed call has only `errorCode` and
+//! `errorMessage`. [`classify`] works from the reason when there is one and otherwise looks
+//! for the reason's name or its documented wording in the message. The raw code and message
+//! are always kept on the blocker, so nothing AWS said is lost.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An error AWS returned, as far as we know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsFailure {
+    /// The exception name, e.g. `ConstraintViolationException`.
+    pub code: String,
+    /// The `Reason` field of the API error; absent in CloudTrail events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl AwsFailure {
+    pub fn new(code: impl Into<String>, reason: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            reason: reason.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+/// The step of the journey a blocker stops; a later success of that step clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Leave,
+    DeleteOrganization,
+    Invite,
+    Accept,
+    /// Reaching the account at all (spoke role).
+    Access,
+}
+
+/// Stable blocker codes: notification consumers and dashboards key on these strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BlockerCode {
+    PaymentMethodMissing,
+    PaymentMethodInvalid,
+    ContactInfoMissing,
+    CustomerAgreementNotAccepted,
+    PhoneNotVerified,
+    AccountTooNew,
+    AccountSetupIncomplete,
+    MarketplaceAddressMismatch,
+    BusinessLicenseMissing,
+    OrganizationNotEmpty,
+    ManagementMustDeleteOrganization,
+    StillInOrganization,
+    DifferentSellerOfRecord,
+    InvitationQuotaReached,
+    AccountLimitReached,
+    MembershipChangeRateLimited,
+    TargetOrganizationChangingFeatures,
+    ManagementEmailNotVerified,
+    UnusedPrepaymentBalance,
+    LegacyPermissionsInUse,
+    AccessDenied,
+    AccountNotFound,
+    HandshakeNotFound,
+    HandshakeNotOpen,
+    DuplicateInvitation,
+    SpokeRoleUntrusted,
+    UnknownError,
+}
+
+impl std::fmt::Display for BlockerCode {
+    /// The stable code, as serialized (`PAYMENT_METHOD_MISSING`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        f.pad(value.as_str().unwrap_or_default())
+    }
+}
+
+impl BlockerCode {
+    /// What is wrong, and what a person must do about it.
+    pub fn explain(self) -> (&'static str, &'static str) {
+        use BlockerCode::*;
+        match self {
+            PaymentMethodMissing => (
+                "The account has no payment method, which a standalone account needs.",
+                "Sign in to the account as its root user or a billing administrator, open Billing and Cost Management > Payment preferences, and add a valid credit card or bank account.",
+            ),
+            PaymentMethodInvalid => (
+                "The account's payment method is not valid.",
+                "In Billing and Cost Management > Payment preferences of the account, replace the expired or failed payment method, then retry.",
+            ),
+            ContactInfoMissing => (
+                "The account is missing contact information required for a standalone account.",
+                "Open Account settings > Contact information in the account and fill in the full name, address and phone number.",
+            ),
+            CustomerAgreementNotAccepted => (
+                "The account has not accepted the AWS Customer Agreement.",
+                "Sign in to the account as its root user and accept the AWS Customer Agreement when prompted (complete the account sign-up).",
+            ),
+            PhoneNotVerified => (
+                "The account's phone number has not been verified.",
+                "Sign in to the account as its root user and complete phone verification in the account sign-up flow.",
+            ),
+            AccountTooNew => (
+                "The account was created less than 7 days ago and cannot leave its organization yet.",
+                "Wait until the account is 7 days old; the onboarding resumes by itself when the next leave attempt succeeds.",
+            ),
+            AccountSetupIncomplete => (
+                "The account's creation has not finished.",
+                "Wait for account creation to complete (usually minutes), then retry leaving the organization.",
+            ),
+            MarketplaceAddressMismatch => (
+                "The management account's address does not match its AWS Marketplace seller address.",
+                "Update the account address (Account settings) to match the Marketplace seller of record, then retry.",
+            ),
+            BusinessLicenseMissing => (
+                "The management account has no business license on file (required in some regions, e.g. India).",
+                "Upload the business license in the account's settings, then retry.",
+            ),
+            OrganizationNotEmpty => (
+                "The old organization still has member accounts, so it cannot be deleted yet.",
+                "Let the remaining members leave, be removed, or join the target organization; the management account moves on by itself once none is left.",
+            ),
+            ManagementMustDeleteOrganization => (
+                "This is its organization's management account: it cannot leave, it must delete its organization.",
+                "Once every member is gone, delete the organization from the management account (AWS Organizations > Settings > Delete organization).",
+            ),
+            StillInOrganization => (
+                "The account is still a member of an organization, so it cannot join the target organization.",
+                "Leave the current organization (or have its management account remove the account), or delete the organization if this is its management account.",
+            ),
+            DifferentSellerOfRecord => (
+                "The account and the target organization have different AWS sellers of record (e.g. AWS Inc. and AWS India, or different partitions).",
+                "Ask AWS Support to align the sellers of record; an account can only join an organization of the same seller and partition.",
+            ),
+            InvitationQuotaReached => (
+                "The target organization reached its daily invitation quota.",
+                "Nothing to do: the inviter tries again on a later run. To go faster, ask AWS Support to raise the handshake quota.",
+            ),
+            AccountLimitReached => (
+                "The target organization reached its account limit.",
+                "Request a higher 'accounts per organization' quota in Service Quotas (AWS Organizations) for the target organization; the inviter retries on its next run.",
+            ),
+            MembershipChangeRateLimited => (
+                "Too many accounts joined or left this organization recently.",
+                "Wait and retry later; AWS limits how often membership can change.",
+            ),
+            TargetOrganizationChangingFeatures => (
+                "The target organization is enabling all features, which pauses invitations or makes this handshake invalid.",
+                "Finish (or cancel) the enable-all-features process in the target organization; the inviter retries on its next run.",
+            ),
+            ManagementEmailNotVerified => (
+                "The target organization's management account email address is not verified.",
+                "Verify the management account's email address from the AWS Organizations console of the target organization.",
+            ),
+            UnusedPrepaymentBalance => (
+                "The account has an unused prepayment balance that blocks the move.",
+                "Contact AWS Support to settle or transfer the prepayment balance, then retry.",
+            ),
+            LegacyPermissionsInUse => (
+                "The organization still uses legacy billing IAM permissions.",
+                "Migrate the organization to the fine-grained billing, cost management and account IAM actions, then retry.",
+            ),
+            AccessDenied => (
+                "The caller is not allowed to perform this Organizations call.",
+                "Check the IAM permissions of the role making the call (the spoke role in customer accounts, the hub function's role in the target organization).",
+            ),
+            AccountNotFound => (
+                "AWS does not know this account id in this context.",
+                "Check the account id in the enrollment; re-enroll with the correct id.",
+            ),
+            HandshakeNotFound => (
+                "The invitation no longer exists.",
+                "Nothing to do: a new invitation is sent on the inviter's next run.",
+            ),
+            HandshakeNotOpen => (
+                "The invitation is no longer open (accepted, declined, cancelled or expired).",
+                "Nothing to do if the account joined; otherwise a new invitation is sent on the inviter's next run.",
+            ),
+            DuplicateInvitation => (
+                "An identical invitation is already open.",
+                "Nothing to do: the open invitation is adopted.",
+            ),
+            SpokeRoleUntrusted => (
+                "The hub cannot assume the spoke role in this account (not deployed, or the external id does not match).",
+                "Deploy infra/spoke.yaml in the account (or the StackSet) with the hub account id and the configured external id.",
+            ),
+            UnknownError => (
+                "AWS refused the call for a reason this tool does not know.",
+                "Read the raw error code and message on this blocker and act on them; then retry.",
+            ),
+        }
+    }
+}
+
+/// A reason a step cannot proceed, with the remediation a person must do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocker {
+    pub code: BlockerCode,
+    pub message: String,
+    pub remediation: String,
+    pub step: Step,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_message: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+impl Blocker {
+    pub fn new(code: BlockerCode, step: Step, since: DateTime<Utc>) -> Self {
+        let (message, remediation) = code.explain();
+        Self {
+            code,
+            message: message.to_owned(),
+            remediation: remediation.to_owned(),
+            step,
+            raw_code: None,
+            raw_message: None,
+            since,
+        }
+    }
+
+    pub fn from_failure(
+        code: BlockerCode,
+        step: Step,
+        failure: &AwsFailure,
+        since: DateTime<Utc>,
+    ) -> Self {
+        let raw_code = match &failure.reason {
+            Some(reason) => format!("{}:{reason}", failure.code),
+            None => failure.code.clone(),
+        };
+        Self {
+            raw_code: Some(raw_code),
+            raw_message: Some(failure.message.clone()).filter(|m| !m.is_empty()),
+            ..Self::new(code, step, since)
+        }
+    }
+
+    /// Same blocker for de-duplication purposes: a repeated failure does not add a copy.
+    pub fn same_as(&self, other: &Blocker) -> bool {
+        self.code == other.code && self.step == other.step
+    }
+}
+
+/// What a failed call means for the onboarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Throttling, concurrent modification, service errors: retry, nobody needs to act.
+    Transient,
+    /// A person must act (or, for quotas, time must pass).
+    Blocker(BlockerCode),
+    /// The account is still in an organization: for a direct-mode member that is the
+    /// fallback to the standalone path, for anyone else a blocker.
+    StillInOrganization,
+    /// The handshake is already in the requested state (accepted twice, say).
+    AlreadyInState,
+    /// An identical open invitation exists: adopt it.
+    DuplicateInvitation,
+}
+
+/// (reason name, blocker, documented wording of the reason in messages)
+const REASONS: &[(&str, BlockerCode, &[&str])] = &[
+    (
+        "MASTER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED",
+        BlockerCode::PaymentMethodMissing,
+        &[],
+    ),
+    (
+        "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED",
+        BlockerCode::PaymentMethodMissing,
+        &[],
+    ),
+    (
+        "PAYMENT_INSTRUMENT_REQUIRED",
+        BlockerCode::PaymentMethodMissing,
+        &["payment instrument", "payment method"],
+    ),
+    (
+        "INVALID_PAYMENT_INSTRUMENT",
+        BlockerCode::PaymentMethodInvalid,
+        &["invalid payment"],
+    ),
+    (
+        "MASTER_ACCOUNT_MISSING_CONTACT_INFO",
+        BlockerCode::ContactInfoMissing,
+        &["contact information", "contact info"],
+    ),
+    (
+        "ACCOUNT_CANNOT_LEAVE_WITHOUT_EULA",
+        BlockerCode::CustomerAgreementNotAccepted,
+        &["end user license agreement", "customer agreement", "eula"],
+    ),
+    (
+        "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION",
+        BlockerCode::PhoneNotVerified,
+        &["phone verification"],
+    ),
+    (
+        "WAIT_PERIOD_ACTIVE",
+        BlockerCode::AccountTooNew,
+        &["seven days", "7 days", "waiting period"],
+    ),
+    (
+        "ACCOUNT_CREATION_NOT_COMPLETE",
+        BlockerCode::AccountSetupIncomplete,
+        &["creation process", "still being created"],
+    ),
+    (
+        "MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE",
+        BlockerCode::MarketplaceAddressMismatch,
+        &["marketplace"],
+    ),
+    (
+        "MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE",
+        BlockerCode::BusinessLicenseMissing,
+        &["business license"],
+    ),
+    (
+        "ACCOUNT_CANNOT_LEAVE_ORGANIZATION",
+        BlockerCode::ManagementMustDeleteOrganization,
+        &[
+            "remove the management account",
+            "can't remove the management",
+            "cannot remove the management",
+        ],
+    ),
+    (
+        "ALREADY_IN_AN_ORGANIZATION",
+        BlockerCode::StillInOrganization,
+        &[
+            "already a member of an organization",
+            "already in an organization",
+        ],
+    ),
+    (
+        "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD",
+        BlockerCode::DifferentSellerOfRecord,
+        &["seller of record", "different marketplace"],
+    ),
+    (
+        "HANDSHAKE_RATE_LIMIT_EXCEEDED",
+        BlockerCode::InvitationQuotaReached,
+        &["number of handshakes", "handshakes that you can send"],
+    ),
+    (
+        "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
+        BlockerCode::AccountLimitReached,
+        &["limit on the number of accounts"],
+    ),
+    (
+        "ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED",
+        BlockerCode::MembershipChangeRateLimited,
+        &["too many membership", "membership change"],
+    ),
+    (
+        "ORGANIZATION_ALREADY_HAS_ALL_FEATURES",
+        BlockerCode::TargetOrganizationChangingFeatures,
+        &["already enabled all features"],
+    ),
+    (
+        "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION",
+        BlockerCode::TargetOrganizationChangingFeatures,
+        &["already started the process to enable all features"],
+    ),
+    (
+        "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES",
+        BlockerCode::TargetOrganizationChangingFeatures,
+        &["process of enabling all features"],
+    ),
+    (
+        "MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED",
+        BlockerCode::ManagementEmailNotVerified,
+        &[
+            "email address of the management account",
+            "email not verified",
+        ],
+    ),
+    (
+        "UNUSED_PREPAYMENT_BALANCE",
+        BlockerCode::UnusedPrepaymentBalance,
+        &["prepayment"],
+    ),
+    (
+        "LEGACY_PERMISSIONS_STILL_IN_USE",
+        BlockerCode::LegacyPermissionsInUse,
+        &["legacy permissions", "fine-grained actions"],
+    ),
+];
+
+/// Finds the documented reason of a constraint violation, from the `Reason` field or, when a
+/// CloudTrail event lost it, from the message. Longer names are tried first so that
+/// `MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED` is not read as `PAYMENT_INSTRUMENT_REQUIRED`.
+pub fn known_reason(failure: &AwsFailure) -> Option<(&'static str, BlockerCode)> {
+    if let Some(reason) = &failure.reason {
+        if let Some((name, code, _)) = REASONS.iter().find(|(name, _, _)| name == reason) {
+            return Some((name, *code));
+        }
+    }
+    let by_name = REASONS
+        .iter()
+        .filter(|(name, _, _)| failure.message.contains(name))
+        .max_by_key(|(name, _, _)| name.len());
+    if let Some((name, code, _)) = by_name {
+        return Some((name, *code));
+    }
+    let lower = failure.message.to_ascii_lowercase();
+    REASONS
+        .iter()
+        .find(|(_, _, phrases)| phrases.iter().any(|p| lower.contains(p)))
+        .map(|(name, code, _)| (*name, *code))
+}
+
+/// Classifies a failed Organizations call.
+pub fn classify(failure: &AwsFailure) -> FailureClass {
+    match failure.code.as_str() {
+        "ConcurrentModificationException"
+        | "TooManyRequestsException"
+        | "ThrottlingException"
+        | "ServiceException"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "RequestTimeout"
+        | "RequestTimeoutException" => FailureClass::Transient,
+        "HandshakeAlreadyInStateException" => FailureClass::AlreadyInState,
+        "DuplicateHandshakeException" => FailureClass::DuplicateInvitation,
+        "MasterCannotLeaveOrganizationException" => {
+            FailureClass::Blocker(BlockerCode::ManagementMustDeleteOrganization)
+        }
+        "OrganizationNotEmptyException" => FailureClass::Blocker(BlockerCode::OrganizationNotEmpty),
+        "AccessDeniedException" | "AccessDeniedForDependencyException" => {
+            FailureClass::Blocker(BlockerCode::AccessDenied)
+        }
+        "AccountNotFoundException" => FailureClass::Blocker(BlockerCode::AccountNotFound),
+        "HandshakeNotFoundException" => FailureClass::Blocker(BlockerCode::HandshakeNotFound),
+        "InvalidHandshakeTransitionException" => {
+            FailureClass::Blocker(BlockerCode::HandshakeNotOpen)
+        }
+        "ConstraintViolationException" | "HandshakeConstraintViolationException" => {
+            match known_reason(failure) {
+                Some((_, BlockerCode::StillInOrganization)) => FailureClass::StillInOrganization,
+                // Leaving a management account is the same situation whatever exception says it.
+                Some((_, code)) => FailureClass::Blocker(code),
+                None => FailureClass::Blocker(BlockerCode::UnknownError),
+            }
+        }
+        _ => FailureClass::Blocker(BlockerCode::UnknownError),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn constraint(reason: &str) -> AwsFailure {
+        AwsFailure::new("ConstraintViolationException", Some(reason), "")
+    }
+
+    #[test]
+    fn every_documented_reason_maps_to_its_blocker_from_the_reason_field() {
+        for (name, code, _) in REASONS {
+            let expected = if *code == BlockerCode::StillInOrganization {
+                FailureClass::StillInOrganization
+            } else {
+                FailureClass::Blocker(*code)
+            };
+            assert_eq!(classify(&constraint(name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_documented_reason_maps_to_its_blocker_from_the_message_alone() {
+        for (name, code, _) in REASONS {
+            let failure = AwsFailure::new(
+                "HandshakeConstraintViolationException",
+                None,
+                format!("The request failed: {name}."),
+            );
+            assert_eq!(
+                known_reason(&failure).map(|(_, c)| c),
+                Some(*code),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn longer_reason_names_win_over_their_suffixes() {
+        let failure = AwsFailure::new(
+            "ConstraintViolationException",
+            None,
+            "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED",
+        );
+        assert_eq!(
+            known_reason(&failure).map(|(n, _)| n),
+            Some("MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED")
+        );
+    }
+
+    #[test]
+    fn documented_wording_is_recognised_without_the_reason_name() {
+        let failure = AwsFailure::new(
+            "ConstraintViolationException",
+            None,
+            "You can't remove a member account that doesn't have a payment instrument attached.",
+        );
+        assert_eq!(
+            classify(&failure),
+            FailureClass::Blocker(BlockerCode::PaymentMethodMissing)
+        );
+        let failure = AwsFailure::new(
+            "HandshakeConstraintViolationException",
+            None,
+            "The handshake request is invalid because the invited account is already a member of an organization.",
+        );
+        assert_eq!(classify(&failure), FailureClass::StillInOrganization);
+    }
+
+    #[test]
+    fn exceptions_without_reasons_have_their_own_class() {
+        let cases = [
+            (
+                "MasterCannotLeaveOrganizationException",
+                FailureClass::Blocker(BlockerCode::ManagementMustDeleteOrganization),
+            ),
+            (
+                "OrganizationNotEmptyException",
+                FailureClass::Blocker(BlockerCode::OrganizationNotEmpty),
+            ),
+            (
+                "AccessDeniedException",
+                FailureClass::Blocker(BlockerCode::AccessDenied),
+            ),
+            (
+                "AccountNotFoundException",
+                FailureClass::Blocker(BlockerCode::AccountNotFound),
+            ),
+            (
+                "HandshakeNotFoundException",
+                FailureClass::Blocker(BlockerCode::HandshakeNotFound),
+            ),
+            (
+                "InvalidHandshakeTransitionException",
+                FailureClass::Blocker(BlockerCode::HandshakeNotOpen),
+            ),
+            (
+                "DuplicateHandshakeException",
+                FailureClass::DuplicateInvitation,
+            ),
+            (
+                "HandshakeAlreadyInStateException",
+                FailureClass::AlreadyInState,
+            ),
+            ("ConcurrentModificationException", FailureClass::Transient),
+            ("TooManyRequestsException", FailureClass::Transient),
+        ];
+        for (code, class) in cases {
+            assert_eq!(classify(&AwsFailure::new(code, None, "m")), class, "{code}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_reason_keeps_the_raw_code_and_message() {
+        let failure = AwsFailure::new(
+            "ConstraintViolationException",
+            Some("SOMETHING_NEW"),
+            "brand new rule",
+        );
+        assert_eq!(
+            classify(&failure),
+            FailureClass::Blocker(BlockerCode::UnknownError)
+        );
+        let blocker =
+            Blocker::from_failure(BlockerCode::UnknownError, Step::Leave, &failure, Utc::now());
+        assert_eq!(
+            blocker.raw_code.as_deref(),
+            Some("ConstraintViolationException:SOMETHING_NEW")
+        );
+        assert_eq!(blocker.raw_message.as_deref(), Some("brand new rule"));
+    }
+
+    #[test]
+    fn every_blocker_explains_itself() {
+        for (_, code, _) in REASONS {
+            let (message, remediation) = code.explain();
+            assert!(!message.is_empty() && remediation.len() > 20);
+        }
+    }
+}

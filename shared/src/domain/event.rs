@@ -1,0 +1,149 @@
+//! Domain events: what happened to one account, in the product's words.
+//!
+//! CloudTrail events are read into these by [`crate::cloudtrail`]; the functions also
+//! produce them from what they observe through the API (an accepted handshake, the members
+//! left in an organization), so every change goes through the same transition function.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::blocker::{AwsFailure, Step};
+use super::ids::{AccountId, HandshakeId, OrganizationId};
+
+/// The AWS Organizations calls the product follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    InviteAccountToOrganization,
+    AcceptHandshake,
+    DeclineHandshake,
+    CancelHandshake,
+    LeaveOrganization,
+    RemoveAccountFromOrganization,
+    DeleteOrganization,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 7] = [
+        Operation::InviteAccountToOrganization,
+        Operation::AcceptHandshake,
+        Operation::DeclineHandshake,
+        Operation::CancelHandshake,
+        Operation::LeaveOrganization,
+        Operation::RemoveAccountFromOrganization,
+        Operation::DeleteOrganization,
+    ];
+
+    /// The API name, as CloudTrail's `eventName` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::InviteAccountToOrganization => "InviteAccountToOrganization",
+            Operation::AcceptHandshake => "AcceptHandshake",
+            Operation::DeclineHandshake => "DeclineHandshake",
+            Operation::CancelHandshake => "CancelHandshake",
+            Operation::LeaveOrganization => "LeaveOrganization",
+            Operation::RemoveAccountFromOrganization => "RemoveAccountFromOrganization",
+            Operation::DeleteOrganization => "DeleteOrganization",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The step of the journey a failure of this call blocks.
+    pub fn step(self) -> Step {
+        match self {
+            Operation::InviteAccountToOrganization => Step::Invite,
+            Operation::AcceptHandshake
+            | Operation::DeclineHandshake
+            | Operation::CancelHandshake => Step::Accept,
+            Operation::LeaveOrganization | Operation::RemoveAccountFromOrganization => Step::Leave,
+            Operation::DeleteOrganization => Step::DeleteOrganization,
+        }
+    }
+}
+
+/// How a handshake stopped being open without being accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Closure {
+    Declined,
+    Canceled,
+    Expired,
+}
+
+/// Something that happened to one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// CloudTrail `eventID`, or an id the function derived for what it observed; the
+    /// de-duplication key.
+    pub id: String,
+    /// The account the event is about.
+    pub account: AccountId,
+    pub occurred_at: DateTime<Utc>,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// An organization invited the account (InviteAccountToOrganization succeeded).
+    InvitationSent {
+        handshake: HandshakeId,
+        /// The inviting organization, when the event names it.
+        organization: Option<OrganizationId>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// The account accepted an invitation (AcceptHandshake succeeded).
+    InvitationAccepted {
+        handshake: HandshakeId,
+        organization: Option<OrganizationId>,
+    },
+    /// A handshake was declined, cancelled or expired.
+    InvitationClosed {
+        handshake: HandshakeId,
+        closure: Closure,
+    },
+    /// The account is no longer in its old organization (left, or removed by its management account).
+    LeftOrganization { removed: bool },
+    /// The account's (old) organization was deleted: it is standalone now.
+    OrganizationDeleted,
+    /// Organizations' own record that the account joined the organization of
+    /// `management_account` (a service event only that management account sees).
+    JoinedOrganization { management_account: AccountId },
+    /// An Organizations call about this account failed.
+    CallFailed {
+        operation: Operation,
+        failure: AwsFailure,
+        handshake: Option<HandshakeId>,
+    },
+    /// Observed by the tracker: how many enrolled members are still in this management
+    /// account's organization.
+    MembersRemaining { count: u32 },
+    /// The acceptor refused an invitation the verification policy did not pass.
+    InvitationRefused {
+        handshake: HandshakeId,
+        organization: Option<OrganizationId>,
+        reason: String,
+    },
+    /// Access to the account through the spoke role failed (or works again).
+    AccessChecked { failure: Option<AwsFailure> },
+}
+
+impl EventKind {
+    /// A short name for logs and history.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::InvitationSent { .. } => "invitation_sent",
+            EventKind::InvitationAccepted { .. } => "invitation_accepted",
+            EventKind::InvitationClosed { .. } => "invitation_closed",
+            EventKind::LeftOrganization { .. } => "left_organization",
+            EventKind::OrganizationDeleted => "organization_deleted",
+            EventKind::JoinedOrganization { .. } => "joined_organization",
+            EventKind::CallFailed { .. } => "call_failed",
+            EventKind::MembersRemaining { .. } => "members_remaining",
+            EventKind::InvitationRefused { .. } => "invitation_refused",
+            EventKind::AccessChecked { .. } => "access_checked",
+        }
+    }
+}

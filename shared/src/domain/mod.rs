@@ -1,0 +1,16 @@
+//! The pure onboarding domain: identifiers, phases, blockers, records and the transition
+//! function. No I/O, no async, no SDK types: everything here is tested without AWS.
+
+pub mod blocker;
+pub mod event;
+pub mod ids;
+pub mod phase;
+pub mod record;
+pub mod transition;
+
+pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
+pub use event::{Closure, DomainEvent, EventKind, Operation};
+pub use ids::{AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId};
+pub use phase::{Phase, Role, TransferMode};
+pub use record::{Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target};
+pub use transition::{apply, FollowUp, Notification, Transition};

@@ -1,0 +1,189 @@
+//! The onboarding record: one per account, the single source of truth of where it stands.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::blocker::{Blocker, BlockerCode, Step};
+use super::ids::{AccountId, EnrollmentName, HandshakeId, OrganizationId};
+use super::phase::{Phase, Role, TransferMode};
+
+/// How many applied events a record remembers. Enough to read an account's story and to
+/// drop most redeliveries in the domain itself; the store's event markers catch the rest.
+pub const HISTORY_LIMIT: usize = 50;
+/// How many closed or refused handshake ids a record remembers, so that a late event about
+/// one of them changes nothing.
+pub const HANDSHAKE_MEMORY: usize = 20;
+
+/// The organization every account should end up in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub organization: OrganizationId,
+    pub management_account: AccountId,
+}
+
+/// One applied event, as an account's history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub applied_at: DateTime<Utc>,
+    /// What happened, e.g. `left_organization` or `call_failed: LeaveOrganization`.
+    pub summary: String,
+    pub phase: Phase,
+}
+
+/// Why a direct-mode account moved to the standalone path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fallback {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingRecord {
+    pub account_id: AccountId,
+    pub enrollment: EnrollmentName,
+    pub transfer_mode: TransferMode,
+    pub role: Role,
+    pub phase: Phase,
+    /// Still in the organization it is leaving (members until they leave or move,
+    /// the management account until it deletes its organization).
+    pub in_old_organization: bool,
+    pub handshake_id: Option<HandshakeId>,
+    pub handshake_expires_at: Option<DateTime<Utc>>,
+    pub blockers: Vec<Blocker>,
+    /// Set once a direct-mode account fell back to the standalone path.
+    #[serde(default)]
+    pub fallback: Option<Fallback>,
+    /// Handshakes that were closed or refused: a late event about one changes nothing.
+    #[serde(default)]
+    pub settled_handshakes: Vec<HandshakeId>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub phase_since: DateTime<Utc>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl OnboardingRecord {
+    /// A new record in the starting phase for its role and mode: a management account
+    /// starts deleting its organization (blocked while it has enrolled members), a member
+    /// leaves first in standalone mode and awaits the invitation in direct mode, a
+    /// standalone account awaits the invitation.
+    pub fn enroll(
+        account_id: AccountId,
+        enrollment: EnrollmentName,
+        transfer_mode: TransferMode,
+        role: Role,
+        enrolled_members: usize,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let phase = match (role, transfer_mode) {
+            (Role::Management, _) => Phase::DeletingOrganization,
+            (Role::Member, TransferMode::Standalone) => Phase::LeavingOrganization,
+            (Role::Member, TransferMode::Direct) | (Role::Standalone, _) => {
+                Phase::AwaitingInvitation
+            }
+        };
+        let blockers = if role == Role::Management && enrolled_members > 0 {
+            vec![Blocker::new(
+                BlockerCode::OrganizationNotEmpty,
+                Step::DeleteOrganization,
+                now,
+            )]
+        } else {
+            Vec::new()
+        };
+        Self {
+            account_id,
+            enrollment,
+            transfer_mode,
+            role,
+            phase,
+            in_old_organization: role != Role::Standalone,
+            handshake_id: None,
+            handshake_expires_at: None,
+            blockers,
+            fallback: None,
+            settled_handshakes: Vec::new(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            phase_since: now,
+            history: Vec::new(),
+        }
+    }
+
+    /// Whether an event with this id was already applied to the record.
+    pub fn has_applied(&self, event_id: &str) -> bool {
+        self.history.iter().any(|h| h.event_id == event_id)
+    }
+
+    pub fn is_blocked_by(&self, code: BlockerCode) -> bool {
+        self.blockers.iter().any(|b| b.code == code)
+    }
+}
+
+/// One enrollment: a customer's set of accounts moving together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    pub name: EnrollmentName,
+    pub transfer_mode: TransferMode,
+    pub management_account: Option<AccountId>,
+    pub members: Vec<AccountId>,
+    pub standalone_accounts: Vec<AccountId>,
+}
+
+/// Why an enrollment cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollmentError {
+    #[error("account {0} is listed twice in the enrollment")]
+    DuplicateAccount(AccountId),
+    #[error("the enrollment has no account")]
+    Empty,
+    #[error("members are listed without their management account; pass it too")]
+    MembersWithoutManagement,
+}
+
+impl Enrollment {
+    /// The starting records of every account of the enrollment.
+    pub fn records(&self, now: DateTime<Utc>) -> Result<Vec<OnboardingRecord>, EnrollmentError> {
+        if !self.members.is_empty() && self.management_account.is_none() {
+            return Err(EnrollmentError::MembersWithoutManagement);
+        }
+        let accounts: Vec<(AccountId, Role)> = self
+            .management_account
+            .iter()
+            .map(|a| (a.clone(), Role::Management))
+            .chain(self.members.iter().map(|a| (a.clone(), Role::Member)))
+            .chain(
+                self.standalone_accounts
+                    .iter()
+                    .map(|a| (a.clone(), Role::Standalone)),
+            )
+            .collect();
+        if accounts.is_empty() {
+            return Err(EnrollmentError::Empty);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (account, _) in &accounts {
+            if !seen.insert(account) {
+                return Err(EnrollmentError::DuplicateAccount(account.clone()));
+            }
+        }
+        Ok(accounts
+            .into_iter()
+            .map(|(account, role)| {
+                OnboardingRecord::enroll(
+                    account,
+                    self.name.clone(),
+                    self.transfer_mode,
+                    role,
+                    self.members.len(),
+                    now,
+                )
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,577 @@
+//! Given/when/then tests of the transition rules, in both transfer modes.
+
+use chrono::{DateTime, TimeZone, Utc};
+use onboarding::domain::*;
+
+fn t(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap() + chrono::Duration::minutes(minute.into())
+}
+fn acct(s: &str) -> AccountId {
+    AccountId::parse(s).unwrap()
+}
+fn hs(s: &str) -> HandshakeId {
+    HandshakeId::parse(s).unwrap()
+}
+fn target() -> Target {
+    Target {
+        organization: OrganizationId::parse("o-exampleorgid").unwrap(),
+        management_account: acct("111111111111"),
+    }
+}
+
+const MEMBER: &str = "333333333333";
+const MGMT: &str = "222222222222";
+const SOLO: &str = "555555555555";
+const H1: &str = "h-examplehandshakeid111";
+const H2: &str = "h-examplehandshakeid222";
+
+fn given(role: Role, mode: TransferMode) -> OnboardingRecord {
+    let account = match role {
+        Role::Management => MGMT,
+        Role::Member => MEMBER,
+        Role::Standalone => SOLO,
+    };
+    OnboardingRecord::enroll(
+        acct(account),
+        EnrollmentName::parse("acme").unwrap(),
+        mode,
+        role,
+        2,
+        t(0),
+    )
+}
+
+struct Scenario {
+    record: OnboardingRecord,
+    last: Option<Transition>,
+    n: u32,
+}
+
+impl Scenario {
+    fn new(record: OnboardingRecord) -> Self {
+        Self {
+            record,
+            last: None,
+            n: 0,
+        }
+    }
+    fn when(mut self, kind: EventKind) -> Self {
+        self.n += 1;
+        let event = DomainEvent {
+            id: format!("ev-{}", self.n),
+            account: self.record.account_id.clone(),
+            occurred_at: t(self.n),
+            kind,
+        };
+        self.when_event(&event)
+    }
+    fn when_event(mut self, event: &DomainEvent) -> Self {
+        let transition = apply(&self.record, event, &target(), t(self.n + 1));
+        self.record = transition.record.clone();
+        self.last = Some(transition);
+        self
+    }
+    fn then_phase(self, phase: Phase) -> Self {
+        assert_eq!(self.record.phase, phase);
+        self
+    }
+    fn last(&self) -> &Transition {
+        self.last.as_ref().unwrap()
+    }
+}
+
+fn invited(h: &str) -> EventKind {
+    EventKind::InvitationSent {
+        handshake: hs(h),
+        organization: Some(target().organization),
+        expires_at: Some(t(59)),
+    }
+}
+fn accepted(h: &str) -> EventKind {
+    EventKind::InvitationAccepted {
+        handshake: hs(h),
+        organization: Some(target().organization),
+    }
+}
+fn failed(operation: Operation, code: &str, reason: Option<&str>, message: &str) -> EventKind {
+    EventKind::CallFailed {
+        operation,
+        failure: AwsFailure::new(code, reason, message),
+        handshake: None,
+    }
+}
+fn already_in_org(operation: Operation) -> EventKind {
+    failed(
+        operation,
+        "HandshakeConstraintViolationException",
+        Some("ALREADY_IN_AN_ORGANIZATION"),
+        "already a member of an organization",
+    )
+}
+
+// --- starting phases -------------------------------------------------------------------
+
+#[test]
+fn starting_phases_follow_role_and_mode() {
+    assert_eq!(
+        given(Role::Member, TransferMode::Direct).phase,
+        Phase::AwaitingInvitation
+    );
+    assert_eq!(
+        given(Role::Member, TransferMode::Standalone).phase,
+        Phase::LeavingOrganization
+    );
+    assert_eq!(
+        given(Role::Management, TransferMode::Direct).phase,
+        Phase::DeletingOrganization
+    );
+    assert_eq!(
+        given(Role::Management, TransferMode::Standalone).phase,
+        Phase::DeletingOrganization
+    );
+    assert_eq!(
+        given(Role::Standalone, TransferMode::Standalone).phase,
+        Phase::AwaitingInvitation
+    );
+    assert!(given(Role::Management, TransferMode::Direct)
+        .is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    assert!(!given(Role::Standalone, TransferMode::Direct).in_old_organization);
+}
+
+#[test]
+fn enrollment_gives_every_account_its_record_and_rejects_duplicates() {
+    let enrollment = Enrollment {
+        name: EnrollmentName::parse("acme").unwrap(),
+        transfer_mode: TransferMode::Standalone,
+        management_account: Some(acct(MGMT)),
+        members: vec![acct(MEMBER)],
+        standalone_accounts: vec![acct(SOLO)],
+    };
+    let records = enrollment.records(t(0)).unwrap();
+    let phases: Vec<_> = records
+        .iter()
+        .map(|r| (r.account_id.as_str(), r.phase))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            (MGMT, Phase::DeletingOrganization),
+            (MEMBER, Phase::LeavingOrganization),
+            (SOLO, Phase::AwaitingInvitation)
+        ]
+    );
+
+    let duplicate = Enrollment {
+        standalone_accounts: vec![acct(MEMBER)],
+        ..enrollment.clone()
+    };
+    assert_eq!(
+        duplicate.records(t(0)),
+        Err(EnrollmentError::DuplicateAccount(acct(MEMBER)))
+    );
+    let orphan = Enrollment {
+        management_account: None,
+        ..enrollment
+    };
+    assert_eq!(
+        orphan.records(t(0)),
+        Err(EnrollmentError::MembersWithoutManagement)
+    );
+}
+
+// --- standalone path -------------------------------------------------------------------
+
+#[test]
+fn standalone_member_leaves_is_invited_and_joins() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone))
+        .when(EventKind::LeftOrganization { removed: false })
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
+    assert!(s
+        .last()
+        .follow_ups
+        .contains(&FollowUp::ReevaluateManagement));
+    let s = s.when(invited(H1)).then_phase(Phase::Invited);
+    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+    assert!(s
+        .last()
+        .follow_ups
+        .contains(&FollowUp::AcceptInvitation { handshake: hs(H1) }));
+    let s = s.when(accepted(H1)).then_phase(Phase::Joined);
+    assert!(s
+        .last()
+        .notifications
+        .contains(&Notification::AccountJoined));
+    assert_eq!(s.record.version, 4);
+}
+
+#[test]
+fn removal_by_the_management_account_counts_as_leaving() {
+    Scenario::new(given(Role::Member, TransferMode::Standalone))
+        .when(EventKind::LeftOrganization { removed: true })
+        .then_phase(Phase::AwaitingInvitation);
+}
+
+#[test]
+fn leave_failure_blocks_with_remediation_and_success_clears_it() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone)).when(failed(
+        Operation::LeaveOrganization,
+        "ConstraintViolationException",
+        None,
+        "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED: no payment instrument",
+    ));
+    let s = s.then_phase(Phase::LeavingOrganization);
+    let blocker = &s.record.blockers[0];
+    assert_eq!(blocker.code, BlockerCode::PaymentMethodMissing);
+    assert!(blocker.remediation.contains("Payment preferences"));
+    assert!(matches!(
+        &s.last().notifications[..],
+        [Notification::Blocked { .. }]
+    ));
+
+    let s = s.when(EventKind::LeftOrganization { removed: false });
+    assert!(s.record.blockers.is_empty());
+    assert!(s.last().notifications.contains(&Notification::Unblocked {
+        cleared: vec![BlockerCode::PaymentMethodMissing]
+    }));
+}
+
+#[test]
+fn repeated_failure_does_not_duplicate_the_blocker_or_notify_again() {
+    let leave_failed = failed(
+        Operation::LeaveOrganization,
+        "ConstraintViolationException",
+        Some("WAIT_PERIOD_ACTIVE"),
+        "",
+    );
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone))
+        .when(leave_failed.clone())
+        .when(leave_failed);
+    assert_eq!(s.record.blockers.len(), 1);
+    assert!(s.last().notifications.is_empty());
+}
+
+#[test]
+fn transient_failures_change_nothing() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone)).when(failed(
+        Operation::LeaveOrganization,
+        "TooManyRequestsException",
+        None,
+        "slow down",
+    ));
+    assert!(!s.last().changed);
+    assert_eq!(s.record.version, 1);
+}
+
+// --- management account ----------------------------------------------------------------
+
+#[test]
+fn management_account_stays_deleting_while_members_remain() {
+    let s = Scenario::new(given(Role::Management, TransferMode::Standalone))
+        .when(EventKind::MembersRemaining { count: 1 })
+        .then_phase(Phase::DeletingOrganization);
+    assert!(s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    let s = s
+        .when(EventKind::MembersRemaining { count: 0 })
+        .then_phase(Phase::DeletingOrganization);
+    assert!(!s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    assert!(s.last().notifications.contains(&Notification::Unblocked {
+        cleared: vec![BlockerCode::OrganizationNotEmpty]
+    }));
+}
+
+#[test]
+fn management_account_moves_on_once_its_organization_is_deleted() {
+    let s = Scenario::new(given(Role::Management, TransferMode::Direct))
+        .when(failed(
+            Operation::DeleteOrganization,
+            "OrganizationNotEmptyException",
+            None,
+            "still contains accounts",
+        ))
+        .then_phase(Phase::DeletingOrganization)
+        .when(EventKind::OrganizationDeleted)
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.record.blockers.is_empty());
+    assert!(!s.record.in_old_organization);
+    assert!(s
+        .last()
+        .follow_ups
+        .contains(&FollowUp::OldOrganizationDeleted));
+    assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
+}
+
+#[test]
+fn management_account_that_tries_to_leave_is_told_to_delete() {
+    let s = Scenario::new(given(Role::Management, TransferMode::Standalone))
+        .when(failed(
+            Operation::LeaveOrganization,
+            "MasterCannotLeaveOrganizationException",
+            None,
+            "can't",
+        ))
+        .then_phase(Phase::DeletingOrganization);
+    assert!(s
+        .record
+        .is_blocked_by(BlockerCode::ManagementMustDeleteOrganization));
+    // A leave event can never move a management account: only deletion does.
+    Scenario::new(given(Role::Management, TransferMode::Standalone))
+        .when(EventKind::LeftOrganization { removed: false })
+        .then_phase(Phase::DeletingOrganization);
+}
+
+#[test]
+fn invitation_to_a_management_account_still_deleting_does_not_move_it() {
+    Scenario::new(given(Role::Management, TransferMode::Direct))
+        .when(invited(H1))
+        .then_phase(Phase::DeletingOrganization);
+}
+
+// --- direct path and fallback ----------------------------------------------------------
+
+#[test]
+fn direct_member_is_invited_and_joins_without_leaving() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(invited(H1))
+        .then_phase(Phase::Invited)
+        .when(accepted(H1))
+        .then_phase(Phase::Joined);
+    assert!(!s.record.in_old_organization);
+    assert!(s
+        .last()
+        .follow_ups
+        .contains(&FollowUp::ReevaluateManagement));
+}
+
+#[test]
+fn direct_member_refused_at_invitation_falls_back_to_leaving_once_with_its_reason() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(already_in_org(Operation::InviteAccountToOrganization))
+        .then_phase(Phase::LeavingOrganization);
+    let fallback = s.record.fallback.clone().unwrap();
+    assert!(fallback.reason.contains("standalone path"));
+    assert!(
+        matches!(&s.last().notifications[0], Notification::PhaseChanged { reason: Some(r), .. } if r.contains("direct transfer"))
+    );
+    assert!(s.record.is_blocked_by(BlockerCode::StillInOrganization));
+
+    // It then follows the standalone path: leave, invited, joined.
+    let s = s
+        .when(EventKind::LeftOrganization { removed: false })
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.record.blockers.is_empty());
+    // Refused again: no second fallback, a blocker instead.
+    let s = s
+        .when(already_in_org(Operation::InviteAccountToOrganization))
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.record.is_blocked_by(BlockerCode::StillInOrganization));
+    s.when(invited(H2))
+        .then_phase(Phase::Invited)
+        .when(accepted(H2))
+        .then_phase(Phase::Joined);
+}
+
+#[test]
+fn direct_member_refused_at_acceptance_falls_back_too() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(invited(H1))
+        .when(already_in_org(Operation::AcceptHandshake))
+        .then_phase(Phase::LeavingOrganization);
+    assert_eq!(s.record.handshake_id, None);
+}
+
+#[test]
+fn standalone_mode_never_falls_back_it_blocks() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(already_in_org(Operation::InviteAccountToOrganization))
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.record.fallback.is_none());
+    assert!(s.record.is_blocked_by(BlockerCode::StillInOrganization));
+}
+
+// --- handshakes ------------------------------------------------------------------------
+
+#[test]
+fn closed_current_handshake_moves_invited_back_to_awaiting() {
+    for closure in [Closure::Declined, Closure::Canceled, Closure::Expired] {
+        let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+            .when(invited(H1))
+            .when(EventKind::InvitationClosed {
+                handshake: hs(H1),
+                closure,
+            })
+            .then_phase(Phase::AwaitingInvitation);
+        assert_eq!(s.record.handshake_id, None);
+        assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
+    }
+}
+
+#[test]
+fn closing_another_handshake_never_changes_the_current_one() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(invited(H1))
+        .when(EventKind::InvitationClosed {
+            handshake: hs(H2),
+            closure: Closure::Declined,
+        })
+        .then_phase(Phase::Invited);
+    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+    // and a second invitation does not replace the current one either
+    let s = s.when(invited(H2));
+    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+}
+
+#[test]
+fn a_late_invitation_for_a_closed_handshake_changes_nothing() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(EventKind::InvitationClosed {
+            handshake: hs(H1),
+            closure: Closure::Canceled,
+        })
+        .when(invited(H1))
+        .then_phase(Phase::AwaitingInvitation);
+    assert_eq!(s.record.handshake_id, None);
+}
+
+#[test]
+fn foreign_invitation_is_reported_once_and_never_tracked() {
+    let foreign = EventKind::InvitationSent {
+        handshake: hs("h-foreignhandshake001"),
+        organization: Some(OrganizationId::parse("o-foreignorg01").unwrap()),
+        expires_at: None,
+    };
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(foreign.clone())
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(matches!(
+        &s.last().notifications[..],
+        [Notification::UnexpectedInvitation { .. }]
+    ));
+    assert_eq!(s.record.handshake_id, None);
+    let s = s.when(foreign);
+    assert!(s.last().notifications.is_empty());
+}
+
+#[test]
+fn refused_invitation_is_reported_once_per_handshake() {
+    let refused = EventKind::InvitationRefused {
+        handshake: hs("h-foreignhandshake001"),
+        organization: None,
+        reason: "WRONG_ORGANIZATION".into(),
+    };
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct)).when(refused.clone());
+    assert_eq!(s.last().notifications.len(), 1);
+    let s = s.when(refused);
+    assert!(!s.last().changed);
+}
+
+#[test]
+fn join_recorded_by_the_target_management_account_is_authoritative() {
+    Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(EventKind::JoinedOrganization {
+            management_account: acct("111111111111"),
+        })
+        .then_phase(Phase::Joined);
+    Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(EventKind::JoinedOrganization {
+            management_account: acct("666666666666"),
+        })
+        .then_phase(Phase::AwaitingInvitation);
+}
+
+#[test]
+fn accepting_a_foreign_invitation_is_reported_not_joined() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(EventKind::InvitationAccepted {
+            handshake: hs("h-foreignhandshake001"),
+            organization: Some(OrganizationId::parse("o-foreignorg01").unwrap()),
+        })
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(matches!(
+        &s.last().notifications[..],
+        [Notification::UnexpectedInvitation { .. }]
+    ));
+}
+
+// --- idempotency and terminal phase ----------------------------------------------------
+
+#[test]
+fn an_event_already_applied_is_a_no_op() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct)).when(invited(H1));
+    let event = DomainEvent {
+        id: "ev-1".into(),
+        account: acct(SOLO),
+        occurred_at: t(1),
+        kind: invited(H1),
+    };
+    let again = apply(&s.record, &event, &target(), t(30));
+    assert!(!again.changed);
+    assert_eq!(again.record, s.record);
+}
+
+#[test]
+fn joined_is_terminal() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(accepted(H1))
+        .when(EventKind::InvitationClosed {
+            handshake: hs(H1),
+            closure: Closure::Expired,
+        })
+        .then_phase(Phase::Joined)
+        .when(failed(
+            Operation::AcceptHandshake,
+            "HandshakeConstraintViolationException",
+            Some("PAYMENT_INSTRUMENT_REQUIRED"),
+            "",
+        ))
+        .then_phase(Phase::Joined);
+    assert!(!s.last().changed);
+}
+
+#[test]
+fn events_for_another_account_are_ignored() {
+    let record = given(Role::Standalone, TransferMode::Direct);
+    let event = DomainEvent {
+        id: "x".into(),
+        account: acct(MEMBER),
+        occurred_at: t(1),
+        kind: accepted(H1),
+    };
+    assert!(!apply(&record, &event, &target(), t(2)).changed);
+}
+
+#[test]
+fn spoke_role_failure_blocks_access_until_it_works() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct)).when(
+        EventKind::AccessChecked {
+            failure: Some(AwsFailure::new(
+                "AccessDenied",
+                None,
+                "not authorized to perform sts:AssumeRole",
+            )),
+        },
+    );
+    assert!(s.record.is_blocked_by(BlockerCode::SpokeRoleUntrusted));
+    let s = s.when(EventKind::AccessChecked { failure: None });
+    assert!(s.record.blockers.is_empty());
+}
+
+#[test]
+fn history_is_bounded() {
+    let mut s = Scenario::new(given(Role::Standalone, TransferMode::Direct));
+    for i in 0..120 {
+        let h = format!("h-handshake{i:04}");
+        s = s.when(EventKind::InvitationClosed {
+            handshake: hs(&h),
+            closure: Closure::Expired,
+        });
+    }
+    assert_eq!(
+        s.record.history.len(),
+        onboarding::domain::record::HISTORY_LIMIT
+    );
+    assert_eq!(
+        s.record.settled_handshakes.len(),
+        onboarding::domain::record::HANDSHAKE_MEMORY
+    );
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests and the local AWS harness (work in progress).
