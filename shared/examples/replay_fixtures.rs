@@ -51,8 +51,8 @@ fn main() -> anyhow::Result<()> {
         records.insert(event.account.clone(), transition.record);
     }
     println!(
-        "\n{:<14} {:<11} {:<22} {}",
-        "ACCOUNT", "ROLE", "PHASE", "BLOCKERS",
+        "\n{:<14} {:<11} {:<22} BLOCKERS",
+        "ACCOUNT", "ROLE", "PHASE",
     );
     for record in records.values() {
         let blockers: Vec<&str> = record.blockers.iter().map(|b| b.message.as_str()).collect();
