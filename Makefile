@@ -4,19 +4,27 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint unit bench fakecloud nextest
+.PHONY: demo test lint iac unit bench package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo:
 	$(CARGO) run --quiet --locked -p onboarding --example replay_fixtures
 
 ## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator)
-test: fakecloud nextest lint
+test: fakecloud nextest lint iac
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## iac: cfn-lint, the SAM transform and checkov on template.yaml and infra/spoke.yaml
+iac:
+	@infra/iac-check.sh
+
+## package: arm64 Lambda zips with cargo-lambda (from PyPI, brings zig), sizes printed
+package:
+	@infra/package.sh
 
 ## unit: the tests that need no emulator
 unit: nextest

@@ -3,6 +3,21 @@
 //! - [`domain`]: the pure onboarding state machine (no I/O, no SDK types).
 //! - [`cloudtrail`]: reading AWS Organizations CloudTrail events, as EventBridge delivers
 //!   them, into domain events.
+//! - [`ports`]: what the handlers need (record store, notifier), and [`adapters`]: those
+//!   ports on DynamoDB, EventBridge and in memory.
+//! - [`tracker`], [`acceptor`], [`inviter`]: the functions' handlers, behind the ports;
+//!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
+//! - [`config`]: the typed configuration every binary reads once at start.
 
+pub mod acceptor;
+pub mod adapters;
 pub mod cloudtrail;
+pub mod config;
 pub mod domain;
+pub mod inviter;
+pub mod notifications;
+pub mod ports;
+pub mod retry;
+pub mod telemetry;
+pub mod tracker;
+pub mod trigger;

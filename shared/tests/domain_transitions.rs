@@ -271,6 +271,10 @@ fn management_account_stays_deleting_while_members_remain() {
         .when(EventKind::MembersRemaining { count: 1 })
         .then_phase(Phase::DeletingOrganization);
     assert!(s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    assert!(
+        !s.last().changed,
+        "a count above zero only confirms the blocker"
+    );
     let s = s
         .when(EventKind::MembersRemaining { count: 0 })
         .then_phase(Phase::DeletingOrganization);
@@ -278,6 +282,9 @@ fn management_account_stays_deleting_while_members_remain() {
     assert!(s.last().notifications.contains(&Notification::Unblocked {
         cleared: vec![BlockerCode::OrganizationNotEmpty]
     }));
+    // A stale count arriving late cannot bring the blocker back.
+    let s = s.when(EventKind::MembersRemaining { count: 2 });
+    assert!(!s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
 }
 
 #[test]

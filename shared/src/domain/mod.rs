@@ -5,6 +5,7 @@ pub mod blocker;
 pub mod event;
 pub mod ids;
 pub mod phase;
+pub mod policy;
 pub mod record;
 pub mod transition;
 
@@ -12,5 +13,6 @@ pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step
 pub use event::{Closure, DomainEvent, EventKind, Operation};
 pub use ids::{AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId};
 pub use phase::{Phase, Role, TransferMode};
+pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
 pub use record::{Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target};
 pub use transition::{apply, FollowUp, Notification, Transition};

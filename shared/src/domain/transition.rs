@@ -344,6 +344,9 @@ fn decide(
                     );
                     out.reason = Some(reason);
                 }
+                // One "still in an organization" blocker is enough, whichever call said it.
+                FailureClass::StillInOrganization
+                    if next.is_blocked_by(BlockerCode::StillInOrganization) => {}
                 FailureClass::StillInOrganization => {
                     add_blocker(
                         next,
@@ -367,16 +370,10 @@ fn decide(
             if next.role != Role::Management || next.phase != Phase::DeletingOrganization {
                 return;
             }
-            if *count > 0 {
-                add_blocker(
-                    next,
-                    Blocker::new(
-                        BlockerCode::OrganizationNotEmpty,
-                        Step::DeleteOrganization,
-                        now,
-                    ),
-                );
-            } else {
+            // Departures are monotonic: the blocker is set at enrollment and by AWS refusing
+            // the deletion, and only cleared here, so a stale count (two members leaving at
+            // once, each seeing the other) can never bring it back.
+            if *count == 0 {
                 next.blockers
                     .retain(|b| b.code != BlockerCode::OrganizationNotEmpty);
             }

@@ -1,0 +1,789 @@
+//! [`RecordStore`] on Amazon DynamoDB.
+//!
+//! # Key design
+//!
+//! One table, string keys `pk` (HASH) and `sk` (RANGE), on-demand billing, TTL attribute
+//! `expires_at`. Three kinds of item:
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! |---|---|---|---|
+//! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
+//! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
+//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at` |
+//!
+//! Two sparse global secondary indexes, both projecting every attribute, hold only the
+//! record items, because only they carry the top-level `enrollment` and `phase` attributes
+//! (they are record fields, not copies):
+//! - `by_enrollment`: HASH `enrollment`, RANGE `account_id`;
+//! - `by_phase`: HASH `phase`, RANGE `account_id`.
+//!
+//! # Writes
+//!
+//! [`RecordStore::commit`] is exactly one `TransactWriteItems` call, in this item order:
+//! 1. Put the record, conditioned on `version = <expected_version>` (optimistic lock);
+//! 2. Put the event marker, conditioned on `attribute_not_exists(pk)` (deduplication by
+//!    CloudTrail `eventID`, so two concurrent copies of one event cannot both commit);
+//! 3. Put the outbox item under the account's scope (only when there is something to
+//!    publish), so a notification is never lost when publishing fails after the write.
+//!
+//! A cancelled transaction is classified from its cancellation reasons, read by item
+//! position: marker `ConditionalCheckFailed` => [`StoreError::Duplicate`]; record
+//! `ConditionalCheckFailed` or any `TransactionConflict` => [`StoreError::Conflict`];
+//! throttling => [`StoreError::Transient`]; anything else => [`StoreError::Permanent`].
+//! The SDK fills `ClientRequestToken` for every `TransactWriteItems` request, so its own
+//! retries of one call (after a timeout, say) are idempotent on the service side.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+use crate::ports::{
+    Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError,
+};
+
+/// Name of the index listing records by enrollment.
+pub const BY_ENROLLMENT_INDEX: &str = "by_enrollment";
+/// Name of the index listing records by phase.
+pub const BY_PHASE_INDEX: &str = "by_phase";
+/// The table's TTL attribute (event markers only).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// How long an event marker is kept: far longer than any redelivery or Lambda retry.
+pub const MARKER_RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+const RECORD_SK: &str = "RECORD";
+const EVENT_SK: &str = "EVENT";
+
+type Item = HashMap<String, AttributeValue>;
+
+fn record_pk(account: &str) -> String {
+    format!("ACCOUNT#{account}")
+}
+
+fn marker_pk(event_id: &str) -> String {
+    format!("EVENT#{event_id}")
+}
+
+fn outbox_pk(scope: &str) -> String {
+    format!("OUTBOX#{scope}")
+}
+
+#[derive(Serialize)]
+struct Key<'a> {
+    pk: String,
+    sk: &'a str,
+}
+
+#[derive(Serialize)]
+struct RecordItem<'a> {
+    pk: String,
+    sk: &'static str,
+    #[serde(flatten)]
+    record: &'a OnboardingRecord,
+}
+
+#[derive(Serialize)]
+struct MarkerItem<'a> {
+    pk: String,
+    sk: &'static str,
+    scope: &'a str,
+    created_at: DateTime<Utc>,
+    expires_at: i64,
+}
+
+/// Read back as an [`OutboxItem`] (`pk`, `sk` and `created_at` are ignored then).
+#[derive(Serialize)]
+struct OutboxEntry<'a> {
+    pk: String,
+    sk: &'a str,
+    scope: &'a str,
+    event_id: &'a str,
+    notifications: &'a [OutgoingNotification],
+    created_at: DateTime<Utc>,
+}
+
+fn to_item<T: Serialize>(what: &str, value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Permanent(format!("cannot map {what} to a DynamoDB item: {e}")))
+}
+
+fn to_value<T: Serialize>(what: &str, value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StoreError::Permanent(format!("cannot map {what} to a DynamoDB value: {e}")))
+}
+
+fn record_from_item(item: Item) -> Result<OnboardingRecord, StoreError> {
+    let pk = match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "(no pk)".to_owned(),
+    };
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::Permanent(format!("malformed record item {pk}: {e}")))
+}
+
+fn key(pk: String, sk: &str) -> Result<Item, StoreError> {
+    to_item("a key", &Key { pk, sk })
+}
+
+fn record_item(record: &OnboardingRecord) -> Result<Item, StoreError> {
+    to_item(
+        "the record",
+        &RecordItem {
+            pk: record_pk(record.account_id.as_str()),
+            sk: RECORD_SK,
+            record,
+        },
+    )
+}
+
+fn marker_item(event_id: &str, scope: &str, now: DateTime<Utc>) -> Result<Item, StoreError> {
+    to_item(
+        "the event marker",
+        &MarkerItem {
+            pk: marker_pk(event_id),
+            sk: EVENT_SK,
+            scope,
+            created_at: now,
+            expires_at: (now + MARKER_RETENTION).timestamp(),
+        },
+    )
+}
+
+fn outbox_item(
+    scope: &str,
+    event_id: &str,
+    notifications: &[OutgoingNotification],
+    now: DateTime<Utc>,
+) -> Result<Item, StoreError> {
+    to_item(
+        "the outbox",
+        &OutboxEntry {
+            pk: outbox_pk(scope),
+            sk: event_id,
+            scope,
+            event_id,
+            notifications,
+            created_at: now,
+        },
+    )
+}
+
+/// Error codes (`ProvideErrorMetadata::code`) worth retrying later.
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionInProgressException",
+    "ReplicatedWriteConflictException",
+    "ServiceUnavailable",
+];
+
+/// Classifies an SDK error that is not a condition failure: timeouts, dispatch and
+/// response failures, 5xx and throttling codes are transient; the rest (missing table,
+/// validation, access denied, a request that cannot be built) is permanent.
+fn classify<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = format!("{operation}: {}", DisplayErrorContext(err));
+    let transient = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::ServiceError(service) => match err.code() {
+            Some(code) => TRANSIENT_CODES.contains(&code),
+            None => service.raw().status().is_server_error(),
+        },
+        _ => false,
+    };
+    if transient {
+        StoreError::Transient(detail)
+    } else {
+        StoreError::Permanent(detail)
+    }
+}
+
+/// What an item of a transaction is, by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxItem {
+    Record,
+    Marker,
+    Outbox,
+}
+
+const THROTTLING_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
+/// Classifies a cancelled transaction from its cancellation reasons (one per item, in
+/// request order). Precedence: the event was already applied (duplicate) beats every
+/// other reason; then a reason retrying cannot fix (permanent); then an optimistic-lock
+/// or transaction conflict (reload and re-apply); then throttling (retry later).
+fn cancelled(
+    items: &[TxItem],
+    reasons: &[CancellationReason],
+    account: Option<&str>,
+    event_id: &str,
+    message: Option<&str>,
+) -> StoreError {
+    let codes: Vec<(TxItem, &str)> = items
+        .iter()
+        .zip(reasons)
+        .map(|(item, reason)| (*item, reason.code().unwrap_or("None")))
+        .collect();
+    let described = reasons
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let item = items.get(i).map_or("?".to_owned(), |it| format!("{it:?}"));
+            format!(
+                "{item}: {} {}",
+                r.code().unwrap_or("None"),
+                r.message().unwrap_or("")
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if reasons.is_empty() || reasons.len() != items.len() {
+        // Without one reason per item there is nothing to read; do not guess a conflict or
+        // a duplicate, and do not drop the event either: let it be retried, then dead-lettered.
+        return StoreError::Transient(format!(
+            "transaction cancelled with {} cancellation reasons for {} items [{described}]: {}",
+            reasons.len(),
+            items.len(),
+            message.unwrap_or("")
+        ));
+    }
+    if codes
+        .iter()
+        .any(|(item, code)| *item == TxItem::Marker && *code == "ConditionalCheckFailed")
+    {
+        return StoreError::Duplicate {
+            event_id: event_id.to_owned(),
+        };
+    }
+    let conflict = |item: TxItem, code: &str| {
+        code == "TransactionConflict"
+            || (item == TxItem::Record && code == "ConditionalCheckFailed")
+    };
+    let permanent = codes.iter().any(|(item, code)| {
+        *code != "None" && !conflict(*item, code) && !THROTTLING_REASONS.contains(code)
+    });
+    if permanent {
+        return StoreError::Permanent(format!("transaction cancelled: [{described}]"));
+    }
+    if codes.iter().any(|(item, code)| conflict(*item, code)) {
+        return StoreError::Conflict {
+            account: account.unwrap_or("(none)").to_owned(),
+        };
+    }
+    StoreError::Transient(format!("transaction cancelled: [{described}]"))
+}
+
+fn transact_error(
+    err: SdkError<TransactWriteItemsError, HttpResponse>,
+    items: &[TxItem],
+    account: Option<&str>,
+    event_id: &str,
+) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        return cancelled(
+            items,
+            e.cancellation_reasons(),
+            account,
+            event_id,
+            e.message(),
+        );
+    }
+    classify("TransactWriteItems", &err)
+}
+
+fn put(table: &str, item: Item, condition: &str) -> Put {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .build()
+        .expect("table name and item are set")
+}
+
+/// The onboarding records, event markers and outbox in one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoRecordStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRecordStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn put_marker(
+        &self,
+        event_id: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .put(put(
+                &self.table,
+                marker_item(event_id, scope, now)?,
+                "attribute_not_exists(pk)",
+            ))
+            .build())
+    }
+
+    fn put_outbox(
+        &self,
+        scope: &str,
+        event_id: &str,
+        notifications: &[OutgoingNotification],
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = outbox_item(scope, event_id, notifications, now)?;
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .expect("table name and item are set"),
+            )
+            .build())
+    }
+
+    async fn query_index(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attribute)
+                .expression_attribute_values(":v", value.clone())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
+            for item in page.items().iter().cloned() {
+                records.push(record_from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => break,
+            }
+        }
+        Ok(records)
+    }
+}
+
+#[async_trait]
+impl RecordStore for DynamoRecordStore {
+    #[tracing::instrument(skip(self), fields(account_id = %account))]
+    async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(record_pk(account.as_str()), RECORD_SK)?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        output.item.map(record_from_item).transpose()
+    }
+
+    #[tracing::instrument(skip(self), fields(enrollment = %enrollment))]
+    async fn list_by_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let value = to_value("the enrollment", enrollment)?;
+        self.query_index(BY_ENROLLMENT_INDEX, "enrollment", value)
+            .await
+    }
+
+    #[tracing::instrument(skip(self), fields(phase = %phase))]
+    async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let value = to_value("the phase", &phase)?;
+        self.query_index(BY_PHASE_INDEX, "phase", value).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#sk = :record")
+                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Scan", &e))?;
+            for item in page.items().iter().cloned() {
+                records.push(record_from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => break,
+            }
+        }
+        Ok(records)
+    }
+
+    #[tracing::instrument(skip(self, record), fields(account_id = %record.account_id))]
+    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record_item(record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                tracing::debug!("account already enrolled, record left as it is");
+                Ok(CreateOutcome::AlreadyEnrolled)
+            }
+            Err(err) => Err(classify("PutItem", &err)),
+        }
+    }
+
+    #[tracing::instrument(
+        skip(self, commit),
+        fields(
+            account_id = %commit.record.account_id,
+            event_id = %commit.event_id,
+            version = commit.record.version,
+            outbox = commit.outbox.len(),
+        )
+    )]
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let account = commit.record.account_id.as_str();
+        let record = TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(record_item(&commit.record)?))
+                    .condition_expression("#v = :expected")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(
+                        ":expected",
+                        to_value("the expected version", &commit.expected_version)?,
+                    )
+                    .build()
+                    .expect("table name and item are set"),
+            )
+            .build();
+        let mut items = vec![record, self.put_marker(&commit.event_id, account, now)?];
+        let mut kinds = vec![TxItem::Record, TxItem::Marker];
+        if !commit.outbox.is_empty() {
+            items.push(self.put_outbox(account, &commit.event_id, &commit.outbox, now)?);
+            kinds.push(TxItem::Outbox);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| transact_error(e, &kinds, Some(account), &commit.event_id))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self, outbox), fields(scope = %scope, event_id = %event_id, outbox = outbox.len()))]
+    async fn commit_once(
+        &self,
+        scope: &str,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let mut items = vec![self.put_marker(event_id, scope, now)?];
+        let mut kinds = vec![TxItem::Marker];
+        if !outbox.is_empty() {
+            items.push(self.put_outbox(scope, event_id, outbox, now)?);
+            kinds.push(TxItem::Outbox);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match transact_error(err, &kinds, None, event_id) {
+                StoreError::Duplicate { .. } => Ok(false),
+                // No record here to reload: another writer of the same marker is in flight,
+                // and retrying later settles it (then as `Ok(false)`).
+                StoreError::Conflict { .. } => Err(StoreError::Transient(format!(
+                    "transaction conflict on the marker of {event_id}"
+                ))),
+                other => Err(other),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip(self), fields(scope = %scope))]
+    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut outbox = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", AttributeValue::S(outbox_pk(scope)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
+            for item in page.items().iter().cloned() {
+                let entry: OutboxItem = serde_dynamo::from_item(item).map_err(|e| {
+                    StoreError::Permanent(format!("malformed outbox item of {scope}: {e}"))
+                })?;
+                outbox.push(entry);
+            }
+            match page.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => break,
+            }
+        }
+        Ok(outbox)
+    }
+
+    #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]
+    async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
+            .send()
+            .await
+            .map_err(|e| classify("DeleteItem", &e))?;
+        Ok(())
+    }
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .expect("name and key type are set")
+}
+
+fn index(name: &str, hash: &str, range: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_element(hash, KeyType::Hash))
+        .key_schema(key_element(range, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("name, key schema and projection are set")
+}
+
+fn permanent(operation: &str, err: impl Display) -> StoreError {
+    StoreError::Permanent(format!("{operation}: {err}"))
+}
+
+/// Creates the table with its two indexes and TTL, as the key design above describes.
+/// Idempotent: an existing table is left as it is. A service that does not support TTL
+/// (some emulators) is logged as a warning, not an error.
+#[tracing::instrument(skip(client))]
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute("pk"))
+        .attribute_definitions(string_attribute("sk"))
+        .attribute_definitions(string_attribute("account_id"))
+        .attribute_definitions(string_attribute("enrollment"))
+        .attribute_definitions(string_attribute("phase"))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .global_secondary_indexes(index(BY_ENROLLMENT_INDEX, "enrollment", "account_id"))
+        .global_secondary_indexes(index(BY_PHASE_INDEX, "phase", "account_id"))
+        .send()
+        .await;
+    match created {
+        Ok(_) => tracing::info!(table, "table created"),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            tracing::info!(table, "table already exists");
+        }
+        Err(err) => return Err(classify("CreateTable", &err)),
+    }
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(120))
+        .await
+        .map_err(|e| {
+            StoreError::Transient(format!(
+                "waiting for table {table}: {}",
+                DisplayErrorContext(e)
+            ))
+        })?;
+    let ttl = client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()
+                .map_err(|e| permanent("UpdateTimeToLive", e))?,
+        )
+        .send()
+        .await;
+    match ttl {
+        Ok(_) => tracing::info!(table, attribute = TTL_ATTRIBUTE, "TTL enabled"),
+        Err(err) if err.message().is_some_and(|m| m.contains("already enabled")) => {
+            tracing::debug!(table, "TTL already enabled");
+        }
+        Err(err) => tracing::warn!(
+            table,
+            error = %DisplayErrorContext(&err),
+            "could not enable TTL on {TTL_ATTRIBUTE}; event markers will not expire"
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, TransferMode};
+    use serde_json::json;
+
+    fn record() -> OnboardingRecord {
+        OnboardingRecord::enroll(
+            AccountId::parse("111122223333").unwrap(),
+            EnrollmentName::parse("acme").unwrap(),
+            TransferMode::Standalone,
+            Role::Management,
+            2,
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn record_item_has_keys_and_index_attributes_and_round_trips() {
+        let record = record();
+        let item = record_item(&record).unwrap();
+        assert_eq!(item["pk"], AttributeValue::S("ACCOUNT#111122223333".into()));
+        assert_eq!(item["sk"], AttributeValue::S("RECORD".into()));
+        assert_eq!(item["account_id"], AttributeValue::S("111122223333".into()));
+        assert_eq!(item["enrollment"], AttributeValue::S("acme".into()));
+        assert_eq!(item["phase"], to_value("phase", &record.phase).unwrap());
+        assert!(matches!(item["phase"], AttributeValue::S(_)));
+        assert_eq!(item["version"], AttributeValue::N("1".into()));
+        assert_eq!(record_from_item(item).unwrap(), record);
+    }
+
+    #[test]
+    fn marker_expires_in_thirty_days() {
+        let now = Utc::now();
+        let item = marker_item("ev-1", "111122223333", now).unwrap();
+        assert_eq!(item["pk"], AttributeValue::S("EVENT#ev-1".into()));
+        assert_eq!(item["sk"], AttributeValue::S("EVENT".into()));
+        let expected = (now.timestamp() + 30 * 86_400).to_string();
+        assert_eq!(item["expires_at"], AttributeValue::N(expected));
+        assert!(
+            !item.contains_key("account_id"),
+            "markers stay out of the indexes"
+        );
+    }
+
+    #[test]
+    fn outbox_item_round_trips() {
+        let notifications = vec![OutgoingNotification {
+            id: "ev-1#0".into(),
+            detail_type: "Onboarding Blocked".into(),
+            detail: json!({"account_id": "111122223333", "blockers": [{"code": "x", "n": 3, "f": 1.5, "none": null, "empty": ""}], "flag": true}),
+        }];
+        let item = outbox_item("111122223333", "ev-1", &notifications, Utc::now()).unwrap();
+        assert_eq!(item["pk"], AttributeValue::S("OUTBOX#111122223333".into()));
+        assert_eq!(item["sk"], AttributeValue::S("ev-1".into()));
+        assert!(matches!(item["notifications"], AttributeValue::L(_)));
+        assert!(!item.contains_key("enrollment") && !item.contains_key("phase"));
+        let back: OutboxItem = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(
+            back,
+            OutboxItem {
+                scope: "111122223333".into(),
+                event_id: "ev-1".into(),
+                notifications
+            }
+        );
+    }
+}

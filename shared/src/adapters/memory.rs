@@ -1,0 +1,191 @@
+//! In-memory adapters, for handler unit tests: same semantics as the DynamoDB store
+//! (version-conditioned commits, event markers, outbox), without AWS.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+use crate::ports::{
+    Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
+    StoreError,
+};
+
+#[derive(Default)]
+struct State {
+    records: BTreeMap<AccountId, OnboardingRecord>,
+    markers: HashSet<String>,
+    outbox: BTreeMap<(String, String), OutboxItem>,
+}
+
+#[derive(Default)]
+pub struct InMemoryRecordStore {
+    state: Mutex<State>,
+}
+
+impl InMemoryRecordStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("in-memory store poisoned")
+    }
+}
+
+#[async_trait]
+impl RecordStore for InMemoryRecordStore {
+    async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
+        Ok(self.state().records.get(account).cloned())
+    }
+
+    async fn list_by_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<Vec<OnboardingRecord>, StoreError> {
+        Ok(self
+            .state()
+            .records
+            .values()
+            .filter(|r| &r.enrollment == enrollment)
+            .cloned()
+            .collect())
+    }
+
+    async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError> {
+        Ok(self
+            .state()
+            .records
+            .values()
+            .filter(|r| r.phase == phase)
+            .cloned()
+            .collect())
+    }
+
+    async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        Ok(self.state().records.values().cloned().collect())
+    }
+
+    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
+        let mut state = self.state();
+        if state.records.contains_key(&record.account_id) {
+            return Ok(CreateOutcome::AlreadyEnrolled);
+        }
+        state
+            .records
+            .insert(record.account_id.clone(), record.clone());
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.markers.contains(&commit.event_id) {
+            return Err(StoreError::Duplicate {
+                event_id: commit.event_id.clone(),
+            });
+        }
+        let account = &commit.record.account_id;
+        let stored = state.records.get(account).map(|r| r.version);
+        if stored != Some(commit.expected_version) {
+            return Err(StoreError::Conflict {
+                account: account.to_string(),
+            });
+        }
+        state.markers.insert(commit.event_id.clone());
+        state.records.insert(account.clone(), commit.record.clone());
+        if !commit.outbox.is_empty() {
+            let item = OutboxItem {
+                scope: account.to_string(),
+                event_id: commit.event_id.clone(),
+                notifications: commit.outbox.clone(),
+            };
+            state
+                .outbox
+                .insert((item.scope.clone(), item.event_id.clone()), item);
+        }
+        Ok(())
+    }
+
+    async fn commit_once(
+        &self,
+        scope: &str,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state.markers.insert(event_id.to_owned()) {
+            return Ok(false);
+        }
+        let item = OutboxItem {
+            scope: scope.to_owned(),
+            event_id: event_id.to_owned(),
+            notifications: outbox.to_vec(),
+        };
+        state
+            .outbox
+            .insert((scope.to_owned(), event_id.to_owned()), item);
+        Ok(true)
+    }
+
+    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        Ok(self
+            .state()
+            .outbox
+            .values()
+            .filter(|item| item.scope == scope)
+            .cloned()
+            .collect())
+    }
+
+    async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.state()
+            .outbox
+            .remove(&(item.scope.clone(), item.event_id.clone()));
+        Ok(())
+    }
+}
+
+/// Records what was published; can be told to fail the next `n` publishes.
+#[derive(Default)]
+pub struct InMemoryNotifier {
+    published: Mutex<Vec<OutgoingNotification>>,
+    failures_left: Mutex<usize>,
+}
+
+impl InMemoryNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail_next(&self, times: usize) {
+        *self.failures_left.lock().unwrap() = times;
+    }
+
+    pub fn published(&self) -> Vec<OutgoingNotification> {
+        self.published.lock().unwrap().clone()
+    }
+
+    pub fn detail_types(&self) -> Vec<String> {
+        self.published()
+            .into_iter()
+            .map(|n| n.detail_type)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Notifier for InMemoryNotifier {
+    async fn publish(&self, notifications: &[OutgoingNotification]) -> Result<(), NotifyError> {
+        let mut failures = self.failures_left.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(NotifyError::Transient("injected failure".into()));
+        }
+        self.published
+            .lock()
+            .unwrap()
+            .extend_from_slice(notifications);
+        Ok(())
+    }
+}

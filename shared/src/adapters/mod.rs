@@ -1,0 +1,7 @@
+//! Adapters: the ports implemented with a technology. AWS SDK adapters for the Lambdas and
+//! `onboardctl`; in-memory ones for handler unit tests.
+
+pub mod dynamo;
+pub mod eventbridge;
+pub mod memory;
+pub mod organizations;

@@ -1,0 +1,209 @@
+//! Configuration, read once at start from environment variables. A missing or malformed
+//! value fails fast with a message naming the variable. `onboardctl` reads the same names.
+
+use crate::domain::{AccountId, OrganizationId, Target};
+
+pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
+pub const TARGET_ORGANIZATION_ID: &str = "TARGET_ORGANIZATION_ID";
+pub const TARGET_MANAGEMENT_ACCOUNT_ID: &str = "TARGET_MANAGEMENT_ACCOUNT_ID";
+pub const SPOKE_ROLE_NAME: &str = "SPOKE_ROLE_NAME";
+pub const SPOKE_EXTERNAL_ID: &str = "SPOKE_EXTERNAL_ID";
+pub const DECLINE_UNEXPECTED_INVITATIONS: &str = "DECLINE_UNEXPECTED_INVITATIONS";
+
+/// The variables each function reads (the template test checks they are all set there).
+pub fn variables(function: &str) -> &'static [&'static str] {
+    const CORE: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+    ];
+    const WITH_SPOKE: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+        SPOKE_ROLE_NAME,
+        SPOKE_EXTERNAL_ID,
+        DECLINE_UNEXPECTED_INVITATIONS,
+    ];
+    match function {
+        "acceptor" => WITH_SPOKE,
+        _ => CORE,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// How the hub reaches customer accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpokeAccess {
+    pub role_name: String,
+    pub external_id: String,
+}
+
+// External ids are secrets of a sort: keep them out of Debug output and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table_name: String,
+    pub event_bus_name: String,
+    pub target: Target,
+    pub spoke: Option<SpokeAccess>,
+    pub decline_unexpected_invitations: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table_name", &self.table_name)
+            .field("event_bus_name", &self.event_bus_name)
+            .field("target", &self.target)
+            .field(
+                "spoke_role_name",
+                &self.spoke.as_ref().map(|s| &s.role_name),
+            )
+            .field(
+                "decline_unexpected_invitations",
+                &self.decline_unexpected_invitations,
+            )
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let organization =
+            OrganizationId::parse(required(TARGET_ORGANIZATION_ID)?).map_err(|e| {
+                ConfigError::Invalid {
+                    name: TARGET_ORGANIZATION_ID,
+                    reason: e.to_string(),
+                }
+            })?;
+        let management_account = AccountId::parse(required(TARGET_MANAGEMENT_ACCOUNT_ID)?)
+            .map_err(|e| ConfigError::Invalid {
+                name: TARGET_MANAGEMENT_ACCOUNT_ID,
+                reason: e.to_string(),
+            })?;
+        let spoke = match (lookup(SPOKE_ROLE_NAME), lookup(SPOKE_EXTERNAL_ID)) {
+            (Some(role_name), Some(external_id)) if !role_name.is_empty() => Some(SpokeAccess {
+                role_name,
+                external_id,
+            }),
+            (Some(_), None) => return Err(ConfigError::Missing(SPOKE_EXTERNAL_ID)),
+            _ => None,
+        };
+        let decline_unexpected_invitations = match lookup(DECLINE_UNEXPECTED_INVITATIONS).as_deref()
+        {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: DECLINE_UNEXPECTED_INVITATIONS,
+                    reason: format!("{other:?}: expected true or false"),
+                })
+            }
+        };
+        Ok(Self {
+            table_name: required(TABLE_NAME)?,
+            event_bus_name: required(EVENT_BUS_NAME)?,
+            target: Target {
+                organization,
+                management_account,
+            },
+            spoke,
+            decline_unexpected_invitations,
+        })
+    }
+
+    /// The spoke access, required by the functions that act in customer accounts.
+    pub fn require_spoke(&self) -> Result<&SpokeAccess, ConfigError> {
+        self.spoke
+            .as_ref()
+            .ok_or(ConfigError::Missing(SPOKE_ROLE_NAME))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        (TABLE_NAME, "onboarding"),
+        (EVENT_BUS_NAME, "org-onboarding"),
+        (TARGET_ORGANIZATION_ID, "o-exampleorgid"),
+        (TARGET_MANAGEMENT_ACCOUNT_ID, "111111111111"),
+    ];
+
+    #[test]
+    fn reads_a_complete_configuration() {
+        let config = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!(config.target.organization.as_str(), "o-exampleorgid");
+        assert!(config.spoke.is_none());
+        assert!(!config.decline_unexpected_invitations);
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        for (name, _) in BASE {
+            let without: Vec<_> = BASE.iter().copied().filter(|(n, _)| n != name).collect();
+            let err = Config::from_lookup(lookup(&without)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("environment variable {name} is not set")
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_variable_is_named_with_the_reason() {
+        let mut pairs = BASE.to_vec();
+        pairs[2] = (TARGET_ORGANIZATION_ID, "org-1");
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TARGET_ORGANIZATION_ID is invalid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_external_id_never_appears_in_debug_output() {
+        let mut pairs = BASE.to_vec();
+        pairs.push((SPOKE_ROLE_NAME, "OrgOnboardingSpoke"));
+        pairs.push((SPOKE_EXTERNAL_ID, "s3cr3t-external-id"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+        assert_eq!(
+            config.require_spoke().unwrap().role_name,
+            "OrgOnboardingSpoke"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Ports: what the handlers need from the outside world, named by what they do.
+//! Adapters (named by technology) live in [`crate::adapters`].
+
+mod notifier;
+mod organizations;
+mod store;
+
+pub use notifier::{Notifier, NotifyError, OutgoingNotification};
+pub use organizations::{
+    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
+};
+pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError};

@@ -1,0 +1,68 @@
+//! AWS Organizations, as the acceptor and inviter need it: acting as a customer account
+//! (through the spoke role) and as the target organization (the hub's own credentials).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
+
+/// A failed Organizations call: what AWS said, and whether retrying can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {}", failure.code, failure.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(), failure.message)]
+pub struct OrganizationsError {
+    pub failure: AwsFailure,
+    /// Throttling, concurrent modification, service or network errors.
+    pub transient: bool,
+}
+
+impl OrganizationsError {
+    pub fn code(&self) -> &str {
+        &self.failure.code
+    }
+}
+
+/// The organization an account belongs to, as DescribeOrganization in that account says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub organization: OrganizationId,
+    pub management_account: AccountId,
+}
+
+/// Organizations calls made as one customer account.
+#[async_trait]
+pub trait AccountOrganizations: Send + Sync {
+    /// ListHandshakesForAccount, all pages.
+    async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError>;
+    async fn accept(
+        &self,
+        handshake: &HandshakeId,
+    ) -> Result<ObservedHandshake, OrganizationsError>;
+    async fn decline(&self, handshake: &HandshakeId) -> Result<(), OrganizationsError>;
+    /// `None` when the account is in no organization (AWSOrganizationsNotInUseException).
+    async fn membership(&self) -> Result<Option<Membership>, OrganizationsError>;
+}
+
+/// Getting a client that acts as a customer account.
+#[async_trait]
+pub trait Credentials: Send + Sync {
+    /// Fails with the AWS error when the spoke role cannot be assumed (not deployed, or not
+    /// trusting the hub with this external id).
+    async fn organizations_for(
+        &self,
+        account: &AccountId,
+    ) -> Result<Arc<dyn AccountOrganizations>, OrganizationsError>;
+}
+
+/// Organizations calls made as the target organization's management account.
+#[async_trait]
+pub trait TargetOrganization: Send + Sync {
+    /// ListHandshakesForOrganization, all pages.
+    async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError>;
+    /// InviteAccountToOrganization with target type ACCOUNT.
+    async fn invite(
+        &self,
+        account: &AccountId,
+        notes: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError>;
+}

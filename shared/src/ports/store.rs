@@ -1,0 +1,118 @@
+//! The record store: onboarding records, event markers and the notification outbox.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::notifier::OutgoingNotification;
+use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+
+/// Failures of the store, classified at the adapter boundary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The record changed since it was read (optimistic lock): reload, re-apply, retry.
+    #[error("the record of {account} changed concurrently")]
+    Conflict { account: String },
+    /// The event was already committed (its marker exists): nothing to do.
+    #[error("event {event_id} was already applied")]
+    Duplicate { event_id: String },
+    /// Throttling, timeouts, service errors: retry later (Lambda retries, then the DLQ).
+    #[error("store temporarily unavailable: {0}")]
+    Transient(String),
+    /// Misconfiguration or invalid data: retrying will not help.
+    #[error("store error: {0}")]
+    Permanent(String),
+}
+
+/// One atomic write: the record (version-conditioned), the marker of the event that
+/// produced it (so a redelivery is a no-op even when two copies run at once), and the
+/// notifications to publish once it is committed (the outbox).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub record: OnboardingRecord,
+    /// The version the record had when read.
+    pub expected_version: u64,
+    pub event_id: String,
+    pub outbox: Vec<OutgoingNotification>,
+}
+
+/// Notifications committed with an event, not yet known to be published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// The account whose record the outbox belongs to, or an enrollment-wide scope.
+    pub scope: String,
+    pub event_id: String,
+    pub notifications: Vec<OutgoingNotification>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// A record for this account already existed and was left as it is.
+    AlreadyEnrolled,
+}
+
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError>;
+    async fn list_by_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<Vec<OnboardingRecord>, StoreError>;
+    async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError>;
+    async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError>;
+    /// Creates the record unless one exists for the account (re-enrolling is idempotent).
+    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError>;
+    /// Commits atomically, or fails with `Conflict` (stale version) or `Duplicate` (event
+    /// already committed).
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+    /// Commits an outbox under `scope` once: `Ok(false)` when the marker `event_id`
+    /// already exists (e.g. an enrollment's completion, announced once).
+    async fn commit_once(
+        &self,
+        scope: &str,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+    ) -> Result<bool, StoreError>;
+    /// Outbox items not yet cleared, for a scope (an account id, or an enrollment scope).
+    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError>;
+    async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
+    async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
+        (**self).load(account).await
+    }
+    async fn list_by_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<Vec<OnboardingRecord>, StoreError> {
+        (**self).list_by_enrollment(enrollment).await
+    }
+    async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError> {
+        (**self).list_by_phase(phase).await
+    }
+    async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        (**self).list_all().await
+    }
+    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
+        (**self).create(record).await
+    }
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        (**self).commit(commit).await
+    }
+    async fn commit_once(
+        &self,
+        scope: &str,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+    ) -> Result<bool, StoreError> {
+        (**self).commit_once(scope, event_id, outbox).await
+    }
+    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        (**self).pending_outbox(scope).await
+    }
+    async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        (**self).clear_outbox(item).await
+    }
+}

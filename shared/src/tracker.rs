@@ -1,0 +1,315 @@
+//! The tracker's work: a CloudTrail event (or an observation of another function) becomes
+//! a domain event, is applied to the account's record exactly once, and its notifications
+//! are published.
+//!
+//! Exactly once, in the face of duplicates, reordering and failures:
+//! - the record write is version-conditioned; a conflict reloads, re-applies and retries
+//!   with jittered backoff, a bounded number of times;
+//! - the event's marker is written in the same transaction, so a redelivery is a no-op
+//!   even when two copies run at once;
+//! - notifications go into an outbox in that transaction, are published, then cleared. If
+//!   publishing fails the handler returns `Err`, Lambda redelivers, the event is now a
+//!   duplicate, and the pending outbox is published then. Each notification carries a
+//!   stable `notification_id` for the one window left (published, not yet cleared).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::cloudtrail::parse_event;
+use crate::domain::{
+    apply, AccountId, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Phase,
+    Role, Target,
+};
+use crate::notifications;
+use crate::ports::{Commit, Notifier, NotifyError, OutgoingNotification, RecordStore, StoreError};
+
+/// How many times a conflicting write is retried before the invocation fails (and Lambda
+/// retries it as a whole).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What happened to one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied {
+        account: AccountId,
+        phase: Phase,
+    },
+    /// Already applied (redelivery).
+    Duplicate {
+        account: AccountId,
+    },
+    /// Valid, but changes nothing (late, or superseded).
+    Unchanged {
+        account: AccountId,
+    },
+    /// About an account that is not enrolled.
+    NotEnrolled {
+        account: AccountId,
+    },
+    /// A well-formed event the product does not follow.
+    Ignored {
+        reason: String,
+    },
+    /// A malformed event: logged with its id and skipped, never retried.
+    Rejected {
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("the record of {0} kept changing concurrently; giving up for now")]
+    ConflictsExhausted(AccountId),
+}
+
+pub struct Tracker<S, N> {
+    store: S,
+    notifier: N,
+    target: Target,
+}
+
+impl<S: RecordStore, N: Notifier> Tracker<S, N> {
+    pub fn new(store: S, notifier: N, target: Target) -> Self {
+        Self {
+            store,
+            notifier,
+            target,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Handles one EventBridge event. `Err` only for what a retry can fix.
+    pub async fn handle_json(&self, event: &Value) -> Result<Outcome, TrackerError> {
+        match parse_event(event) {
+            Ok(event) => self.record(&event).await,
+            Err(error) if error.is_unsupported() => {
+                info!(event_id = error.event_id(), %error, "ignoring event");
+                Ok(Outcome::Ignored {
+                    reason: error.to_string(),
+                })
+            }
+            Err(error) => {
+                warn!(event_id = error.event_id(), %error, "rejecting malformed event");
+                Ok(Outcome::Rejected {
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Applies one domain event and everything it leads to.
+    #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
+    pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
+        let (outcome, follow_ups) = self.apply_once(event).await?;
+        let Some(record) = follow_ups.record else {
+            return Ok(outcome);
+        };
+        for follow_up in &follow_ups.list {
+            match follow_up {
+                FollowUp::ReevaluateManagement => {
+                    self.reevaluate_management(&record.enrollment, &event.id)
+                        .await?
+                }
+                FollowUp::OldOrganizationDeleted => {
+                    self.members_departed(&record.enrollment, &event.id).await?
+                }
+                FollowUp::SendInvitation | FollowUp::AcceptInvitation { .. } => {
+                    // Carried by the "Onboarding Phase Changed" notification to the inviter
+                    // and the acceptor.
+                }
+            }
+        }
+        if record.phase == Phase::Joined {
+            self.announce_completion(&record.enrollment, &event.id)
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_once(&self, event: &DomainEvent) -> Result<(Outcome, FollowUps), TrackerError> {
+        let account = event.account.clone();
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(record) = self.store.load(&account).await? else {
+                info!("account is not enrolled; skipping");
+                return Ok((Outcome::NotEnrolled { account }, FollowUps::default()));
+            };
+            let transition = apply(&record, event, &self.target, now());
+            if !transition.changed {
+                self.flush(account.as_str()).await?;
+                let outcome = if record.has_applied(&event.id) {
+                    Outcome::Duplicate { account }
+                } else {
+                    Outcome::Unchanged { account }
+                };
+                return Ok((outcome, FollowUps::default()));
+            }
+            let outbox =
+                notifications::render(&transition.record, &transition.notifications, &event.id);
+            let commit = Commit {
+                record: transition.record.clone(),
+                expected_version: record.version,
+                event_id: event.id.clone(),
+                outbox,
+            };
+            match self.store.commit(&commit).await {
+                Ok(()) => {
+                    info!(from = %record.phase, to = %transition.record.phase, version = transition.record.version, "applied");
+                    self.publish(account.as_str(), &event.id, &commit.outbox)
+                        .await?;
+                    let phase = transition.record.phase;
+                    let follow_ups = FollowUps {
+                        record: Some(transition.record),
+                        list: transition.follow_ups,
+                    };
+                    return Ok((Outcome::Applied { account, phase }, follow_ups));
+                }
+                Err(StoreError::Conflict { .. }) => crate::retry::backoff(attempt).await,
+                Err(StoreError::Duplicate { .. }) => {
+                    self.flush(account.as_str()).await?;
+                    return Ok((Outcome::Duplicate { account }, FollowUps::default()));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(TrackerError::ConflictsExhausted(account))
+    }
+
+    /// Publishes a committed outbox, then clears it.
+    async fn publish(
+        &self,
+        scope: &str,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+    ) -> Result<(), TrackerError> {
+        if outbox.is_empty() {
+            return Ok(());
+        }
+        self.notifier.publish(outbox).await?;
+        let item = crate::ports::OutboxItem {
+            scope: scope.to_owned(),
+            event_id: event_id.to_owned(),
+            notifications: Vec::new(),
+        };
+        self.store.clear_outbox(&item).await?;
+        Ok(())
+    }
+
+    /// Publishes whatever an earlier invocation committed but could not publish.
+    async fn flush(&self, scope: &str) -> Result<(), TrackerError> {
+        for item in self.store.pending_outbox(scope).await? {
+            info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
+            self.notifier.publish(&item.notifications).await?;
+            self.store.clear_outbox(&item).await?;
+        }
+        Ok(())
+    }
+
+    /// Records of an enrollment, re-read consistently where the index may lag behind.
+    async fn fresh_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<Vec<OnboardingRecord>, TrackerError> {
+        let mut records = self.store.list_by_enrollment(enrollment).await?;
+        for record in records.iter_mut() {
+            if record.phase != Phase::Joined {
+                if let Some(fresh) = self.store.load(&record.account_id).await? {
+                    *record = fresh;
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// A member left: tell the management account how many enrolled members remain.
+    async fn reevaluate_management(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), TrackerError> {
+        let records = self.fresh_enrollment(enrollment).await?;
+        let Some(management) = records.iter().find(|r| r.role == Role::Management) else {
+            return Ok(());
+        };
+        let remaining = records
+            .iter()
+            .filter(|r| r.role == Role::Member && r.in_old_organization)
+            .count();
+        let event = DomainEvent {
+            id: format!("{cause}#members-remaining"),
+            account: management.account_id.clone(),
+            occurred_at: now(),
+            kind: EventKind::MembersRemaining {
+                count: remaining as u32,
+            },
+        };
+        Box::pin(self.apply_once(&event)).await?;
+        Ok(())
+    }
+
+    /// The old organization was deleted: every member still recorded in it has left.
+    async fn members_departed(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), TrackerError> {
+        let records = self.fresh_enrollment(enrollment).await?;
+        for member in records
+            .iter()
+            .filter(|r| r.role == Role::Member && r.in_old_organization)
+        {
+            let event = DomainEvent {
+                id: format!("{cause}#departed#{}", member.account_id),
+                account: member.account_id.clone(),
+                occurred_at: now(),
+                kind: EventKind::LeftOrganization { removed: false },
+            };
+            Box::pin(self.apply_once(&event)).await?;
+        }
+        Ok(())
+    }
+
+    /// Announces, once, that every account of the enrollment joined.
+    async fn announce_completion(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), TrackerError> {
+        let scope = format!("ENROLLMENT#{enrollment}");
+        let records = self.fresh_enrollment(enrollment).await?;
+        if records.is_empty() || records.iter().any(|r| r.phase != Phase::Joined) {
+            return self.flush(&scope).await;
+        }
+        let marker = format!("enrollment-completed#{enrollment}");
+        let notification = notifications::enrollment_completed(enrollment, records.len(), cause);
+        if self
+            .store
+            .commit_once(&scope, &marker, std::slice::from_ref(&notification))
+            .await?
+        {
+            info!(%enrollment, "enrollment completed");
+        }
+        self.flush(&scope).await
+    }
+}
+
+#[derive(Default)]
+struct FollowUps {
+    record: Option<OnboardingRecord>,
+    list: Vec<FollowUp>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
