@@ -66,3 +66,27 @@ pub trait TargetOrganization: Send + Sync {
         notes: &str,
     ) -> Result<ObservedHandshake, OrganizationsError>;
 }
+
+#[async_trait]
+impl<T: Credentials + ?Sized> Credentials for Arc<T> {
+    async fn organizations_for(
+        &self,
+        account: &AccountId,
+    ) -> Result<Arc<dyn AccountOrganizations>, OrganizationsError> {
+        (**self).organizations_for(account).await
+    }
+}
+
+#[async_trait]
+impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
+    async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError> {
+        (**self).list_handshakes().await
+    }
+    async fn invite(
+        &self,
+        account: &AccountId,
+        notes: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        (**self).invite(account, notes).await
+    }
+}

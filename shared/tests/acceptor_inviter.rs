@@ -1,0 +1,599 @@
+//! The acceptor and the inviter with in-memory fakes: what is accepted, what is never
+//! accepted, what is reported, and how refusals become blockers or the fallback.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use onboarding::acceptor::{Acceptor, AcceptorOutcome};
+use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
+use onboarding::domain::*;
+use onboarding::inviter::{Inviter, InviterOutcome};
+use onboarding::notifications as n;
+use onboarding::ports::*;
+use onboarding::tracker::Tracker;
+
+const TARGET_ORG: &str = "o-exampleorgid";
+const TARGET_MGMT: &str = "111111111111";
+const SOLO: &str = "555555555555";
+const MEMBER: &str = "333333333333";
+
+fn acct(s: &str) -> AccountId {
+    AccountId::parse(s).unwrap()
+}
+fn target() -> Target {
+    Target {
+        organization: OrganizationId::parse(TARGET_ORG).unwrap(),
+        management_account: acct(TARGET_MGMT),
+    }
+}
+fn invitation(id: &str, org: &str, mgmt: &str, account: &str, state: &str) -> ObservedHandshake {
+    ObservedHandshake {
+        id: HandshakeId::parse(id).unwrap(),
+        arn: Some(format!(
+            "arn:aws:organizations::{mgmt}:handshake/{org}/invite/{id}"
+        )),
+        action: "INVITE".into(),
+        state: state.into(),
+        parties: vec![
+            ("ORGANIZATION".into(), org.into()),
+            ("ACCOUNT".into(), account.into()),
+        ],
+        expires_at: Some(Utc::now() + Duration::days(14)),
+    }
+}
+fn ours(id: &str, account: &str) -> ObservedHandshake {
+    invitation(id, TARGET_ORG, TARGET_MGMT, account, "OPEN")
+}
+fn foreign(id: &str, account: &str) -> ObservedHandshake {
+    invitation(id, "o-foreignorg01", "666666666666", account, "OPEN")
+}
+fn aws_error(code: &str, reason: Option<&str>, transient: bool) -> OrganizationsError {
+    OrganizationsError {
+        failure: AwsFailure::new(code, reason, format!("{code} from the fake")),
+        transient,
+    }
+}
+
+/// One customer account's side of Organizations.
+#[derive(Default)]
+struct FakeAccount {
+    handshakes: Mutex<Vec<ObservedHandshake>>,
+    accept_errors: Mutex<Vec<OrganizationsError>>,
+    accepted: Mutex<Vec<HandshakeId>>,
+    declined: Mutex<Vec<HandshakeId>>,
+    membership: Mutex<Option<Membership>>,
+}
+
+#[async_trait]
+impl AccountOrganizations for FakeAccount {
+    async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError> {
+        Ok(self.handshakes.lock().unwrap().clone())
+    }
+    async fn accept(
+        &self,
+        handshake: &HandshakeId,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        if let Some(error) = self.accept_errors.lock().unwrap().pop() {
+            return Err(error);
+        }
+        self.accepted.lock().unwrap().push(handshake.clone());
+        let mut all = self.handshakes.lock().unwrap();
+        let h = all.iter_mut().find(|h| &h.id == handshake).unwrap();
+        h.state = "ACCEPTED".into();
+        Ok(h.clone())
+    }
+    async fn decline(&self, handshake: &HandshakeId) -> Result<(), OrganizationsError> {
+        self.declined.lock().unwrap().push(handshake.clone());
+        Ok(())
+    }
+    async fn membership(&self) -> Result<Option<Membership>, OrganizationsError> {
+        Ok(self.membership.lock().unwrap().clone())
+    }
+}
+
+#[derive(Default)]
+struct FakeCredentials {
+    accounts: Mutex<HashMap<AccountId, Arc<FakeAccount>>>,
+    denied: Mutex<Vec<AccountId>>,
+}
+
+impl FakeCredentials {
+    fn account(&self, id: &str) -> Arc<FakeAccount> {
+        self.accounts
+            .lock()
+            .unwrap()
+            .entry(acct(id))
+            .or_default()
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Credentials for FakeCredentials {
+    async fn organizations_for(
+        &self,
+        account: &AccountId,
+    ) -> Result<Arc<dyn AccountOrganizations>, OrganizationsError> {
+        if self.denied.lock().unwrap().contains(account) {
+            return Err(aws_error("AccessDenied", None, false));
+        }
+        Ok(self.account(account.as_str()))
+    }
+}
+
+/// The target organization's side.
+#[derive(Default)]
+struct FakeTarget {
+    handshakes: Mutex<Vec<ObservedHandshake>>,
+    invite_errors: Mutex<HashMap<AccountId, OrganizationsError>>,
+    invites: Mutex<u32>,
+}
+
+#[async_trait]
+impl TargetOrganization for FakeTarget {
+    async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError> {
+        Ok(self.handshakes.lock().unwrap().clone())
+    }
+    async fn invite(
+        &self,
+        account: &AccountId,
+        _notes: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        if let Some(error) = self.invite_errors.lock().unwrap().get(account) {
+            return Err(error.clone());
+        }
+        let mut count = self.invites.lock().unwrap();
+        *count += 1;
+        let h = ours(
+            &format!("h-invite{:04}{}", *count, &account.as_str()[..4]),
+            account.as_str(),
+        );
+        self.handshakes.lock().unwrap().push(h.clone());
+        Ok(h)
+    }
+}
+
+struct World {
+    store: Arc<InMemoryRecordStore>,
+    notifier: Arc<InMemoryNotifier>,
+    credentials: Arc<FakeCredentials>,
+    organization: Arc<FakeTarget>,
+}
+
+type TestAcceptor = Acceptor<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>, Arc<FakeCredentials>>;
+type TestInviter = Inviter<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>, Arc<FakeTarget>>;
+
+impl World {
+    async fn new(mode: TransferMode) -> Self {
+        let store = Arc::new(InMemoryRecordStore::new());
+        let enrollment = Enrollment {
+            name: EnrollmentName::parse("acme").unwrap(),
+            transfer_mode: mode,
+            management_account: Some(acct("222222222222")),
+            members: vec![acct(MEMBER)],
+            standalone_accounts: vec![acct(SOLO)],
+        };
+        for record in enrollment.records(Utc::now()).unwrap() {
+            store.create(&record).await.unwrap();
+        }
+        Self {
+            store,
+            notifier: Arc::new(InMemoryNotifier::new()),
+            credentials: Arc::new(FakeCredentials::default()),
+            organization: Arc::new(FakeTarget::default()),
+        }
+    }
+    fn tracker(&self) -> Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>> {
+        Tracker::new(self.store.clone(), self.notifier.clone(), target())
+    }
+    fn acceptor(&self, decline: bool) -> TestAcceptor {
+        Acceptor::new(self.tracker(), self.credentials.clone(), decline)
+    }
+    fn inviter(&self) -> TestInviter {
+        Inviter::new(self.tracker(), self.organization.clone())
+    }
+    async fn record(&self, account: &str) -> OnboardingRecord {
+        self.store.load(&acct(account)).await.unwrap().unwrap()
+    }
+    fn count(&self, detail_type: &str) -> usize {
+        self.notifier
+            .detail_types()
+            .iter()
+            .filter(|t| *t == detail_type)
+            .count()
+    }
+}
+
+// --- acceptor ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_verified_invitation_is_accepted_and_the_account_joins() {
+    let world = World::new(TransferMode::Standalone).await;
+    world
+        .credentials
+        .account(SOLO)
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-examplehandshakeid111", SOLO));
+    let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    assert_eq!(
+        outcome,
+        AcceptorOutcome::Accepted {
+            handshake: HandshakeId::parse("h-examplehandshakeid111").unwrap()
+        }
+    );
+    assert_eq!(world.record(SOLO).await.phase, Phase::Joined);
+    assert_eq!(world.count(n::ACCOUNT_JOINED), 1);
+}
+
+#[tokio::test]
+async fn a_foreign_invitation_is_never_accepted_and_reported_once() {
+    let world = World::new(TransferMode::Standalone).await;
+    let account = world.credentials.account(SOLO);
+    account
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(foreign("h-foreignhandshake001", SOLO));
+    let acceptor = world.acceptor(false);
+    assert_eq!(
+        acceptor.process(&acct(SOLO)).await.unwrap(),
+        AcceptorOutcome::NothingToAccept { reported: 1 }
+    );
+    acceptor.process(&acct(SOLO)).await.unwrap();
+    assert!(account.accepted.lock().unwrap().is_empty());
+    assert!(
+        account.declined.lock().unwrap().is_empty(),
+        "declining is opt-in"
+    );
+    assert_eq!(world.count(n::UNEXPECTED_INVITATION), 1);
+    let detail = world
+        .notifier
+        .published()
+        .into_iter()
+        .find(|p| p.detail_type == n::UNEXPECTED_INVITATION)
+        .unwrap()
+        .detail;
+    assert_eq!(detail["inviting_organization"], "o-foreignorg01");
+    assert_eq!(detail["unexpected_handshake_id"], "h-foreignhandshake001");
+}
+
+#[tokio::test]
+async fn unexpected_invitations_are_declined_only_when_configured() {
+    let world = World::new(TransferMode::Standalone).await;
+    let account = world.credentials.account(SOLO);
+    account
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(foreign("h-foreignhandshake001", SOLO));
+    let acceptor = world.acceptor(true);
+    acceptor.process(&acct(SOLO)).await.unwrap();
+    acceptor.process(&acct(SOLO)).await.unwrap();
+    assert_eq!(account.declined.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_event_naming_the_target_for_a_foreign_handshake_is_not_accepted() {
+    let world = World::new(TransferMode::Standalone).await;
+    // The event payload claims the target organization invited the account with h-forged...
+    let forged = DomainEvent {
+        id: "forged-1".into(),
+        account: acct(SOLO),
+        occurred_at: Utc::now(),
+        kind: EventKind::InvitationSent {
+            handshake: HandshakeId::parse("h-forgedhandshake1").unwrap(),
+            organization: Some(target().organization),
+            expires_at: None,
+        },
+    };
+    world.tracker().record(&forged).await.unwrap();
+    assert_eq!(world.record(SOLO).await.phase, Phase::Invited);
+    // ... but the API, in the account, shows it comes from another organization.
+    let account = world.credentials.account(SOLO);
+    account
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(foreign("h-forgedhandshake1", SOLO));
+    let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    assert_eq!(outcome, AcceptorOutcome::NothingToAccept { reported: 1 });
+    assert!(account.accepted.lock().unwrap().is_empty());
+    assert_ne!(world.record(SOLO).await.phase, Phase::Joined);
+    assert_eq!(world.count(n::UNEXPECTED_INVITATION), 1);
+}
+
+#[tokio::test]
+async fn an_invitation_from_the_target_id_but_another_management_account_is_refused() {
+    let world = World::new(TransferMode::Standalone).await;
+    let account = world.credentials.account(SOLO);
+    account.handshakes.lock().unwrap().push(invitation(
+        "h-spoofedmgmt0001",
+        TARGET_ORG,
+        "666666666666",
+        SOLO,
+        "OPEN",
+    ));
+    world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    assert!(account.accepted.lock().unwrap().is_empty());
+    let detail = world
+        .notifier
+        .published()
+        .into_iter()
+        .find(|p| p.detail_type == n::UNEXPECTED_INVITATION)
+        .unwrap()
+        .detail;
+    assert!(detail["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("WRONG_MANAGEMENT_ACCOUNT"));
+}
+
+#[tokio::test]
+async fn already_accepted_counts_only_when_the_account_is_in_the_target_organization() {
+    for (in_target, phase) in [(true, Phase::Joined), (false, Phase::AwaitingInvitation)] {
+        let world = World::new(TransferMode::Standalone).await;
+        let account = world.credentials.account(SOLO);
+        account
+            .handshakes
+            .lock()
+            .unwrap()
+            .push(ours("h-examplehandshakeid111", SOLO));
+        account.accept_errors.lock().unwrap().push(aws_error(
+            "InvalidHandshakeTransitionException",
+            None,
+            false,
+        ));
+        if in_target {
+            *account.membership.lock().unwrap() = Some(Membership {
+                organization: target().organization,
+                management_account: acct(TARGET_MGMT),
+            });
+        }
+        world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+        let record = world.record(SOLO).await;
+        assert_eq!(record.phase, phase, "in target: {in_target}");
+        assert_eq!(
+            record.is_blocked_by(BlockerCode::HandshakeNotOpen),
+            !in_target
+        );
+    }
+}
+
+#[tokio::test]
+async fn acceptance_refusals_become_blockers() {
+    let cases = [
+        (
+            aws_error(
+                "HandshakeConstraintViolationException",
+                Some("PAYMENT_INSTRUMENT_REQUIRED"),
+                false,
+            ),
+            BlockerCode::PaymentMethodMissing,
+        ),
+        (
+            aws_error(
+                "HandshakeConstraintViolationException",
+                Some("ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD"),
+                false,
+            ),
+            BlockerCode::DifferentSellerOfRecord,
+        ),
+        (
+            aws_error("MasterCannotLeaveOrganizationException", None, false),
+            BlockerCode::ManagementMustDeleteOrganization,
+        ),
+        (
+            aws_error(
+                "HandshakeConstraintViolationException",
+                Some("ALREADY_IN_AN_ORGANIZATION"),
+                false,
+            ),
+            BlockerCode::StillInOrganization,
+        ),
+    ];
+    for (error, code) in cases {
+        let world = World::new(TransferMode::Standalone).await;
+        let account = world.credentials.account(SOLO);
+        account
+            .handshakes
+            .lock()
+            .unwrap()
+            .push(ours("h-examplehandshakeid111", SOLO));
+        account.accept_errors.lock().unwrap().push(error);
+        let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+        assert!(matches!(outcome, AcceptorOutcome::Blocked { .. }));
+        assert!(world.record(SOLO).await.is_blocked_by(code), "{code}");
+    }
+}
+
+#[tokio::test]
+async fn throttled_acceptance_is_retried() {
+    let world = World::new(TransferMode::Standalone).await;
+    let account = world.credentials.account(SOLO);
+    account
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-examplehandshakeid111", SOLO));
+    account
+        .accept_errors
+        .lock()
+        .unwrap()
+        .push(aws_error("TooManyRequestsException", None, true));
+    let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    assert!(matches!(outcome, AcceptorOutcome::Accepted { .. }));
+}
+
+#[tokio::test]
+async fn a_spoke_role_that_cannot_be_assumed_is_a_blocker() {
+    let world = World::new(TransferMode::Standalone).await;
+    world.credentials.denied.lock().unwrap().push(acct(SOLO));
+    world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    let record = world.record(SOLO).await;
+    let blocker = record
+        .blockers
+        .iter()
+        .find(|b| b.code == BlockerCode::SpokeRoleUntrusted)
+        .unwrap();
+    assert!(blocker.remediation.contains("spoke.yaml"));
+    // Once the role is deployed, the blocker clears on the next run.
+    world.credentials.denied.lock().unwrap().clear();
+    world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    assert!(world.record(SOLO).await.blockers.is_empty());
+}
+
+#[tokio::test]
+async fn direct_member_refused_at_acceptance_falls_back_to_the_standalone_path() {
+    let world = World::new(TransferMode::Direct).await;
+    let account = world.credentials.account(MEMBER);
+    account
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-examplehandshakeid111", MEMBER));
+    account.accept_errors.lock().unwrap().push(aws_error(
+        "HandshakeConstraintViolationException",
+        Some("ALREADY_IN_AN_ORGANIZATION"),
+        false,
+    ));
+    world.acceptor(false).process(&acct(MEMBER)).await.unwrap();
+    let record = world.record(MEMBER).await;
+    assert_eq!(record.phase, Phase::LeavingOrganization);
+    assert!(record.fallback.is_some());
+}
+
+// --- inviter ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_inviter_invites_awaiting_accounts_once() {
+    let world = World::new(TransferMode::Standalone).await;
+    let inviter = world.inviter();
+    let first = inviter.sweep().await.unwrap();
+    assert!(first
+        .iter()
+        .any(|(a, o)| a.as_str() == SOLO && matches!(o, InviterOutcome::Invited { .. })));
+    assert_eq!(world.record(SOLO).await.phase, Phase::Invited);
+    // Re-running changes nothing: the invitation is open, the record is Invited.
+    inviter.sweep().await.unwrap();
+    assert_eq!(*world.organization.invites.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_open_invitation_is_adopted_not_sent_again() {
+    let world = World::new(TransferMode::Standalone).await;
+    world
+        .organization
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-alreadysent00001", SOLO));
+    let outcome = world.inviter().process(&acct(SOLO), false).await.unwrap();
+    assert!(matches!(outcome, InviterOutcome::Adopted { .. }));
+    assert_eq!(*world.organization.invites.lock().unwrap(), 0);
+    assert_eq!(
+        world.record(SOLO).await.handshake_id.unwrap().as_str(),
+        "h-alreadysent00001"
+    );
+}
+
+#[tokio::test]
+async fn quota_refusal_defers_the_account_and_the_batch_goes_on() {
+    let world = World::new(TransferMode::Direct).await;
+    world.organization.invite_errors.lock().unwrap().insert(
+        acct(SOLO),
+        aws_error(
+            "HandshakeConstraintViolationException",
+            Some("HANDSHAKE_RATE_LIMIT_EXCEEDED"),
+            false,
+        ),
+    );
+    let outcomes = world.inviter().sweep().await.unwrap();
+    assert!(outcomes
+        .iter()
+        .any(|(a, o)| a.as_str() == MEMBER && matches!(o, InviterOutcome::Invited { .. })));
+    let solo = world.record(SOLO).await;
+    assert_eq!(solo.phase, Phase::AwaitingInvitation);
+    assert!(solo.is_blocked_by(BlockerCode::InvitationQuotaReached));
+}
+
+#[tokio::test]
+async fn direct_member_refused_at_invitation_falls_back() {
+    let world = World::new(TransferMode::Direct).await;
+    world.organization.invite_errors.lock().unwrap().insert(
+        acct(MEMBER),
+        aws_error(
+            "HandshakeConstraintViolationException",
+            Some("ALREADY_IN_AN_ORGANIZATION"),
+            false,
+        ),
+    );
+    world.inviter().process(&acct(MEMBER), false).await.unwrap();
+    let record = world.record(MEMBER).await;
+    assert_eq!(record.phase, Phase::LeavingOrganization);
+    assert!(
+        record
+            .fallback
+            .unwrap()
+            .reason
+            .contains("ALREADY_IN_AN_ORGANIZATION")
+            || record.blockers[0]
+                .raw_code
+                .as_deref()
+                .unwrap()
+                .contains("ALREADY_IN_AN_ORGANIZATION")
+    );
+    assert!(world.notifier.published().iter().any(
+        |p| p.detail_type == n::PHASE_CHANGED && p.detail["new_phase"] == "LeavingOrganization"
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_invitation_leads_to_a_new_one() {
+    let world = World::new(TransferMode::Standalone).await;
+    let inviter = world.inviter();
+    inviter.process(&acct(SOLO), false).await.unwrap();
+    let first = world.record(SOLO).await.handshake_id.unwrap();
+    world
+        .organization
+        .handshakes
+        .lock()
+        .unwrap()
+        .iter_mut()
+        .for_each(|h| h.state = "EXPIRED".into());
+    inviter.sweep().await.unwrap();
+    let record = world.record(SOLO).await;
+    assert_eq!(record.phase, Phase::Invited);
+    assert_ne!(record.handshake_id.unwrap(), first);
+    assert_eq!(*world.organization.invites.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_duplicate_handshake_error_adopts_the_open_invitation() {
+    let world = World::new(TransferMode::Standalone).await;
+    world.organization.invite_errors.lock().unwrap().insert(
+        acct(SOLO),
+        aws_error("DuplicateHandshakeException", None, false),
+    );
+    // The open invitation appears only after the first listing (sent concurrently).
+    let outcome = {
+        let inviter = world.inviter();
+        world.organization.handshakes.lock().unwrap().clear();
+        let first = inviter.process(&acct(SOLO), false).await.unwrap();
+        assert!(
+            matches!(first, InviterOutcome::Refused { .. }),
+            "nothing to adopt yet: {first:?}"
+        );
+        world
+            .organization
+            .handshakes
+            .lock()
+            .unwrap()
+            .push(ours("h-concurrent00001", SOLO));
+        inviter.process(&acct(SOLO), false).await.unwrap()
+    };
+    assert!(matches!(outcome, InviterOutcome::Adopted { .. }));
+}
