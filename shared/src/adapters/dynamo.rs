@@ -26,10 +26,25 @@
 //! 3. Put the outbox item under the account's scope (only when there is something to
 //!    publish), so a notification is never lost when publishing fails after the write.
 //!
+//! [`RecordStore::commit_once`] is one `TransactWriteItems` of the marker (same condition)
+//! and the outbox item; a failed marker condition means `Ok(false)`.
+//!
 //! A cancelled transaction is classified from its cancellation reasons, read by item
-//! position: marker `ConditionalCheckFailed` => [`StoreError::Duplicate`]; record
-//! `ConditionalCheckFailed` or any `TransactionConflict` => [`StoreError::Conflict`];
-//! throttling => [`StoreError::Transient`]; anything else => [`StoreError::Permanent`].
+//! position, never guessed from the message: marker `ConditionalCheckFailed` =>
+//! [`StoreError::Duplicate`] (it wins over every other reason: a redelivered event also
+//! finds the version it produced); else any reason that retrying cannot fix (e.g.
+//! `ValidationError`) => [`StoreError::Permanent`] naming the reasons; else record
+//! `ConditionalCheckFailed` or `TransactionConflict` => [`StoreError::Conflict`]; else
+//! `ThrottlingError`, `ProvisionedThroughputExceeded`, `RequestLimitExceeded` =>
+//! [`StoreError::Transient`]. A cancellation without one reason per item is `Transient`
+//! (retried, then dead-lettered, rather than dropped on a guess). Other SDK errors are
+//! classified by error code: throttling, `InternalServerError`,
+//! `TransactionInProgressException`, 5xx, timeouts and dispatch failures are transient;
+//! the rest (missing table, validation, access denied) permanent.
+//!
+//! Reads: `load` is a consistent `GetItem`; `list_by_enrollment` / `list_by_phase` query
+//! their index, `list_all` scans for `sk = RECORD`, `pending_outbox` is a consistent
+//! `Query` on `OUTBOX#<scope>`, all following every page.
 //! The SDK fills `ClientRequestToken` for every `TransactWriteItems` request, so its own
 //! retries of one call (after a timeout, say) are idempotent on the service side.
 
@@ -193,6 +208,23 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
+/// A service error as its code, HTTP status and message (the full context, with headers
+/// and body, is too much for a log line); any other error with its whole source chain.
+fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => format!(
+            "{} (HTTP {}): {}",
+            err.code().unwrap_or("unknown error"),
+            service.raw().status().as_u16(),
+            err.message().unwrap_or("no message")
+        ),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
 /// Classifies an SDK error that is not a condition failure: timeouts, dispatch and
 /// response failures, 5xx and throttling codes are transient; the rest (missing table,
 /// validation, access denied, a request that cannot be built) is permanent.
@@ -200,7 +232,7 @@ fn classify<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = format!("{operation}: {}", DisplayErrorContext(err));
+    let detail = format!("{operation}: {}", describe(err));
     let transient = match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
@@ -712,7 +744,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         }
         Err(err) => tracing::warn!(
             table,
-            error = %DisplayErrorContext(&err),
+            error = %describe(&err),
             "could not enable TTL on {TTL_ATTRIBUTE}; event markers will not expire"
         ),
     }

@@ -175,11 +175,28 @@ impl EventBridgeNotifier {
     }
 }
 
+/// A service error as its code, HTTP status and message (the full context, with headers
+/// and body, is too much for a log line); any other error with its whole source chain.
+fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => format!(
+            "{} (HTTP {}): {}",
+            err.code().unwrap_or("unknown error"),
+            service.raw().status().as_u16(),
+            err.message().unwrap_or("no message")
+        ),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
 fn classify<E>(err: &SdkError<E, HttpResponse>) -> NotifyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = format!("PutEvents: {}", DisplayErrorContext(err));
+    let detail = format!("PutEvents: {}", describe(err));
     let transient = match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
