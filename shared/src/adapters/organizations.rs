@@ -154,7 +154,10 @@ operation_error!(AcceptHandshakeError {
         ServiceException,
         TooManyRequestsException,
     ],
-    with_reason: [ConstraintViolationException, HandshakeConstraintViolationException],
+    with_reason: [
+        ConstraintViolationException,
+        HandshakeConstraintViolationException
+    ],
 });
 
 operation_error!(DeclineHandshakeError {
@@ -194,7 +197,10 @@ operation_error!(InviteAccountToOrganizationError {
         ServiceException,
         TooManyRequestsException,
     ],
-    with_reason: [ConstraintViolationException, HandshakeConstraintViolationException],
+    with_reason: [
+        ConstraintViolationException,
+        HandshakeConstraintViolationException
+    ],
 });
 
 operation_error!(ListHandshakesForAccountError {
@@ -249,7 +255,12 @@ pub fn map_sdk_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> Organ
             let status = context.raw().status().as_u16();
             let transient = TRANSIENT_CODES.contains(&code.as_str())
                 || (service.modeled_code().is_none() && (status == 429 || status >= 500));
-            (code, service.reason().map(str::to_owned), message, transient)
+            (
+                code,
+                service.reason().map(str::to_owned),
+                message,
+                transient,
+            )
         }
         SdkError::TimeoutError(_) => ("TimeoutError".to_owned(), None, context_of(&err), true),
         SdkError::DispatchFailure(_) => {
@@ -529,10 +540,7 @@ impl TargetOrganization for SdkTargetOrganization {
                 failure: AwsFailure::new("ConstructionFailure", None, e.to_string()),
                 transient: false,
             })?;
-        let mut request = self
-            .client
-            .invite_account_to_organization()
-            .target(target);
+        let mut request = self.client.invite_account_to_organization().target(target);
         if !notes.is_empty() {
             request = request.notes(notes);
         }
@@ -586,7 +594,10 @@ impl fmt::Debug for SpokeSession {
 /// Adjusts the configuration of every spoke client [`StsCredentials`] builds (the local
 /// harness adds its CloudTrail-recording and fault-injecting interceptors).
 pub type ClientHook = Arc<
-    dyn Fn(&SpokeSession, aws_sdk_organizations::config::Builder) -> aws_sdk_organizations::config::Builder
+    dyn Fn(
+            &SpokeSession,
+            aws_sdk_organizations::config::Builder,
+        ) -> aws_sdk_organizations::config::Builder
         + Send
         + Sync,
 >;
@@ -753,16 +764,13 @@ impl Credentials for StsCredentials {
             return Ok(organizations);
         }
         let (organizations, expires_at) = self.assume(account).await?;
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                account.clone(),
-                CachedClient {
-                    organizations: organizations.clone(),
-                    expires_at,
-                },
-            );
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            account.clone(),
+            CachedClient {
+                organizations: organizations.clone(),
+                expires_at,
+            },
+        );
         Ok(organizations)
     }
 }
