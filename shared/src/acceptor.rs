@@ -218,9 +218,10 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 self.record(account, event_id, accepted).await?;
                 Ok(AcceptorOutcome::Accepted { handshake })
             }
-            Err(error) if error.transient => {
-                Err(AcceptorError::Organizations { account: account.clone(), error })
-            }
+            Err(error) if error.transient => Err(AcceptorError::Organizations {
+                account: account.clone(),
+                error,
+            }),
             Err(error)
                 if matches!(
                     error.code(),

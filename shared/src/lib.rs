@@ -17,6 +17,7 @@ pub mod domain;
 pub mod inviter;
 pub mod notifications;
 pub mod ports;
+pub mod report;
 pub mod retry;
 pub mod telemetry;
 pub mod tracker;

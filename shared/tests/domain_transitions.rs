@@ -252,6 +252,34 @@ fn repeated_failure_does_not_duplicate_the_blocker_or_notify_again() {
 }
 
 #[test]
+fn a_late_failure_of_a_step_already_done_changes_nothing() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone))
+        .when(EventKind::LeftOrganization { removed: false })
+        .when(failed(
+            Operation::LeaveOrganization,
+            "ConstraintViolationException",
+            Some("WAIT_PERIOD_ACTIVE"),
+            "",
+        ));
+    assert!(!s.last().changed);
+    let s = Scenario::new(given(Role::Management, TransferMode::Standalone))
+        .when(EventKind::OrganizationDeleted)
+        .when(failed(
+            Operation::LeaveOrganization,
+            "MasterCannotLeaveOrganizationException",
+            None,
+            "",
+        ))
+        .when(failed(
+            Operation::DeleteOrganization,
+            "OrganizationNotEmptyException",
+            None,
+            "",
+        ));
+    assert!(s.record.blockers.is_empty());
+}
+
+#[test]
 fn transient_failures_change_nothing() {
     let s = Scenario::new(given(Role::Member, TransferMode::Standalone)).when(failed(
         Operation::LeaveOrganization,

@@ -399,13 +399,15 @@ impl AwsAccount {
     }
 }
 
-/// An [`SdkConfig`] for the emulator with static credentials.
+/// An [`SdkConfig`] for the emulator with static credentials (and the emulator's HTTP
+/// client, see [`crate::compat`]).
 pub fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(crate::compat::emulator_http_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)

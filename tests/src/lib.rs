@@ -22,10 +22,12 @@
 //! behaviour must never rely on them.
 
 pub mod accounts;
+pub mod compat;
 pub mod emulator;
 pub mod event_loop;
 pub mod faults;
 mod http;
+pub mod hub;
 pub mod recorder;
 
 pub use accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};

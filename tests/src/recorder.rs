@@ -59,8 +59,7 @@ use anyhow::{anyhow, Context, Result};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -106,8 +105,7 @@ pub struct Recorder {
 #[derive(Debug)]
 struct Inner {
     emulator_addr: SocketAddr,
-    endpoint: String,
-    faults: Option<Faults>,
+    faults: Mutex<Option<Faults>>,
     journal: Mutex<Vec<Value>>,
     forwarding: Mutex<HashMap<String, Forwarding>>,
     tx: mpsc::UnboundedSender<Command>,
@@ -128,8 +126,7 @@ impl Recorder {
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             emulator_addr: emulator.addr(),
-            endpoint: emulator.endpoint().to_string(),
-            faults: None,
+            faults: Mutex::new(None),
             journal: Mutex::new(Vec::new()),
             forwarding: Mutex::new(HashMap::new()),
             tx,
@@ -142,26 +139,12 @@ impl Recorder {
         Recorder { inner }
     }
 
-    /// Same recorder, whose recorded clients also inject `faults` (the injected failures
-    /// are recorded as failed calls, as AWS would record the real ones).
+    /// Same recorder, whose recorded clients (created from now on) also inject
+    /// `faults`; the injected failures are recorded as failed calls, as AWS would record
+    /// the real ones. Applies to every clone of this recorder.
     pub fn with_faults(self, faults: &Faults) -> Recorder {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| {
-            // Already shared: build a sibling that shares the publishing task.
-            Inner {
-                emulator_addr: shared.emulator_addr,
-                endpoint: shared.endpoint.clone(),
-                faults: None,
-                journal: Mutex::new(Vec::new()),
-                forwarding: Mutex::new(shared.forwarding.lock().expect("lock").clone()),
-                tx: shared.tx.clone(),
-            }
-        });
-        Recorder {
-            inner: Arc::new(Inner {
-                faults: Some(faults.clone()),
-                ..inner
-            }),
-        }
+        *self.inner.faults.lock().expect("faults lock") = Some(faults.clone());
+        self
     }
 
     /// Events recorded in `from_account_id` are also put on `to`'s bus (stands in for
@@ -277,7 +260,7 @@ pub fn recorded_organizations_client(
     recorder: &Recorder,
 ) -> aws_sdk_organizations::Client {
     let mut builder = aws_sdk_organizations::config::Builder::from(account.config());
-    if let Some(faults) = &recorder.inner.faults {
+    if let Some(faults) = recorder.inner.faults.lock().expect("faults lock").as_ref() {
         builder = builder.interceptor(faults.interceptor(account.account_id()));
     }
     let config = builder
@@ -312,11 +295,20 @@ impl Intercept for RecordingInterceptor {
         "CloudTrailRecorder"
     }
 
-    fn read_before_execution(
+    fn read_before_signing(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // Runs once per attempt; the first attempt captures the call. The operation name
+        // is not in the config bag yet when client interceptors' `read_before_execution`
+        // runs, hence this hook. It also runs before the fault interceptor (if any)
+        // rewrites the request in `modify_before_transmit`: this is the request the
+        // caller really made.
+        if cfg.load::<CallState>().is_some() {
+            return Ok(());
+        }
         let Some(operation) = cfg.load::<Metadata>().map(|m| m.name().to_string()) else {
             return Ok(());
         };
@@ -328,26 +320,6 @@ impl Intercept for RecordingInterceptor {
                 self.recorder.membership(&self.identity.account_id)
             }
             _ => None,
-        };
-        cfg.interceptor_state().store_put(CallState {
-            operation,
-            request_body: Value::Null,
-            user_agent: String::new(),
-            membership_before,
-        });
-        Ok(())
-    }
-
-    fn read_before_signing(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // Before the fault interceptor (if any) rewrites the request in
-        // modify_before_transmit: this is the request the caller really made.
-        let Some(state) = cfg.load::<CallState>().cloned() else {
-            return Ok(());
         };
         let request = context.request();
         let request_body = request
@@ -362,9 +334,10 @@ impl Intercept for RecordingInterceptor {
             .unwrap_or_default()
             .to_string();
         cfg.interceptor_state().store_put(CallState {
+            operation,
             request_body,
             user_agent,
-            ..state
+            membership_before,
         });
         Ok(())
     }

@@ -79,7 +79,7 @@ fn emulator_dies_with_the_test_process_even_when_it_aborts() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let pid: u32 = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("EMULATOR_PID="))
+        .find_map(|l| l.split("EMULATOR_PID=").nth(1))
         .unwrap_or_else(|| panic!("no pid in child output: {stdout}"))
         .trim()
         .parse()

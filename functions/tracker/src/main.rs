@@ -13,11 +13,18 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let notifier = EventBridgeNotifier::new(aws_sdk_eventbridge::Client::new(&aws), &config.event_bus_name);
+    let notifier = EventBridgeNotifier::new(
+        aws_sdk_eventbridge::Client::new(&aws),
+        &config.event_bus_name,
+    );
     let tracker = Tracker::new(store, notifier, config.target);
     let tracker = &tracker;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        tracker.handle_json(&event.payload).await.map(|_| ()).map_err(Error::from)
+        tracker
+            .handle_json(&event.payload)
+            .await
+            .map(|_| ())
+            .map_err(Error::from)
     }))
     .await
 }

@@ -313,7 +313,13 @@ fn decide(
                 && next.handshake_id.is_some()
                 && handshake != &next.handshake_id
                 && *operation != Operation::InviteAccountToOrganization;
-            if about_another_handshake {
+            // A late failure of a step already done (events arrive out of order) blocks nothing.
+            let step_done = match operation.step() {
+                Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
+                Step::Invite => next.phase == Phase::Invited,
+                Step::Accept | Step::Access => false,
+            };
+            if about_another_handshake || step_done {
                 return;
             }
             match classify(failure) {

@@ -1,0 +1,370 @@
+//! The commands. Each prints for a person (or JSON with `--json`) and returns the exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use chrono::Utc;
+use onboarding::acceptor::Acceptor;
+use onboarding::adapters::dynamo::create_table;
+use onboarding::adapters::organizations::{SdkTargetOrganization, StsCredentials};
+use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
+use onboarding::inviter::Inviter;
+use onboarding::ports::{CreateOutcome, RecordStore};
+use onboarding::report;
+use onboarding::tracker::Outcome;
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::{Command, Function};
+
+pub async fn run(command: Command) -> Result<ExitCode> {
+    let cx = Context::load().await;
+    match command {
+        Command::Init => init(&cx).await,
+        Command::Enroll {
+            name,
+            mode,
+            management,
+            members,
+            standalone,
+            file,
+        } => {
+            enroll(
+                &cx,
+                &name,
+                mode,
+                management,
+                members,
+                standalone,
+                file.as_deref(),
+            )
+            .await
+        }
+        Command::Status { enrollment, json } => status(&cx, enrollment.as_deref(), json).await,
+        Command::Show { account, json } => show(&cx, &account, json).await,
+        Command::Replay { paths } => replay(&cx, &paths).await,
+        Command::Invoke { function } => invoke(&cx, function).await,
+    }
+}
+
+async fn init(cx: &Context) -> Result<ExitCode> {
+    let table = cx.table_name()?;
+    let bus = cx.bus_name()?;
+    cx.at(
+        create_table(&aws_sdk_dynamodb::Client::new(&cx.aws), &table).await,
+        "creating the table",
+    )?;
+    println!("table {table}: ready");
+    let events = aws_sdk_eventbridge::Client::new(&cx.aws);
+    match events.create_event_bus().name(&bus).send().await {
+        Ok(_) => println!("event bus {bus}: created"),
+        Err(error)
+            if aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&error)
+                == Some("ResourceAlreadyExistsException") =>
+        {
+            println!("event bus {bus}: ready")
+        }
+        Err(error) => cx.at::<(), _>(Err(error), "creating the event bus")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn account(value: &str) -> Result<AccountId> {
+    Ok(AccountId::parse(value.trim())?)
+}
+
+async fn enroll(
+    cx: &Context,
+    name: &str,
+    mode: TransferMode,
+    management: Option<String>,
+    members: Vec<String>,
+    standalone: Vec<String>,
+    file: Option<&Path>,
+) -> Result<ExitCode> {
+    let mut enrollment = Enrollment {
+        name: EnrollmentName::parse(name)?,
+        transfer_mode: mode,
+        management_account: management.as_deref().map(account).transpose()?,
+        members: members.iter().map(|a| account(a)).collect::<Result<_>>()?,
+        standalone_accounts: standalone
+            .iter()
+            .map(|a| account(a))
+            .collect::<Result<_>>()?,
+    };
+    if let Some(file) = file {
+        read_accounts_csv(file, &mut enrollment)?;
+    }
+    let records = enrollment.records(Utc::now())?;
+    let store = cx.store()?;
+    for record in &records {
+        let outcome = cx.at(store.create(record).await, "writing the enrollment")?;
+        let said = match outcome {
+            CreateOutcome::Created => "enrolled",
+            CreateOutcome::AlreadyEnrolled => "already enrolled",
+        };
+        println!(
+            "{}  {:<10}  {:<20}  {said}",
+            record.account_id,
+            record.role.as_str(),
+            record.phase
+        );
+    }
+    println!(
+        "enrollment {} ({} mode): {} accounts",
+        enrollment.name,
+        mode.as_str(),
+        records.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `account_id,role` lines; a header line and blank lines are skipped.
+fn read_accounts_csv(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    for (number, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if line.trim().is_empty() || fields[0].eq_ignore_ascii_case("account_id") {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), number + 1);
+        let id = account(fields[0]).with_context(at)?;
+        match fields.get(1).copied().unwrap_or("standalone") {
+            "management" => enrollment.management_account = Some(id),
+            "member" => enrollment.members.push(id),
+            "standalone" => enrollment.standalone_accounts.push(id),
+            other => bail!(
+                "{}: unknown role {other:?} (management, member or standalone)",
+                at()
+            ),
+        }
+    }
+    Ok(())
+}
+
+async fn status(cx: &Context, enrollment: Option<&str>, json: bool) -> Result<ExitCode> {
+    let store = cx.store()?;
+    let mut records = match enrollment {
+        Some(name) => cx.at(
+            store
+                .list_by_enrollment(&EnrollmentName::parse(name)?)
+                .await,
+            "reading the table",
+        )?,
+        None => cx.at(store.list_all().await, "reading the table")?,
+    };
+    records.sort_by(|a, b| (&a.enrollment, &a.account_id).cmp(&(&b.enrollment, &b.account_id)));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        println!("no account is enrolled");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}\n", report::status_table(&records, Utc::now()));
+    for line in report::progress(&records) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(cx: &Context, account_id: &str, json: bool) -> Result<ExitCode> {
+    let id = account(account_id)?;
+    let record = cx
+        .at(cx.store()?.load(&id).await, "reading the table")?
+        .with_context(|| format!("account {id} is not enrolled"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_record(&record);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(record: &OnboardingRecord) {
+    println!(
+        "{}",
+        report::status_table(std::slice::from_ref(record), Utc::now())
+    );
+    println!(
+        "\ntransfer mode: {}   version: {}   handshake: {}",
+        record.transfer_mode.as_str(),
+        record.version,
+        record
+            .handshake_id
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string)
+    );
+    if let Some(fallback) = &record.fallback {
+        println!(
+            "fell back to the standalone path at {}: {}",
+            fallback.at, fallback.reason
+        );
+    }
+    println!("\nhistory:");
+    for entry in &record.history {
+        println!(
+            "  {}  {:<22} {}  ({})",
+            entry.applied_at.format("%Y-%m-%d %H:%M:%S"),
+            entry.phase,
+            entry.summary,
+            entry.event_id
+        );
+    }
+}
+
+/// Events from files and directories: one event, a JSON array, or JSON Lines per file;
+/// directories in name order.
+fn read_events(paths: &[PathBuf]) -> Result<Vec<(String, Result<Value, String>)>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            entries.retain(|p| {
+                p.is_file() && p.extension().is_some_and(|x| x == "json" || x == "jsonl")
+            });
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut events = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {name}"))?;
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Array(items)) => {
+                events.extend(items.into_iter().map(|v| (name.clone(), Ok(v))))
+            }
+            Ok(value) => events.push((name, Ok(value))),
+            Err(_) => {
+                for (n, line) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let parsed =
+                        serde_json::from_str::<Value>(line).map_err(|e| format!("not JSON: {e}"));
+                    events.push((format!("{name}:{}", n + 1), parsed));
+                }
+            }
+        }
+    }
+    Ok(events)
+}
+
+async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
+    let tracker = cx.tracker()?;
+    let events = read_events(paths)?;
+    let (mut applied, mut duplicate, mut ignored, mut rejected) = (0, 0, 0, 0);
+    for (source, event) in events {
+        let id = event
+            .as_ref()
+            .map(onboarding::cloudtrail::event_id_of)
+            .unwrap_or_else(|_| "unknown".into());
+        let line = match event {
+            Err(reason) => Err(reason),
+            Ok(event) => match tracker.handle_json(&event).await {
+                Ok(outcome) => Ok(outcome),
+                Err(error) => Err(format!("{error} (at {})", cx.endpoint())),
+            },
+        };
+        match line {
+            Ok(Outcome::Applied { account, phase }) => {
+                applied += 1;
+                println!("applied    {id}  {account} -> {phase}");
+            }
+            Ok(Outcome::Duplicate { account }) => {
+                duplicate += 1;
+                println!("duplicate  {id}  {account}");
+            }
+            Ok(Outcome::Unchanged { account }) => {
+                ignored += 1;
+                println!("ignored    {id}  {account}: changes nothing");
+            }
+            Ok(Outcome::NotEnrolled { account }) => {
+                ignored += 1;
+                println!("ignored    {id}  {account} is not enrolled");
+            }
+            Ok(Outcome::Ignored { reason }) => {
+                ignored += 1;
+                println!("ignored    {id}  {reason}");
+            }
+            Ok(Outcome::Rejected { reason }) | Err(reason) => {
+                rejected += 1;
+                println!("rejected   {id}  {source}: {reason}");
+            }
+        }
+    }
+    println!("{applied} applied, {duplicate} duplicate, {ignored} ignored, {rejected} rejected");
+    Ok(if rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
+    match function {
+        Function::Tracker { event } => replay(cx, &[event]).await,
+        Function::Acceptor { account: id } => {
+            let config = cx.config()?;
+            let spoke = config.require_spoke()?;
+            let credentials = StsCredentials::new(&cx.aws, &spoke.role_name, &spoke.external_id);
+            let acceptor = Acceptor::new(
+                cx.tracker()?,
+                credentials,
+                config.decline_unexpected_invitations,
+            );
+            let outcomes = match id {
+                Some(id) => {
+                    let id = known(cx, &id).await?;
+                    vec![(
+                        id.clone(),
+                        cx.at(acceptor.process(&id).await, "running the acceptor")?,
+                    )]
+                }
+                None => cx.at(acceptor.sweep().await, "running the acceptor")?,
+            };
+            for (account, outcome) in outcomes {
+                println!("{account}  {outcome:?}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Function::Inviter { account: id } => {
+            let organization =
+                SdkTargetOrganization::new(aws_sdk_organizations::Client::new(&cx.aws));
+            let inviter = Inviter::new(cx.tracker()?, organization);
+            let outcomes = match id {
+                Some(id) => {
+                    let id = known(cx, &id).await?;
+                    vec![(
+                        id.clone(),
+                        cx.at(inviter.process(&id, true).await, "running the inviter")?,
+                    )]
+                }
+                None => cx.at(inviter.sweep().await, "running the inviter")?,
+            };
+            for (account, outcome) in outcomes {
+                println!("{account}  {outcome:?}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// An enrolled account id, or an error naming the unknown one.
+async fn known(cx: &Context, id: &str) -> Result<AccountId> {
+    let id = account(id)?;
+    match cx.at(cx.store()?.load(&id).await, "reading the table")? {
+        Some(_) => Ok(id),
+        None => bail!("account {id} is not enrolled (enroll it with onboardctl enroll)"),
+    }
+}

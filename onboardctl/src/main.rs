@@ -1,0 +1,124 @@
+//! onboardctl: the operator CLI. Configured by the same environment variables as the
+//! Lambdas (`TABLE_NAME`, `EVENT_BUS_NAME`, `TARGET_ORGANIZATION_ID`,
+//! `TARGET_MANAGEMENT_ACCOUNT_ID`, `SPOKE_ROLE_NAME`, `SPOKE_EXTERNAL_ID`) and the standard
+//! AWS ones (`AWS_ENDPOINT_URL`, `AWS_REGION`, keys, profiles), so it works against the
+//! local emulator and a real deployment alike.
+//!
+//! Errors are one line naming what to fix, exit status 2; `RUST_LOG` shows more.
+
+mod commands;
+mod context;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use onboarding::domain::TransferMode;
+
+#[derive(Parser)]
+#[command(
+    name = "onboardctl",
+    version,
+    about = "Move AWS accounts into your AWS Organization, hands-off"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the table and the event bus if missing (idempotent).
+    Init,
+    /// Enroll a customer's accounts (idempotent; direct transfer by default).
+    Enroll {
+        /// The enrollment's name, e.g. acme-2026.
+        name: String,
+        #[arg(long, value_parser = parse_mode, default_value = "direct")]
+        mode: TransferMode,
+        /// The management account of the organization the accounts leave.
+        #[arg(long)]
+        management: Option<String>,
+        /// A member account of that organization (repeatable).
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// An account in no organization (repeatable).
+        #[arg(long = "standalone")]
+        standalone: Vec<String>,
+        /// A CSV file of `account_id,role` lines (role: management, member or standalone).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Every account, its phase, blockers and remediation; progress per enrollment.
+    Status {
+        #[arg(long)]
+        enrollment: Option<String>,
+        /// Print a JSON array of records.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One account's record with its history.
+    Show {
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Feed EventBridge CloudTrail events (files: one event, a JSON array or JSON Lines;
+    /// directories in name order) through the tracker.
+    Replay {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Run a function's handler in process with the real clients.
+    Invoke {
+        #[command(subcommand)]
+        function: Function,
+    },
+}
+
+#[derive(Subcommand)]
+enum Function {
+    /// Apply one event file through the tracker.
+    Tracker {
+        #[arg(long)]
+        event: PathBuf,
+    },
+    /// Run the acceptor's sweep, or for one account whatever its phase.
+    Acceptor {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Run the inviter's sweep, or for one account whatever its phase.
+    Inviter {
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+fn parse_mode(value: &str) -> Result<TransferMode, String> {
+    value.parse()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match commands::run(cli.command).await {
+        Ok(code) => code,
+        Err(error) => {
+            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+            eprintln!("onboardctl: {}", chain.join(": "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Quiet unless `RUST_LOG` asks.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}

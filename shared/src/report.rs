@@ -1,0 +1,131 @@
+//! Human-readable reports of onboarding records: the status table with remediation and
+//! progress per enrollment, shared by `onboardctl status` and the demo.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{OnboardingRecord, Phase};
+
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Self {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self) -> String {
+        let widths: Vec<usize> = (0..self.header.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([self.header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            padded.join("  ").trim_end().to_owned()
+        };
+        let mut out = vec![line(&self.header)];
+        out.extend(self.rows.iter().map(|r| line(r)));
+        out.join("\n")
+    }
+}
+
+/// "3d 4h", "12m", "40s": how long a record has been in its phase.
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - since).num_seconds().max(0);
+    match seconds {
+        s if s >= 86_400 => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+        s if s >= 3600 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// One row per account: account, enrollment, role, phase, age in phase, then each blocker
+/// with its remediation on lines of its own.
+pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
+    let mut table = Table::new(&[
+        "ACCOUNT",
+        "ENROLLMENT",
+        "ROLE",
+        "PHASE",
+        "IN PHASE",
+        "BLOCKERS",
+    ]);
+    for record in records {
+        let blockers = if record.blockers.is_empty() {
+            "-".to_owned()
+        } else {
+            record
+                .blockers
+                .iter()
+                .map(|b| b.code.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut phase = record.phase.to_string();
+        if record.fallback.is_some() {
+            phase.push_str(" (fallback)");
+        }
+        table.row(vec![
+            record.account_id.to_string(),
+            record.enrollment.to_string(),
+            record.role.as_str().to_owned(),
+            phase,
+            age(record.phase_since, now),
+            blockers,
+        ]);
+    }
+    let mut out = table.render();
+    let remediations: Vec<String> = records
+        .iter()
+        .flat_map(|r| {
+            r.blockers.iter().map(move |b| {
+                format!(
+                    "  {} {}: {} Fix: {}",
+                    r.account_id, b.code, b.message, b.remediation
+                )
+            })
+        })
+        .collect();
+    if !remediations.is_empty() {
+        out.push_str("\n\nBlocked:\n");
+        out.push_str(&remediations.join("\n"));
+    }
+    out
+}
+
+/// "acme: 3 of 5 joined" per enrollment.
+pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
+    let mut by_enrollment: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for record in records {
+        let entry = by_enrollment.entry(record.enrollment.as_str()).or_default();
+        entry.1 += 1;
+        if record.phase == Phase::Joined {
+            entry.0 += 1;
+        }
+    }
+    by_enrollment
+        .into_iter()
+        .map(|(name, (joined, total))| format!("{name}: {joined} of {total} joined"))
+        .collect()
+}
