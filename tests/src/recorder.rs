@@ -28,11 +28,13 @@
 //! its timestamps as `Dec 5, 2026 9:41:16 AM`, `requestParameters`/`responseElements`
 //! `null` when empty, `errorCode`/`errorMessage` for failures (no `Reason`: CloudTrail does
 //! not carry it), `userIdentity` of an IAM user or an assumed role, `tlsDetails`.
-//! Two normalisations of emulator output, so that events look like AWS's (see README):
+//! Normalisations of emulator output, so that events look like AWS's (see README):
 //! the emulator adds the *source* account as a third handshake party (AWS lists only the
-//! organization and the target), which is dropped; nothing else is invented (the
-//! emulator's handshake `resources` lack AWS's `MASTER_EMAIL`/`MASTER_NAME`/`NOTES` and
-//! stay so).
+//! organization and the target), which is dropped; and it returns the invitation notes
+//! as a top-level handshake member `Notes`, which AWS's `Handshake` does not have (AWS
+//! lists them as a `NOTES` resource), so they are moved there. Nothing else is invented:
+//! the emulator's organization resource lacks AWS's nested `MASTER_EMAIL`/`MASTER_NAME`/
+//! `ORGANIZATION_FEATURE_SET` and stays so.
 //!
 //! Delivery: each event is put (PutEvents) on the default bus of the account that
 //! recorded it, acting as that account. fakecloud does not deliver rule targets that are
@@ -671,6 +673,15 @@ fn normalise_response(mut value: Value) -> Value {
         ) {
             if parties.len() > 2 {
                 parties.retain(|p| !(p["type"] == "ACCOUNT" && p["id"] == source.as_str()));
+            }
+        }
+        // The emulator returns the notes as a top-level `Notes` member, which AWS's
+        // Handshake structure does not have: AWS carries them as a NOTES resource.
+        if let Some(notes) = handshake.as_object_mut().and_then(|h| h.remove("notes")) {
+            if let Some(resources) = handshake.get_mut("resources").and_then(Value::as_array_mut) {
+                if !resources.iter().any(|r| r["type"] == "NOTES") {
+                    resources.push(json!({"type": "NOTES", "value": notes}));
+                }
             }
         }
     }

@@ -634,3 +634,70 @@ async fn throttling_is_retried_by_the_sdk_and_each_attempt_is_recorded() {
         .unwrap_err();
     assert_eq!(other.code(), Some("HandshakeNotFoundException"));
 }
+
+/// Emulator differences 1 and 2 (README): asserted so that a fakecloud upgrade that
+/// fixes them is noticed (the recorder's forwarding could then go).
+#[tokio::test]
+async fn the_emulator_does_not_deliver_to_event_bus_targets() {
+    let emulator = Emulator::shared().await.unwrap();
+    let w = world(emulator, None).await;
+    let spoke = w
+        .customer(
+            AwsAccount::create(emulator, &unique_account_id())
+                .await
+                .unwrap(),
+        )
+        .await;
+    let on_hub_bus = w
+        .event_loop
+        .route_to_test_queue("probe", json!({"source": ["probe"]}))
+        .await
+        .unwrap();
+    // A rule on the spoke's default bus targeting the hub bus.
+    spoke
+        .eventbridge()
+        .put_rule()
+        .name("probe-forward")
+        .event_pattern(json!({"source": ["probe"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let to_hub = aws_sdk_eventbridge::types::Target::builder()
+        .id("hub")
+        .arn(w.event_loop.hub_bus_arn())
+        .build()
+        .unwrap();
+    spoke
+        .eventbridge()
+        .put_targets()
+        .rule("probe-forward")
+        .targets(to_hub)
+        .send()
+        .await
+        .unwrap();
+    let probe = |bus: &str| {
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("probe")
+            .detail_type("probe")
+            .detail("{}")
+            .event_bus_name(bus)
+            .build()
+    };
+    spoke
+        .eventbridge()
+        .put_events()
+        .entries(probe("default"))
+        .send()
+        .await
+        .unwrap();
+    // PutEvents naming the hub bus ARN from the spoke lands in the spoke's account.
+    spoke
+        .eventbridge()
+        .put_events()
+        .entries(probe(w.event_loop.hub_bus_arn()))
+        .send()
+        .await
+        .unwrap();
+    let received = on_hub_bus.receive(Duration::from_secs(2)).await.unwrap();
+    assert!(received.is_empty(), "delivered: {received:?}");
+}
