@@ -7,8 +7,8 @@ SHELL := /bin/bash
 .PHONY: demo test lint iac unit bench package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
-demo:
-	$(CARGO) run --quiet --locked -p onboarding --example replay_fixtures
+demo: fakecloud
+	$(CARGO) run --quiet --locked -p onboarding-e2e --bin demo
 
 ## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator)
 test: fakecloud nextest lint iac

@@ -29,6 +29,7 @@ pub mod faults;
 mod http;
 pub mod hub;
 pub mod recorder;
+pub mod scenario;
 
 pub use accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 pub use emulator::Emulator;

@@ -1,0 +1,930 @@
+//! The onboarding scenario, end to end on the local emulator: the demo
+//! (`cargo run -p onboarding-e2e --bin demo`, `make demo`) runs it with a narration, and
+//! the end-to-end tests (`tests/e2e_scenario.rs`) run it with assertions, so the demo is
+//! tested.
+//!
+//! What it plays:
+//! * a target organization (the hub: table, bus, rules, queues, the real tracker, acceptor
+//!   and inviter handlers) and a customer organization with a management account, three
+//!   members and one standalone account, each with the spoke role and the forwarding of
+//!   its Organizations events (see [`crate::hub`]);
+//! * act 1, enrolled in **standalone** mode (fakecloud predates direct transfer): a
+//!   foreign organization invites the standalone account (reported, never accepted);
+//!   member 1's `LeaveOrganization` fails for a missing payment method (fault injection:
+//!   the emulator has no billing data) and succeeds once "fixed"; member 2 leaves;
+//!   the management account tries `DeleteOrganization` too early (the emulator's own
+//!   `OrganizationNotEmptyException`), removes member 3, then deletes its organization;
+//! * act 2 (optional), a second customer in **direct** mode: the emulator refuses the
+//!   direct invitation (`ALREADY_IN_AN_ORGANIZATION`), the member falls back to the
+//!   standalone path, leaves, and joins.
+//!
+//! Every customer call is a real API call through a recorded client, so its CloudTrail
+//! event reaches the tracker through the hub bus and the function queues; a background
+//! dispatcher runs the handlers (as Lambda would), and "schedules" run the inviter's and
+//! the acceptor's sweeps every second (as the EventBridge schedules would).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use aws_sdk_organizations::error::ProvideErrorMetadata;
+use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
+use chrono::Utc;
+use onboarding::domain::{
+    AccountId, BlockerCode, Enrollment, EnrollmentName, OnboardingRecord, Phase, TransferMode,
+};
+use onboarding::notifications;
+use onboarding::ports::RecordStore;
+use onboarding::report;
+use onboarding::tracker::Outcome;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::accounts::{unique_account_id, AwsAccount};
+use crate::emulator::Emulator;
+use crate::event_loop::{DispatchReport, Dispatcher, TestQueue};
+use crate::faults::{Fault, Faults};
+use crate::hub::Hub;
+use crate::recorder::{recorded_organizations_client, Recorder};
+
+/// The reason AWS gives when a leaving account has no payment method.
+pub const PAYMENT_REASON: &str = "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED";
+
+/// How the event loop misbehaves (the failure variants of the end-to-end tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The handlers as deployed.
+    Normal,
+    /// The tracker fails (a transient error) on the first delivery of every event: the
+    /// message becomes visible again after the queue's visibility timeout and is
+    /// redelivered, as Lambda retries an invocation that returned an error.
+    TrackerFailsFirstDelivery,
+    /// Every event reaches the tracker twice (EventBridge and SQS are at-least-once): the
+    /// second delivery must change nothing.
+    EventsDeliveredTwice,
+}
+
+/// Account ids: readable ones for the demo (its own emulator), unique ones for tests
+/// that share an emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ids {
+    Readable,
+    Unique,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ids: Ids,
+    pub variant: Variant,
+    /// Play act 2 (direct mode and its fallback).
+    pub direct_act: bool,
+    /// How long each wait for the functions may take before the scenario fails.
+    pub step_timeout: Duration,
+    /// A pause after each customer step, watching the functions work (the demo, so a
+    /// person can follow the table; zero in tests).
+    pub pace: Duration,
+}
+
+impl Options {
+    /// The demo: readable ids, both acts.
+    pub fn demo() -> Self {
+        Options {
+            ids: Ids::Readable,
+            variant: Variant::Normal,
+            direct_act: true,
+            step_timeout: Duration::from_secs(40),
+            pace: Duration::from_millis(600),
+        }
+    }
+
+    /// A test run: unique ids, act 1 only, the given variant.
+    pub fn test(variant: Variant) -> Self {
+        Options {
+            ids: Ids::Unique,
+            variant,
+            direct_act: false,
+            step_timeout: Duration::from_secs(60),
+            pace: Duration::ZERO,
+        }
+    }
+}
+
+/// What the scenario ended with, for assertions.
+#[derive(Debug)]
+pub struct Report {
+    /// Every record of act 1's enrollment, in the cast's order.
+    pub records: Vec<OnboardingRecord>,
+    /// Act 2's records (empty when it was not played).
+    pub direct_records: Vec<OnboardingRecord>,
+    /// Every notification the product published on the hub bus, as received by a test
+    /// queue behind a rule `{"source": ["org-onboarding"]}`.
+    pub notifications: Vec<Value>,
+    /// The account ids of act 1's enrollment.
+    pub enrolled: Vec<String>,
+    /// `ListAccounts` of the target organization at the end.
+    pub target_accounts: Vec<String>,
+    /// The foreign organization's invitation to the standalone account, and its state at
+    /// the end (read by the foreign organization, `DescribeHandshake`).
+    pub foreign_handshake: String,
+    pub foreign_handshake_state: String,
+    pub foreign_organization: String,
+    pub standalone_account: String,
+    /// What the background dispatcher ran.
+    pub dispatch: DispatchReport,
+    /// Second deliveries that changed a record (must be 0; [`Variant::EventsDeliveredTwice`]).
+    pub redeliveries_applied: usize,
+    /// Dead-lettered messages per function queue (must be 0).
+    pub dead_lettered: HashMap<String, usize>,
+    pub final_table: String,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// The notifications of one detail-type.
+    pub fn notifications_of(&self, detail_type: &str) -> Vec<&Value> {
+        self.notifications
+            .iter()
+            .filter(|n| n["detail-type"] == detail_type)
+            .collect()
+    }
+}
+
+/// Runs the scenario on `emulator` and returns what it ended with. Fails when a step does
+/// not happen within `options.step_timeout`.
+pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
+    let started = Instant::now();
+    let mut screen = Screen::new(started);
+    let id = |readable: &str| match options.ids {
+        Ids::Readable => readable.to_string(),
+        Ids::Unique => unique_account_id(),
+    };
+    let prefix = match options.ids {
+        Ids::Readable => "demo".to_string(),
+        Ids::Unique => format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
+
+    // The local AWS: a recorder (CloudTrail) that also injects faults.
+    let faults = Faults::new();
+    let recorder = Recorder::new(emulator).with_faults(&faults);
+
+    // The hub: the target organization's management account.
+    let hub = Hub::create_in(
+        AwsAccount::create(emulator, &id("111111111111")).await?,
+        &recorder,
+        &prefix,
+    )
+    .await
+    .context("creating the hub")?;
+    let notifications_queue = hub
+        .event_loop
+        .route_to_test_queue("notifications", json!({"source": [notifications::SOURCE]}))
+        .await?;
+
+    // The customer: an organization with three members, and a standalone account.
+    let management = AwsAccount::create(emulator, &id("222222222222")).await?;
+    let customer_org = management.create_organization().await?;
+    let mut members = Vec::new();
+    for n in 1..=3 {
+        members.push(
+            AwsAccount::create_member_of(emulator, &id(&format!("22222222220{n}")), &customer_org)
+                .await?,
+        );
+    }
+    let standalone = AwsAccount::create(emulator, &id("333333333333")).await?;
+    let foreign = AwsAccount::create(emulator, &id("999999999999")).await?;
+    let foreign_org = foreign.create_organization().await?;
+    for account in [&management, &standalone].into_iter().chain(&members) {
+        hub.add_spoke(account).await?;
+    }
+
+    screen.names = HashMap::from([
+        (management.account_id().to_string(), "management".into()),
+        (members[0].account_id().to_string(), "member 1".into()),
+        (members[1].account_id().to_string(), "member 2".into()),
+        (members[2].account_id().to_string(), "member 3".into()),
+        (standalone.account_id().to_string(), "standalone".into()),
+    ]);
+    screen.say(&format!(
+        "target organization {} (management account {}): the hub, with the tracker, \
+         acceptor and inviter",
+        hub.target.organization,
+        hub.account.account_id()
+    ));
+    screen.say(&format!(
+        "customer organization {customer_org}: management {}, members {}, {}, {}; \
+         standalone account {}; spoke role and event forwarding in each",
+        management.account_id(),
+        members[0].account_id(),
+        members[1].account_id(),
+        members[2].account_id(),
+        standalone.account_id()
+    ));
+
+    let enrollment = Enrollment {
+        name: EnrollmentName::parse("acme")?,
+        transfer_mode: TransferMode::Standalone,
+        management_account: Some(AccountId::parse(management.account_id())?),
+        members: members
+            .iter()
+            .map(|m| AccountId::parse(m.account_id()))
+            .collect::<Result<_, _>>()?,
+        standalone_accounts: vec![AccountId::parse(standalone.account_id())?],
+    };
+    let order: Vec<String> = [&management]
+        .into_iter()
+        .chain(&members)
+        .chain([&standalone])
+        .map(|a| a.account_id().to_string())
+        .collect();
+    screen.order = order.clone();
+    hub.enroll(&enrollment).await?;
+    screen.act(
+        "Act 1: enrollment acme in STANDALONE mode. fakecloud 0.51.0 predates direct \
+         transfer (AWS, December 2025), so members leave, the organization is deleted, \
+         then each account accepts the invitation.",
+    );
+
+    // The foreign organization invites the standalone account before the functions run,
+    // so the acceptor meets both invitations.
+    let foreign_client = recorded_organizations_client(&foreign, &recorder);
+    screen.customer(&format!(
+        "a foreign organization {foreign_org} invites the standalone account {}",
+        standalone.account_id()
+    ));
+    let invited = foreign_client
+        .invite_account_to_organization()
+        .target(
+            HandshakeParty::builder()
+                .r#type(HandshakePartyType::Account)
+                .id(standalone.account_id())
+                .build()?,
+        )
+        .send()
+        .await
+        .context("the foreign invitation")?;
+    let foreign_handshake = invited
+        .handshake()
+        .and_then(|h| h.id())
+        .ok_or_else(|| anyhow!("the foreign invitation has no handshake id"))?
+        .to_string();
+
+    // The functions: the dispatcher (Lambda on the queues) and the schedules.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let redeliveries_applied = Arc::new(Mutex::new(0usize));
+    let dispatcher = dispatcher(&hub, options.variant, redeliveries_applied.clone())?;
+    let dispatcher_task = spawn_dispatcher(dispatcher, recorder.clone(), stop_rx.clone());
+    let schedules_task = spawn_schedules(&hub, stop_rx);
+    screen.say("functions running: dispatcher on the tracker, acceptor and inviter queues; inviter and acceptor sweeps every second");
+
+    let mut watcher = Watch {
+        hub: &hub,
+        queue: &notifications_queue,
+        notifications: Vec::new(),
+        timeout: options.step_timeout,
+        pace: options.pace,
+    };
+    let result = async {
+        let standalone_id = standalone.account_id().to_string();
+        watcher
+            .until(
+                &mut screen,
+                "the standalone account joins and the foreign invitation is reported",
+                |records, notes| {
+                    phase_of(records, &standalone_id) == Some(Phase::Joined)
+                        && notes
+                            .iter()
+                            .any(|n| n["detail-type"] == notifications::UNEXPECTED_INVITATION)
+                },
+            )
+            .await?;
+
+        // Member 1: no payment method (injected), then fixed.
+        let member1 = &members[0];
+        faults.fail(
+            "LeaveOrganization",
+            Some(member1.account_id()),
+            1,
+            Fault::constraint_violation(PAYMENT_REASON),
+        );
+        let member1_client = recorded_organizations_client(member1, &recorder);
+        screen.customer(&format!(
+            "member 1 ({}) calls LeaveOrganization",
+            member1.account_id()
+        ));
+        match member1_client.leave_organization().send().await {
+            Ok(_) => bail!("member 1's first LeaveOrganization should have failed"),
+            Err(error) => screen.aws(&format!(
+                "refused: {} ({PAYMENT_REASON}) [injected: the emulator has no billing data]",
+                error.code().unwrap_or("error")
+            )),
+        }
+        let m1 = member1.account_id().to_string();
+        watcher
+            .until(
+                &mut screen,
+                "member 1 blocked for its payment method",
+                |records, _| blocked_by(records, &m1, BlockerCode::PaymentMethodMissing),
+            )
+            .await?;
+        screen
+            .customer("member 1's owner adds a payment method, and calls LeaveOrganization again");
+        member1_client
+            .leave_organization()
+            .send()
+            .await
+            .context("member 1 leaves")?;
+        screen.aws("OK: member 1 left");
+        watcher.pause(&mut screen).await?;
+
+        let member2 = &members[1];
+        screen.customer(&format!(
+            "member 2 ({}) calls LeaveOrganization",
+            member2.account_id()
+        ));
+        recorded_organizations_client(member2, &recorder)
+            .leave_organization()
+            .send()
+            .await
+            .context("member 2 leaves")?;
+        screen.aws("OK: member 2 left");
+        watcher.pause(&mut screen).await?;
+
+        let management_client = recorded_organizations_client(&management, &recorder);
+        screen.customer(&format!(
+            "the management account ({}) calls DeleteOrganization, too early",
+            management.account_id()
+        ));
+        match management_client.delete_organization().send().await {
+            Ok(_) => bail!("DeleteOrganization should fail while member 3 is in the organization"),
+            Err(error) => {
+                let code = error.code().unwrap_or("error").to_string();
+                ensure!(
+                    code == "OrganizationNotEmptyException",
+                    "DeleteOrganization failed with {code}"
+                );
+                screen.aws(&format!(
+                    "refused by the emulator: {code} (member 3 is still in it)"
+                ));
+            }
+        }
+        watcher.pause(&mut screen).await?;
+        let member3 = &members[2];
+        screen.customer(&format!(
+            "the management account removes member 3 ({}): RemoveAccountFromOrganization",
+            member3.account_id()
+        ));
+        management_client
+            .remove_account_from_organization()
+            .account_id(member3.account_id())
+            .send()
+            .await
+            .context("removing member 3")?;
+        screen.aws("OK: member 3 removed");
+        let management_id = management.account_id().to_string();
+        watcher
+            .until(
+                &mut screen,
+                "the management account is no longer blocked",
+                |records, _| {
+                    record_of(records, &management_id).is_some_and(|r| r.blockers.is_empty())
+                },
+            )
+            .await?;
+        screen.customer("the management account calls DeleteOrganization");
+        management_client
+            .delete_organization()
+            .send()
+            .await
+            .context("deleting the customer organization")?;
+        screen.aws(&format!("OK: organization {customer_org} deleted"));
+        watcher.pause(&mut screen).await?;
+
+        watcher
+            .until(
+                &mut screen,
+                "every account joined and the enrollment completed",
+                |records, notes| {
+                    records.len() == 5
+                        && records.iter().all(|r| r.phase == Phase::Joined)
+                        && notes
+                            .iter()
+                            .any(|n| n["detail-type"] == notifications::ENROLLMENT_COMPLETED)
+                },
+            )
+            .await?;
+
+        if options.direct_act {
+            direct_act(emulator, &hub, &recorder, &mut screen, &mut watcher, &id).await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+
+    // Stop the functions whatever happened, then report.
+    let _ = stop_tx.send(true);
+    let dispatch = dispatcher_task
+        .await
+        .map_err(|e| anyhow!("dispatcher task: {e}"))?;
+    schedules_task
+        .await
+        .map_err(|e| anyhow!("schedules task: {e}"))?;
+    if let Err(error) = result {
+        let records = watcher.records(&screen.order).await.unwrap_or_default();
+        bail!(
+            "{error:#}\nlast status:\n{}",
+            report::status_table(&records, Utc::now())
+        );
+    }
+    // Late notifications (e.g. the completion) still in the queue.
+    watcher.drain(&mut screen).await?;
+
+    let records = watcher.records(&order).await?;
+    let all = hub.store().list_all().await?;
+    let direct_records: Vec<OnboardingRecord> = all
+        .iter()
+        .filter(|r| r.enrollment.as_str() != "acme")
+        .cloned()
+        .collect();
+    let mut final_records = records.clone();
+    final_records.extend(direct_records.iter().cloned());
+    let final_table = format!(
+        "{}\n\n{}",
+        report::status_table(&final_records, Utc::now()),
+        report::progress(&final_records).join("\n")
+    );
+
+    let target_accounts = list_accounts(&hub.account).await?;
+    let enrolled = order.clone();
+    let missing: Vec<&String> = enrolled
+        .iter()
+        .filter(|a| !target_accounts.contains(a))
+        .collect();
+    ensure!(
+        missing.is_empty(),
+        "ListAccounts of the target organization lacks {missing:?}"
+    );
+    screen.say(&format!(
+        "verified: ListAccounts of the target organization {} lists all {} enrolled accounts{}",
+        hub.target.organization,
+        enrolled.len() + direct_records.len(),
+        if direct_records.is_empty() {
+            ""
+        } else {
+            " of both acts"
+        }
+    ));
+    let foreign_handshake_state = foreign
+        .organizations()
+        .describe_handshake()
+        .handshake_id(&foreign_handshake)
+        .send()
+        .await
+        .context("DescribeHandshake of the foreign invitation")?
+        .handshake()
+        .and_then(|h| h.state())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    screen.say(&format!(
+        "verified: the foreign invitation {foreign_handshake} is still {foreign_handshake_state}: reported, never accepted"
+    ));
+
+    let mut dead_lettered = HashMap::new();
+    for function in ["tracker", "acceptor", "inviter"] {
+        let dlq = hub.event_loop.dead_letter_queue(function)?;
+        let attributes = hub
+            .account
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(&dlq.url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .context("GetQueueAttributes of a dead-letter queue")?;
+        let waiting = attributes
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        dead_lettered.insert(function.to_string(), waiting);
+    }
+
+    let redeliveries_applied = *redeliveries_applied.lock().expect("lock");
+    Ok(Report {
+        records,
+        direct_records,
+        notifications: watcher.notifications,
+        enrolled,
+        target_accounts,
+        foreign_handshake,
+        foreign_handshake_state,
+        foreign_organization: foreign_org,
+        standalone_account: standalone.account_id().to_string(),
+        dispatch,
+        redeliveries_applied,
+        dead_lettered,
+        final_table,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Act 2: a customer in direct mode. The emulator refuses the direct invitation with
+/// `ALREADY_IN_AN_ORGANIZATION`; the member falls back to the standalone path, leaves,
+/// and joins; the management account deletes its organization and joins.
+async fn direct_act(
+    emulator: &Emulator,
+    hub: &Hub,
+    recorder: &Recorder,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+    id: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    let management = AwsAccount::create(emulator, &id("444444444444")).await?;
+    let organization = management.create_organization().await?;
+    let member = AwsAccount::create_member_of(emulator, &id("444444444401"), &organization).await?;
+    for account in [&management, &member] {
+        hub.add_spoke(account).await?;
+    }
+    screen
+        .names
+        .insert(management.account_id().to_string(), "management".into());
+    screen
+        .names
+        .insert(member.account_id().to_string(), "member".into());
+    screen.order = vec![
+        management.account_id().to_string(),
+        member.account_id().to_string(),
+    ];
+    screen.last = None;
+    let enrollment = Enrollment {
+        name: EnrollmentName::parse("globex")?,
+        transfer_mode: TransferMode::Direct,
+        management_account: Some(AccountId::parse(management.account_id())?),
+        members: vec![AccountId::parse(member.account_id())?],
+        standalone_accounts: Vec::new(),
+    };
+    hub.enroll(&enrollment).await?;
+    screen.act(&format!(
+        "Act 2: enrollment globex in DIRECT mode (organization {organization}: management {}, \
+         member {}). In AWS the member would accept while still in its organization; the \
+         emulator refuses the invitation itself (ALREADY_IN_AN_ORGANIZATION), which is the \
+         fallback path.",
+        management.account_id(),
+        member.account_id()
+    ));
+    let member_id = member.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "the member falls back to the standalone path",
+            |records, _| record_of(records, &member_id).is_some_and(|r| r.fallback.is_some()),
+        )
+        .await?;
+    let client = recorded_organizations_client(&member, recorder);
+    screen.customer(&format!(
+        "the member ({member_id}) follows the remediation: LeaveOrganization"
+    ));
+    client
+        .leave_organization()
+        .send()
+        .await
+        .context("the direct-mode member leaves")?;
+    screen.aws("OK: the member left");
+    watcher.pause(screen).await?;
+    let management_id = management.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "the management account is no longer blocked",
+            |records, _| record_of(records, &management_id).is_some_and(|r| r.blockers.is_empty()),
+        )
+        .await?;
+    screen.customer("the management account calls DeleteOrganization");
+    recorded_organizations_client(&management, recorder)
+        .delete_organization()
+        .send()
+        .await
+        .context("deleting the direct-mode organization")?;
+    screen.aws(&format!("OK: organization {organization} deleted"));
+    watcher
+        .until(screen, "both accounts of globex joined", |records, _| {
+            records.len() == 2 && records.iter().all(|r| r.phase == Phase::Joined)
+        })
+        .await?;
+    Ok(())
+}
+
+/// The dispatcher of the hub's handlers, misbehaving as `variant` says.
+fn dispatcher(
+    hub: &Hub,
+    variant: Variant,
+    redeliveries_applied: Arc<Mutex<usize>>,
+) -> Result<Dispatcher> {
+    if variant == Variant::Normal {
+        return hub.dispatcher();
+    }
+    let tracker = Arc::new(hub.tracker());
+    let acceptor = Arc::new(hub.acceptor());
+    let inviter = Arc::new(hub.inviter());
+    let failed_once: Arc<Mutex<HashSet<String>>> = Arc::default();
+    hub.event_loop
+        .dispatcher()
+        .on("tracker", move |event: Value| {
+            let tracker = tracker.clone();
+            let failed_once = failed_once.clone();
+            let redeliveries_applied = redeliveries_applied.clone();
+            async move {
+                let key = event["detail"]["eventID"]
+                    .as_str()
+                    .or_else(|| event["id"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if variant == Variant::TrackerFailsFirstDelivery
+                    && failed_once.lock().expect("lock").insert(key.clone())
+                {
+                    bail!("injected: the tracker failed on the first delivery of {key}");
+                }
+                tracker.handle_json(&event).await?;
+                if variant == Variant::EventsDeliveredTwice {
+                    if let Outcome::Applied { .. } = tracker.handle_json(&event).await? {
+                        *redeliveries_applied.lock().expect("lock") += 1;
+                    }
+                }
+                Ok(())
+            }
+        })?
+        .on("acceptor", move |event| {
+            let acceptor = acceptor.clone();
+            async move {
+                acceptor.handle_json(&event).await?;
+                Ok(())
+            }
+        })?
+        .on("inviter", move |event| {
+            let inviter = inviter.clone();
+            async move {
+                inviter.handle_json(&event).await?;
+                Ok(())
+            }
+        })
+}
+
+/// Lambda on the function queues: polls them continuously (no long poll, so a message on
+/// one queue never waits for the others' poll), running the handlers.
+fn spawn_dispatcher(
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<DispatchReport> {
+    tokio::spawn(async move {
+        let mut report = DispatchReport::default();
+        while !*stop.borrow() {
+            if let Err(e) = recorder.flush().await {
+                tracing::warn!(error = format!("{e:#}"), "recorder flush failed");
+            }
+            let pause = match dispatcher.poll_once(0, &mut report).await {
+                Ok(0) => Duration::from_millis(50),
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "dispatcher poll failed");
+                    Duration::from_millis(200)
+                }
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        report
+    })
+}
+
+/// The EventBridge schedules: the inviter's and the acceptor's sweeps every second.
+fn spawn_schedules(hub: &Hub, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let inviter = hub.inviter();
+    let acceptor = hub.acceptor();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            if let Err(e) = inviter.sweep().await {
+                tracing::warn!(error = %e, "inviter sweep failed");
+            }
+            if let Err(e) = acceptor.sweep().await {
+                tracing::warn!(error = %e, "acceptor sweep failed");
+            }
+        }
+    })
+}
+
+/// Watches the table and the notifications until a condition holds.
+struct Watch<'a> {
+    hub: &'a Hub,
+    queue: &'a TestQueue,
+    notifications: Vec<Value>,
+    timeout: Duration,
+    pace: Duration,
+}
+
+impl Watch<'_> {
+    async fn records(&self, order: &[String]) -> Result<Vec<OnboardingRecord>> {
+        let mut records: Vec<OnboardingRecord> = self
+            .hub
+            .store()
+            .list_all()
+            .await?
+            .into_iter()
+            .filter(|r| order.iter().any(|a| a == r.account_id.as_str()))
+            .collect();
+        records.sort_by_key(|r| order.iter().position(|a| a == r.account_id.as_str()));
+        Ok(records)
+    }
+
+    async fn drain(&mut self, screen: &mut Screen) -> Result<()> {
+        for note in self.queue.receive(Duration::ZERO).await? {
+            screen.notification(&note);
+            self.notifications.push(note);
+        }
+        Ok(())
+    }
+
+    /// Watches for `self.pace` (the demo's pause after a customer step).
+    async fn pause(&mut self, screen: &mut Screen) -> Result<()> {
+        let until = Instant::now() + self.pace;
+        self.until(screen, "the pause ends", |_, _| Instant::now() >= until)
+            .await
+    }
+
+    async fn until(
+        &mut self,
+        screen: &mut Screen,
+        what: &str,
+        done: impl Fn(&[OnboardingRecord], &[Value]) -> bool,
+    ) -> Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let records = self.records(&screen.order).await?;
+            screen.table(&records);
+            self.drain(screen).await?;
+            if done(&records, &self.notifications) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("timed out after {:?} waiting until {what}", self.timeout);
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+}
+
+/// What the demo prints: a narration line per customer step, the status table whenever a
+/// phase or a blocker changes, and the notifications a person would be sent.
+struct Screen {
+    started: Instant,
+    names: HashMap<String, String>,
+    order: Vec<String>,
+    last: Option<String>,
+}
+
+impl Screen {
+    fn new(started: Instant) -> Self {
+        Screen {
+            started,
+            names: HashMap::new(),
+            order: Vec::new(),
+            last: None,
+        }
+    }
+
+    fn stamp(&self) -> String {
+        format!("[{:>5.1}s]", self.started.elapsed().as_secs_f64())
+    }
+
+    fn say(&self, line: &str) {
+        println!("{} {line}", self.stamp());
+    }
+
+    fn act(&self, line: &str) {
+        println!("\n{} === {line}", self.stamp());
+    }
+
+    fn customer(&self, line: &str) {
+        println!("{} customer> {line}", self.stamp());
+    }
+
+    fn aws(&self, line: &str) {
+        println!("{}      aws> {line}", self.stamp());
+    }
+
+    fn name(&self, account: &str) -> String {
+        match self.names.get(account) {
+            Some(name) => format!("{account} ({name})"),
+            None => account.to_string(),
+        }
+    }
+
+    fn notification(&self, note: &Value) {
+        let detail = &note["detail"];
+        let account = self.name(detail["account_id"].as_str().unwrap_or_default());
+        let line = match note["detail-type"].as_str().unwrap_or_default() {
+            notifications::UNEXPECTED_INVITATION => format!(
+                "Unexpected Invitation: {account} was invited by {} ({}); never accepted",
+                detail["inviting_organization"].as_str().unwrap_or("?"),
+                detail["reason"].as_str().unwrap_or_default()
+            ),
+            notifications::BLOCKED => {
+                let codes: Vec<&str> = detail["new_blockers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b["code"].as_str())
+                    .collect();
+                format!("Onboarding Blocked: {account}: {}", codes.join(", "))
+            }
+            notifications::ENROLLMENT_COMPLETED => format!(
+                "Enrollment Completed: {} ({} accounts joined)",
+                detail["enrollment"].as_str().unwrap_or_default(),
+                detail["accounts"]
+            ),
+            _ => return,
+        };
+        println!("{}   notify> {line}", self.stamp());
+    }
+
+    /// Prints the table when a phase, a blocker or a fallback changed since the last one.
+    fn table(&mut self, records: &[OnboardingRecord]) {
+        let mut signature = String::new();
+        for r in records {
+            let codes: Vec<String> = r.blockers.iter().map(|b| b.code.to_string()).collect();
+            let _ = write!(
+                signature,
+                "{} {} {} {}|",
+                r.account_id,
+                r.phase,
+                codes.join(","),
+                r.fallback.is_some()
+            );
+        }
+        if self.last.as_deref() == Some(signature.as_str()) {
+            return;
+        }
+        self.last = Some(signature);
+        let body = report::status_table(records, Utc::now());
+        let progress = report::progress(records).join("; ");
+        println!("\n{} status: {progress}", self.stamp());
+        for line in body.lines() {
+            if line.is_empty() {
+                println!();
+            } else {
+                println!("    {line}");
+            }
+        }
+        println!();
+    }
+}
+
+fn record_of<'r>(records: &'r [OnboardingRecord], account: &str) -> Option<&'r OnboardingRecord> {
+    records.iter().find(|r| r.account_id.as_str() == account)
+}
+
+fn phase_of(records: &[OnboardingRecord], account: &str) -> Option<Phase> {
+    record_of(records, account).map(|r| r.phase)
+}
+
+fn blocked_by(records: &[OnboardingRecord], account: &str, code: BlockerCode) -> bool {
+    record_of(records, account).is_some_and(|r| r.is_blocked_by(code))
+}
+
+/// Every account id of `account`'s organization (`ListAccounts`, all pages).
+pub async fn list_accounts(account: &AwsAccount) -> Result<Vec<String>> {
+    let client = account.organizations();
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_accounts()
+            .set_next_token(token)
+            .send()
+            .await
+            .context("ListAccounts")?;
+        ids.extend(
+            page.accounts()
+                .iter()
+                .filter_map(|a| a.id().map(str::to_string)),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(ids);
+        }
+    }
+}
