@@ -9,8 +9,12 @@
 //!   even when two copies run at once;
 //! - notifications go into an outbox in that transaction, are published, then cleared. If
 //!   publishing fails the handler returns `Err`, Lambda redelivers, the event is now a
-//!   duplicate, and the pending outbox is published then. Each notification carries a
-//!   stable `notification_id` for the one window left (published, not yet cleared).
+//!   duplicate, and the pending outbox is published then. The committing invocation holds
+//!   a claim on its outbox item (a lease, [`crate::ports::OUTBOX_LEASE`]), released when
+//!   publishing fails; another invocation publishes a pending item only after claiming
+//!   it, so concurrent copies of an event do not publish it again. Each notification
+//!   carries a stable `notification_id` for the windows left (published, not yet cleared;
+//!   a publisher slower than its lease).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -22,7 +26,10 @@ use crate::domain::{
     Role, Target,
 };
 use crate::notifications;
-use crate::ports::{Commit, Notifier, NotifyError, OutgoingNotification, RecordStore, StoreError};
+use crate::ports::{
+    Commit, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore, StoreError,
+    OUTBOX_LEASE,
+};
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
 /// retries it as a whole).
@@ -196,22 +203,46 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         if outbox.is_empty() {
             return Ok(());
         }
-        self.notifier.publish(outbox).await?;
-        let item = crate::ports::OutboxItem {
+        let item = OutboxItem {
             scope: scope.to_owned(),
             event_id: event_id.to_owned(),
             notifications: Vec::new(),
         };
-        self.store.clear_outbox(&item).await?;
+        self.publish_claimed(&item, outbox).await
+    }
+
+    /// Publishes an outbox item this invocation holds the claim of, then clears it; on
+    /// failure gives the claim up, so the next delivery publishes it at once.
+    async fn publish_claimed(
+        &self,
+        item: &OutboxItem,
+        notifications: &[OutgoingNotification],
+    ) -> Result<(), TrackerError> {
+        if let Err(error) = self.notifier.publish(notifications).await {
+            if let Err(release) = self.store.release_outbox(item).await {
+                warn!(event_id = %item.event_id, %release, "could not release the outbox claim; it expires by itself");
+            }
+            return Err(error.into());
+        }
+        self.store.clear_outbox(item).await?;
         Ok(())
     }
 
-    /// Publishes whatever an earlier invocation committed but could not publish.
+    /// Publishes whatever an earlier invocation committed but could not publish, unless
+    /// another invocation holds its claim (it is publishing it right now).
     async fn flush(&self, scope: &str) -> Result<(), TrackerError> {
         for item in self.store.pending_outbox(scope).await? {
+            let now = now();
+            if !self
+                .store
+                .claim_outbox(&item, now, now + OUTBOX_LEASE)
+                .await?
+            {
+                info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
+                continue;
+            }
             info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
-            self.notifier.publish(&item.notifications).await?;
-            self.store.clear_outbox(&item).await?;
+            self.publish_claimed(&item, &item.notifications).await?;
         }
         Ok(())
     }

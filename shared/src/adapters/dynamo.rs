@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
-//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at` |
+//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it) |
 //!
 //! Two sparse global secondary indexes, both projecting every attribute, hold only the
 //! record items, because only they carry the top-level `enrollment` and `phase` attributes
@@ -25,6 +25,11 @@
 //!    CloudTrail `eventID`, so two concurrent copies of one event cannot both commit);
 //! 3. Put the outbox item under the account's scope (only when there is something to
 //!    publish), so a notification is never lost when publishing fails after the write.
+//!    It is written claimed (`claimed_until` = now + [`OUTBOX_LEASE`]) by the committing
+//!    invocation, which publishes it; [`RecordStore::claim_outbox`] is a conditional
+//!    `UpdateItem` (`attribute_exists(pk) AND (attribute_not_exists(claimed_until) OR
+//!    claimed_until < :now)`), so of concurrent copies of an event only the claimant
+//!    publishes, and [`RecordStore::release_outbox`] removes the claim after a failure.
 //!
 //! [`RecordStore::commit_once`] is one `TransactWriteItems` of the marker (same condition)
 //! and the outbox item; a failed marker condition means `Ok(false)`.
@@ -56,6 +61,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
@@ -68,7 +74,7 @@ use serde::Serialize;
 
 use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
 use crate::ports::{
-    Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError,
+    Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError, OUTBOX_LEASE,
 };
 
 /// Name of the index listing records by enrollment.
@@ -129,6 +135,8 @@ struct OutboxEntry<'a> {
     event_id: &'a str,
     notifications: &'a [OutgoingNotification],
     created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_until: Option<i64>,
 }
 
 fn to_item<T: Serialize>(what: &str, value: &T) -> Result<Item, StoreError> {
@@ -183,6 +191,7 @@ fn outbox_item(
     event_id: &str,
     notifications: &[OutgoingNotification],
     now: DateTime<Utc>,
+    claimed_until: Option<DateTime<Utc>>,
 ) -> Result<Item, StoreError> {
     to_item(
         "the outbox",
@@ -193,6 +202,7 @@ fn outbox_item(
             event_id,
             notifications,
             created_at: now,
+            claimed_until: claimed_until.map(|at| at.timestamp()),
         },
     )
 }
@@ -399,8 +409,9 @@ impl DynamoRecordStore {
         event_id: &str,
         notifications: &[OutgoingNotification],
         now: DateTime<Utc>,
+        claimed_until: Option<DateTime<Utc>>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = outbox_item(scope, event_id, notifications, now)?;
+        let item = outbox_item(scope, event_id, notifications, now, claimed_until)?;
         Ok(TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -559,7 +570,13 @@ impl RecordStore for DynamoRecordStore {
         let mut items = vec![record, self.put_marker(&commit.event_id, account, now)?];
         let mut kinds = vec![TxItem::Record, TxItem::Marker];
         if !commit.outbox.is_empty() {
-            items.push(self.put_outbox(account, &commit.event_id, &commit.outbox, now)?);
+            items.push(self.put_outbox(
+                account,
+                &commit.event_id,
+                &commit.outbox,
+                now,
+                Some(now + OUTBOX_LEASE),
+            )?);
             kinds.push(TxItem::Outbox);
         }
         self.client
@@ -582,7 +599,7 @@ impl RecordStore for DynamoRecordStore {
         let mut items = vec![self.put_marker(event_id, scope, now)?];
         let mut kinds = vec![TxItem::Marker];
         if !outbox.is_empty() {
-            items.push(self.put_outbox(scope, event_id, outbox, now)?);
+            items.push(self.put_outbox(scope, event_id, outbox, now, None)?);
             kinds.push(TxItem::Outbox);
         }
         match self
@@ -647,6 +664,58 @@ impl RecordStore for DynamoRecordStore {
             .map_err(|e| classify("DeleteItem", &e))?;
         Ok(())
     }
+
+    #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]
+    async fn claim_outbox(
+        &self,
+        item: &OutboxItem,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
+            .update_expression("SET #c = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)",
+            )
+            .expression_attribute_names("#c", "claimed_until")
+            .expression_attribute_values(":until", AttributeValue::N(until.timestamp().to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify("UpdateItem", &err)),
+        }
+    }
+
+    #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]
+    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
+            .update_expression("REMOVE #c")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#c", "claimed_until")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify("UpdateItem", &err)),
+        }
+    }
+}
+
+fn is_condition_failure(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 fn string_attribute(name: &str) -> AttributeDefinition {
@@ -803,7 +872,7 @@ mod tests {
             detail_type: "Onboarding Blocked".into(),
             detail: json!({"account_id": "111122223333", "blockers": [{"code": "x", "n": 3, "f": 1.5, "none": null, "empty": ""}], "flag": true}),
         }];
-        let item = outbox_item("111122223333", "ev-1", &notifications, Utc::now()).unwrap();
+        let item = outbox_item("111122223333", "ev-1", &notifications, Utc::now(), None).unwrap();
         assert_eq!(item["pk"], AttributeValue::S("OUTBOX#111122223333".into()));
         assert_eq!(item["sk"], AttributeValue::S("ev-1".into()));
         assert!(matches!(item["notifications"], AttributeValue::L(_)));

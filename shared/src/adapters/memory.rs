@@ -1,15 +1,16 @@
 //! In-memory adapters, for handler unit tests: same semantics as the DynamoDB store
 //! (version-conditioned commits, event markers, outbox), without AWS.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
 use crate::ports::{
     Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
-    StoreError,
+    StoreError, OUTBOX_LEASE,
 };
 
 #[derive(Default)]
@@ -17,6 +18,8 @@ struct State {
     records: BTreeMap<AccountId, OnboardingRecord>,
     markers: HashSet<String>,
     outbox: BTreeMap<(String, String), OutboxItem>,
+    /// Until when an outbox item is claimed by the invocation publishing it.
+    claims: HashMap<(String, String), DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -100,9 +103,9 @@ impl RecordStore for InMemoryRecordStore {
                 event_id: commit.event_id.clone(),
                 notifications: commit.outbox.clone(),
             };
-            state
-                .outbox
-                .insert((item.scope.clone(), item.event_id.clone()), item);
+            let key = (item.scope.clone(), item.event_id.clone());
+            state.claims.insert(key.clone(), Utc::now() + OUTBOX_LEASE);
+            state.outbox.insert(key, item);
         }
         Ok(())
     }
@@ -139,8 +142,31 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = (item.scope.clone(), item.event_id.clone());
+        state.outbox.remove(&key);
+        state.claims.remove(&key);
+        Ok(())
+    }
+
+    async fn claim_outbox(
+        &self,
+        item: &OutboxItem,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let key = (item.scope.clone(), item.event_id.clone());
+        if !state.outbox.contains_key(&key) || state.claims.get(&key).is_some_and(|at| *at > now) {
+            return Ok(false);
+        }
+        state.claims.insert(key, until);
+        Ok(true)
+    }
+
+    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         self.state()
-            .outbox
+            .claims
             .remove(&(item.scope.clone(), item.event_id.clone()));
         Ok(())
     }

@@ -9,4 +9,4 @@ pub use notifier::{Notifier, NotifyError, OutgoingNotification};
 pub use organizations::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
 };
-pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError};
+pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};

@@ -1,6 +1,7 @@
 //! The record store: onboarding records, event markers and the notification outbox.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::notifier::OutgoingNotification;
@@ -44,6 +45,13 @@ pub struct OutboxItem {
     pub notifications: Vec<OutgoingNotification>,
 }
 
+/// How long an invocation holds the right to publish an outbox item: the one that
+/// committed it holds it from the commit, another one takes it with
+/// [`RecordStore::claim_outbox`]. Long enough for one PutEvents with its retries, shorter
+/// than Lambda's first retry of a failed invocation (one minute, or the queue's visibility
+/// timeout), so a crashed publisher's notifications go out on that retry.
+pub const OUTBOX_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created,
@@ -63,7 +71,8 @@ pub trait RecordStore: Send + Sync {
     /// Creates the record unless one exists for the account (re-enrolling is idempotent).
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError>;
     /// Commits atomically, or fails with `Conflict` (stale version) or `Duplicate` (event
-    /// already committed).
+    /// already committed). The outbox item is written claimed by the caller for
+    /// [`OUTBOX_LEASE`]: it publishes it, and concurrent copies of the event must not.
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
     /// Commits an outbox under `scope` once: `Ok(false)` when the marker `event_id`
     /// already exists (e.g. an enrollment's completion, announced once).
@@ -76,6 +85,18 @@ pub trait RecordStore: Send + Sync {
     /// Outbox items not yet cleared, for a scope (an account id, or an enrollment scope).
     async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError>;
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+    /// Takes the right to publish a pending outbox item until `until`: `Ok(false)` when
+    /// another invocation holds an unexpired claim (it is publishing it), or the item is
+    /// gone (published). Without this, every concurrent copy of an event would publish
+    /// the outbox of the copy that committed it.
+    async fn claim_outbox(
+        &self,
+        item: &OutboxItem,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives a claim up after a failed publish, so the next delivery publishes at once.
+    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -114,5 +135,16 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     }
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         (**self).clear_outbox(item).await
+    }
+    async fn claim_outbox(
+        &self,
+        item: &OutboxItem,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        (**self).claim_outbox(item, now, until).await
+    }
+    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        (**self).release_outbox(item).await
     }
 }
