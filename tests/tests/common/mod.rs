@@ -1,0 +1,230 @@
+//! Shared setup of the tracker, acceptor and inviter tests on the emulator: a hub per
+//! test, CloudTrail fixtures rewritten to a test's own accounts, a queue reading the
+//! hub's notifications, and an SDK interceptor counting the calls a handler makes.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::Utc;
+use onboarding::domain::{
+    AccountId, Enrollment, EnrollmentName, OnboardingRecord, Phase, TransferMode,
+};
+use onboarding::ports::RecordStore;
+use serde_json::{json, Value};
+
+use onboarding_e2e::accounts::unique_account_id;
+use onboarding_e2e::event_loop::TestQueue;
+use onboarding_e2e::hub::Hub;
+use onboarding_e2e::{Emulator, Recorder};
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
+
+/// Every fixture file name, sorted.
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}"))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// A short unique prefix for a test's table, rules and queues.
+pub fn prefix(name: &str) -> String {
+    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// The emulator, a recorder and a new hub (its own account, organization, table, bus).
+pub async fn hub(name: &str) -> (&'static Emulator, Recorder, Hub) {
+    let emulator = Emulator::shared().await.unwrap();
+    let recorder = Recorder::new(emulator);
+    let hub = Hub::create(emulator, &recorder, &prefix(name))
+        .await
+        .unwrap();
+    (emulator, recorder, hub)
+}
+
+/// A queue receiving every notification the product publishes on the hub bus.
+pub async fn notifications(hub: &Hub) -> TestQueue {
+    hub.event_loop
+        .route_to_test_queue("notifications", json!({"source": ["org-onboarding"]}))
+        .await
+        .unwrap()
+}
+
+/// Everything on the queue now (the emulator delivers synchronously with PutEvents, so
+/// what a finished handler published is already there).
+pub async fn drain(queue: &TestQueue) -> Vec<Value> {
+    queue.receive(Duration::from_millis(500)).await.unwrap()
+}
+
+/// The accounts of the fixtures, replaced by a test's own: the target organization and
+/// its management account are the hub's, the rest are fresh unique accounts.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    pub target_management: String,
+    pub target_organization: String,
+    pub customer_management: String,
+    pub member_a: String,
+    pub member_b: String,
+    pub standalone: String,
+    pub foreign_management: String,
+}
+
+impl Cast {
+    pub fn new(hub: &Hub) -> Cast {
+        Cast {
+            target_management: hub.target.management_account.to_string(),
+            target_organization: hub.target.organization.to_string(),
+            customer_management: unique_account_id(),
+            member_a: unique_account_id(),
+            member_b: unique_account_id(),
+            standalone: unique_account_id(),
+            foreign_management: unique_account_id(),
+        }
+    }
+
+    /// A fixture's text with this cast's accounts (shapes untouched).
+    pub fn rewrite(&self, text: &str) -> String {
+        text.replace("111111111111", &self.target_management)
+            .replace("o-exampleorgid", &self.target_organization)
+            .replace("222222222222", &self.customer_management)
+            .replace("333333333333", &self.member_a)
+            .replace("444444444444", &self.member_b)
+            .replace("555555555555", &self.standalone)
+            .replace("666666666666", &self.foreign_management)
+    }
+
+    /// Fixture `name` with this cast's accounts and the event id prefixed with `tag`
+    /// (event ids are deduplication keys, unique per table).
+    pub fn event(&self, name: &str, tag: &str) -> Value {
+        let mut event: Value = serde_json::from_str(&self.rewrite(&fixture_text(name))).unwrap();
+        let id = format!("{tag}-{}", event["detail"]["eventID"].as_str().unwrap());
+        event["detail"]["eventID"] = json!(id);
+        event["id"] = json!(format!("{tag}-{}", event["id"].as_str().unwrap()));
+        event
+    }
+
+    /// The enrollment of the fixtures' customer: its management account, two members and
+    /// a standalone account.
+    pub fn enrollment(&self, name: &str, mode: TransferMode) -> Enrollment {
+        Enrollment {
+            name: EnrollmentName::parse(name).unwrap(),
+            transfer_mode: mode,
+            management_account: Some(acct(&self.customer_management)),
+            members: vec![acct(&self.member_a), acct(&self.member_b)],
+            standalone_accounts: vec![acct(&self.standalone)],
+        }
+    }
+}
+
+pub fn acct(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+pub async fn record_of(store: &impl RecordStore, account: &str) -> OnboardingRecord {
+    store
+        .load(&acct(account))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no record for {account}"))
+}
+
+pub fn blocker_codes(record: &OnboardingRecord) -> Vec<String> {
+    let mut codes: Vec<String> = record.blockers.iter().map(|b| b.code.to_string()).collect();
+    codes.sort();
+    codes
+}
+
+/// A one-account enrollment of a standalone account.
+pub fn standalone_enrollment(name: &str, account: &str) -> Enrollment {
+    Enrollment {
+        name: EnrollmentName::parse(name).unwrap(),
+        transfer_mode: TransferMode::Standalone,
+        management_account: None,
+        members: Vec::new(),
+        standalone_accounts: vec![acct(account)],
+    }
+}
+
+/// `(detail-type, account_id)` of notifications, for assertions.
+pub fn summary(notifications: &[Value]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = notifications
+        .iter()
+        .map(|n| {
+            (
+                n["detail-type"].as_str().unwrap_or_default().to_owned(),
+                n["detail"]["account_id"]
+                    .as_str()
+                    .or_else(|| n["detail"]["enrollment"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn phase_of(record: &OnboardingRecord) -> Phase {
+    record.phase
+}
+
+pub fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
+
+/// Counts the HTTP attempts of each operation of the clients it is attached to.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<Mutex<Vec<String>>>);
+
+impl CallCounter {
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for op in self.0.lock().unwrap().iter() {
+            *counts.entry(op.clone()).or_default() += 1;
+        }
+        counts
+    }
+
+    pub fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            self.0.lock().unwrap().push(metadata.name().to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// `{"GetItem": 1, …}` from `[("GetItem", 1), …]`.
+pub fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}

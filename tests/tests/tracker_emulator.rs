@@ -1,0 +1,894 @@
+//! The tracker handler with its real adapters on the emulator: the DynamoDB record store
+//! (records, event markers, outbox in one table) and the EventBridge notifier on the hub
+//! bus, with a queue behind the bus reading what was published. Every CloudTrail fixture,
+//! redeliveries, concurrent copies, concurrent different events, a PutEvents failure after
+//! the write, and the number of calls one event costs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use onboarding::adapters::dynamo::DynamoRecordStore;
+use onboarding::adapters::eventbridge::EventBridgeNotifier;
+use onboarding::domain::{Phase, TransferMode};
+use onboarding::notifications as n;
+use onboarding::ports::RecordStore;
+use onboarding::tracker::{Outcome, Tracker};
+use serde_json::{json, Value};
+
+use onboarding_e2e::event_loop::HUB_BUS_NAME;
+use onboarding_e2e::faults::{Fault, Faults};
+use onboarding_e2e::hub::Hub;
+
+use common::*;
+
+/// The accounts of an enrollment, by their role in the fixtures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    /// 222222222222, the customer organization's management account.
+    Management,
+    /// 333333333333.
+    MemberA,
+    /// 444444444444.
+    MemberB,
+    /// 555555555555.
+    Standalone,
+}
+
+impl Who {
+    fn id(self, cast: &Cast) -> &str {
+        match self {
+            Who::Management => &cast.customer_management,
+            Who::MemberA => &cast.member_a,
+            Who::MemberB => &cast.member_b,
+            Who::Standalone => &cast.standalone,
+        }
+    }
+}
+
+/// One fixture through the tracker: the events applied before it, and what must follow.
+struct Case {
+    file: &'static str,
+    mode: TransferMode,
+    before: &'static [&'static str],
+    applied: bool,
+    about: Who,
+    phase: Phase,
+    blockers: &'static [&'static str],
+    version: u64,
+    handshake: Option<&'static str>,
+    fallback: bool,
+    /// (account, detail-type, new_phase for phase changes)
+    notifications: &'static [(Who, &'static str, Option<&'static str>)],
+    /// Other records of the enrollment: (account, phase, blockers).
+    others: &'static [(Who, Phase, &'static [&'static str])],
+}
+
+const INVITE: &str = "invite-account-to-organization.json";
+const LEAVE: &str = "leave-organization.json";
+const REMOVE: &str = "remove-account-from-organization.json";
+const HANDSHAKE: &str = "h-examplehandshakeid111";
+const NOT_EMPTY: &str = "ORGANIZATION_NOT_EMPTY";
+
+/// A member's failed leave (or removal): blocked, still leaving.
+const fn leave_blocked(file: &'static str, who: Who, blocker: &'static [&'static str]) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Standalone,
+        before: &[],
+        applied: true,
+        about: who,
+        phase: Phase::LeavingOrganization,
+        blockers: blocker,
+        version: 2,
+        handshake: None,
+        fallback: false,
+        notifications: match who {
+            Who::MemberA => &[(Who::MemberA, n::BLOCKED, None)],
+            _ => &[(Who::MemberB, n::BLOCKED, None)],
+        },
+        others: &[],
+    }
+}
+
+/// A failed acceptance of the standalone account's current invitation.
+const fn accept_blocked(file: &'static str, blocker: &'static [&'static str]) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Standalone,
+        before: &[INVITE],
+        applied: true,
+        about: Who::Standalone,
+        phase: Phase::Invited,
+        blockers: blocker,
+        version: 3,
+        handshake: Some(HANDSHAKE),
+        fallback: false,
+        notifications: &[(Who::Standalone, n::BLOCKED, None)],
+        others: &[],
+    }
+}
+
+/// Its invitation closed: awaiting a new one.
+const fn invitation_closed(file: &'static str) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Standalone,
+        before: &[INVITE],
+        applied: true,
+        about: Who::Standalone,
+        phase: Phase::AwaitingInvitation,
+        blockers: &[],
+        version: 3,
+        handshake: None,
+        fallback: false,
+        notifications: &[(
+            Who::Standalone,
+            n::PHASE_CHANGED,
+            Some("AwaitingInvitation"),
+        )],
+        others: &[],
+    }
+}
+
+/// The standalone account joined the target organization.
+const fn joined(file: &'static str) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Standalone,
+        before: &[INVITE],
+        applied: true,
+        about: Who::Standalone,
+        phase: Phase::Joined,
+        blockers: &[],
+        version: 3,
+        handshake: Some(HANDSHAKE),
+        fallback: false,
+        notifications: &[
+            (Who::Standalone, n::PHASE_CHANGED, Some("Joined")),
+            (Who::Standalone, n::ACCOUNT_JOINED, None),
+        ],
+        others: &[],
+    }
+}
+
+/// A direct-mode member refused because it is still in its organization: the fallback.
+const fn direct_refused(file: &'static str) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Direct,
+        before: &[],
+        applied: true,
+        about: Who::MemberA,
+        phase: Phase::LeavingOrganization,
+        blockers: &["STILL_IN_ORGANIZATION"],
+        version: 2,
+        handshake: None,
+        fallback: true,
+        notifications: &[
+            (Who::MemberA, n::PHASE_CHANGED, Some("LeavingOrganization")),
+            (Who::MemberA, n::BLOCKED, None),
+        ],
+        others: &[(Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY])],
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            file: INVITE,
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::Standalone,
+            phase: Phase::Invited,
+            blockers: &[],
+            version: 2,
+            handshake: Some(HANDSHAKE),
+            fallback: false,
+            notifications: &[(Who::Standalone, n::PHASE_CHANGED, Some("Invited"))],
+            others: &[],
+        },
+        Case {
+            file: "invite-account-to-organization-foreign.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::Standalone,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::Standalone, n::UNEXPECTED_INVITATION, None)],
+            others: &[],
+        },
+        direct_refused("invite-account-to-organization-already-in-organization.json"),
+        Case {
+            file: "invite-account-to-organization-rate-limit.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::Standalone,
+            phase: Phase::AwaitingInvitation,
+            blockers: &["INVITATION_QUOTA_REACHED"],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::Standalone, n::BLOCKED, None)],
+            others: &[],
+        },
+        Case {
+            // A duplicate invitation is adopted by the inviter: nothing to record.
+            file: "invite-account-to-organization-duplicate.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: false,
+            about: Who::Standalone,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 1,
+            handshake: None,
+            fallback: false,
+            notifications: &[],
+            others: &[],
+        },
+        joined("accept-handshake.json"),
+        accept_blocked(
+            "accept-handshake-payment-instrument-required.json",
+            &["PAYMENT_METHOD_MISSING"],
+        ),
+        accept_blocked(
+            "accept-handshake-different-seller.json",
+            &["DIFFERENT_SELLER_OF_RECORD"],
+        ),
+        direct_refused("accept-handshake-already-in-organization.json"),
+        invitation_closed("decline-handshake.json"),
+        invitation_closed("cancel-handshake.json"),
+        Case {
+            file: LEAVE,
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::MemberA,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::MemberA, n::PHASE_CHANGED, Some("AwaitingInvitation"))],
+            // Member B is still in the old organization.
+            others: &[
+                (Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY]),
+                (Who::MemberB, Phase::LeavingOrganization, &[]),
+            ],
+        },
+        leave_blocked(
+            "leave-organization-payment-instrument-required.json",
+            Who::MemberA,
+            &["PAYMENT_METHOD_MISSING"],
+        ),
+        leave_blocked(
+            "leave-organization-missing-contact-info.json",
+            Who::MemberA,
+            &["CONTACT_INFO_MISSING"],
+        ),
+        leave_blocked(
+            "leave-organization-without-eula.json",
+            Who::MemberA,
+            &["CUSTOMER_AGREEMENT_NOT_ACCEPTED"],
+        ),
+        leave_blocked(
+            "leave-organization-without-phone-verification.json",
+            Who::MemberA,
+            &["PHONE_NOT_VERIFIED"],
+        ),
+        leave_blocked(
+            "leave-organization-wait-period.json",
+            Who::MemberA,
+            &["ACCOUNT_TOO_NEW"],
+        ),
+        Case {
+            file: "leave-organization-management-account.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::Management,
+            phase: Phase::DeletingOrganization,
+            blockers: &["MANAGEMENT_MUST_DELETE_ORGANIZATION", NOT_EMPTY],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::Management, n::BLOCKED, None)],
+            others: &[],
+        },
+        Case {
+            // The last enrolled member goes: the management account is unblocked.
+            file: REMOVE,
+            mode: TransferMode::Standalone,
+            before: &[LEAVE],
+            applied: true,
+            about: Who::MemberB,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[
+                (Who::MemberB, n::PHASE_CHANGED, Some("AwaitingInvitation")),
+                (Who::Management, n::UNBLOCKED, None),
+            ],
+            others: &[(Who::Management, Phase::DeletingOrganization, &[])],
+        },
+        leave_blocked(
+            "remove-account-from-organization-payment-instrument-required.json",
+            Who::MemberB,
+            &["PAYMENT_METHOD_MISSING"],
+        ),
+        Case {
+            // The old organization is gone: the members still recorded in it left too.
+            file: "delete-organization.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::Management,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[
+                (
+                    Who::Management,
+                    n::PHASE_CHANGED,
+                    Some("AwaitingInvitation"),
+                ),
+                (Who::Management, n::UNBLOCKED, None),
+                (Who::MemberA, n::PHASE_CHANGED, Some("AwaitingInvitation")),
+                (Who::MemberB, n::PHASE_CHANGED, Some("AwaitingInvitation")),
+            ],
+            others: &[
+                (Who::MemberA, Phase::AwaitingInvitation, &[]),
+                (Who::MemberB, Phase::AwaitingInvitation, &[]),
+            ],
+        },
+        Case {
+            // AWS says the organization is not empty after the enrolled members left (an
+            // account outside the enrollment): the blocker comes back.
+            file: "delete-organization-not-empty.json",
+            mode: TransferMode::Standalone,
+            before: &[LEAVE, REMOVE],
+            applied: true,
+            about: Who::Management,
+            phase: Phase::DeletingOrganization,
+            blockers: &[NOT_EMPTY],
+            version: 3,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::Management, n::BLOCKED, None)],
+            others: &[],
+        },
+        joined("service-event-account-joined-organization.json"),
+        Case {
+            file: "service-event-account-departed-organization.json",
+            mode: TransferMode::Standalone,
+            before: &[],
+            applied: true,
+            about: Who::MemberB,
+            phase: Phase::AwaitingInvitation,
+            blockers: &[],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::MemberB, n::PHASE_CHANGED, Some("AwaitingInvitation"))],
+            others: &[(Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY])],
+        },
+    ]
+}
+
+/// Runs one case in its own enrollment; returns what differs from the expectation, and
+/// the case's event id (its notifications' `cloudtrail_event_id` starts with it).
+async fn run_case(hub: &Hub, index: usize, case: &Case) -> (Cast, String, Vec<String>) {
+    let tracker = hub.tracker();
+    let cast = Cast::new(hub);
+    hub.enroll(&cast.enrollment(&format!("fixture-{index}"), case.mode))
+        .await
+        .unwrap();
+    let mut problems = Vec::new();
+    for (i, before) in case.before.iter().enumerate() {
+        let event = cast.event(before, &format!("c{index}-before{i}"));
+        let outcome = tracker.handle_json(&event).await.unwrap();
+        if !matches!(outcome, Outcome::Applied { .. }) {
+            problems.push(format!("setup event {before}: {outcome:?}"));
+        }
+    }
+    let event = cast.event(case.file, &format!("c{index}"));
+    let event_id = event["detail"]["eventID"].as_str().unwrap().to_owned();
+    let outcome = tracker.handle_json(&event).await.unwrap();
+    let about = case.about.id(&cast);
+    let expected_outcome = if case.applied {
+        Outcome::Applied {
+            account: acct(about),
+            phase: case.phase,
+        }
+    } else {
+        Outcome::Unchanged {
+            account: acct(about),
+        }
+    };
+    if outcome != expected_outcome {
+        problems.push(format!(
+            "outcome {outcome:?}, expected {expected_outcome:?}"
+        ));
+    }
+    let store = hub.store();
+    let record = record_of(&store, about).await;
+    let mut expected_blockers: Vec<String> =
+        case.blockers.iter().map(|b| (*b).to_owned()).collect();
+    expected_blockers.sort();
+    let actual = (
+        record.phase,
+        blocker_codes(&record),
+        record.version,
+        record.handshake_id.as_ref().map(|h| h.to_string()),
+        record.fallback.is_some(),
+    );
+    let expected = (
+        case.phase,
+        expected_blockers,
+        case.version,
+        case.handshake.map(str::to_owned),
+        case.fallback,
+    );
+    if actual != expected {
+        problems.push(format!(
+            "record (phase, blockers, version, handshake, fallback) {actual:?}, expected {expected:?}"
+        ));
+    }
+    if case.applied && !record.has_applied(&event_id) {
+        problems.push("the event is not in the record's history".into());
+    }
+    for (who, phase, blockers) in case.others {
+        let other = record_of(&store, who.id(&cast)).await;
+        let mut expected: Vec<String> = blockers.iter().map(|b| (*b).to_owned()).collect();
+        expected.sort();
+        if (other.phase, blocker_codes(&other)) != (*phase, expected.clone()) {
+            problems.push(format!(
+                "{who:?}: ({}, {:?}), expected ({phase}, {expected:?})",
+                other.phase,
+                blocker_codes(&other)
+            ));
+        }
+    }
+    if !store.pending_outbox(about).await.unwrap().is_empty() {
+        problems.push("the outbox was not cleared after publishing".into());
+    }
+    (cast, event_id, problems)
+}
+
+#[tokio::test]
+async fn every_fixture_drives_the_tracker_on_dynamodb_and_eventbridge() {
+    let (_, _, hub) = hub("trk-fixtures").await;
+    let queue = notifications(&hub).await;
+    let cases = cases();
+    let covered: BTreeSet<&str> = cases.iter().map(|c| c.file).collect();
+    let on_disk = fixture_names();
+    assert_eq!(
+        covered,
+        on_disk.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        "every fixture has a case here"
+    );
+
+    let mut runs = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        runs.push(run_case(&hub, index, case).await);
+    }
+    // Everything the cases published, read once (delivery is synchronous with PutEvents).
+    let mut published = Vec::new();
+    loop {
+        let batch = drain(&queue).await;
+        if batch.is_empty() {
+            break;
+        }
+        published.extend(batch);
+    }
+
+    let mut failures = Vec::new();
+    for ((case, (cast, event_id, mut problems)), index) in cases.iter().zip(runs).zip(0..) {
+        let by_id: BTreeMap<&str, Who> =
+            [Who::Management, Who::MemberA, Who::MemberB, Who::Standalone]
+                .into_iter()
+                .map(|w| (w.id(&cast), w))
+                .collect();
+        let mine: Vec<&Value> = published
+            .iter()
+            .filter(|p| {
+                p["detail"]["cloudtrail_event_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(&event_id))
+            })
+            .collect();
+        let mut actual: Vec<(Who, String, Option<String>)> = mine
+            .iter()
+            .map(|p| {
+                let who = p["detail"]["account_id"]
+                    .as_str()
+                    .and_then(|a| by_id.get(a).copied())
+                    .unwrap_or_else(|| panic!("notification for an unknown account: {p}"));
+                (
+                    who,
+                    p["detail-type"].as_str().unwrap().to_owned(),
+                    p["detail"]["new_phase"].as_str().map(str::to_owned),
+                )
+            })
+            .collect();
+        actual.sort();
+        let mut expected: Vec<(Who, String, Option<String>)> = case
+            .notifications
+            .iter()
+            .map(|(w, t, p)| (*w, (*t).to_owned(), p.map(str::to_owned)))
+            .collect();
+        expected.sort();
+        if actual != expected {
+            problems.push(format!("notifications {actual:?}, expected {expected:?}"));
+        }
+        for p in &mine {
+            let detail = &p["detail"];
+            if p["source"] != "org-onboarding"
+                || detail["enrollment"] != json!(format!("fixture-{index}"))
+                || detail["notification_id"].as_str().is_none()
+            {
+                problems.push(format!("notification without its context: {p}"));
+            }
+            if p["detail-type"] == n::UNEXPECTED_INVITATION
+                && detail["inviting_organization"] != "o-foreignorg01"
+            {
+                problems.push(format!(
+                    "unexpected invitation without its organization: {p}"
+                ));
+            }
+            if p["detail-type"] == n::BLOCKED
+                && detail["new_blockers"]
+                    .as_array()
+                    .is_none_or(|b| b.is_empty() || b.iter().any(|b| b["remediation"] == ""))
+            {
+                problems.push(format!("blocked without blockers and remediation: {p}"));
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{}:\n    {}", case.file, problems.join("\n    ")));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// A hub with the fixtures' enrollment (standalone mode), its cast and a notification queue.
+async fn enrolled(name: &str) -> (Hub, Cast, onboarding_e2e::event_loop::TestQueue) {
+    let (_, _, hub) = hub(name).await;
+    let queue = notifications(&hub).await;
+    let cast = Cast::new(&hub);
+    hub.enroll(&cast.enrollment("acme", TransferMode::Standalone))
+        .await
+        .unwrap();
+    (hub, cast, queue)
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_is_one_transition_and_one_notification_set() {
+    let (hub, cast, queue) = enrolled("trk-twice").await;
+    let tracker = hub.tracker();
+    let event = cast.event(LEAVE, "twice");
+    let first = tracker.handle_json(&event).await.unwrap();
+    assert_eq!(
+        first,
+        Outcome::Applied {
+            account: acct(&cast.member_a),
+            phase: Phase::AwaitingInvitation
+        }
+    );
+    let second = tracker.handle_json(&event).await.unwrap();
+    assert_eq!(
+        second,
+        Outcome::Duplicate {
+            account: acct(&cast.member_a)
+        }
+    );
+    let record = record_of(&hub.store(), &cast.member_a).await;
+    assert_eq!(record.version, 2);
+    assert_eq!(record.history.len(), 1);
+    let published = drain(&queue).await;
+    assert_eq!(
+        summary(&published),
+        [(n::PHASE_CHANGED.to_owned(), cast.member_a.clone())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_copies_apply_once_and_publish_one_notification_set() {
+    let (hub, cast, queue) = enrolled("trk-eight").await;
+    let tracker = Arc::new(hub.tracker());
+    let event = cast.event(INVITE, "eight");
+    let copies: Vec<_> = (0..8)
+        .map(|_| {
+            let (tracker, event) = (tracker.clone(), event.clone());
+            tokio::spawn(async move { tracker.handle_json(&event).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for copy in copies {
+        outcomes.push(copy.await.unwrap());
+    }
+    let applied = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Applied { .. }))
+        .count();
+    assert_eq!(applied, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Applied { .. } | Outcome::Duplicate { .. })),
+        "{outcomes:?}"
+    );
+    let record = record_of(&hub.store(), &cast.standalone).await;
+    assert_eq!((record.phase, record.version), (Phase::Invited, 2));
+    let published = drain(&queue).await;
+    let ids: BTreeSet<&str> = published
+        .iter()
+        .map(|p| p["detail"]["notification_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "one notification set: {published:?}");
+    assert_eq!(
+        summary(&published),
+        [(n::PHASE_CHANGED.to_owned(), cast.standalone.clone())],
+        "and published once"
+    );
+    assert!(hub
+        .store()
+        .pending_outbox(&cast.standalone)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_different_events_for_one_account_lose_no_update() {
+    let (hub, cast, queue) = enrolled("trk-sixteen").await;
+    let tracker = Arc::new(hub.tracker());
+    // Sixteen different handshakes of the standalone account declined at once: each is a
+    // real change (the record remembers every settled handshake), so each needs its own
+    // version, and optimistic locking must serialise them without losing one.
+    let handshakes: Vec<String> = (0..16)
+        .map(|i| format!("h-concurrentdecline{i:04}"))
+        .collect();
+    let invocations: Vec<_> = handshakes
+        .iter()
+        .enumerate()
+        .map(|(i, handshake)| {
+            let tracker = tracker.clone();
+            let text = cast
+                .rewrite(&fixture_text("decline-handshake.json"))
+                .replace(HANDSHAKE, handshake);
+            let mut event: Value = serde_json::from_str(&text).unwrap();
+            event["detail"]["eventID"] = json!(format!("sixteen-{i}"));
+            tokio::spawn(async move {
+                // Lambda retries an invocation that failed (e.g. conflicts exhausted).
+                let mut failures = 0;
+                loop {
+                    match tracker.handle_json(&event).await {
+                        Ok(outcome) => return (outcome, failures),
+                        Err(error) => {
+                            failures += 1;
+                            assert!(failures < 5, "{error}");
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for invocation in invocations {
+        outcomes.push(invocation.await.unwrap());
+    }
+    assert!(
+        outcomes
+            .iter()
+            .all(|(o, _)| matches!(o, Outcome::Applied { .. })),
+        "{outcomes:?}"
+    );
+    let retried: usize = outcomes.iter().map(|(_, f)| f).sum();
+    println!("invocations retried after exhausting conflicts: {retried}");
+    let record = record_of(&hub.store(), &cast.standalone).await;
+    assert_eq!(record.version, 17);
+    let settled: BTreeSet<String> = record
+        .settled_handshakes
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(settled, handshakes.iter().cloned().collect());
+    assert_eq!(record.history.len(), 16);
+    assert_eq!(record.phase, Phase::AwaitingInvitation);
+    // Closing handshakes that are not the current one notifies nobody.
+    assert!(drain(&queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once() {
+    let (hub, cast, queue) = enrolled("trk-outbox").await;
+    let faults = Faults::new();
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(hub.account.config())
+            .interceptor(faults.interceptor(hub.account.account_id()))
+            .build(),
+    );
+    let tracker = Tracker::new(
+        hub.store(),
+        EventBridgeNotifier::new(events, HUB_BUS_NAME),
+        hub.target.clone(),
+    );
+    // Every attempt the SDK makes (3, with its standard retry) fails with a 500.
+    faults.fail_always(
+        "PutEvents",
+        None,
+        Fault::new(500, "InternalException", "Internal service error"),
+    );
+    let event = cast.event(INVITE, "outbox");
+    let error = tracker.handle_json(&event).await.unwrap_err();
+    assert!(error.to_string().contains("InternalException"), "{error}");
+    assert_eq!(faults.fired("PutEvents"), 3);
+    let record = record_of(&hub.store(), &cast.standalone).await;
+    assert_eq!(
+        (record.phase, record.version),
+        (Phase::Invited, 2),
+        "the write is kept"
+    );
+    assert_eq!(
+        hub.store()
+            .pending_outbox(&cast.standalone)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(drain(&queue).await.is_empty(), "nothing was published");
+
+    // Lambda's retry of the same event: a duplicate now, and the outbox goes out.
+    faults.clear();
+    assert_eq!(
+        tracker.handle_json(&event).await.unwrap(),
+        Outcome::Duplicate {
+            account: acct(&cast.standalone)
+        }
+    );
+    let published = drain(&queue).await;
+    assert_eq!(
+        summary(&published),
+        [(n::PHASE_CHANGED.to_owned(), cast.standalone.clone())]
+    );
+    assert_eq!(published[0]["detail"]["new_phase"], "Invited");
+    assert_eq!(
+        published[0]["detail"]["cloudtrail_event_id"],
+        event["detail"]["eventID"]
+    );
+    assert!(hub
+        .store()
+        .pending_outbox(&cast.standalone)
+        .await
+        .unwrap()
+        .is_empty());
+    // A third delivery publishes nothing more.
+    tracker.handle_json(&event).await.unwrap();
+    assert!(drain(&queue).await.is_empty());
+    assert_eq!(record_of(&hub.store(), &cast.standalone).await.version, 2);
+}
+
+/// A tracker on the hub's table and bus whose DynamoDB and EventBridge clients count
+/// their calls.
+fn counted_tracker(
+    hub: &Hub,
+    counter: &CallCounter,
+) -> Tracker<DynamoRecordStore, EventBridgeNotifier> {
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(hub.account.config())
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(hub.account.config())
+            .interceptor(counter.clone())
+            .build(),
+    );
+    Tracker::new(
+        DynamoRecordStore::new(dynamodb, &hub.table),
+        EventBridgeNotifier::new(events, HUB_BUS_NAME),
+        hub.target.clone(),
+    )
+}
+
+#[tokio::test]
+async fn one_tracker_event_costs_one_read_one_transaction_one_put_events_one_delete() {
+    let (hub, cast, _queue) = enrolled("trk-calls").await;
+    let counter = CallCounter::default();
+    let tracker = counted_tracker(&hub, &counter);
+
+    // An event about one account that changes its phase.
+    let invite = cast.event(INVITE, "calls");
+    tracker.handle_json(&invite).await.unwrap();
+    let per_event = counter.counts();
+    println!("calls for one applied event: {per_event:?}");
+    assert_eq!(
+        per_event,
+        counts(&[
+            ("GetItem", 1),
+            ("TransactWriteItems", 1),
+            ("PutEvents", 1),
+            ("DeleteItem", 1)
+        ])
+    );
+
+    // Its redelivery: the read, and a look at the outbox.
+    counter.reset();
+    tracker.handle_json(&invite).await.unwrap();
+    let duplicate = counter.counts();
+    println!("calls for a redelivered event: {duplicate:?}");
+    assert_eq!(duplicate, counts(&[("GetItem", 1), ("Query", 1)]));
+
+    // A member leaving: the same, plus the re-evaluation of its management account (the
+    // enrollment's records by index, each non-joined one read consistently, and the
+    // management record's own read and outbox check: its blocker stays, member B remains).
+    counter.reset();
+    tracker
+        .handle_json(&cast.event(LEAVE, "calls"))
+        .await
+        .unwrap();
+    let leave = counter.counts();
+    println!("calls for a member leaving (with the management re-evaluation): {leave:?}");
+    assert_eq!(
+        leave,
+        counts(&[
+            ("GetItem", 6),
+            ("Query", 2),
+            ("TransactWriteItems", 1),
+            ("PutEvents", 1),
+            ("DeleteItem", 1)
+        ])
+    );
+
+    // An event that changes nothing: the read and the outbox check, no write.
+    counter.reset();
+    let outcome = tracker
+        .handle_json(&cast.event("invite-account-to-organization-duplicate.json", "calls"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Unchanged { .. }), "{outcome:?}");
+    assert_eq!(counter.counts(), counts(&[("GetItem", 1), ("Query", 1)]));
+}
+
+#[tokio::test]
+async fn an_event_for_an_account_that_is_not_enrolled_is_skipped_without_a_write() {
+    let (hub, cast, queue) = enrolled("trk-notenrolled").await;
+    let counter = CallCounter::default();
+    let tracker = counted_tracker(&hub, &counter);
+    let stranger = onboarding_e2e::accounts::unique_account_id();
+    let text = fixture_text(INVITE).replace("555555555555", &stranger);
+    let event: Value = serde_json::from_str(&cast.rewrite(&text)).unwrap();
+    assert_eq!(
+        tracker.handle_json(&event).await.unwrap(),
+        Outcome::NotEnrolled {
+            account: acct(&stranger)
+        }
+    );
+    assert_eq!(counter.counts(), counts(&[("GetItem", 1)]));
+    assert!(drain(&queue).await.is_empty());
+    // And a DynamoDB error is never silent: a table that does not exist fails the call.
+    let missing = Tracker::new(
+        DynamoRecordStore::new(
+            aws_sdk_dynamodb::Client::new(hub.account.config()),
+            "no-such-table",
+        ),
+        EventBridgeNotifier::new(hub.account.eventbridge(), HUB_BUS_NAME),
+        hub.target.clone(),
+    );
+    let error = missing.handle_json(&cast.event(INVITE, "missing")).await;
+    assert!(error.is_err(), "{error:?}");
+}
