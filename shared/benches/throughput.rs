@@ -70,3 +70,56 @@ fn parse_only(bencher: divan::Bencher) {
         }
     });
 }
+
+/// The tracker's handler end to end with the in-memory store and notifier: a member's
+/// whole journey (leave, invited, accepted), three CloudTrail events, per iteration on a
+/// fresh store. `cargo bench -p onboarding --bench throughput -- tracker`
+#[divan::bench]
+fn tracker_handler_in_memory(bencher: divan::Bencher) {
+    use std::sync::Arc;
+
+    use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
+    use onboarding::ports::RecordStore;
+    use onboarding::tracker::Tracker;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cloudtrail");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let mut journey = vec![
+        read("leave-organization.json"),
+        read("invite-account-to-organization.json"),
+        read("accept-handshake.json"),
+    ];
+    // One account's story: point the invitation and acceptance at the member that left.
+    for event in &mut journey[1..] {
+        let text = event.to_string().replace("555555555555", "333333333333");
+        *event = serde_json::from_str(&text).unwrap();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let record = OnboardingRecord::enroll(
+        AccountId::parse("333333333333").unwrap(),
+        EnrollmentName::parse("bench").unwrap(),
+        TransferMode::Standalone,
+        Role::Member,
+        1,
+        Utc::now(),
+    );
+    bencher
+        .counter(ItemsCount::new(journey.len()))
+        .with_inputs(|| {
+            let store = Arc::new(InMemoryRecordStore::new());
+            runtime.block_on(store.create(&record)).unwrap();
+            Tracker::new(store, Arc::new(InMemoryNotifier::new()), target())
+        })
+        .bench_local_values(|tracker| {
+            runtime.block_on(async {
+                for event in &journey {
+                    divan::black_box(tracker.handle_json(event).await.unwrap());
+                }
+            })
+        });
+}

@@ -9,9 +9,9 @@
 //!
 //! | event | account the record is about |
 //! |---|---|
-//! | InviteAccountToOrganization | the handshake's `ACCOUNT` party, else `requestParameters.target.id` (type ACCOUNT) |
+//! | InviteAccountToOrganization | `requestParameters.target.id` (type ACCOUNT), else the handshake's `ACCOUNT` party that is not the caller |
 //! | AcceptHandshake, DeclineHandshake | the caller (`userIdentity.accountId`, else `recipientAccountId`) |
-//! | CancelHandshake | the handshake's `ACCOUNT` party (the caller is the inviting organization) |
+//! | CancelHandshake | the handshake's `ACCOUNT` party that is not the caller (the inviting management account) |
 //! | LeaveOrganization, DeleteOrganization | the caller |
 //! | RemoveAccountFromOrganization | `requestParameters.accountId` |
 //! | AccountJoinedOrganization / AccountDepartedOrganization (service events) | the `accountId` in `serviceEventDetails`; recorded in the organization's management account (`recipientAccountId`) |
@@ -205,11 +205,21 @@ impl Reader {
             .map_err(|e| self.invalid("responseElements.handshake.id", e.to_string()))
     }
 
+    /// The invited account among the handshake's parties: an `ACCOUNT` party other than
+    /// the caller (AWS may list the inviting management account as a party too).
     fn handshake_account(&self, handshake: &TrailHandshake) -> Result<AccountId, ParseError> {
-        self.account(
-            "responseElements.handshake.parties[ACCOUNT]",
-            handshake.party("ACCOUNT"),
-        )
+        let caller = self
+            .trail
+            .user_identity
+            .as_ref()
+            .and_then(|i| i.account_id.as_deref());
+        let invited = handshake
+            .parties
+            .iter()
+            .filter(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
+            .map(|p| p.id.as_str())
+            .find(|id| Some(*id) != caller);
+        self.account("responseElements.handshake.parties[ACCOUNT]", invited)
     }
 
     fn occurred_at(&self) -> DateTime<Utc> {
@@ -245,10 +255,11 @@ impl Reader {
         match operation {
             Operation::InviteAccountToOrganization => {
                 let handshake = self.response_handshake()?;
-                let account = match handshake.party("ACCOUNT") {
-                    Some(_) => self.handshake_account(&handshake)?,
-                    None => self.invite_target()?,
-                };
+                // The request names the invited account (target type ACCOUNT); an invitation
+                // by email names it only among the handshake's parties.
+                let account = self
+                    .invite_target()
+                    .or_else(|_| self.handshake_account(&handshake))?;
                 let kind = EventKind::InvitationSent {
                     handshake: self.handshake_id(&handshake)?,
                     organization: self.handshake_organization(&handshake),
