@@ -135,7 +135,8 @@ proptest! {
             if next.phase.rank() < record.phase.rank() || (next.phase == Phase::LeavingOrganization && record.phase != Phase::LeavingOrganization) {
                 let closed_current = matches!(
                     &event.kind,
-                    EventKind::InvitationClosed { handshake, .. } if Some(handshake) == record.handshake_id.as_ref()
+                    EventKind::InvitationClosed { handshake, .. } | EventKind::InvitationRefused { handshake, .. }
+                        if Some(handshake) == record.handshake_id.as_ref()
                 ) && record.phase == Phase::Invited && next.phase == Phase::AwaitingInvitation;
                 let fell_back = record.fallback.is_none() && next.fallback.is_some()
                     && next.phase == Phase::LeavingOrganization;

@@ -501,6 +501,32 @@ fn refused_invitation_is_reported_once_per_handshake() {
 }
 
 #[test]
+fn a_refused_current_invitation_is_dropped_so_the_target_invites_again() {
+    // A forged event names the target for a foreign handshake; the acceptor refuses it.
+    let forged = "h-foreignhandshake001";
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(invited(forged))
+        .then_phase(Phase::Invited)
+        .when(EventKind::InvitationRefused {
+            handshake: hs(forged),
+            organization: Some(OrganizationId::parse("o-foreignorg01").unwrap()),
+            reason: "WRONG_ORGANIZATION".into(),
+        })
+        .then_phase(Phase::AwaitingInvitation);
+    assert_eq!(s.record.handshake_id, None);
+    assert!(s.record.settled_handshakes.contains(&hs(forged)));
+    assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
+    assert!(s
+        .last()
+        .notifications
+        .iter()
+        .any(|n| matches!(n, Notification::UnexpectedInvitation { .. })));
+    // The target's own invitation is then taken.
+    s.when(invited("h-examplehandshakeid111"))
+        .then_phase(Phase::Invited);
+}
+
+#[test]
 fn join_recorded_by_the_target_management_account_is_authoritative() {
     Scenario::new(given(Role::Standalone, TransferMode::Direct))
         .when(EventKind::JoinedOrganization {

@@ -3,7 +3,8 @@
 //!
 //! Rules (see the tests below, one or more per rule):
 //! - phases only move forward, except (a) the direct-to-standalone fallback, once, and
-//!   (b) a closed handshake that was the record's current one (`Invited` → `AwaitingInvitation`);
+//!   (b) a closed handshake, or one the acceptor refused (it failed verification), that
+//!   was the record's current one (`Invited` → `AwaitingInvitation`);
 //! - `Joined` is terminal; an event already applied is a no-op;
 //! - an event about another handshake never changes the current one;
 //! - a management account stays in `DeletingOrganization` until its organization is
@@ -392,6 +393,7 @@ fn decide(
             if is_settled(next, handshake) {
                 return;
             }
+            drop_refused_current(next, out, handshake, reason);
             settle(next, handshake);
             out.notifications.push(Notification::UnexpectedInvitation {
                 handshake: handshake.clone(),
@@ -428,6 +430,28 @@ fn join(next: &mut OnboardingRecord, handshake: Option<HandshakeId>) {
     next.handshake_id = handshake;
     next.in_old_organization = false;
     next.blockers.clear();
+}
+
+/// An event (forged, or naming the target by mistake) made a handshake the acceptor
+/// refused the record's current invitation: it is not the target's, so drop it and let
+/// the target's own invitation be sent.
+fn drop_refused_current(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    reason: &str,
+) {
+    if next.handshake_id.as_ref() != Some(handshake) {
+        return;
+    }
+    next.handshake_id = None;
+    next.handshake_expires_at = None;
+    if next.phase == Phase::Invited {
+        next.phase = Phase::AwaitingInvitation;
+        out.reason = Some(format!(
+            "invitation {handshake} failed verification ({reason}); the target organization's invitation will be sent"
+        ));
+    }
 }
 
 fn is_settled(record: &OnboardingRecord, handshake: &HandshakeId) -> bool {
