@@ -375,7 +375,15 @@ fn email_invitations_without_an_account_party_are_invalid() {
 #[test]
 fn the_inviting_management_account_listed_as_a_party_is_not_taken_for_the_invited_one() {
     let mut event = fixture("cancel-handshake.json");
-    let parties = event["detail"]["responseElements"]["handshake"]["parties"].as_array_mut().unwrap();
-    parties.insert(0, serde_json::json!({"id": "111111111111", "type": "ACCOUNT"}));
-    assert_eq!(parse_event(&event).unwrap().account.as_str(), "555555555555");
+    let parties = event["detail"]["responseElements"]["handshake"]["parties"]
+        .as_array_mut()
+        .unwrap();
+    parties.insert(
+        0,
+        serde_json::json!({"id": "111111111111", "type": "ACCOUNT"}),
+    );
+    assert_eq!(
+        parse_event(&event).unwrap().account.as_str(),
+        "555555555555"
+    );
 }

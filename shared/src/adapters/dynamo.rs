@@ -72,6 +72,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::sdk_error::{describe, is_transient};
 use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
 use crate::ports::{
     Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError, OUTBOX_LEASE,
@@ -218,23 +219,6 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
-/// A service error as its code, HTTP status and message (the full context, with headers
-/// and body, is too much for a log line); any other error with its whole source chain.
-fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match err {
-        SdkError::ServiceError(service) => format!(
-            "{} (HTTP {}): {}",
-            err.code().unwrap_or("unknown error"),
-            service.raw().status().as_u16(),
-            err.message().unwrap_or("no message")
-        ),
-        _ => DisplayErrorContext(err).to_string(),
-    }
-}
-
 /// Classifies an SDK error that is not a condition failure: timeouts, dispatch and
 /// response failures, 5xx and throttling codes are transient; the rest (missing table,
 /// validation, access denied, a request that cannot be built) is permanent.
@@ -243,17 +227,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let detail = format!("{operation}: {}", describe(err));
-    let transient = match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ConstructionFailure(_) => false,
-        SdkError::ServiceError(service) => match err.code() {
-            Some(code) => TRANSIENT_CODES.contains(&code),
-            None => service.raw().status().is_server_error(),
-        },
-        _ => false,
-    };
+    let transient = is_transient(err, TRANSIENT_CODES);
     if transient {
         StoreError::Transient(detail)
     } else {

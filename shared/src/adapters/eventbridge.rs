@@ -14,11 +14,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
+use super::sdk_error::{describe, is_transient};
 use crate::notifications::SOURCE;
 use crate::ports::{Notifier, NotifyError, OutgoingNotification};
 
@@ -175,39 +176,12 @@ impl EventBridgeNotifier {
     }
 }
 
-/// A service error as its code, HTTP status and message (the full context, with headers
-/// and body, is too much for a log line); any other error with its whole source chain.
-fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match err {
-        SdkError::ServiceError(service) => format!(
-            "{} (HTTP {}): {}",
-            err.code().unwrap_or("unknown error"),
-            service.raw().status().as_u16(),
-            err.message().unwrap_or("no message")
-        ),
-        _ => DisplayErrorContext(err).to_string(),
-    }
-}
-
 fn classify<E>(err: &SdkError<E, HttpResponse>) -> NotifyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let detail = format!("PutEvents: {}", describe(err));
-    let transient = match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ConstructionFailure(_) => false,
-        SdkError::ServiceError(service) => match err.code() {
-            Some(code) => TRANSIENT_CODES.contains(&code),
-            None => service.raw().status().is_server_error(),
-        },
-        _ => false,
-    };
+    let transient = is_transient(err, TRANSIENT_CODES);
     if transient {
         NotifyError::Transient(detail)
     } else {

@@ -5,3 +5,4 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
 pub mod organizations;
+mod sdk_error;

@@ -206,16 +206,11 @@ fn decide(
                 .as_ref()
                 .filter(|org| **org != target.organization)
             {
-                settle(next, handshake);
-                out.notifications.push(Notification::UnexpectedInvitation {
-                    handshake: handshake.clone(),
-                    organization: Some(org.clone()),
-                    reason: format!(
-                        "invited by organization {org}, not the target {}",
-                        target.organization
-                    ),
-                });
-                return;
+                let reason = format!(
+                    "invited by organization {org}, not the target {}",
+                    target.organization
+                );
+                return report_unexpected(next, out, handshake, organization, reason);
             }
             // Only an account ready for its invitation takes it; one still leaving or
             // deleting gets it adopted by the inviter once it is ready.
@@ -234,13 +229,10 @@ fn decide(
                 .as_ref()
                 .filter(|org| **org != target.organization)
             {
-                settle(next, handshake);
-                out.notifications.push(Notification::UnexpectedInvitation {
-                    handshake: handshake.clone(),
-                    organization: Some(org.clone()),
-                    reason: format!("the account accepted an invitation from organization {org}, not the target"),
-                });
-                return;
+                let reason = format!(
+                    "the account accepted an invitation from organization {org}, not the target"
+                );
+                return report_unexpected(next, out, handshake, organization, reason);
             }
             join(next, Some(handshake.clone()));
             out.reason = Some(format!("accepted invitation {handshake}"));
@@ -390,16 +382,19 @@ fn decide(
             organization,
             reason,
         } => {
-            if is_settled(next, handshake) {
-                return;
+            // The current invitation failed verification (a forged event put it there):
+            // drop it, so the target organization's own invitation can be taken.
+            if next.handshake_id.as_ref() == Some(handshake) {
+                next.handshake_id = None;
+                next.handshake_expires_at = None;
+                if next.phase == Phase::Invited {
+                    next.phase = Phase::AwaitingInvitation;
+                    out.reason = Some(format!(
+                        "invitation {handshake} failed verification ({reason})"
+                    ));
+                }
             }
-            drop_refused_current(next, out, handshake, reason);
-            settle(next, handshake);
-            out.notifications.push(Notification::UnexpectedInvitation {
-                handshake: handshake.clone(),
-                organization: organization.clone(),
-                reason: reason.clone(),
-            });
+            report_unexpected(next, out, handshake, organization, reason.clone())
         }
         EventKind::AccessChecked {
             failure: Some(failure),
@@ -432,26 +427,23 @@ fn join(next: &mut OnboardingRecord, handshake: Option<HandshakeId>) {
     next.blockers.clear();
 }
 
-/// An event (forged, or naming the target by mistake) made a handshake the acceptor
-/// refused the record's current invitation: it is not the target's, so drop it and let
-/// the target's own invitation be sent.
-fn drop_refused_current(
+/// Remembers a handshake that is not the target's and reports it, once.
+fn report_unexpected(
     next: &mut OnboardingRecord,
     out: &mut Decision,
     handshake: &HandshakeId,
-    reason: &str,
+    organization: &Option<OrganizationId>,
+    reason: String,
 ) {
-    if next.handshake_id.as_ref() != Some(handshake) {
+    if is_settled(next, handshake) {
         return;
     }
-    next.handshake_id = None;
-    next.handshake_expires_at = None;
-    if next.phase == Phase::Invited {
-        next.phase = Phase::AwaitingInvitation;
-        out.reason = Some(format!(
-            "invitation {handshake} failed verification ({reason}); the target organization's invitation will be sent"
-        ));
-    }
+    settle(next, handshake);
+    out.notifications.push(Notification::UnexpectedInvitation {
+        handshake: handshake.clone(),
+        organization: organization.clone(),
+        reason,
+    });
 }
 
 fn is_settled(record: &OnboardingRecord, handshake: &HandshakeId) -> bool {
