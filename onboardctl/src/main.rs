@@ -14,6 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use onboarding::domain::TransferMode;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Parser)]
 #[command(
@@ -117,8 +119,10 @@ async fn main() -> ExitCode {
 fn init_logging() {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::TRACE)
+            .finish()
+            .with(onboarding::telemetry::filter_from_env(tracing::Level::WARN))
             .init();
     }
 }
