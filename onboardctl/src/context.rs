@@ -4,15 +4,13 @@
 
 use anyhow::{Context as _, Result};
 use aws_config::SdkConfig;
-use onboarding::adapters::{dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier};
+use onboarding::adapters::dynamo::DynamoRecordStore;
 use onboarding::config::{Config, EVENT_BUS_NAME, TABLE_NAME};
-use onboarding::tracker::Tracker;
+use onboarding::tracker::AwsTracker;
 
 pub struct Context {
     pub aws: SdkConfig,
 }
-
-pub type SdkTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
 
 impl Context {
     pub async fn load() -> Self {
@@ -47,13 +45,8 @@ impl Context {
         Ok(Config::from_env()?)
     }
 
-    pub fn tracker(&self) -> Result<SdkTracker> {
-        let config = self.config()?;
-        let notifier = EventBridgeNotifier::new(
-            aws_sdk_eventbridge::Client::new(&self.aws),
-            &config.event_bus_name,
-        );
-        Ok(Tracker::new(self.store()?, notifier, config.target))
+    pub fn tracker(&self) -> Result<AwsTracker> {
+        Ok(AwsTracker::from_config(&self.aws, &self.config()?))
     }
 
     /// Adds where the request went to an AWS error, so "unreachable" names the endpoint.

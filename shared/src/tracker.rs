@@ -20,7 +20,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
+use crate::adapters::{dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier};
 use crate::cloudtrail::parse_event;
+use crate::config::Config;
 use crate::domain::{
     apply, AccountId, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Phase,
     Role, Target,
@@ -72,6 +74,21 @@ pub enum TrackerError {
     Notify(#[from] NotifyError),
     #[error("the record of {0} kept changing concurrently; giving up for now")]
     ConflictsExhausted(AccountId),
+}
+
+/// The tracker as the functions and `onboardctl` run it: DynamoDB and EventBridge.
+pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
+
+impl AwsTracker {
+    /// The store on `config.table_name`, notifications on `config.event_bus_name`.
+    pub fn from_config(aws: &aws_config::SdkConfig, config: &Config) -> Self {
+        let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
+        let notifier = EventBridgeNotifier::new(
+            aws_sdk_eventbridge::Client::new(aws),
+            &config.event_bus_name,
+        );
+        Tracker::new(store, notifier, config.target.clone())
+    }
 }
 
 pub struct Tracker<S, N> {

@@ -4,10 +4,8 @@
 //! and by a schedule (sweep).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use onboarding::adapters::{
-    dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier, organizations::StsCredentials,
-};
-use onboarding::{acceptor::Acceptor, config::Config, telemetry, tracker::Tracker};
+use onboarding::adapters::organizations::StsCredentials;
+use onboarding::{acceptor::Acceptor, config::Config, telemetry, tracker::AwsTracker};
 use serde_json::Value;
 
 #[tokio::main]
@@ -16,13 +14,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let spoke = config.require_spoke()?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let notifier = EventBridgeNotifier::new(
-        aws_sdk_eventbridge::Client::new(&aws),
-        &config.event_bus_name,
-    );
     let credentials = StsCredentials::new(&aws, &spoke.role_name, &spoke.external_id);
-    let tracker = Tracker::new(store, notifier, config.target.clone());
+    let tracker = AwsTracker::from_config(&aws, &config);
     let acceptor = &Acceptor::new(tracker, credentials, config.decline_unexpected_invitations);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         acceptor

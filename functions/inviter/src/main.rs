@@ -3,11 +3,8 @@
 //! with this function's own credentials (it runs in the target management account).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use onboarding::adapters::{
-    dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier,
-    organizations::SdkTargetOrganization,
-};
-use onboarding::{config::Config, inviter::Inviter, telemetry, tracker::Tracker};
+use onboarding::adapters::organizations::SdkTargetOrganization;
+use onboarding::{config::Config, inviter::Inviter, telemetry, tracker::AwsTracker};
 use serde_json::Value;
 
 #[tokio::main]
@@ -15,13 +12,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let notifier = EventBridgeNotifier::new(
-        aws_sdk_eventbridge::Client::new(&aws),
-        &config.event_bus_name,
-    );
     let organization = SdkTargetOrganization::new(aws_sdk_organizations::Client::new(&aws));
-    let inviter = &Inviter::new(Tracker::new(store, notifier, config.target), organization);
+    let inviter = &Inviter::new(AwsTracker::from_config(&aws, &config), organization);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         inviter
             .handle_json(&event.payload)

@@ -3,8 +3,7 @@
 //! Returning `Err` (a transient failure) makes Lambda retry, then the dead-letter queue.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use onboarding::adapters::{dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier};
-use onboarding::{config::Config, telemetry, tracker::Tracker};
+use onboarding::{config::Config, telemetry, tracker::AwsTracker};
 use serde_json::Value;
 
 #[tokio::main]
@@ -12,13 +11,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let notifier = EventBridgeNotifier::new(
-        aws_sdk_eventbridge::Client::new(&aws),
-        &config.event_bus_name,
-    );
-    let tracker = Tracker::new(store, notifier, config.target);
-    let tracker = &tracker;
+    let tracker = &AwsTracker::from_config(&aws, &config);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         tracker
             .handle_json(&event.payload)
