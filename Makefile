@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac unit bench package fakecloud nextest
+.PHONY: demo test lint iac unit bench coldstart package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -33,6 +33,11 @@ unit: nextest
 ## bench: throughput benchmarks (criterion-free: divan)
 bench:
 	$(CARGO) bench --locked -p onboarding
+
+## coldstart: the tracker's first event after process start, as Lambda runs it (release build)
+coldstart: fakecloud
+	$(CARGO) build --release --locked -p tracker -p onboardctl
+	python3 infra/local/coldstart.py
 
 fakecloud:
 	@infra/local/install-fakecloud.sh
