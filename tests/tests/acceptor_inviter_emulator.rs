@@ -448,6 +448,49 @@ async fn a_cancelled_invitation_leads_to_a_new_one_on_the_next_inviter_run() {
 }
 
 #[tokio::test]
+async fn a_declined_invitation_is_followed_by_a_new_one_through_the_event_loop() {
+    let (emulator, recorder, hub) = hub("acc-decline").await;
+    let customer = standalone_customer(emulator, &hub, "solo").await;
+    let id = acct(customer.account_id());
+    let InviterOutcome::Invited { handshake: first } =
+        hub.inviter().process(&id, false).await.unwrap()
+    else {
+        panic!("not invited");
+    };
+    // Someone in the customer account declines it (recorded as CloudTrail there, and
+    // forwarded to the hub bus); then the deployment's functions run on their queues.
+    recorded_organizations_client(&customer, &recorder)
+        .decline_handshake()
+        .handshake_id(first.as_str())
+        .send()
+        .await
+        .unwrap();
+    let report = hub
+        .dispatcher()
+        .unwrap()
+        .run_until_idle(Duration::from_secs(90))
+        .await
+        .unwrap();
+    assert_eq!(report.total_failed(), 0, "{report:?}");
+
+    let record = record_of(&hub.store(), customer.account_id()).await;
+    assert_eq!(record.phase, Phase::Joined, "{record:?}");
+    let second = record.handshake_id.clone().unwrap();
+    assert_ne!(second, first);
+    assert!(record.settled_handshakes.contains(&first));
+    let mut states = handshakes_with(&hub, customer.account_id()).await;
+    states.sort_by_key(|(h, _)| (h != first.as_str(), h.clone()));
+    assert_eq!(
+        states,
+        [
+            (first.to_string(), HandshakeState::Declined),
+            (second.to_string(), HandshakeState::Accepted)
+        ]
+    );
+    assert!(target_accounts(&hub).await.contains(customer.account_id()));
+}
+
+#[tokio::test]
 async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_joins() {
     let (emulator, recorder, hub) = hub("acc-direct").await;
     let queue = notifications(&hub).await;
