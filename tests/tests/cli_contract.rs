@@ -1,0 +1,545 @@
+//! The contract of `onboardctl` (issue 7, point 1), checked by running the built binary
+//! against the emulator the way an operator would: environment variables in, exit
+//! status, one-line errors and JSON out.
+//!
+//! The binary is built by `cargo build -p onboardctl --message-format=json` (once per
+//! test process; a no-op when `cargo nextest run --workspace` already built it) and found
+//! from cargo's own artifact message, so it works whatever `CARGO_TARGET_DIR` is.
+//! Each test runs it with a cleared environment: only the variables it sets, a fresh
+//! table and bus in a fresh emulator account, and the target organization of the
+//! CloudTrail fixtures (`o-exampleorgid`, management `111111111111`), so the fixtures
+//! replay unchanged.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use aws_credential_types::provider::ProvideCredentials;
+use onboarding::domain::Phase;
+use onboarding_e2e::accounts::AwsAccount;
+use onboarding_e2e::Emulator;
+use serde_json::Value;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
+/// The fixtures' accounts (see `fixtures/cloudtrail/README.md`).
+const MANAGEMENT: &str = "222222222222";
+const MEMBER: &str = "333333333333";
+const MEMBER_2: &str = "444444444444";
+const STANDALONE: &str = "555555555555";
+const FIXTURE_HANDSHAKE: &str = "h-examplehandshakeid111";
+
+/// The onboardctl binary, built once per test process.
+fn onboardctl() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut cargo = Command::new(env!("CARGO"));
+        // The variables cargo set for this test process must not reach the nested build:
+        // build scripts track some of them (ring: CARGO_MANIFEST_DIR), and a changed value
+        // would rebuild the whole SDK stack here and again in the next outer build.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo = name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_EXE_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                    "LD_LIBRARY_PATH",
+                ]
+                .contains(&name.as_ref());
+            if set_by_cargo {
+                cargo.env_remove(name.as_ref());
+            }
+        }
+        let output = cargo
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "onboardctl",
+                "--bin",
+                "onboardctl",
+                "--message-format=json",
+            ])
+            .current_dir(&workspace)
+            .output()
+            .expect("run cargo build -p onboardctl");
+        assert!(
+            output.status.success(),
+            "cargo build -p onboardctl failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "onboardctl")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no onboardctl executable")
+    })
+}
+
+/// What one run printed and returned.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// An operator's environment: the emulator's endpoint, an admin's keys, the product's
+/// variables.
+struct Operator {
+    env: HashMap<&'static str, String>,
+    home: PathBuf,
+}
+
+impl Operator {
+    /// A fresh account on the shared emulator, with the product's variables set for a
+    /// table and a bus of its own (not created: run `init`).
+    async fn new() -> Operator {
+        let emulator = Emulator::shared().await.expect("emulator");
+        let admin = AwsAccount::create_unique(emulator).await.expect("account");
+        let credentials = admin
+            .config()
+            .credentials_provider()
+            .expect("credentials provider")
+            .provide_credentials()
+            .await
+            .expect("credentials");
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let home = std::env::temp_dir().join(format!("onboardctl-home-{suffix}"));
+        std::fs::create_dir_all(&home).expect("home");
+        let env = HashMap::from([
+            ("AWS_ENDPOINT_URL", emulator.endpoint().to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key().to_string(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+            ("TABLE_NAME", format!("cli-{suffix}")),
+            ("EVENT_BUS_NAME", format!("cli-bus-{suffix}")),
+            ("TARGET_ORGANIZATION_ID", "o-exampleorgid".to_string()),
+            ("TARGET_MANAGEMENT_ACCOUNT_ID", "111111111111".to_string()),
+        ]);
+        Operator { env, home }
+    }
+
+    /// Runs `onboardctl args…` with exactly this environment (and `HOME` pointing to an
+    /// empty directory, so no profile file of the machine is read).
+    fn run(&self, args: &[&str]) -> Run {
+        let output = Command::new(onboardctl())
+            .args(args)
+            .env_clear()
+            .env("HOME", &self.home)
+            .envs(&self.env)
+            .output()
+            .expect("run onboardctl");
+        Run {
+            code: output.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and requires exit status 0.
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "onboardctl {args:?}: {run:#?}");
+        run
+    }
+
+    fn without(mut self, name: &str) -> Self {
+        self.env.remove(name);
+        self
+    }
+
+    fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.env.insert(name, value.into());
+        self
+    }
+
+    /// `init`, then the fixtures' customer enrolled in standalone mode.
+    fn enrolled(self) -> Self {
+        self.ok(&["init"]);
+        self.ok(&[
+            "enroll",
+            "acme",
+            "--mode",
+            "standalone",
+            "--management",
+            MANAGEMENT,
+            "--member",
+            MEMBER,
+            "--member",
+            MEMBER_2,
+            "--standalone",
+            STANDALONE,
+        ]);
+        self
+    }
+}
+
+/// A scratch directory for event files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "onboardctl-{name}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+fn assert_one_line_naming(run: &Run, needle: &str) {
+    assert_eq!(run.code, 2, "{run:#?}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {run:#?}");
+    assert!(lines[0].contains(needle), "{needle:?} not named: {run:#?}");
+    assert!(!run.stderr.contains("backtrace"), "{run:#?}");
+    assert!(!run.stderr.contains("panicked"), "{run:#?}");
+}
+
+/// The record fields every consumer of the JSON relies on.
+fn assert_record_contract(record: &Value) {
+    let account = record["account_id"].as_str().expect("account_id string");
+    assert!(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+    assert!(record["enrollment"].is_string(), "{record:#}");
+    assert!(
+        ["management", "member", "standalone"].contains(&record["role"].as_str().unwrap_or("")),
+        "{record:#}"
+    );
+    let phase = record["phase"].as_str().expect("phase string");
+    assert!(
+        Phase::ALL.iter().any(|p| p.as_str() == phase),
+        "unknown phase {phase}"
+    );
+    assert!(
+        record["handshake_id"].is_null() || record["handshake_id"].is_string(),
+        "{record:#}"
+    );
+    for blocker in record["blockers"].as_array().expect("blockers array") {
+        for field in ["code", "message", "remediation"] {
+            assert!(
+                blocker[field].as_str().is_some_and(|s| !s.is_empty()),
+                "blocker without {field}: {blocker:#}"
+            );
+        }
+    }
+    assert!(
+        record["version"].as_u64().is_some_and(|v| v >= 1),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn a_missing_table_name_is_one_line_naming_it_with_exit_status_2() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).without("TABLE_NAME");
+    for args in [&["status"][..], &["init"], &["show", STANDALONE]] {
+        let run = operator.run(args);
+        assert_one_line_naming(&run, "TABLE_NAME");
+    }
+}
+
+#[test]
+fn a_missing_target_variable_is_named_by_replay() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime
+        .block_on(Operator::new())
+        .without("TARGET_ORGANIZATION_ID");
+    let run = operator.run(&["replay", &format!("{FIXTURES}/leave-organization.json")]);
+    assert_one_line_naming(&run, "TARGET_ORGANIZATION_ID");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_with_exit_status_2() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let operator = runtime
+        .block_on(Operator::new())
+        .with("AWS_ENDPOINT_URL", &endpoint);
+    for args in [&["status"][..], &["init"], &["show", STANDALONE]] {
+        let run = operator.run(args);
+        assert_one_line_naming(&run, &endpoint);
+    }
+}
+
+#[test]
+fn an_unknown_or_malformed_account_exits_2_naming_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let run = operator.run(&["show", "999999999999"]);
+    assert_one_line_naming(&run, "999999999999");
+    assert!(run.stderr.contains("not enrolled"), "{run:#?}");
+    let run = operator.run(&["show", "12345"]);
+    assert_one_line_naming(&run, "12345");
+    let run = operator.run(&["invoke", "inviter", "--account", "999999999999"]);
+    assert_one_line_naming(&run, "999999999999");
+}
+
+#[test]
+fn init_is_idempotent() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new());
+    let table = operator.env["TABLE_NAME"].clone();
+    let bus = operator.env["EVENT_BUS_NAME"].clone();
+    let first = operator.ok(&["init"]);
+    assert!(
+        first.stdout.contains(&format!("table {table}: ready")),
+        "{first:#?}"
+    );
+    assert!(
+        first.stdout.contains(&format!("event bus {bus}: created")),
+        "{first:#?}"
+    );
+    let second = operator.ok(&["init"]);
+    assert!(
+        second.stdout.contains(&format!("table {table}: ready")),
+        "{second:#?}"
+    );
+    assert!(
+        second.stdout.contains(&format!("event bus {bus}: ready")),
+        "{second:#?}"
+    );
+    // The table works after the second init.
+    operator.ok(&["enroll", "solo", "--standalone", STANDALONE]);
+}
+
+#[test]
+fn enroll_is_idempotent() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let before = operator.ok(&["status", "--json"]).json();
+    let again = operator.ok(&[
+        "enroll",
+        "acme",
+        "--mode",
+        "standalone",
+        "--management",
+        MANAGEMENT,
+        "--member",
+        MEMBER,
+        "--member",
+        MEMBER_2,
+        "--standalone",
+        STANDALONE,
+    ]);
+    assert_eq!(
+        again.stdout.matches("already enrolled").count(),
+        4,
+        "{again:#?}"
+    );
+    assert!(again
+        .stdout
+        .contains("enrollment acme (standalone mode): 4 accounts"));
+    assert_eq!(operator.ok(&["status", "--json"]).json(), before);
+
+    // The same accounts from a CSV file: still enrolled once.
+    let dir = scratch("csv");
+    let csv = dir.join("accounts.csv");
+    std::fs::write(
+        &csv,
+        format!("account_id,role\n{MANAGEMENT},management\n{MEMBER},member\n\n{STANDALONE},standalone\n"),
+    )
+    .unwrap();
+    let from_file = operator.ok(&[
+        "enroll",
+        "acme",
+        "--mode",
+        "standalone",
+        "--file",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(from_file.stdout.matches("already enrolled").count(), 3);
+    assert_eq!(operator.ok(&["status", "--json"]).json(), before);
+}
+
+#[test]
+fn status_json_is_an_array_of_records_with_the_contract_fields() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let records = operator.ok(&["status", "--json"]).json();
+    let records = records.as_array().expect("a JSON array");
+    assert_eq!(records.len(), 4);
+    for record in records {
+        assert_record_contract(record);
+        assert_eq!(record["enrollment"], "acme");
+        assert_eq!(record["version"], 1);
+        assert!(record["handshake_id"].is_null());
+    }
+    let by_account: HashMap<&str, &Value> = records
+        .iter()
+        .map(|r| (r["account_id"].as_str().unwrap(), r))
+        .collect();
+    assert_eq!(by_account[MANAGEMENT]["role"], "management");
+    assert_eq!(by_account[MANAGEMENT]["phase"], "DeletingOrganization");
+    assert_eq!(
+        by_account[MANAGEMENT]["blockers"][0]["code"],
+        "ORGANIZATION_NOT_EMPTY"
+    );
+    assert_eq!(by_account[MEMBER]["role"], "member");
+    assert_eq!(by_account[MEMBER]["phase"], "LeavingOrganization");
+    assert_eq!(by_account[STANDALONE]["role"], "standalone");
+    assert_eq!(by_account[STANDALONE]["phase"], "AwaitingInvitation");
+
+    // --enrollment filters; an unknown enrollment is an empty array.
+    let acme = operator
+        .ok(&["status", "--enrollment", "acme", "--json"])
+        .json();
+    assert_eq!(acme.as_array().unwrap().len(), 4);
+    let other = operator
+        .ok(&["status", "--enrollment", "globex", "--json"])
+        .json();
+    assert_eq!(other, Value::Array(Vec::new()));
+
+    // The table for people: every account, blockers with remediation, progress.
+    let table = operator.ok(&["status"]).stdout;
+    for account in [MANAGEMENT, MEMBER, MEMBER_2, STANDALONE] {
+        assert!(table.contains(account), "{table}");
+    }
+    assert!(table.contains("ORGANIZATION_NOT_EMPTY"), "{table}");
+    assert!(table.contains("Fix: "), "{table}");
+    assert!(table.contains("acme: 0 of 4 joined"), "{table}");
+}
+
+#[test]
+fn show_json_has_the_contract_fields_and_the_history() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    operator.ok(&[
+        "replay",
+        &format!("{FIXTURES}/invite-account-to-organization.json"),
+    ]);
+    let record = operator.ok(&["show", STANDALONE, "--json"]).json();
+    assert_record_contract(&record);
+    assert_eq!(record["account_id"], STANDALONE);
+    assert_eq!(record["role"], "standalone");
+    assert_eq!(record["phase"], "Invited");
+    assert_eq!(record["handshake_id"], FIXTURE_HANDSHAKE);
+    assert_eq!(record["version"], 2);
+    let history = record["history"].as_array().expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["phase"], "Invited");
+
+    let text = operator.ok(&["show", STANDALONE]).stdout;
+    assert!(text.contains(FIXTURE_HANDSHAKE), "{text}");
+    assert!(text.contains("history:"), "{text}");
+}
+
+#[test]
+fn replay_applies_reports_duplicates_and_exits_0_when_all_are_good() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    // A directory read in name order: the member leaves, then is invited, then accepts.
+    let dir = scratch("replay-good");
+    let leave = fixture("leave-organization.json");
+    std::fs::write(dir.join("1-leave.json"), leave.to_string()).unwrap();
+    let invite = fixture("invite-account-to-organization.json");
+    let accept = fixture("accept-handshake.json");
+    // JSON Lines with both.
+    std::fs::write(
+        dir.join("2-invite-accept.jsonl"),
+        format!("{invite}\n{accept}\n"),
+    )
+    .unwrap();
+    let run = operator.ok(&["replay", dir.to_str().unwrap()]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    assert!(
+        lines[0].starts_with("applied") && lines[0].contains(MEMBER),
+        "{run:#?}"
+    );
+    assert!(
+        lines[1].starts_with("applied") && lines[1].contains("Invited"),
+        "{run:#?}"
+    );
+    assert!(
+        lines[2].starts_with("applied") && lines[2].contains("Joined"),
+        "{run:#?}"
+    );
+    assert_eq!(lines[3], "3 applied, 0 duplicate, 0 ignored, 0 rejected");
+
+    // The same events again (as a JSON array): duplicates, still exit 0.
+    let array = dir.join("again.json");
+    std::fs::write(&array, serde_json::json!([invite, accept]).to_string()).unwrap();
+    let run = operator.ok(&["replay", array.to_str().unwrap()]);
+    assert!(
+        run.stdout
+            .contains("0 applied, 2 duplicate, 0 ignored, 0 rejected"),
+        "{run:#?}"
+    );
+    let standalone = operator.ok(&["show", STANDALONE, "--json"]).json();
+    assert_eq!(standalone["phase"], "Joined");
+}
+
+#[test]
+fn replay_exits_1_when_an_event_is_rejected_and_still_applies_the_others() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let dir = scratch("replay-rejected");
+    let mut broken = fixture("remove-account-from-organization.json");
+    broken["detail"]["requestParameters"]["accountId"] = "not-an-account".into();
+    let invite = fixture("invite-account-to-organization.json");
+    std::fs::write(
+        dir.join("events.jsonl"),
+        format!("{broken}\n{{this is not JSON\n{invite}\n"),
+    )
+    .unwrap();
+    let run = operator.run(&["replay", dir.join("events.jsonl").to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    assert!(lines[0].starts_with("rejected"), "{run:#?}");
+    assert!(
+        lines[1].starts_with("rejected") && lines[1].contains("not JSON"),
+        "{run:#?}"
+    );
+    assert!(lines[2].starts_with("applied"), "{run:#?}");
+    assert_eq!(lines[3], "1 applied, 0 duplicate, 0 ignored, 2 rejected");
+    let standalone = operator.ok(&["show", STANDALONE, "--json"]).json();
+    assert_eq!(standalone["phase"], "Invited");
+
+    // An event about an account nobody enrolled is ignored, not rejected.
+    let mut stranger = fixture("leave-organization.json");
+    for pointer in [
+        "/account",
+        "/detail/recipientAccountId",
+        "/detail/userIdentity/accountId",
+    ] {
+        *stranger.pointer_mut(pointer).unwrap() = "888888888888".into();
+    }
+    stranger["detail"]["eventID"] = "cli-contract-stranger".into();
+    let file = dir.join("stranger.json");
+    std::fs::write(&file, stranger.to_string()).unwrap();
+    let run = operator.ok(&["replay", file.to_str().unwrap()]);
+    assert!(
+        run.stdout
+            .contains("0 applied, 0 duplicate, 1 ignored, 0 rejected"),
+        "{run:#?}"
+    );
+}
