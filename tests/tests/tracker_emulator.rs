@@ -716,13 +716,20 @@ async fn sixteen_concurrent_different_events_for_one_account_lose_no_update() {
 async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once() {
     let (hub, cast, queue) = enrolled("trk-outbox").await;
     let faults = Faults::new();
+    let counter = CallCounter::default();
     let events = aws_sdk_eventbridge::Client::from_conf(
         aws_sdk_eventbridge::config::Builder::from(hub.account.config())
+            .interceptor(counter.clone())
             .interceptor(faults.interceptor(hub.account.account_id()))
             .build(),
     );
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(hub.account.config())
+            .interceptor(counter.clone())
+            .build(),
+    );
     let tracker = Tracker::new(
-        hub.store(),
+        DynamoRecordStore::new(dynamodb, &hub.table),
         EventBridgeNotifier::new(events, HUB_BUS_NAME),
         hub.target.clone(),
     );
@@ -736,6 +743,16 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
     let error = tracker.handle_json(&event).await.unwrap_err();
     assert!(error.to_string().contains("InternalException"), "{error}");
     assert_eq!(faults.fired("PutEvents"), 3);
+    // The write, three PutEvents attempts, and the outbox claim given up.
+    assert_eq!(
+        counter.counts(),
+        counts(&[
+            ("GetItem", 1),
+            ("TransactWriteItems", 1),
+            ("PutEvents", 3),
+            ("UpdateItem", 1)
+        ])
+    );
     let record = record_of(&hub.store(), &cast.standalone).await;
     assert_eq!(
         (record.phase, record.version),
@@ -754,11 +771,23 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
 
     // Lambda's retry of the same event: a duplicate now, and the outbox goes out.
     faults.clear();
+    counter.reset();
     assert_eq!(
         tracker.handle_json(&event).await.unwrap(),
         Outcome::Duplicate {
             account: acct(&cast.standalone)
         }
+    );
+    // The read, the outbox look-up, its claim, the publish and the clean-up.
+    assert_eq!(
+        counter.counts(),
+        counts(&[
+            ("GetItem", 1),
+            ("Query", 1),
+            ("UpdateItem", 1),
+            ("PutEvents", 1),
+            ("DeleteItem", 1)
+        ])
     );
     let published = drain(&queue).await;
     assert_eq!(
