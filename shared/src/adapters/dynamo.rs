@@ -59,7 +59,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -765,7 +765,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .map_err(|e| {
             StoreError::Transient(format!(
                 "waiting for table {table}: {}",
-                DisplayErrorContext(e)
+                super::sdk_error::causes(&e)
             ))
         })?;
     let ttl = client

@@ -35,7 +35,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_organizations::config::{Credentials as StaticCredentials, Region};
-use aws_sdk_organizations::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Handshake, HandshakeParty, HandshakePartyType};
 use aws_sdk_organizations::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -285,7 +285,7 @@ pub fn map_sdk_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> Organ
 }
 
 fn context_of<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
-    DisplayErrorContext(err).to_string()
+    super::sdk_error::causes(err)
 }
 
 fn malformed(message: impl Into<String>) -> OrganizationsError {

@@ -2,11 +2,12 @@
 //! description for logs and whether retrying can help. Each adapter keeps its own list of
 //! transient error codes (they differ per service).
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// A service error as its code, HTTP status and message (the full context, with headers
-/// and body, is too much for a log line); any other error with its whole source chain.
+/// and body, is too much for a log line); any other error as its chain of causes, each
+/// displayed (`dispatch failure: io error: ... Connection refused`), never debug-printed.
 pub(crate) fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -18,7 +19,7 @@ where
             service.raw().status().as_u16(),
             err.message().unwrap_or("no message")
         ),
-        _ => DisplayErrorContext(err).to_string(),
+        _ => causes(err),
     }
 }
 
@@ -39,4 +40,19 @@ where
         },
         _ => false,
     }
+}
+
+/// `error: cause: cause ...`, each level displayed once.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
 }
