@@ -403,30 +403,21 @@ impl DynamoRecordStore {
         attribute: &str,
         value: AttributeValue,
     ) -> Result<Vec<OnboardingRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attribute)
-                .expression_attribute_values(":v", value.clone())
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify("Query", &e))?;
-            for item in page.items().iter().cloned() {
-                records.push(record_from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => break,
-            }
-        }
-        Ok(records)
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", value)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("Query", &e))?;
+        items.into_iter().map(record_from_item).collect()
     }
 }
 
@@ -464,30 +455,21 @@ impl RecordStore for DynamoRecordStore {
 
     #[tracing::instrument(skip(self))]
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("#sk = :record")
-                .expression_attribute_names("#sk", "sk")
-                .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify("Scan", &e))?;
-            for item in page.items().iter().cloned() {
-                records.push(record_from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => break,
-            }
-        }
-        Ok(records)
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#sk = :record")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("Scan", &e))?;
+        items.into_iter().map(record_from_item).collect()
     }
 
     #[tracing::instrument(skip(self, record), fields(account_id = %record.account_id))]
