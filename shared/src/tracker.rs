@@ -172,12 +172,10 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             let transition = apply(&record, event, &self.target, now());
             if !transition.changed {
                 self.flush(account.as_str()).await?;
-                let outcome = if record.has_applied(&event.id) {
-                    Outcome::Duplicate { account }
-                } else {
-                    Outcome::Unchanged { account }
-                };
-                return Ok((outcome, FollowUps::default()));
+                if record.has_applied(&event.id) {
+                    return Ok((Outcome::Duplicate { account }, FollowUps::redo(record)));
+                }
+                return Ok((Outcome::Unchanged { account }, FollowUps::default()));
             }
             let outbox =
                 notifications::render(&transition.record, &transition.notifications, &event.id);
@@ -356,6 +354,25 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
 struct FollowUps {
     record: Option<OnboardingRecord>,
     list: Vec<FollowUp>,
+}
+
+impl FollowUps {
+    /// A redelivered event may be Lambda's retry of an invocation that committed and then
+    /// failed in its follow-ups: redo what the record's state implies. Each follow-up is
+    /// idempotent (derived event ids, a once-only marker), so a plain repeat costs reads only.
+    fn redo(record: OnboardingRecord) -> Self {
+        let list = match record.role {
+            Role::Member if !record.in_old_organization => vec![FollowUp::ReevaluateManagement],
+            Role::Management if !record.in_old_organization => {
+                vec![FollowUp::OldOrganizationDeleted]
+            }
+            _ => Vec::new(),
+        };
+        Self {
+            record: Some(record),
+            list,
+        }
+    }
 }
 
 fn now() -> DateTime<Utc> {

@@ -375,3 +375,30 @@ async fn enrollment_completed_is_announced_once() {
         4
     );
 }
+
+#[tokio::test]
+async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
+    let (tracker, store, _) = setup(TransferMode::Standalone).await;
+    tracker
+        .handle_json(&fixture("leave-organization.json"))
+        .await
+        .unwrap();
+    // The second member leaves, but re-evaluating the management account fails.
+    store.fail_next_listings(1);
+    let event = fixture("remove-account-from-organization.json");
+    assert!(
+        tracker.handle_json(&event).await.is_err(),
+        "Lambda must retry"
+    );
+    let management = store.load(&acct("222222222222")).await.unwrap().unwrap();
+    assert!(management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    // Lambda's retry: the event is a duplicate, and the re-evaluation happens now.
+    assert_eq!(
+        tracker.handle_json(&event).await.unwrap(),
+        Outcome::Duplicate {
+            account: acct("444444444444")
+        }
+    );
+    let management = store.load(&acct("222222222222")).await.unwrap().unwrap();
+    assert!(!management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+}

@@ -25,11 +25,18 @@ struct State {
 #[derive(Default)]
 pub struct InMemoryRecordStore {
     state: Mutex<State>,
+    listing_failures: Mutex<usize>,
 }
 
 impl InMemoryRecordStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes the next `times` enrollment listings fail transiently (a follow-up failing
+    /// after its commit).
+    pub fn fail_next_listings(&self, times: usize) {
+        *self.listing_failures.lock().unwrap() = times;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -47,6 +54,12 @@ impl RecordStore for InMemoryRecordStore {
         &self,
         enrollment: &EnrollmentName,
     ) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let mut failures = self.listing_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(StoreError::Transient("injected listing failure".into()));
+        }
+        drop(failures);
         Ok(self
             .state()
             .records
