@@ -11,12 +11,12 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    judge, AccountId, Closure, DomainEvent, EventKind, HandshakeId, ObservedHandshake,
-    OnboardingRecord, Operation, Phase,
+    judge, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord,
+    Operation, Phase, Step,
 };
 use crate::ports::{AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore};
 use crate::retry;
-use crate::tracker::{Tracker, TrackerError};
+use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::{parse_trigger, Trigger};
 
 /// Transient Organizations failures are retried this many times within an invocation.
@@ -155,11 +155,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 });
             }
         };
-        if record
-            .blockers
-            .iter()
-            .any(|b| b.step == crate::domain::Step::Access)
-        {
+        if record.blockers.iter().any(|b| b.step == Step::Access) {
             self.observe(
                 account,
                 "access-ok",
@@ -184,7 +180,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             let first_time = matches!(
                 self.record(account, format!("acceptor:refused:{handshake}"), kind)
                     .await?,
-                crate::tracker::Outcome::Applied { .. }
+                Outcome::Applied { .. }
             );
             if first_time && self.decline_unexpected {
                 if let Err(error) = client.decline(handshake).await {
@@ -276,7 +272,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         let Some(observed) = handshakes.iter().find(|h| &h.id == current) else {
             return Ok(());
         };
-        if let Some(closure) = closure_of(observed, now) {
+        if let Some(closure) = observed.closure(now) {
             let kind = EventKind::InvitationClosed {
                 handshake: current.clone(),
                 closure,
@@ -309,7 +305,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         account: &AccountId,
         id: String,
         kind: EventKind,
-    ) -> Result<crate::tracker::Outcome, AcceptorError> {
+    ) -> Result<Outcome, AcceptorError> {
         let event = DomainEvent {
             id,
             account: account.clone(),
@@ -332,18 +328,5 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
         self.record(account, id, kind).await.map(|_| ())
-    }
-}
-
-/// How a handshake ended, if it did: by its state, or by its expiry passing.
-pub fn closure_of(handshake: &ObservedHandshake, now: chrono::DateTime<Utc>) -> Option<Closure> {
-    match handshake.state.to_ascii_uppercase().as_str() {
-        "DECLINED" => Some(Closure::Declined),
-        "CANCELED" | "CANCELLED" => Some(Closure::Canceled),
-        "EXPIRED" => Some(Closure::Expired),
-        "OPEN" | "REQUESTED" if handshake.expires_at.is_some_and(|at| at <= now) => {
-            Some(Closure::Expired)
-        }
-        _ => None,
     }
 }

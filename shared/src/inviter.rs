@@ -10,7 +10,6 @@ use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::acceptor::closure_of;
 use crate::domain::{
     AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord, Operation,
     Phase,
@@ -226,7 +225,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         let Some(closure) = handshakes
             .iter()
             .find(|h| &h.id == current)
-            .and_then(|h| closure_of(h, Utc::now()))
+            .and_then(|h| h.closure(Utc::now()))
         else {
             return Ok(None);
         };

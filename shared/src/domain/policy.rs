@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::event::Closure;
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::record::Target;
 use crate::cloudtrail::handshake_arn_parts;
@@ -44,6 +45,19 @@ impl ObservedHandshake {
                     .and_then(handshake_arn_parts)
                     .and_then(|(_, org)| OrganizationId::parse(org).ok())
             })
+    }
+
+    /// How the handshake ended, if it did: by its state, or by its expiry passing.
+    pub fn closure(&self, now: DateTime<Utc>) -> Option<Closure> {
+        match self.state.to_ascii_uppercase().as_str() {
+            "DECLINED" => Some(Closure::Declined),
+            "CANCELED" | "CANCELLED" => Some(Closure::Canceled),
+            "EXPIRED" => Some(Closure::Expired),
+            "OPEN" | "REQUESTED" if self.expires_at.is_some_and(|at| at <= now) => {
+                Some(Closure::Expired)
+            }
+            _ => None,
+        }
     }
 
     pub fn is_open_invitation(&self) -> bool {
