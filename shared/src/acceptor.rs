@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::ports::{AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore};
 use crate::retry;
 use crate::tracker::{Outcome, Tracker, TrackerError};
-use crate::trigger::{parse_trigger, Trigger};
+use crate::trigger::dispatch;
 
 /// Transient Organizations failures are retried this many times within an invocation.
 const ATTEMPTS: u32 = 4;
@@ -73,16 +73,12 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         &self,
         event: &Value,
     ) -> Result<Vec<(AccountId, AcceptorOutcome)>, AcceptorError> {
-        match parse_trigger(event) {
-            Ok(Trigger::Account(account)) => {
-                Ok(vec![(account.clone(), self.process(&account).await?)])
-            }
-            Ok(Trigger::Sweep) => self.sweep().await,
-            Err(error) => {
-                warn!(event_id = %error.event_id, %error, "skipping event");
-                Ok(Vec::new())
-            }
-        }
+        dispatch(
+            event,
+            |account| async move { self.process(&account).await },
+            || self.sweep(),
+        )
+        .await
     }
 
     /// Every account that may have an invitation to accept.

@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
 use crate::tracker::{Tracker, TrackerError};
-use crate::trigger::{parse_trigger, Trigger};
+use crate::trigger::dispatch;
 
 const ATTEMPTS: u32 = 4;
 
@@ -66,17 +66,12 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         &self,
         event: &Value,
     ) -> Result<Vec<(AccountId, InviterOutcome)>, InviterError> {
-        match parse_trigger(event) {
-            Ok(Trigger::Account(account)) => Ok(vec![(
-                account.clone(),
-                self.process(&account, false).await?,
-            )]),
-            Ok(Trigger::Sweep) => self.sweep().await,
-            Err(error) => {
-                warn!(event_id = %error.event_id, %error, "skipping event");
-                Ok(Vec::new())
-            }
-        }
+        dispatch(
+            event,
+            |account| async move { self.process(&account, false).await },
+            || self.sweep(),
+        )
+        .await
     }
 
     /// Every account awaiting an invitation, and every invited one whose invitation may

@@ -1,6 +1,8 @@
 //! What woke the acceptor or the inviter: a notification about one account (an
 //! "Onboarding Phase Changed" event on the hub bus) or a schedule (sweep every candidate).
 
+use std::future::Future;
+
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,6 +21,27 @@ pub enum Trigger {
 pub struct TriggerError {
     pub event_id: String,
     pub reason: String,
+}
+
+/// Runs `one` for a notification about one account, `all` for a schedule; logs and skips
+/// any other event (no retry storm for an event that will never be ours).
+pub async fn dispatch<T, E, One, All>(
+    event: &Value,
+    one: impl FnOnce(AccountId) -> One,
+    all: impl FnOnce() -> All,
+) -> Result<Vec<(AccountId, T)>, E>
+where
+    One: Future<Output = Result<T, E>>,
+    All: Future<Output = Result<Vec<(AccountId, T)>, E>>,
+{
+    match parse_trigger(event) {
+        Ok(Trigger::Account(account)) => Ok(vec![(account.clone(), one(account).await?)]),
+        Ok(Trigger::Sweep) => all().await,
+        Err(error) => {
+            tracing::warn!(event_id = %error.event_id, %error, "skipping event");
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// Reads the EventBridge event that invoked the function.
