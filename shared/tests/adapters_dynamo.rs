@@ -605,3 +605,72 @@ async fn create_table_denied_is_permanent() {
     let err = create_table(&client(&[&create]), TABLE).await.unwrap_err();
     assert!(matches!(err, StoreError::Permanent(_)), "{err:?}");
 }
+
+// ---- outbox claims -----------------------------------------------------------------
+
+fn pending_item() -> OutboxItem {
+    OutboxItem {
+        scope: "333333333333".into(),
+        event_id: "ev-1".into(),
+        notifications: vec![notification(0)],
+    }
+}
+
+#[tokio::test]
+async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_false() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_by_rule = seen.clone();
+    let granted = mock!(Client::update_item)
+        .match_requests(move |input| {
+            seen_by_rule.lock().unwrap().push(input.clone());
+            true
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    let now = Utc::now();
+    assert!(store(&[&granted])
+        .claim_outbox(&pending_item(), now, now + chrono::Duration::seconds(30))
+        .await
+        .unwrap());
+    let input = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        input.condition_expression(),
+        Some("attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)")
+    );
+    assert_eq!(input.key().unwrap()["pk"], s("OUTBOX#333333333333"));
+
+    let held = mock!(Client::update_item)
+        .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
+    assert!(!store(&[&held])
+        .claim_outbox(&pending_item(), now, now)
+        .await
+        .unwrap());
+
+    let throttled = mock!(Client::update_item)
+        .then_http_response(|| error_response(400, "ThrottlingException", json!({})));
+    let err = store(&[&throttled])
+        .claim_outbox(&pending_item(), now, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn releasing_a_claim_removes_it_and_a_cleared_item_is_fine() {
+    let released = mock!(Client::update_item)
+        .match_requests(|input| input.update_expression() == Some("REMOVE #c"))
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    store(&[&released])
+        .release_outbox(&pending_item())
+        .await
+        .unwrap();
+    let gone = mock!(Client::update_item)
+        .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
+    store(&[&gone])
+        .release_outbox(&pending_item())
+        .await
+        .unwrap();
+}
