@@ -3,11 +3,13 @@
 //! - [`domain`]: the pure onboarding state machine (no I/O, no SDK types).
 //! - [`cloudtrail`]: reading AWS Organizations CloudTrail events, as EventBridge delivers
 //!   them, into domain events.
-//! - [`ports`]: what the handlers need (record store, notifier), and [`adapters`]: those
-//!   ports on DynamoDB, EventBridge and in memory.
+//! - [`ports`]: what the handlers need (record store, notifier, Organizations as a
+//!   customer account and as the target), and [`adapters`]: those ports on DynamoDB,
+//!   EventBridge, Organizations and STS, and in memory.
 //! - [`tracker`], [`acceptor`], [`inviter`]: the functions' handlers, behind the ports;
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
-//! - [`config`]: the typed configuration every binary reads once at start.
+//! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
+//!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff.
 
 pub mod acceptor;
 pub mod adapters;
