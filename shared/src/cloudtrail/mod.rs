@@ -2,7 +2,7 @@
 //! [`DomainEvent`]s.
 //!
 //! The envelope is `aws_lambda_events`' `CloudWatchEvent`; the `detail` is read with our
-//! own lenient [`record::TrailRecord`], because `AWSAPICall` requires fields that service
+//! own lenient `record::TrailRecord`, because `AWSAPICall` requires fields that service
 //! events and some identities lack, and has no `errorCode`/`errorMessage`/`recipientAccountId`.
 //!
 //! Which account an event is about (AWS records each call only in the caller's account):
