@@ -40,11 +40,12 @@
 //! finds the version it produced); else any reason that retrying cannot fix (e.g.
 //! `ValidationError`) => [`StoreError::Permanent`] naming the reasons; else record
 //! `ConditionalCheckFailed` or `TransactionConflict` => [`StoreError::Conflict`]; else
-//! `ThrottlingError`, `ProvisionedThroughputExceeded`, `RequestLimitExceeded` =>
+//! a throttling reason (`ThrottlingError`, `ProvisionedThroughputExceeded`, …) =>
 //! [`StoreError::Transient`]. A cancellation without one reason per item is `Transient`
 //! (retried, then dead-lettered, rather than dropped on a guess). Other SDK errors are
-//! classified by error code: throttling, `InternalServerError`,
-//! `TransactionInProgressException`, 5xx, timeouts and dispatch failures are transient;
+//! classified by error code, on the one list of transient codes
+//! ([`crate::domain::blocker::TRANSIENT_CODES`]: throttling, `InternalServerError`,
+//! `TransactionInProgressException`, …), 429 and 5xx, timeouts and dispatch failures are transient;
 //! the rest (missing table, validation, access denied) permanent.
 //!
 //! Reads: `load` is a consistent `GetItem`; `list_by_enrollment` / `list_by_phase` query
@@ -72,7 +73,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::sdk_error::{describe, is_transient};
+use super::sdk_error::{self, describe};
+use crate::domain::blocker::is_transient_code;
 use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
 use crate::ports::{
     Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError, OUTBOX_LEASE,
@@ -208,17 +210,6 @@ fn outbox_item(
     )
 }
 
-/// Error codes (`ProvideErrorMetadata::code`) worth retrying later.
-const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "TransactionInProgressException",
-    "ReplicatedWriteConflictException",
-    "ServiceUnavailable",
-];
-
 /// Classifies an SDK error that is not a condition failure: timeouts, dispatch and
 /// response failures, 5xx and throttling codes are transient; the rest (missing table,
 /// validation, access denied, a request that cannot be built) is permanent.
@@ -226,9 +217,9 @@ fn classify<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = format!("{operation}: {}", describe(err));
-    let transient = is_transient(err, TRANSIENT_CODES);
-    if transient {
+    let read = sdk_error::read(err);
+    let detail = format!("{operation}: {}", read.described);
+    if read.transient {
         StoreError::Transient(detail)
     } else {
         StoreError::Permanent(detail)
@@ -242,12 +233,6 @@ enum TxItem {
     Marker,
     Outbox,
 }
-
-const THROTTLING_REASONS: &[&str] = &[
-    "ThrottlingError",
-    "ProvisionedThroughputExceeded",
-    "RequestLimitExceeded",
-];
 
 /// Classifies a cancelled transaction from its cancellation reasons (one per item, in
 /// request order). Precedence: the event was already applied (duplicate) beats every
@@ -302,9 +287,9 @@ fn cancelled(
         code == "TransactionConflict"
             || (item == TxItem::Record && code == "ConditionalCheckFailed")
     };
-    let permanent = codes.iter().any(|(item, code)| {
-        *code != "None" && !conflict(*item, code) && !THROTTLING_REASONS.contains(code)
-    });
+    let permanent = codes
+        .iter()
+        .any(|(item, code)| *code != "None" && !conflict(*item, code) && !is_transient_code(code));
     if permanent {
         return StoreError::Permanent(format!("transaction cancelled: [{described}]"));
     }
@@ -747,7 +732,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .map_err(|e| {
             StoreError::Transient(format!(
                 "waiting for table {table}: {}",
-                super::sdk_error::causes(&e)
+                sdk_error::causes(&e)
             ))
         })?;
     let ttl = client

@@ -1,5 +1,5 @@
 //! [`Notifier`] on Amazon EventBridge: `PutEvents` on the hub bus, source
-//! [`crate::notifications::SOURCE`], the notification's detail-type and its detail as a
+//! [`crate::ports::SOURCE`], the notification's detail-type and its detail as a
 //! JSON string.
 //!
 //! Entries go out in batches of at most [`MAX_BATCH`] (the `PutEvents` limit). A
@@ -19,9 +19,9 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::sdk_error::{describe, is_transient};
-use crate::notifications::SOURCE;
-use crate::ports::{Notifier, NotifyError, OutgoingNotification};
+use super::sdk_error;
+use crate::domain::blocker::is_transient_code;
+use crate::ports::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 
 /// The most entries one `PutEvents` call takes.
 pub const MAX_BATCH: usize = 10;
@@ -29,24 +29,6 @@ pub const MAX_BATCH: usize = 10;
 pub const MAX_ENTRY_RETRIES: u32 = 3;
 /// The first backoff before resending failed entries; it doubles on each retry.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Entry error codes worth resending (the `PutEventsResultEntry` documentation's
-/// "retryable errors", plus the service-unavailable spellings).
-const RETRYABLE_ENTRY_CODES: &[&str] = &[
-    "ThrottlingException",
-    "InternalFailure",
-    "InternalException",
-    "ServiceUnavailable",
-];
-
-/// SDK error codes worth retrying later.
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "InternalException",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-];
 
 /// Publishes notifications as events on one EventBridge bus.
 #[derive(Debug, Clone)]
@@ -142,10 +124,7 @@ impl EventBridgeNotifier {
                 )));
             }
             let codes = codes.join("; ");
-            if failed
-                .iter()
-                .any(|(_, _, code)| !RETRYABLE_ENTRY_CODES.contains(code))
-            {
+            if failed.iter().any(|(_, _, code)| !is_transient_code(code)) {
                 return Err(NotifyError::Permanent(format!(
                     "EventBridge refused {} of the entries on bus {}: {codes}",
                     failed.len(),
@@ -180,9 +159,9 @@ fn classify<E>(err: &SdkError<E, HttpResponse>) -> NotifyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = format!("PutEvents: {}", describe(err));
-    let transient = is_transient(err, TRANSIENT_CODES);
-    if transient {
+    let read = sdk_error::read(err);
+    let detail = format!("PutEvents: {}", read.described);
+    if read.transient {
         NotifyError::Transient(detail)
     } else {
         NotifyError::Permanent(detail)

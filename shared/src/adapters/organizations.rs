@@ -12,12 +12,13 @@
 //!
 //! # Errors
 //!
-//! Every SDK error becomes an [`OrganizationsError`] in one place, [`map_sdk_error`]:
+//! Every SDK error becomes an [`OrganizationsError`] in one place, [`map_sdk_error`], on
+//! the reading all adapters share (`adapters::sdk_error`):
 //!
 //! | SDK error | `failure.code` | `failure.reason` | `transient` |
 //! |---|---|---|---|
-//! | modeled service error | its code (`HandshakeConstraintViolationException`, …) | the typed `Reason` of `ConstraintViolationException` / `HandshakeConstraintViolationException` (`ALREADY_IN_AN_ORGANIZATION`, …) | code in [`TRANSIENT_CODES`] |
-//! | unmodeled service error (STS `AccessDenied`, …) | the error code of the response | none | code in [`TRANSIENT_CODES`], or HTTP 429/5xx |
+//! | modeled service error | its code (`HandshakeConstraintViolationException`, …) | the typed `Reason` of `ConstraintViolationException` / `HandshakeConstraintViolationException` (`ALREADY_IN_AN_ORGANIZATION`, …) | code in [`crate::domain::blocker::TRANSIENT_CODES`], or HTTP 429/5xx |
+//! | unmodeled service error (STS `AccessDenied`, …) | the error code of the response | none | likewise |
 //! | timeout, dispatch (connection) or response (unparseable) failure | `TimeoutError`, `DispatchFailure`, `ResponseError` | none | yes |
 //! | request construction failure (a bug) | `ConstructionFailure` | none | no |
 //! | a response this adapter cannot use (handshake id invalid, field missing) | [`MALFORMED_RESPONSE`] | none | no |
@@ -41,26 +42,11 @@ use aws_sdk_organizations::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 
+use super::sdk_error;
 use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
 use crate::ports::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
 };
-
-/// Error codes that are worth retrying later: throttling, concurrent modification and
-/// service-side failures (Organizations' and STS's spellings).
-pub const TRANSIENT_CODES: &[&str] = &[
-    "TooManyRequestsException",
-    "ConcurrentModificationException",
-    "ServiceException",
-    "ThrottlingException",
-    "Throttling",
-    "RequestLimitExceeded",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
 
 /// The code of a failure caused by a response this adapter cannot use (an invalid
 /// handshake id, a missing field): not transient, shown raw on the blocker.
@@ -239,53 +225,16 @@ operation_error!(AssumeRoleError {
 /// Maps any SDK error of an Organizations (or STS) operation to an [`OrganizationsError`];
 /// see the table in the module documentation.
 pub fn map_sdk_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> OrganizationsError {
-    let (code, reason, message, transient) = match &err {
-        SdkError::ServiceError(context) => {
-            let service = context.err();
-            let code = service
-                .code()
-                .or_else(|| service.modeled_code())
-                .unwrap_or("UnknownError")
-                .to_owned();
-            let message = service
-                .message()
-                .or_else(|| service.modeled_message())
-                .unwrap_or_default()
-                .to_owned();
-            let status = context.raw().status().as_u16();
-            let transient = TRANSIENT_CODES.contains(&code.as_str())
-                || (service.modeled_code().is_none() && (status == 429 || status >= 500));
-            (
-                code,
-                service.reason().map(str::to_owned),
-                message,
-                transient,
-            )
-        }
-        SdkError::TimeoutError(_) => ("TimeoutError".to_owned(), None, context_of(&err), true),
-        SdkError::DispatchFailure(_) => {
-            ("DispatchFailure".to_owned(), None, context_of(&err), true)
-        }
-        SdkError::ResponseError(_) => ("ResponseError".to_owned(), None, context_of(&err), true),
-        _ => (
-            "ConstructionFailure".to_owned(),
-            None,
-            context_of(&err),
-            false,
-        ),
-    };
+    let read = sdk_error::read_with(&err, |e| (e.modeled_code(), e.modeled_message()));
+    let reason = err.as_service_error().and_then(OperationError::reason);
     OrganizationsError {
         failure: AwsFailure {
-            code,
-            reason,
-            message,
+            code: read.code,
+            reason: reason.map(str::to_owned),
+            message: read.message,
         },
-        transient,
+        transient: read.transient,
     }
-}
-
-fn context_of<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
-    super::sdk_error::causes(err)
 }
 
 fn malformed(message: impl Into<String>) -> OrganizationsError {

@@ -420,18 +420,43 @@ pub fn known_reason(failure: &AwsFailure) -> Option<(&'static str, BlockerCode)>
         .map(|(name, code, _)| (*name, *code))
 }
 
+/// Every AWS error code worth retrying later, whichever service or call says it: throttling
+/// (Organizations, STS, DynamoDB and EventBridge spellings, DynamoDB's cancellation
+/// reasons and PutEvents' entry codes), concurrent modification and service-side failures.
+/// The one list the adapters and the domain read; a code missing here is permanent.
+pub const TRANSIENT_CODES: &[&str] = &[
+    // Throttling.
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    // Concurrent modification.
+    "ConcurrentModificationException",
+    "TransactionInProgressException",
+    "ReplicatedWriteConflictException",
+    // The service failed.
+    "ServiceException",
+    "InternalFailure",
+    "InternalException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Whether retrying can help with an error of this code (see [`TRANSIENT_CODES`]).
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
 /// Classifies a failed Organizations call.
 pub fn classify(failure: &AwsFailure) -> FailureClass {
     match failure.code.as_str() {
-        "ConcurrentModificationException"
-        | "TooManyRequestsException"
-        | "ThrottlingException"
-        | "ServiceException"
-        | "InternalFailure"
-        | "ServiceUnavailable"
-        | "ServiceUnavailableException"
-        | "RequestTimeout"
-        | "RequestTimeoutException" => FailureClass::Transient,
+        code if is_transient_code(code) => FailureClass::Transient,
         "HandshakeAlreadyInStateException" => FailureClass::AlreadyInState,
         "DuplicateHandshakeException" => FailureClass::DuplicateInvitation,
         "MasterCannotLeaveOrganizationException" => {

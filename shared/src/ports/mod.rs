@@ -5,7 +5,7 @@ mod notifier;
 mod organizations;
 mod store;
 
-pub use notifier::{Notifier, NotifyError, OutgoingNotification};
+pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 pub use organizations::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
 };

@@ -3,6 +3,10 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+/// The EventBridge source of every notification the product publishes; rules and
+/// subscribers match on it.
+pub const SOURCE: &str = "org-onboarding";
+
 /// One notification, ready to publish: its detail-type and JSON detail. `id` is stable
 /// across retries (CloudTrail event id and position), so consumers can drop a repeat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
