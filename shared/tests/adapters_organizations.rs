@@ -34,7 +34,9 @@ use aws_sdk_organizations::types::{
 use aws_sdk_organizations::Client;
 use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
 use aws_sdk_sts::types::{AssumedRoleUser, Credentials as StsCredentialsOutput};
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{
+    create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
+};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
@@ -64,9 +66,7 @@ const ROLE: &str = "OrgOnboardingSpoke";
 const EXTERNAL_ID: &str = "ext-7f3a";
 
 // --- mocked clients ----------------------------------------------------------------------
-// What `mock_client!` does, without the service crates' `test-util` feature: the mock
-// interceptor and HTTP client, test credentials, and no retries (each test scripts every
-// attempt).
+// `mock_client!` with the SDK's own retries off: each test scripts every attempt.
 
 fn mock_interceptor(mode: RuleMode, rules: &[&Rule]) -> MockResponseInterceptor {
     rules
@@ -81,27 +81,13 @@ fn test_credentials() -> StaticCredentials {
 }
 
 fn organizations_client(mode: RuleMode, rules: &[&Rule]) -> Client {
-    let config = aws_sdk_organizations::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(test_credentials())
-        .retry_config(RetryConfig::disabled())
-        .http_client(create_mock_http_client())
-        .interceptor(mock_interceptor(mode, rules))
-        .build();
-    Client::from_conf(config)
+    mock_client!(aws_sdk_organizations, mode, rules, |c| c
+        .retry_config(RetryConfig::disabled()))
 }
 
 fn sts_client(mode: RuleMode, rules: &[&Rule]) -> aws_sdk_sts::Client {
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(test_credentials())
-        .retry_config(RetryConfig::disabled())
-        .http_client(create_mock_http_client())
-        .interceptor(mock_interceptor(mode, rules))
-        .build();
-    aws_sdk_sts::Client::from_conf(config)
+    mock_client!(aws_sdk_sts, mode, rules, |c| c
+        .retry_config(RetryConfig::disabled()))
 }
 
 fn account(id: &str) -> AccountId {

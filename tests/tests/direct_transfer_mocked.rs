@@ -22,7 +22,9 @@ use aws_sdk_organizations::types::{
 use aws_sdk_organizations::Client;
 use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
 use aws_sdk_sts::types::{AssumedRoleUser, Credentials as StsCredentialsOutput};
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{
+    create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
+};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use chrono::Utc;
 
@@ -107,16 +109,8 @@ fn base_config() -> SdkConfig {
 
 /// An Organizations client of the target management account, answered by `rules`.
 fn target_client(rules: &[&Rule]) -> Client {
-    Client::from_conf(
-        aws_sdk_organizations::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(test_credentials())
-            .retry_config(RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(rules))
-            .build(),
-    )
+    mock_client!(aws_sdk_organizations, RuleMode::MatchAny, rules, |c| c
+        .retry_config(RetryConfig::disabled()))
 }
 
 /// What AWS answers in one member account (through its spoke role): its handshakes list
@@ -210,16 +204,8 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
             )
             .build()
     });
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(test_credentials())
-            .retry_config(RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor(&[&assume]))
-            .build(),
-    );
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume], |c| c
+        .retry_config(RetryConfig::disabled()));
     let members: HashMap<&str, MemberRules> =
         MEMBERS.iter().map(|m| (*m, member_rules(m))).collect();
     let spoke_mocks: HashMap<String, SharedInterceptor> = members
