@@ -5,11 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use chrono::Utc;
-use onboarding::acceptor::Acceptor;
 use onboarding::adapters::dynamo::create_table;
-use onboarding::adapters::organizations::{SdkTargetOrganization, StsCredentials};
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
-use onboarding::inviter::Inviter;
 use onboarding::ports::{CreateOutcome, RecordStore};
 use onboarding::report;
 use onboarding::tracker::Outcome;
@@ -315,14 +312,7 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
     match function {
         Function::Tracker { event } => replay(cx, &[event]).await,
         Function::Acceptor { account: id } => {
-            let config = cx.config()?;
-            let spoke = config.require_spoke()?;
-            let credentials = StsCredentials::new(&cx.aws, &spoke.role_name, &spoke.external_id);
-            let acceptor = Acceptor::new(
-                cx.tracker()?,
-                credentials,
-                config.decline_unexpected_invitations,
-            );
+            let acceptor = cx.wiring()?.acceptor()?;
             let outcomes = match id {
                 Some(id) => {
                     let id = known(cx, &id).await?;
@@ -339,9 +329,7 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Function::Inviter { account: id } => {
-            let organization =
-                SdkTargetOrganization::new(aws_sdk_organizations::Client::new(&cx.aws));
-            let inviter = Inviter::new(cx.tracker()?, organization);
+            let inviter = cx.wiring()?.inviter();
             let outcomes = match id {
                 Some(id) => {
                     let id = known(cx, &id).await?;

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use aws_config::SdkConfig;
 use onboarding::adapters::dynamo::DynamoRecordStore;
 use onboarding::config::{Config, EVENT_BUS_NAME, TABLE_NAME};
-use onboarding::tracker::AwsTracker;
+use onboarding::wiring::{self, AwsTracker, Wiring};
 
 pub struct Context {
     pub aws: SdkConfig,
@@ -35,18 +35,16 @@ impl Context {
     }
 
     pub fn store(&self) -> Result<DynamoRecordStore> {
-        Ok(DynamoRecordStore::new(
-            aws_sdk_dynamodb::Client::new(&self.aws),
-            self.table_name()?,
-        ))
+        Ok(wiring::record_store(&self.aws, &self.table_name()?))
     }
 
-    pub fn config(&self) -> Result<Config> {
-        Ok(Config::from_env()?)
+    /// The functions' composition root, on the product's variables.
+    pub fn wiring(&self) -> Result<Wiring> {
+        Ok(Wiring::new(&self.aws, &Config::from_env()?))
     }
 
     pub fn tracker(&self) -> Result<AwsTracker> {
-        Ok(AwsTracker::from_config(&self.aws, &self.config()?))
+        Ok(self.wiring()?.tracker())
     }
 
     /// Adds where the request went to an AWS error, so "unreachable" names the endpoint.

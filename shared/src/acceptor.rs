@@ -14,6 +14,7 @@ use crate::domain::{
     judge, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord,
     Operation, Phase, Step,
 };
+use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore};
 use crate::retry;
 use crate::tracker::{Outcome, Tracker, TrackerError};
@@ -51,6 +52,16 @@ pub enum AcceptorError {
     },
     #[error("{failed} of the swept accounts failed transiently; the sweep will be retried")]
     Sweep { failed: usize },
+}
+
+impl Classified for AcceptorError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Tracker(error) => error.class(),
+            Self::Organizations { error, .. } => error.class(),
+            Self::Sweep { .. } => ErrorClass::Transient,
+        }
+    }
 }
 
 pub struct Acceptor<S, N, C> {

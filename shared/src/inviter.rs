@@ -14,6 +14,7 @@ use crate::domain::{
     AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord, Operation,
     Phase,
 };
+use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
 use crate::tracker::{Tracker, TrackerError};
@@ -47,6 +48,15 @@ pub enum InviterError {
     Tracker(#[from] TrackerError),
     #[error("Organizations kept failing: {0}")]
     Organizations(#[from] OrganizationsError),
+}
+
+impl Classified for InviterError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Tracker(error) => error.class(),
+            Self::Organizations(error) => error.class(),
+        }
+    }
 }
 
 pub struct Inviter<S, N, T> {

@@ -8,6 +8,9 @@
 //!   EventBridge, Organizations and STS, and in memory.
 //! - [`tracker`], [`acceptor`], [`inviter`]: the functions' handlers, behind the ports;
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
+//! - [`wiring`]: the composition root, where every handler is built on the AWS adapters
+//!   (for the Lambdas, `onboardctl` and the test harness); `serve` (feature `lambda`):
+//!   running a function in Lambda; [`error_class`]: conflict, transient or permanent.
 //! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff.
 
@@ -16,11 +19,15 @@ pub mod adapters;
 pub mod cloudtrail;
 pub mod config;
 pub mod domain;
+pub mod error_class;
 pub mod inviter;
 pub mod notifications;
 pub mod ports;
 pub mod report;
 pub mod retry;
+#[cfg(feature = "lambda")]
+pub mod serve;
 pub mod telemetry;
 pub mod tracker;
 pub mod trigger;
+pub mod wiring;

@@ -20,13 +20,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::adapters::{dynamo::DynamoRecordStore, eventbridge::EventBridgeNotifier};
 use crate::cloudtrail::parse_event;
-use crate::config::Config;
 use crate::domain::{
     apply, AccountId, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Phase,
     Role, Target,
 };
+use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
     Commit, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore, StoreError,
@@ -76,18 +75,14 @@ pub enum TrackerError {
     ConflictsExhausted(AccountId),
 }
 
-/// The tracker as the functions and `onboardctl` run it: DynamoDB and EventBridge.
-pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
-
-impl AwsTracker {
-    /// The store on `config.table_name`, notifications on `config.event_bus_name`.
-    pub fn from_config(aws: &aws_config::SdkConfig, config: &Config) -> Self {
-        let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
-        let notifier = EventBridgeNotifier::new(
-            aws_sdk_eventbridge::Client::new(aws),
-            &config.event_bus_name,
-        );
-        Tracker::new(store, notifier, config.target.clone())
+impl Classified for TrackerError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Store(error) => error.class(),
+            Self::Notify(error) => error.class(),
+            // Lambda's retry comes later, when the competing writers are done.
+            Self::ConflictsExhausted(_) => ErrorClass::Transient,
+        }
     }
 }
 

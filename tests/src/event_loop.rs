@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
+use onboarding::wiring::Wiring;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -340,6 +341,16 @@ impl Dispatcher {
         let handler: Handler = Arc::new(move |event| Box::pin(handler(event)));
         self.routes.push((function.to_string(), queue, handler));
         Ok(self)
+    }
+
+    /// Runs function `F`, built by the product's wiring as its Lambda builds it, on the
+    /// queue of its name.
+    pub fn function<F: onboarding::wiring::Function>(self, wiring: &Wiring) -> Result<Self> {
+        let function = Arc::new(F::build(wiring)?);
+        self.on(F::NAME, move |event| {
+            let function = function.clone();
+            async move { Ok(function.invoke(&event).await?) }
+        })
     }
 
     /// One round: receives what is visible now on each registered queue (waiting up to

@@ -8,14 +8,12 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use onboarding::acceptor::Acceptor;
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
-use onboarding::adapters::eventbridge::EventBridgeNotifier;
-use onboarding::adapters::organizations::{SdkTargetOrganization, SpokeSession, StsCredentials};
+use onboarding::adapters::organizations::{ClientHook, SpokeSession};
+use onboarding::config::{Config, SpokeAccess};
 use onboarding::domain::{AccountId, Enrollment, OrganizationId, Target};
-use onboarding::inviter::Inviter;
 use onboarding::ports::RecordStore;
-use onboarding::tracker::Tracker;
+use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::emulator::Emulator;
@@ -24,10 +22,6 @@ use crate::recorder::{recorded_organizations_client, Recorder};
 
 /// The external id the local spoke roles require (in AWS: a deploy-time secret).
 pub const EXTERNAL_ID: &str = "org-onboarding-local-external-id";
-
-pub type LocalTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
-pub type LocalAcceptor = Acceptor<DynamoRecordStore, EventBridgeNotifier, StsCredentials>;
-pub type LocalInviter = Inviter<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization>;
 
 /// The target organization's management account running the hub.
 #[derive(Clone)]
@@ -80,41 +74,49 @@ impl Hub {
         self.event_loop.add_spoke(customer).await
     }
 
-    pub fn store(&self) -> DynamoRecordStore {
-        DynamoRecordStore::new(
-            aws_sdk_dynamodb::Client::new(self.account.config()),
-            &self.table,
-        )
+    /// The hub's configuration, as the template sets it for the functions.
+    pub fn config(&self) -> Config {
+        Config {
+            table_name: self.table.clone(),
+            event_bus_name: HUB_BUS_NAME.to_owned(),
+            target: self.target.clone(),
+            spoke: Some(SpokeAccess {
+                role_name: self.spoke.name.clone(),
+                external_id: EXTERNAL_ID.to_owned(),
+            }),
+            decline_unexpected_invitations: self.decline_unexpected,
+        }
     }
 
-    pub fn tracker(&self) -> LocalTracker {
-        let notifier = EventBridgeNotifier::new(
-            aws_sdk_eventbridge::Client::new(self.account.config()),
-            HUB_BUS_NAME,
-        );
-        Tracker::new(self.store(), notifier, self.target.clone())
-    }
-
-    /// The acceptor, assuming the spoke role in each customer account; the clients it
-    /// gets record CloudTrail in that account (and inject the recorder's faults).
-    pub fn acceptor(&self) -> LocalAcceptor {
+    /// The product's composition root on the emulator: every Organizations client the
+    /// functions use (the hub's own, and those assumed in customer accounts through the
+    /// spoke role) records CloudTrail events and injects the recorder's faults.
+    pub fn wiring(&self) -> Wiring {
         let recorder = self.recorder.clone();
-        let hook: onboarding::adapters::organizations::ClientHook =
-            Arc::new(move |session: &SpokeSession, builder| {
-                builder.interceptor(recorder.interceptor(&session_identity(session)))
-            });
-        let credentials = StsCredentials::new(self.account.config(), &self.spoke.name, EXTERNAL_ID)
-            .with_client_hook(hook);
-        Acceptor::new(self.tracker(), credentials, self.decline_unexpected)
+        let hook: ClientHook = Arc::new(move |session: &SpokeSession, builder| {
+            builder.interceptor(recorder.interceptor(&session_identity(session)))
+        });
+        Wiring::new(self.account.config(), &self.config())
+            .with_spoke_client_hook(hook)
+            .with_organizations_client(recorded_organizations_client(&self.account, &self.recorder))
     }
 
-    /// The inviter, with the hub's own (recorded) Organizations client.
-    pub fn inviter(&self) -> LocalInviter {
-        let organization = SdkTargetOrganization::new(recorded_organizations_client(
-            &self.account,
-            &self.recorder,
-        ));
-        Inviter::new(self.tracker(), organization)
+    pub fn store(&self) -> DynamoRecordStore {
+        self.wiring().store()
+    }
+
+    pub fn tracker(&self) -> AwsTracker {
+        self.wiring().tracker()
+    }
+
+    pub fn acceptor(&self) -> AwsAcceptor {
+        self.wiring()
+            .acceptor()
+            .expect("the hub's configuration names the spoke role")
+    }
+
+    pub fn inviter(&self) -> AwsInviter {
+        self.wiring().inviter()
     }
 
     /// Enrolls every account of `enrollment`.
@@ -129,41 +131,12 @@ impl Hub {
     /// A dispatcher running the real handlers for the three functions' queues, as Lambda
     /// would: a handler's `Err` leaves the message for a retry.
     pub fn dispatcher(&self) -> Result<Dispatcher> {
-        let tracker = Arc::new(self.tracker());
-        let acceptor = Arc::new(self.acceptor());
-        let inviter = Arc::new(self.inviter());
+        let wiring = self.wiring();
         self.event_loop
             .dispatcher()
-            .on("tracker", move |event| {
-                let tracker = tracker.clone();
-                async move {
-                    tracker
-                        .handle_json(&event)
-                        .await
-                        .map(|_| ())
-                        .map_err(anyhow::Error::from)
-                }
-            })?
-            .on("acceptor", move |event| {
-                let acceptor = acceptor.clone();
-                async move {
-                    acceptor
-                        .handle_json(&event)
-                        .await
-                        .map(|_| ())
-                        .map_err(anyhow::Error::from)
-                }
-            })?
-            .on("inviter", move |event| {
-                let inviter = inviter.clone();
-                async move {
-                    inviter
-                        .handle_json(&event)
-                        .await
-                        .map(|_| ())
-                        .map_err(anyhow::Error::from)
-                }
-            })
+            .function::<AwsTracker>(&wiring)?
+            .function::<AwsAcceptor>(&wiring)?
+            .function::<AwsInviter>(&wiring)
     }
 }
 

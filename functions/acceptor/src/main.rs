@@ -3,26 +3,9 @@
 //! passes, report the others. Triggered by "Onboarding Phase Changed" (new_phase Invited)
 //! and by a schedule (sweep).
 
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use onboarding::adapters::organizations::StsCredentials;
-use onboarding::{acceptor::Acceptor, config::Config, telemetry, tracker::AwsTracker};
-use serde_json::Value;
+use onboarding::{serve, wiring::AwsAcceptor};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    telemetry::init_lambda();
-    let config = Config::from_env()?;
-    let spoke = config.require_spoke()?;
-    let aws = aws_config::load_from_env().await;
-    let credentials = StsCredentials::new(&aws, &spoke.role_name, &spoke.external_id);
-    let tracker = AwsTracker::from_config(&aws, &config);
-    let acceptor = &Acceptor::new(tracker, credentials, config.decline_unexpected_invitations);
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        acceptor
-            .handle_json(&event.payload)
-            .await
-            .map(|_| ())
-            .map_err(Error::from)
-    }))
-    .await
+async fn main() -> Result<(), serve::Error> {
+    serve::serve::<AwsAcceptor>().await
 }

@@ -1,0 +1,155 @@
+//! The composition root: every function's handler is built here, from the AWS
+//! configuration and the product's [`Config`], and nowhere else. The Lambda binaries
+//! (through [`crate::serve`]), `onboardctl` and the test harness all build through
+//! [`Wiring`], so the handler modules see ports only.
+//!
+//! A new function: its handler module behind the ports, a type alias and a [`Function`]
+//! impl here, a crate under `functions/` whose `main` calls `serve`, and its resource in
+//! `template.yaml` (the template contract test fails until it is there).
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+use crate::acceptor::Acceptor;
+use crate::adapters::dynamo::DynamoRecordStore;
+use crate::adapters::eventbridge::EventBridgeNotifier;
+use crate::adapters::organizations::{ClientHook, SdkTargetOrganization, StsCredentials};
+use crate::config::{Config, ConfigError};
+use crate::error_class::{Classified, FunctionError};
+use crate::inviter::Inviter;
+use crate::tracker::Tracker;
+
+pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
+pub type AwsAcceptor = Acceptor<DynamoRecordStore, EventBridgeNotifier, StsCredentials>;
+pub type AwsInviter = Inviter<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization>;
+
+/// What every handler is built from. Clients are built on demand; each shares the
+/// configuration's HTTP client and credentials cache.
+#[derive(Clone)]
+pub struct Wiring {
+    aws: SdkConfig,
+    config: Config,
+    spoke_client_hook: Option<ClientHook>,
+    organizations: Option<aws_sdk_organizations::Client>,
+}
+
+impl Wiring {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        Self {
+            aws: aws.clone(),
+            config: config.clone(),
+            spoke_client_hook: None,
+            organizations: None,
+        }
+    }
+
+    /// Passes every spoke client's configuration through `hook` (the test harness records
+    /// CloudTrail in the customer account this way).
+    pub fn with_spoke_client_hook(mut self, hook: ClientHook) -> Self {
+        self.spoke_client_hook = Some(hook);
+        self
+    }
+
+    /// The hub's own Organizations client, instead of one built from the configuration.
+    pub fn with_organizations_client(mut self, client: aws_sdk_organizations::Client) -> Self {
+        self.organizations = Some(client);
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> DynamoRecordStore {
+        record_store(&self.aws, &self.config.table_name)
+    }
+
+    pub fn notifier(&self) -> EventBridgeNotifier {
+        EventBridgeNotifier::new(
+            aws_sdk_eventbridge::Client::new(&self.aws),
+            &self.config.event_bus_name,
+        )
+    }
+
+    pub fn tracker(&self) -> AwsTracker {
+        Tracker::new(self.store(), self.notifier(), self.config.target.clone())
+    }
+
+    /// The acceptor reaches customer accounts through the spoke role only.
+    pub fn acceptor(&self) -> Result<AwsAcceptor, ConfigError> {
+        let spoke = self.config.require_spoke()?;
+        let mut credentials = StsCredentials::new(&self.aws, &spoke.role_name, &spoke.external_id);
+        if let Some(hook) = &self.spoke_client_hook {
+            credentials = credentials.with_client_hook(hook.clone());
+        }
+        Ok(Acceptor::new(
+            self.tracker(),
+            credentials,
+            self.config.decline_unexpected_invitations,
+        ))
+    }
+
+    /// The inviter acts as the target organization with the function's own credentials.
+    pub fn inviter(&self) -> AwsInviter {
+        let client = self
+            .organizations
+            .clone()
+            .unwrap_or_else(|| aws_sdk_organizations::Client::new(&self.aws));
+        Inviter::new(self.tracker(), SdkTargetOrganization::new(client))
+    }
+}
+
+/// The record store on `table` (for what needs only the table, such as `onboardctl status`).
+pub fn record_store(aws: &SdkConfig, table: &str) -> DynamoRecordStore {
+    DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+}
+
+/// A function as its runtime runs it: built once from the wiring, then invoked with each
+/// event. `Err` carries the failure's class (Lambda retries, then the dead-letter queue).
+#[async_trait]
+pub trait Function: Send + Sync + Sized + 'static {
+    /// The function's crate and binary name (`functions/<NAME>`).
+    const NAME: &'static str;
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError>;
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError>;
+}
+
+#[async_trait]
+impl Function for AwsTracker {
+    const NAME: &'static str = "tracker";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        Ok(wiring.tracker())
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
+    }
+}
+
+#[async_trait]
+impl Function for AwsAcceptor {
+    const NAME: &'static str = "acceptor";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        wiring.acceptor()
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
+    }
+}
+
+#[async_trait]
+impl Function for AwsInviter {
+    const NAME: &'static str = "inviter";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        Ok(wiring.inviter())
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
+    }
+}
+
+/// A handler's result as a function returns it: the outcome is logged by the handler, an
+/// error keeps its class.
+fn outcome<T, E: Classified>(result: Result<T, E>) -> Result<(), FunctionError> {
+    result.map(drop).map_err(|e| FunctionError::new(&e))
+}
