@@ -95,8 +95,8 @@ async fn enroll(
     }
     let records = enrollment.records(Utc::now())?;
     let store = cx.store()?;
-    for record in &records {
-        let outcome = cx.at(store.create(record).await, "writing the enrollment")?;
+    let outcomes = cx.at(store.create_many(&records).await, "writing the enrollment")?;
+    for (record, outcome) in records.iter().zip(outcomes) {
         let said = match outcome {
             CreateOutcome::Created => "enrolled",
             CreateOutcome::AlreadyEnrolled => "already enrolled",

@@ -22,8 +22,8 @@ use tracing::{info, warn};
 
 use crate::cloudtrail::parse_event;
 use crate::domain::{
-    apply, AccountId, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Phase,
-    Role, Target,
+    apply, AccountId, CountChange, DomainEvent, EnrollmentName, EventKind, FollowUp,
+    OnboardingRecord, Phase, Role, Target,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
@@ -166,8 +166,8 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             };
             let transition = apply(&record, event, &self.target, now());
             if !transition.changed {
-                self.flush(account.as_str()).await?;
                 if record.has_applied(&event.id) {
+                    self.flush(account.as_str(), &event.id).await?;
                     return Ok((Outcome::Duplicate { account }, FollowUps::redo(record)));
                 }
                 return Ok((Outcome::Unchanged { account }, FollowUps::default()));
@@ -179,6 +179,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 expected_version: record.version,
                 event_id: event.id.clone(),
                 outbox,
+                counts: CountChange::between(&record, &transition.record),
             };
             match self.store.commit(&commit).await {
                 Ok(()) => {
@@ -194,7 +195,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 }
                 Err(StoreError::Conflict { .. }) => crate::retry::backoff(attempt).await,
                 Err(StoreError::Duplicate { .. }) => {
-                    self.flush(account.as_str()).await?;
+                    self.flush(account.as_str(), &event.id).await?;
                     return Ok((Outcome::Duplicate { account }, FollowUps::default()));
                 }
                 Err(other) => return Err(other.into()),
@@ -238,102 +239,96 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         Ok(())
     }
 
-    /// Publishes whatever an earlier invocation committed but could not publish, unless
-    /// another invocation holds its claim (it is publishing it right now).
-    async fn flush(&self, scope: &str) -> Result<(), TrackerError> {
-        for item in self.store.pending_outbox(scope).await? {
-            let now = now();
-            if !self
-                .store
-                .claim_outbox(&item, now, now + OUTBOX_LEASE)
-                .await?
-            {
-                info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
-                continue;
-            }
-            info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
-            self.publish_claimed(&item, &item.notifications).await?;
+    /// Publishes what an earlier delivery of this event committed but could not publish
+    /// (one key read), unless another invocation holds its claim (it is publishing it
+    /// right now).
+    async fn flush(&self, scope: &str, event_id: &str) -> Result<(), TrackerError> {
+        let Some(item) = self.store.outbox_item(scope, event_id).await? else {
+            return Ok(());
+        };
+        let now = now();
+        if !self
+            .store
+            .claim_outbox(&item, now, now + OUTBOX_LEASE)
+            .await?
+        {
+            info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
+            return Ok(());
         }
-        Ok(())
+        info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
+        self.publish_claimed(&item, &item.notifications).await
     }
 
-    /// Records of an enrollment, re-read consistently where the index may lag behind.
-    async fn fresh_enrollment(
-        &self,
-        enrollment: &EnrollmentName,
-    ) -> Result<Vec<OnboardingRecord>, TrackerError> {
-        let mut records = self.store.list_by_enrollment(enrollment).await?;
-        for record in records.iter_mut() {
-            if record.phase != Phase::Joined {
-                if let Some(fresh) = self.store.load(&record.account_id).await? {
-                    *record = fresh;
-                }
-            }
-        }
-        Ok(records)
-    }
-
-    /// A member left: tell the management account how many enrolled members remain.
+    /// A member left: tell the management account how many enrolled members remain, as
+    /// the enrollment's counters say (one key read, whatever the enrollment's size).
     async fn reevaluate_management(
         &self,
         enrollment: &EnrollmentName,
         cause: &str,
     ) -> Result<(), TrackerError> {
-        let records = self.fresh_enrollment(enrollment).await?;
-        let Some(management) = records.iter().find(|r| r.role == Role::Management) else {
+        let counts = self.store.load_counts(enrollment).await?;
+        let Some(management) = counts.management_account.clone() else {
             return Ok(());
         };
-        let remaining = records
-            .iter()
-            .filter(|r| r.role == Role::Member && r.in_old_organization)
-            .count();
         let event = DomainEvent {
             id: format!("{cause}#members-remaining"),
-            account: management.account_id.clone(),
+            account: management,
             occurred_at: now(),
             kind: EventKind::MembersRemaining {
-                count: remaining as u32,
+                count: u32::try_from(counts.members_in_old_organization().max(0))
+                    .unwrap_or(u32::MAX),
             },
         };
         Box::pin(self.apply_once(&event)).await?;
         Ok(())
     }
 
-    /// The old organization was deleted: every member still recorded in it has left.
+    /// The old organization was deleted: every member still recorded in it has left. The
+    /// counters say whether any is (normally none: AWS deletes only an empty
+    /// organization), so the enrollment is listed only when leave events were lost.
     async fn members_departed(
         &self,
         enrollment: &EnrollmentName,
         cause: &str,
     ) -> Result<(), TrackerError> {
-        let records = self.fresh_enrollment(enrollment).await?;
-        for member in records
-            .iter()
-            .filter(|r| r.role == Role::Member && r.in_old_organization)
+        if self
+            .store
+            .load_counts(enrollment)
+            .await?
+            .members_in_old_organization()
+            <= 0
         {
+            return Ok(());
+        }
+        let records = self.store.list_by_enrollment(enrollment).await?;
+        for member in records.iter().filter(|r| r.role == Role::Member) {
             let event = DomainEvent {
                 id: format!("{cause}#departed#{}", member.account_id),
                 account: member.account_id.clone(),
                 occurred_at: now(),
                 kind: EventKind::LeftOrganization { removed: false },
             };
+            // The index may lag behind: the transition re-reads each record and changes
+            // only those still in the organization.
             Box::pin(self.apply_once(&event)).await?;
         }
         Ok(())
     }
 
-    /// Announces, once, that every account of the enrollment joined.
+    /// Announces, once, that every account of the enrollment joined (the counters say so).
     async fn announce_completion(
         &self,
         enrollment: &EnrollmentName,
         cause: &str,
     ) -> Result<(), TrackerError> {
-        let scope = format!("ENROLLMENT#{enrollment}");
-        let records = self.fresh_enrollment(enrollment).await?;
-        if records.is_empty() || records.iter().any(|r| r.phase != Phase::Joined) {
-            return self.flush(&scope).await;
+        let counts = self.store.load_counts(enrollment).await?;
+        if !counts.all_joined() {
+            return Ok(());
         }
+        let scope = format!("ENROLLMENT#{enrollment}");
         let marker = format!("enrollment-completed#{enrollment}");
-        let notification = notifications::enrollment_completed(enrollment, records.len(), cause);
+        let accounts = usize::try_from(counts.accounts()).unwrap_or_default();
+        let notification = notifications::enrollment_completed(enrollment, accounts, cause);
         if self
             .store
             .commit_once(&scope, &marker, std::slice::from_ref(&notification))
@@ -341,7 +336,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         {
             info!(%enrollment, "enrollment completed");
         }
-        self.flush(&scope).await
+        self.flush(&scope, &marker).await
     }
 }
 

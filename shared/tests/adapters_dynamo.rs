@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
-use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
@@ -72,6 +71,7 @@ fn commit(outbox: usize) -> Commit {
         expected_version: 3,
         event_id: "ev-1".into(),
         outbox: (0..outbox).map(notification).collect(),
+        counts: None,
     }
 }
 
@@ -125,48 +125,126 @@ fn transact_answering(response: fn() -> HttpResponse) -> Rule {
 // ---- create ------------------------------------------------------------------------
 
 #[tokio::test]
-async fn create_puts_the_record_only_if_absent() {
-    let rule = mock!(Client::put_item)
+async fn create_puts_the_record_only_if_absent_and_counts_it_in_one_transaction() {
+    let rule = mock!(Client::transact_write_items)
         .match_requests(|req| {
-            let item = req.item().unwrap();
-            req.table_name() == Some(TABLE)
-                && req.condition_expression() == Some("attribute_not_exists(pk)")
+            let items = req.transact_items();
+            let put = items[0].put().unwrap();
+            let item = put.item();
+            let counts = items[1].update().unwrap();
+            items.len() == 2
+                && put.table_name() == TABLE
+                && put.condition_expression() == Some("attribute_not_exists(pk)")
                 && item["pk"] == s("ACCOUNT#111122223333")
                 && item["sk"] == s("RECORD")
                 && item["account_id"] == s(ACCOUNT)
                 && item["enrollment"] == s("acme")
                 && item["phase"] == s("LeavingOrganization")
                 && item["version"] == AttributeValue::N("1".into())
+                && counts.key()["pk"] == s("ENROLLMENT#acme")
+                && counts.key()["sk"] == s("COUNTS")
+                && counts.update_expression().contains(" ADD ")
+                && counts.condition_expression().is_none()
         })
-        .then_output(|| PutItemOutput::builder().build());
+        .then_output(|| TransactWriteItemsOutput::builder().build());
     let outcome = store(&[&rule]).create(&record()).await.unwrap();
     assert_eq!(outcome, CreateOutcome::Created);
     assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]
-async fn conditional_check_failure_on_create_means_already_enrolled() {
-    let rule = mock!(Client::put_item)
-        .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
+async fn an_existing_record_on_create_means_already_enrolled_and_counts_nothing() {
+    let rule = transact_answering(|| cancelled(&["ConditionalCheckFailed", "None"]));
     let outcome = store(&[&rule]).create(&record()).await.unwrap();
     assert_eq!(outcome, CreateOutcome::AlreadyEnrolled);
+    assert_eq!(rule.num_calls(), 1, "nothing is left to write again");
+}
+
+#[tokio::test]
+async fn a_batch_with_enrolled_accounts_writes_the_others_again_without_them() {
+    let records: Vec<OnboardingRecord> = ["111122223333", "444455556666", "777788889999"]
+        .iter()
+        .map(|id| {
+            OnboardingRecord::enroll(
+                AccountId::parse(*id).unwrap(),
+                EnrollmentName::parse("acme").unwrap(),
+                TransferMode::Standalone,
+                Role::Standalone,
+                0,
+                Utc::now(),
+            )
+        })
+        .collect();
+    let first = mock!(Client::transact_write_items)
+        .match_requests(|req| req.transact_items().len() == 4)
+        .then_http_response(|| cancelled(&["None", "ConditionalCheckFailed", "None", "None"]));
+    let second = mock!(Client::transact_write_items)
+        .match_requests(|req| {
+            let items = req.transact_items();
+            items.len() == 3
+                && items[2]
+                    .update()
+                    .unwrap()
+                    .expression_attribute_values()
+                    .unwrap()
+                    .values()
+                    .any(|v| *v == AttributeValue::N("2".into()))
+        })
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let outcomes = store(&[&first, &second])
+        .create_many(&records)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            CreateOutcome::Created,
+            CreateOutcome::AlreadyEnrolled,
+            CreateOutcome::Created
+        ]
+    );
 }
 
 #[tokio::test]
 async fn throttled_create_is_transient() {
-    let rule = mock!(Client::put_item)
-        .then_http_response(|| error_response(400, "ThrottlingException", json!({})));
+    let rule = transact_answering(|| error_response(400, "ThrottlingException", json!({})));
     let err = store(&[&rule]).create(&record()).await.unwrap_err();
     assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
 }
 
 #[tokio::test]
 async fn provisioned_throughput_exceeded_is_transient() {
-    let rule = mock!(Client::put_item).then_http_response(|| {
+    let rule = transact_answering(|| {
         error_response(400, "ProvisionedThroughputExceededException", json!({}))
     });
     let err = store(&[&rule]).create(&record()).await.unwrap_err();
     assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn counters_are_read_with_one_consistent_get() {
+    let rule = mock!(Client::get_item)
+        .match_requests(|req| {
+            req.consistent_read() == Some(true)
+                && req.key().unwrap()["pk"] == s("ENROLLMENT#acme")
+                && req.key().unwrap()["sk"] == s("COUNTS")
+        })
+        .then_output(|| {
+            GetItemOutput::builder()
+                .item("accounts", AttributeValue::N("3".into()))
+                .item("phase_Joined", AttributeValue::N("2".into()))
+                .item("members_in_old_organization", AttributeValue::N("0".into()))
+                .item("management_account", s("111122223333"))
+                .build()
+        });
+    let counts = store(&[&rule])
+        .load_counts(&EnrollmentName::parse("acme").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(counts.accounts(), 3);
+    assert_eq!(counts.in_phase(Phase::Joined), 2);
+    assert!(!counts.all_joined());
+    assert_eq!(counts.management_account.unwrap().as_str(), "111122223333");
 }
 
 // ---- commit: request shape ---------------------------------------------------------

@@ -121,10 +121,8 @@ impl Hub {
 
     /// Enrolls every account of `enrollment`.
     pub async fn enroll(&self, enrollment: &Enrollment) -> Result<()> {
-        let store = self.store();
-        for record in enrollment.records(chrono::Utc::now())? {
-            store.create(&record).await?;
-        }
+        let records = enrollment.records(chrono::Utc::now())?;
+        self.store().create_many(&records).await?;
         Ok(())
     }
 

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+use crate::domain::{
+    AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
+};
 use crate::ports::{
     Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
     StoreError, OUTBOX_LEASE,
@@ -20,6 +22,16 @@ struct State {
     outbox: BTreeMap<(String, String), OutboxItem>,
     /// Until when an outbox item is claimed by the invocation publishing it.
     claims: HashMap<(String, String), DateTime<Utc>>,
+    counts: HashMap<EnrollmentName, EnrollmentCounts>,
+}
+
+impl State {
+    fn count(&mut self, change: &CountChange) {
+        self.counts
+            .entry(change.enrollment.clone())
+            .or_default()
+            .add(change);
+    }
 }
 
 #[derive(Default)]
@@ -33,10 +45,19 @@ impl InMemoryRecordStore {
         Self::default()
     }
 
-    /// Makes the next `times` enrollment listings fail transiently (a follow-up failing
-    /// after its commit).
+    /// Makes the next `times` enrollment reads (listings and counters) fail transiently
+    /// (a follow-up failing after its commit).
     pub fn fail_next_listings(&self, times: usize) {
         *self.listing_failures.lock().unwrap() = times;
+    }
+
+    fn injected_failure(&self) -> Result<(), StoreError> {
+        let mut failures = self.listing_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(StoreError::Transient("injected listing failure".into()));
+        }
+        Ok(())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -54,12 +75,7 @@ impl RecordStore for InMemoryRecordStore {
         &self,
         enrollment: &EnrollmentName,
     ) -> Result<Vec<OnboardingRecord>, StoreError> {
-        let mut failures = self.listing_failures.lock().unwrap();
-        if *failures > 0 {
-            *failures -= 1;
-            return Err(StoreError::Transient("injected listing failure".into()));
-        }
-        drop(failures);
+        self.injected_failure()?;
         Ok(self
             .state()
             .records
@@ -83,15 +99,37 @@ impl RecordStore for InMemoryRecordStore {
         Ok(self.state().records.values().cloned().collect())
     }
 
-    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
+    async fn create_many(
+        &self,
+        records: &[OnboardingRecord],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
         let mut state = self.state();
-        if state.records.contains_key(&record.account_id) {
-            return Ok(CreateOutcome::AlreadyEnrolled);
+        let mut outcomes = Vec::with_capacity(records.len());
+        for record in records {
+            if state.records.contains_key(&record.account_id) {
+                outcomes.push(CreateOutcome::AlreadyEnrolled);
+                continue;
+            }
+            state
+                .records
+                .insert(record.account_id.clone(), record.clone());
+            state.count(&CountChange::enrolled(record));
+            outcomes.push(CreateOutcome::Created);
         }
-        state
-            .records
-            .insert(record.account_id.clone(), record.clone());
-        Ok(CreateOutcome::Created)
+        Ok(outcomes)
+    }
+
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError> {
+        self.injected_failure()?;
+        Ok(self
+            .state()
+            .counts
+            .get(enrollment)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
@@ -110,6 +148,9 @@ impl RecordStore for InMemoryRecordStore {
         }
         state.markers.insert(commit.event_id.clone());
         state.records.insert(account.clone(), commit.record.clone());
+        if let Some(change) = &commit.counts {
+            state.count(change);
+        }
         if !commit.outbox.is_empty() {
             let item = OutboxItem {
                 scope: account.to_string(),
@@ -152,6 +193,15 @@ impl RecordStore for InMemoryRecordStore {
             .filter(|item| item.scope == scope)
             .cloned()
             .collect())
+    }
+
+    async fn outbox_item(
+        &self,
+        scope: &str,
+        event_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let key = (scope.to_owned(), event_id.to_owned());
+        Ok(self.state().outbox.get(&key).cloned())
     }
 
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! function. No I/O, no async, no SDK types: everything here is tested without AWS.
 
 pub mod blocker;
+pub mod counts;
 pub mod event;
 pub mod ids;
 pub mod phase;
@@ -10,6 +11,7 @@ pub mod record;
 pub mod transition;
 
 pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
+pub use counts::{CountChange, Counter, EnrollmentCounts};
 pub use event::{Closure, DomainEvent, EventKind, Operation};
 pub use ids::{AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId};
 pub use phase::{Phase, Role, TransferMode};

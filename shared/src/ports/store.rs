@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::notifier::OutgoingNotification;
-use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+use crate::domain::{
+    AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
+};
 
 /// Failures of the store, classified at the adapter boundary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,8 +27,9 @@ pub enum StoreError {
 }
 
 /// One atomic write: the record (version-conditioned), the marker of the event that
-/// produced it (so a redelivery is a no-op even when two copies run at once), and the
-/// notifications to publish once it is committed (the outbox).
+/// produced it (so a redelivery is a no-op even when two copies run at once), the
+/// notifications to publish once it is committed (the outbox), and what the move changes
+/// on the enrollment's counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
     pub record: OnboardingRecord,
@@ -34,6 +37,7 @@ pub struct Commit {
     pub expected_version: u64,
     pub event_id: String,
     pub outbox: Vec<OutgoingNotification>,
+    pub counts: Option<CountChange>,
 }
 
 /// Notifications committed with an event, not yet known to be published.
@@ -68,8 +72,23 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<Vec<OnboardingRecord>, StoreError>;
     async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError>;
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError>;
-    /// Creates the record unless one exists for the account (re-enrolling is idempotent).
-    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError>;
+    /// Creates the record unless one exists for the account (re-enrolling is idempotent),
+    /// counting it on its enrollment.
+    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
+        let mut outcomes = self.create_many(std::slice::from_ref(record)).await?;
+        Ok(outcomes.pop().unwrap_or(CreateOutcome::AlreadyEnrolled))
+    }
+    /// Creates many records (in batches where the store can), each unless one exists for
+    /// its account; the outcomes in the order of `records`.
+    async fn create_many(
+        &self,
+        records: &[OnboardingRecord],
+    ) -> Result<Vec<CreateOutcome>, StoreError>;
+    /// The enrollment's counters (all zero when it has none), read consistently.
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError>;
     /// Commits atomically, or fails with `Conflict` (stale version) or `Duplicate` (event
     /// already committed). The outbox item is written claimed by the caller for
     /// [`OUTBOX_LEASE`]: it publishes it, and concurrent copies of the event must not.
@@ -84,6 +103,13 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Outbox items not yet cleared, for a scope (an account id, or an enrollment scope).
     async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError>;
+    /// The outbox item an event committed under `scope`, if it is still pending (a key
+    /// read: what a redelivered event checks).
+    async fn outbox_item(
+        &self,
+        scope: &str,
+        event_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError>;
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
     /// Takes the right to publish a pending outbox item until `until`: `Ok(false)` when
     /// another invocation holds an unexpired claim (it is publishing it), or the item is
@@ -118,6 +144,25 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     }
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
         (**self).create(record).await
+    }
+    async fn create_many(
+        &self,
+        records: &[OnboardingRecord],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        (**self).create_many(records).await
+    }
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError> {
+        (**self).load_counts(enrollment).await
+    }
+    async fn outbox_item(
+        &self,
+        scope: &str,
+        event_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        (**self).outbox_item(scope, event_id).await
     }
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         (**self).commit(commit).await

@@ -3,13 +3,14 @@
 //! # Key design
 //!
 //! One table, string keys `pk` (HASH) and `sk` (RANGE), on-demand billing, TTL attribute
-//! `expires_at`. Three kinds of item:
+//! `expires_at`. Four kinds of item:
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
 //! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it) |
+//! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization` (numbers, changed only by `ADD`), `enrollment`, `management_account` (see `counts`) |
 //!
 //! Two sparse global secondary indexes, both projecting every attribute, hold only the
 //! record items, because only they carry the top-level `enrollment` and `phase` attributes
@@ -31,6 +32,14 @@
 //!    claimed_until < :now)`), so of concurrent copies of an event only the claimant
 //!    publishes, and [`RecordStore::release_outbox`] removes the claim after a failure.
 //!
+//! 4. Update the enrollment's counters (`ADD`, only when a phase or the membership of the
+//!    old organization moves), so the counters are exact whatever runs concurrently.
+//!
+//! [`RecordStore::create_many`] writes up to [`ENROLL_BATCH`] records of one enrollment
+//! per `TransactWriteItems` (each Put conditioned on `attribute_not_exists(pk)`) with one
+//! counters update for the batch; records that exist already are dropped from the batch
+//! (by their cancellation reasons) and the rest is written again.
+//!
 //! [`RecordStore::commit_once`] is one `TransactWriteItems` of the marker (same condition)
 //! and the outbox item; a failed marker condition means `Ok(false)`.
 //!
@@ -50,7 +59,8 @@
 //!
 //! Reads: `load` is a consistent `GetItem`; `list_by_enrollment` / `list_by_phase` query
 //! their index, `list_all` scans for `sk = RECORD`, `pending_outbox` is a consistent
-//! `Query` on `OUTBOX#<scope>`, all following every page.
+//! `Query` on `OUTBOX#<scope>`, all following every page. What an event reads is key reads
+//! only (`load`, `load_counts`, `outbox_item`: consistent `GetItem`s).
 //! The SDK fills `ClientRequestToken` for every `TransactWriteItems` request, so its own
 //! retries of one call (after a timeout, say) are idempotent on the service side.
 
@@ -73,9 +83,13 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+mod counts;
+
 use super::sdk_error::{self, describe};
 use crate::domain::blocker::is_transient_code;
-use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
+use crate::domain::{
+    AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
+};
 use crate::ports::{
     Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError, OUTBOX_LEASE,
 };
@@ -86,6 +100,9 @@ pub const BY_ENROLLMENT_INDEX: &str = "by_enrollment";
 pub const BY_PHASE_INDEX: &str = "by_phase";
 /// The table's TTL attribute (event markers only).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// How many records one enrollment write takes: the 100 items of a `TransactWriteItems`,
+/// less the counters update.
+pub const ENROLL_BATCH: usize = 99;
 /// How long an event marker is kept: far longer than any redelivery or Lambda retry.
 pub const MARKER_RETENTION: chrono::Duration = chrono::Duration::days(30);
 
@@ -232,6 +249,7 @@ enum TxItem {
     Record,
     Marker,
     Outbox,
+    Counts,
 }
 
 /// Classifies a cancelled transaction from its cancellation reasons (one per item, in
@@ -319,6 +337,31 @@ fn transact_error(
     classify("TransactWriteItems", &err)
 }
 
+/// The positions of the records that exist already, when that alone cancelled an
+/// enrollment batch of `records` records (followed by the counters update).
+fn existing_records(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+    records: usize,
+) -> Option<Vec<usize>> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
+    else {
+        return None;
+    };
+    let reasons = e.cancellation_reasons();
+    if reasons.len() != records + 1 {
+        return None;
+    }
+    let mut existing = Vec::new();
+    for (i, reason) in reasons.iter().enumerate() {
+        match reason.code() {
+            Some("ConditionalCheckFailed") if i < records => existing.push(i),
+            None | Some("None") => {}
+            Some(_) => return None,
+        }
+    }
+    (!existing.is_empty()).then_some(existing)
+}
+
 fn put(table: &str, item: Item, condition: &str) -> Put {
     Put::builder()
         .table_name(table)
@@ -380,6 +423,68 @@ impl DynamoRecordStore {
                     .expect("table name and item are set"),
             )
             .build())
+    }
+
+    /// Writes one batch of one enrollment's records with their counters; a record that
+    /// exists already is left out (its cancellation reason says so) and the rest written
+    /// again, so re-enrolling is idempotent.
+    async fn create_batch(
+        &self,
+        batch: &[&OnboardingRecord],
+    ) -> Result<Vec<(AccountId, CreateOutcome)>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut pending: Vec<&OnboardingRecord> = batch.to_vec();
+        while !pending.is_empty() {
+            let mut items = Vec::with_capacity(pending.len() + 1);
+            for record in &pending {
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(put(
+                            &self.table,
+                            record_item(record)?,
+                            "attribute_not_exists(pk)",
+                        ))
+                        .build(),
+                );
+            }
+            let change = CountChange::sum(pending.iter().map(|r| CountChange::enrolled(r)))
+                .expect("the batch is not empty");
+            items.push(counts::add(&self.table, &change));
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => {
+                    outcomes.extend(
+                        pending
+                            .iter()
+                            .map(|r| (r.account_id.clone(), CreateOutcome::Created)),
+                    );
+                    break;
+                }
+                Err(err) => err,
+            };
+            let existing = existing_records(&err, pending.len())
+                .ok_or_else(|| transact_error(err, &[TxItem::Record], None, "enrollment"))?;
+            let (exist, rest): (Vec<_>, Vec<_>) = pending
+                .iter()
+                .enumerate()
+                .partition(|(i, _)| existing.contains(i));
+            tracing::debug!(
+                existing = exist.len(),
+                "accounts already enrolled, left as they are"
+            );
+            outcomes.extend(
+                exist
+                    .iter()
+                    .map(|(_, r)| (r.account_id.clone(), CreateOutcome::AlreadyEnrolled)),
+            );
+            pending = rest.into_iter().map(|(_, r)| *r).collect();
+        }
+        Ok(outcomes)
     }
 
     async fn query_index(
@@ -457,28 +562,53 @@ impl RecordStore for DynamoRecordStore {
         items.into_iter().map(record_from_item).collect()
     }
 
-    #[tracing::instrument(skip(self, record), fields(account_id = %record.account_id))]
-    async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record_item(record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                tracing::debug!("account already enrolled, record left as it is");
-                Ok(CreateOutcome::AlreadyEnrolled)
-            }
-            Err(err) => Err(classify("PutItem", &err)),
+    #[tracing::instrument(skip(self, records), fields(records = records.len()))]
+    async fn create_many(
+        &self,
+        records: &[OnboardingRecord],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        let mut outcomes = HashMap::with_capacity(records.len());
+        let mut by_enrollment: HashMap<&EnrollmentName, Vec<&OnboardingRecord>> = HashMap::new();
+        for record in records {
+            by_enrollment
+                .entry(&record.enrollment)
+                .or_default()
+                .push(record);
         }
+        for batch in by_enrollment.values().flat_map(|r| r.chunks(ENROLL_BATCH)) {
+            for (account, outcome) in self.create_batch(batch).await? {
+                outcomes.insert(account, outcome);
+            }
+        }
+        Ok(records
+            .iter()
+            .map(|r| {
+                outcomes
+                    .get(&r.account_id)
+                    .copied()
+                    .unwrap_or(CreateOutcome::AlreadyEnrolled)
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip(self), fields(enrollment = %enrollment))]
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(counts::counts_key(enrollment)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        output.item.map_or_else(
+            || Ok(EnrollmentCounts::default()),
+            |item| counts::parse(&item, enrollment),
+        )
     }
 
     #[tracing::instrument(
@@ -519,6 +649,10 @@ impl RecordStore for DynamoRecordStore {
                 Some(now + OUTBOX_LEASE),
             )?);
             kinds.push(TxItem::Outbox);
+        }
+        if let Some(change) = &commit.counts {
+            items.push(counts::add(&self.table, change));
+            kinds.push(TxItem::Counts);
         }
         self.client
             .transact_write_items()
@@ -592,6 +726,31 @@ impl RecordStore for DynamoRecordStore {
             }
         }
         Ok(outbox)
+    }
+
+    #[tracing::instrument(skip(self), fields(scope = %scope, event_id = %event_id))]
+    async fn outbox_item(
+        &self,
+        scope: &str,
+        event_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(outbox_pk(scope), event_id)?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| {
+                    StoreError::Permanent(format!("malformed outbox item of {scope}: {e}"))
+                })
+            })
+            .transpose()
     }
 
     #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]

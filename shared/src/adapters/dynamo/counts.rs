@@ -1,0 +1,107 @@
+//! The enrollment counters item: `pk = ENROLLMENT#<name>`, `sk = COUNTS`, one number
+//! attribute per counter (`accounts`, `phase_<Phase>`, `members_in_old_organization`),
+//! `enrollment` and `management_account`. Written only by `ADD` in the transactions that
+//! create or move records, so concurrent writers never lose an increment; read with a
+//! consistent `GetItem`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+
+use crate::domain::{AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName, Phase};
+use crate::ports::StoreError;
+
+const COUNTS_SK: &str = "COUNTS";
+
+pub(super) fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("ENROLLMENT#{enrollment}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S(COUNTS_SK.to_owned())),
+    ])
+}
+
+fn attribute(counter: Counter) -> String {
+    match counter {
+        Counter::Accounts => "accounts".to_owned(),
+        Counter::InPhase(phase) => format!("phase_{phase}"),
+        Counter::MembersInOldOrganization => "members_in_old_organization".to_owned(),
+    }
+}
+
+fn every_counter() -> impl Iterator<Item = Counter> {
+    [Counter::Accounts, Counter::MembersInOldOrganization]
+        .into_iter()
+        .chain(Phase::ALL.into_iter().map(Counter::InPhase))
+}
+
+/// The transaction item adding `change` to its enrollment's counters.
+pub(super) fn add(table: &str, change: &CountChange) -> TransactWriteItem {
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(counts_key(&change.enrollment)))
+        .expression_attribute_names("#enrollment", "enrollment")
+        .expression_attribute_values(
+            ":enrollment",
+            AttributeValue::S(change.enrollment.to_string()),
+        );
+    let mut set = vec!["#enrollment = :enrollment".to_owned()];
+    if let Some(management) = &change.management_account {
+        update = update
+            .expression_attribute_names("#management", "management_account")
+            .expression_attribute_values(":management", AttributeValue::S(management.to_string()));
+        set.push("#management = :management".to_owned());
+    }
+    let mut adds = Vec::new();
+    for (i, (counter, delta)) in change.deltas.iter().enumerate() {
+        update = update
+            .expression_attribute_names(format!("#c{i}"), attribute(*counter))
+            .expression_attribute_values(format!(":d{i}"), AttributeValue::N(delta.to_string()));
+        adds.push(format!("#c{i} :d{i}"));
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !adds.is_empty() {
+        expression.push_str(&format!(" ADD {}", adds.join(", ")));
+    }
+    TransactWriteItem::builder()
+        .update(
+            update
+                .update_expression(expression)
+                .build()
+                .expect("table, key and expression are set"),
+        )
+        .build()
+}
+
+/// Reads the counters item (missing counters are zero).
+pub(super) fn parse(
+    item: &HashMap<String, AttributeValue>,
+    enrollment: &EnrollmentName,
+) -> Result<EnrollmentCounts, StoreError> {
+    let malformed = |what: String| {
+        StoreError::Permanent(format!(
+            "malformed counters of enrollment {enrollment}: {what}"
+        ))
+    };
+    let mut counts = EnrollmentCounts::default();
+    for counter in every_counter() {
+        let name = attribute(counter);
+        match item.get(&name) {
+            None => {}
+            Some(AttributeValue::N(n)) => {
+                let value = n.parse().map_err(|e| malformed(format!("{name}: {e}")))?;
+                counts.values.insert(counter, value);
+            }
+            Some(other) => return Err(malformed(format!("{name} is {other:?}"))),
+        }
+    }
+    counts.management_account = match item.get("management_account") {
+        Some(AttributeValue::S(id)) => {
+            Some(AccountId::parse(id).map_err(|e| malformed(e.to_string()))?)
+        }
+        _ => None,
+    };
+    Ok(counts)
+}
