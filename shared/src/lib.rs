@@ -12,7 +12,8 @@
 //!   (for the Lambdas, `onboardctl` and the test harness); `serve` (feature `lambda`):
 //!   running a function in Lambda; [`error_class`]: conflict, transient or permanent.
 //! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
-//!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff.
+//!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff;
+//!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation.
 
 pub mod acceptor;
 pub mod adapters;
@@ -22,11 +23,13 @@ pub mod domain;
 pub mod error_class;
 pub mod inviter;
 pub mod notifications;
+pub mod pace;
 pub mod ports;
 pub mod report;
 pub mod retry;
 #[cfg(feature = "lambda")]
 pub mod serve;
+pub mod sweep;
 pub mod telemetry;
 pub mod tracker;
 pub mod trigger;

@@ -17,7 +17,7 @@
 //!
 //! | SDK error | `failure.code` | `failure.reason` | `transient` |
 //! |---|---|---|---|
-//! | modeled service error | its code (`HandshakeConstraintViolationException`, …) | the typed `Reason` of `ConstraintViolationException` / `HandshakeConstraintViolationException` (`ALREADY_IN_AN_ORGANIZATION`, …) | code in [`crate::domain::blocker::TRANSIENT_CODES`], or HTTP 429/5xx |
+//! | modeled service error | its code (`HandshakeConstraintViolationException`, …) | the typed `Reason` of `ConstraintViolationException` / `HandshakeConstraintViolationException` (`ALREADY_IN_AN_ORGANIZATION`, …) | code in [`crate::domain::blocker::is_transient_code`], or HTTP 429/5xx |
 //! | unmodeled service error (STS `AccessDenied`, …) | the error code of the response | none | likewise |
 //! | timeout, dispatch (connection) or response (unparseable) failure | `TimeoutError`, `DispatchFailure`, `ResponseError` | none | yes |
 //! | request construction failure (a bug) | `ConstructionFailure` | none | no |

@@ -4,7 +4,7 @@
 //!
 //! | SDK error | `code` | transient |
 //! |---|---|---|
-//! | service error | its code (or the modeled exception's, when the response had none; else `UnknownError`) | code in [`crate::domain::blocker::TRANSIENT_CODES`], or HTTP 429 or 5xx |
+//! | service error | its code (or the modeled exception's, when the response had none; else `UnknownError`) | code in [`crate::domain::blocker::THROTTLING_CODES`] or [`crate::domain::blocker::RETRYABLE_FAILURE_CODES`], or HTTP 429 or 5xx |
 //! | timeout, dispatch (connection) or response (unparseable) failure | `TimeoutError`, `DispatchFailure`, `ResponseError` | yes |
 //! | request construction failure (a bug) | `ConstructionFailure` | no |
 
@@ -104,7 +104,7 @@ pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::blocker::TRANSIENT_CODES;
+    use crate::domain::blocker::{RETRYABLE_FAILURE_CODES, THROTTLING_CODES};
 
     #[test]
     fn the_list_holds_each_services_throttling_spelling_once() {
@@ -117,10 +117,11 @@ mod tests {
         ] {
             assert!(is_transient_code(code), "{code}");
         }
-        let mut sorted = TRANSIENT_CODES.to_vec();
+        let mut sorted = [THROTTLING_CODES, RETRYABLE_FAILURE_CODES].concat();
+        let listed = sorted.len();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(sorted.len(), TRANSIENT_CODES.len());
+        assert_eq!(sorted.len(), listed);
         assert!(!is_transient_code("AccessDeniedException"));
     }
 }

@@ -420,12 +420,11 @@ pub fn known_reason(failure: &AwsFailure) -> Option<(&'static str, BlockerCode)>
         .map(|(name, code, _)| (*name, *code))
 }
 
-/// Every AWS error code worth retrying later, whichever service or call says it: throttling
-/// (Organizations, STS, DynamoDB and EventBridge spellings, DynamoDB's cancellation
-/// reasons and PutEvents' entry codes), concurrent modification and service-side failures.
-/// The one list the adapters and the domain read; a code missing here is permanent.
-pub const TRANSIENT_CODES: &[&str] = &[
-    // Throttling.
+/// The AWS error codes worth retrying later, whichever service or call says them: the one
+/// list the adapters and the domain read (a code missing here is permanent). First
+/// throttling, in each service's spelling (Organizations, STS, DynamoDB and EventBridge,
+/// DynamoDB's cancellation reasons and PutEvents' entry codes)...
+pub const THROTTLING_CODES: &[&str] = &[
     "TooManyRequestsException",
     "ThrottlingException",
     "Throttling",
@@ -433,11 +432,13 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "ProvisionedThroughputExceededException",
     "ProvisionedThroughputExceeded",
-    // Concurrent modification.
+];
+
+/// ...then concurrent modification and service-side failures.
+pub const RETRYABLE_FAILURE_CODES: &[&str] = &[
     "ConcurrentModificationException",
     "TransactionInProgressException",
     "ReplicatedWriteConflictException",
-    // The service failed.
     "ServiceException",
     "InternalFailure",
     "InternalException",
@@ -448,9 +449,14 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeoutException",
 ];
 
-/// Whether retrying can help with an error of this code (see [`TRANSIENT_CODES`]).
+/// Whether AWS throttled the call (see [`THROTTLING_CODES`]).
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
+/// Whether retrying can help with an error of this code.
 pub fn is_transient_code(code: &str) -> bool {
-    TRANSIENT_CODES.contains(&code)
+    is_throttling_code(code) || RETRYABLE_FAILURE_CODES.contains(&code)
 }
 
 /// Classifies a failed Organizations call.

@@ -20,6 +20,11 @@ impl OrganizationsError {
     pub fn code(&self) -> &str {
         &self.failure.code
     }
+
+    /// AWS throttled the call (rather than failing it).
+    pub fn is_throttling(&self) -> bool {
+        crate::domain::blocker::is_throttling_code(self.code())
+    }
 }
 
 /// The organization an account belongs to, as DescribeOrganization in that account says.

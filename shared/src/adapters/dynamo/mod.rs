@@ -53,7 +53,7 @@
 //! [`StoreError::Transient`]. A cancellation without one reason per item is `Transient`
 //! (retried, then dead-lettered, rather than dropped on a guess). Other SDK errors are
 //! classified by error code, on the one list of transient codes
-//! ([`crate::domain::blocker::TRANSIENT_CODES`]: throttling, `InternalServerError`,
+//! ([`crate::domain::blocker::is_transient_code`]: throttling, `InternalServerError`,
 //! `TransactionInProgressException`, …), 429 and 5xx, timeouts and dispatch failures are transient;
 //! the rest (missing table, validation, access denied) permanent.
 //!
