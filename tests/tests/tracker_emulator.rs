@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use onboarding::adapters::dynamo::DynamoRecordStore;
 use onboarding::adapters::eventbridge::EventBridgeNotifier;
-use onboarding::domain::{Phase, TransferMode};
+use onboarding::domain::{
+    AccountId, DomainEvent, Enrollment, EnrollmentName, EventKind, OnboardingRecord, Phase, Role,
+    TransferMode,
+};
 use onboarding::notifications as n;
 use onboarding::ports::RecordStore;
 use onboarding::tracker::{Outcome, Tracker};
@@ -652,6 +655,57 @@ async fn eight_concurrent_copies_apply_once_and_publish_one_notification_set() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enrollment_counters_stay_exact_under_sixteen_concurrent_events() {
+    let (_, _, hub) = hub("trk-counters").await;
+    let tracker = Arc::new(hub.tracker());
+    let members: Vec<AccountId> = (0..16)
+        .map(|_| acct(&onboarding_e2e::accounts::unique_account_id()))
+        .collect();
+    let enrollment = Enrollment {
+        name: EnrollmentName::parse("wide").unwrap(),
+        transfer_mode: TransferMode::Standalone,
+        management_account: Some(acct(&onboarding_e2e::accounts::unique_account_id())),
+        members: members.clone(),
+        standalone_accounts: Vec::new(),
+    };
+    hub.enroll(&enrollment).await.unwrap();
+    // Sixteen members of one enrollment leave at once: each event moves its own record
+    // and the one counters item of their enrollment.
+    let invocations: Vec<_> = members
+        .iter()
+        .map(|member| {
+            let tracker = tracker.clone();
+            let event = DomainEvent {
+                id: format!("leave-{member}"),
+                account: member.clone(),
+                occurred_at: chrono::Utc::now(),
+                kind: EventKind::LeftOrganization { removed: false },
+            };
+            tokio::spawn(async move {
+                let mut failures = 0;
+                while let Err(error) = tracker.record(&event).await {
+                    failures += 1;
+                    assert!(failures < 5, "{error}");
+                }
+            })
+        })
+        .collect();
+    for invocation in invocations {
+        invocation.await.unwrap();
+    }
+    let counts = hub.store().load_counts(&enrollment.name).await.unwrap();
+    assert_eq!(counts.accounts(), 17);
+    assert_eq!(counts.members_in_old_organization(), 0);
+    assert_eq!(counts.in_phase(Phase::LeavingOrganization), 0);
+    assert_eq!(counts.in_phase(Phase::AwaitingInvitation), 16);
+    assert_eq!(counts.in_phase(Phase::DeletingOrganization), 1);
+    // Whichever leave came last saw no member left: the management account is unblocked.
+    let management = enrollment.management_account.unwrap();
+    let record = hub.store().load(&management).await.unwrap().unwrap();
+    assert!(record.blockers.is_empty(), "{:?}", record.blockers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_different_events_for_one_account_lose_no_update() {
     let (hub, cast, queue) = enrolled("trk-sixteen").await;
     let tracker = Arc::new(hub.tracker());
@@ -778,12 +832,11 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
             account: acct(&cast.standalone)
         }
     );
-    // The read, the outbox look-up, its claim, the publish and the clean-up.
+    // The read, the outbox item's key read, its claim, the publish and the clean-up.
     assert_eq!(
         counter.counts(),
         counts(&[
-            ("GetItem", 1),
-            ("Query", 1),
+            ("GetItem", 2),
             ("UpdateItem", 1),
             ("PutEvents", 1),
             ("DeleteItem", 1)
@@ -855,16 +908,16 @@ async fn one_tracker_event_costs_one_read_one_transaction_one_put_events_one_del
         ])
     );
 
-    // Its redelivery: the read, and a look at the outbox.
+    // Its redelivery: the read, and the key read of its own outbox item.
     counter.reset();
     tracker.handle_json(&invite).await.unwrap();
     let duplicate = counter.counts();
     println!("calls for a redelivered event: {duplicate:?}");
-    assert_eq!(duplicate, counts(&[("GetItem", 1), ("Query", 1)]));
+    assert_eq!(duplicate, counts(&[("GetItem", 2)]));
 
-    // A member leaving: the same, plus the re-evaluation of its management account (the
-    // enrollment's records by index, each non-joined one read consistently, and the
-    // management record's own read and outbox check: its blocker stays, member B remains).
+    // A member leaving: the same, plus the re-evaluation of its management account: the
+    // enrollment's counters and the management record, two key reads (its blocker stays,
+    // member B remains, so nothing more is written).
     counter.reset();
     tracker
         .handle_json(&cast.event(LEAVE, "calls"))
@@ -872,25 +925,54 @@ async fn one_tracker_event_costs_one_read_one_transaction_one_put_events_one_del
         .unwrap();
     let leave = counter.counts();
     println!("calls for a member leaving (with the management re-evaluation): {leave:?}");
-    assert_eq!(
-        leave,
-        counts(&[
-            ("GetItem", 6),
-            ("Query", 2),
-            ("TransactWriteItems", 1),
-            ("PutEvents", 1),
-            ("DeleteItem", 1)
-        ])
-    );
+    let member_leaving = counts(&[
+        ("GetItem", 3),
+        ("TransactWriteItems", 1),
+        ("PutEvents", 1),
+        ("DeleteItem", 1),
+    ]);
+    assert_eq!(leave, member_leaving);
 
-    // An event that changes nothing: the read and the outbox check, no write.
+    // An event that changes nothing: the read, no write.
     counter.reset();
     let outcome = tracker
         .handle_json(&cast.event("invite-account-to-organization-duplicate.json", "calls"))
         .await
         .unwrap();
     assert!(matches!(outcome, Outcome::Unchanged { .. }), "{outcome:?}");
-    assert_eq!(counter.counts(), counts(&[("GetItem", 1), ("Query", 1)]));
+    assert_eq!(counter.counts(), counts(&[("GetItem", 1)]));
+
+    // The enrollment grows by 500 members: a member leaving costs exactly the same.
+    let more: Vec<OnboardingRecord> = (0..500)
+        .map(|_| {
+            OnboardingRecord::enroll(
+                acct(&onboarding_e2e::accounts::unique_account_id()),
+                EnrollmentName::parse("acme").unwrap(),
+                TransferMode::Standalone,
+                Role::Member,
+                0,
+                chrono::Utc::now(),
+            )
+        })
+        .collect();
+    hub.store().create_many(&more).await.unwrap();
+    counter.reset();
+    tracker
+        .handle_json(&cast.event(REMOVE, "calls"))
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.counts(),
+        member_leaving,
+        "the cost of an event does not grow with its enrollment"
+    );
+    let counted = hub
+        .store()
+        .load_counts(&EnrollmentName::parse("acme").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(counted.accounts(), 504);
+    assert_eq!(counted.members_in_old_organization(), 500);
 }
 
 #[tokio::test]
