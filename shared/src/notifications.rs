@@ -63,6 +63,28 @@ pub trait Detail: Serialize + DeserializeOwned {
             error: e.to_string(),
         })
     }
+
+    /// Reads a notification about to be published (what the in-memory notifier keeps).
+    fn from_outgoing(notification: &OutgoingNotification) -> Result<Self, ContractError> {
+        Self::parse(&notification.detail_type, &notification.detail)
+    }
+
+    /// Reads an EventBridge event as subscribers receive it.
+    fn from_event(event: &Value) -> Result<Self, ContractError> {
+        let (detail_type, detail) = detail_type_and_detail(event)?;
+        Self::parse(detail_type, detail)
+    }
+}
+
+/// `detail-type` and `detail` of an EventBridge event. The source is not checked: callers
+/// that may see other sources check it first.
+fn detail_type_and_detail(event: &Value) -> Result<(&str, &Value), ContractError> {
+    let detail_type = event
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .ok_or(ContractError::NotAnEvent)?;
+    let detail = event.get("detail").ok_or(ContractError::NotAnEvent)?;
+    Ok((detail_type, detail))
 }
 
 /// Why a published event could not be read with the contract.
@@ -225,13 +247,8 @@ impl NotificationDetail {
     }
 
     /// Reads an EventBridge event as subscribers receive it (`detail-type` and `detail`).
-    /// The source is not checked: callers that may see other sources check it first.
     pub fn from_event(event: &Value) -> Result<Self, ContractError> {
-        let detail_type = event
-            .get("detail-type")
-            .and_then(Value::as_str)
-            .ok_or(ContractError::NotAnEvent)?;
-        let detail = event.get("detail").ok_or(ContractError::NotAnEvent)?;
+        let (detail_type, detail) = detail_type_and_detail(event)?;
         Self::parse(detail_type, detail)
     }
 
