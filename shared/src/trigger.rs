@@ -1,14 +1,51 @@
 //! What woke the acceptor or the inviter: a notification about one account (an
 //! "Onboarding Phase Changed" event on the hub bus) or a schedule (sweep every candidate).
+//!
+//! [`PHASE_TRIGGERS`] says which phase change wakes which function; template.yaml's rules
+//! and the test harness's event loop are checked against it (tests/tests/template_contract.rs).
 
 use std::future::Future;
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::domain::AccountId;
-use crate::notifications;
+use crate::domain::{AccountId, Phase};
+use crate::notifications::{self, Detail, NotificationDetail, PhaseChanged};
+
+/// A function woken by the notification that an account entered `new_phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhaseTrigger {
+    /// The function's binary (its crate under functions/).
+    pub function: &'static str,
+    pub new_phase: Phase,
+}
+
+impl PhaseTrigger {
+    /// The EventBridge pattern of the function's rule on the hub bus.
+    pub fn event_pattern(&self) -> Value {
+        json!({
+            "source": [notifications::SOURCE],
+            "detail-type": [PhaseChanged::DETAIL_TYPE],
+            "detail": {"new_phase": [self.new_phase.as_str()]},
+        })
+    }
+}
+
+/// The acceptor verifies and accepts an invitation once the account is invited.
+pub const ACCEPTOR_TRIGGER: PhaseTrigger = PhaseTrigger {
+    function: "acceptor",
+    new_phase: Phase::Invited,
+};
+
+/// The inviter sends (or adopts) an invitation once the account awaits one.
+pub const INVITER_TRIGGER: PhaseTrigger = PhaseTrigger {
+    function: "inviter",
+    new_phase: Phase::AwaitingInvitation,
+};
+
+/// Every function woken by a phase change (the tracker follows CloudTrail instead).
+pub const PHASE_TRIGGERS: [PhaseTrigger; 2] = [ACCEPTOR_TRIGGER, INVITER_TRIGGER];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
@@ -59,16 +96,15 @@ pub fn parse_trigger(event: &Value) -> Result<Trigger, TriggerError> {
         .map_err(|e| error(format!("not an EventBridge event: {e}")))?;
     match (envelope.source.as_deref(), envelope.detail_type.as_deref()) {
         (Some("aws.events" | "aws.scheduler"), Some("Scheduled Event")) => Ok(Trigger::Sweep),
-        (Some(notifications::SOURCE), Some(_)) => {
-            let account = envelope
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("account_id"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| error("detail.account_id is missing".into()))?;
-            AccountId::parse(account)
+        (Some(notifications::SOURCE), Some(detail_type)) => {
+            let detail = envelope.detail.unwrap_or(Value::Null);
+            let notification = NotificationDetail::parse(detail_type, &detail)
+                .map_err(|e| error(e.to_string()))?;
+            notification
+                .account_id()
+                .cloned()
                 .map(Trigger::Account)
-                .map_err(|e| error(e.to_string()))
+                .ok_or_else(|| error(format!("{detail_type} names no account")))
         }
         (source, detail_type) => Err(error(format!(
             "source {source:?}, detail-type {detail_type:?}"
@@ -82,14 +118,67 @@ mod tests {
 
     use super::*;
 
+    const PHASE_CHANGED_TYPE: &str = notifications::PHASE_CHANGED;
+
+    fn notification(detail_type: &str, detail: Value) -> Value {
+        json!({"version":"0","id":"e1","detail-type":detail_type,"source":"org-onboarding",
+            "account":"111111111111","time":"2026-11-20T10:00:00Z","region":"us-east-1","resources":[],
+            "detail":detail})
+    }
+
+    fn phase_changed_detail() -> Value {
+        json!({"notification_id":"ct-1#0","account_id":"555555555555","enrollment":"acme",
+            "role":"standalone","transfer_mode":"direct","phase":"Invited","handshake_id":"h-0123456789",
+            "blockers":[],"cloudtrail_event_id":"ct-1","version":3,
+            "old_phase":"AwaitingInvitation","new_phase":"Invited","reason":null})
+    }
+
     #[test]
     fn phase_change_notification_names_the_account() {
-        let event = json!({"version":"0","id":"e1","detail-type":"Onboarding Phase Changed","source":"org-onboarding",
-            "account":"111111111111","time":"2026-11-20T10:00:00Z","region":"us-east-1","resources":[],
-            "detail":{"account_id":"555555555555","new_phase":"Invited"}});
+        let event = notification(PHASE_CHANGED_TYPE, phase_changed_detail());
         assert_eq!(
             parse_trigger(&event),
             Ok(Trigger::Account(AccountId::parse("555555555555").unwrap()))
+        );
+    }
+
+    #[test]
+    fn our_events_that_break_the_contract_or_name_no_account_are_errors() {
+        let broken = notification(
+            PHASE_CHANGED_TYPE,
+            json!({"account_id":"555555555555","new_phase":"Invited"}),
+        );
+        assert!(parse_trigger(&broken)
+            .unwrap_err()
+            .reason
+            .contains("invalid detail"));
+        let unknown = notification("Onboarding Teleported", phase_changed_detail());
+        assert!(parse_trigger(&unknown)
+            .unwrap_err()
+            .reason
+            .contains("Onboarding Teleported"));
+        let completed = notification(
+            notifications::ENROLLMENT_COMPLETED,
+            json!({"notification_id":"ct-1#completed","enrollment":"acme","accounts":2,"cloudtrail_event_id":"ct-1"}),
+        );
+        assert!(parse_trigger(&completed)
+            .unwrap_err()
+            .reason
+            .contains("names no account"));
+    }
+
+    #[test]
+    fn each_trigger_pattern_matches_phase_changes_into_its_phase() {
+        let pattern = INVITER_TRIGGER.event_pattern();
+        assert_eq!(pattern["source"], json!(["org-onboarding"]));
+        assert_eq!(pattern["detail-type"], json!(["Onboarding Phase Changed"]));
+        assert_eq!(
+            pattern["detail"]["new_phase"],
+            json!(["AwaitingInvitation"])
+        );
+        assert_eq!(
+            ACCEPTOR_TRIGGER.event_pattern()["detail"]["new_phase"],
+            json!(["Invited"])
         );
     }
 

@@ -10,7 +10,7 @@ use onboarding::acceptor::{Acceptor, AcceptorOutcome};
 use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::domain::*;
 use onboarding::inviter::{Inviter, InviterOutcome};
-use onboarding::notifications as n;
+use onboarding::notifications::{self as n, Detail as _};
 use onboarding::ports::*;
 use onboarding::tracker::Tracker;
 
@@ -253,12 +253,17 @@ async fn a_foreign_invitation_is_never_accepted_and_reported_once() {
     let detail = world
         .notifier
         .published()
-        .into_iter()
-        .find(|p| p.detail_type == n::UNEXPECTED_INVITATION)
-        .unwrap()
-        .detail;
-    assert_eq!(detail["inviting_organization"], "o-foreignorg01");
-    assert_eq!(detail["unexpected_handshake_id"], "h-foreignhandshake001");
+        .iter()
+        .find_map(|p| n::UnexpectedInvitation::from_outgoing(p).ok())
+        .unwrap();
+    assert_eq!(
+        detail.inviting_organization.as_ref().map(|o| o.as_str()),
+        Some("o-foreignorg01")
+    );
+    assert_eq!(
+        detail.unexpected_handshake_id.as_str(),
+        "h-foreignhandshake001"
+    );
 }
 
 #[tokio::test]
@@ -322,14 +327,10 @@ async fn an_invitation_from_the_target_id_but_another_management_account_is_refu
     let detail = world
         .notifier
         .published()
-        .into_iter()
-        .find(|p| p.detail_type == n::UNEXPECTED_INVITATION)
-        .unwrap()
-        .detail;
-    assert!(detail["reason"]
-        .as_str()
-        .unwrap()
-        .starts_with("WRONG_MANAGEMENT_ACCOUNT"));
+        .iter()
+        .find_map(|p| n::UnexpectedInvitation::from_outgoing(p).ok())
+        .unwrap();
+    assert!(detail.reason.starts_with("WRONG_MANAGEMENT_ACCOUNT"));
 }
 
 #[tokio::test]
@@ -546,9 +547,9 @@ async fn direct_member_refused_at_invitation_falls_back() {
                 .unwrap()
                 .contains("ALREADY_IN_AN_ORGANIZATION")
     );
-    assert!(world.notifier.published().iter().any(
-        |p| p.detail_type == n::PHASE_CHANGED && p.detail["new_phase"] == "LeavingOrganization"
-    ));
+    assert!(world.notifier.published().iter().any(|p| {
+        n::PhaseChanged::from_outgoing(p).is_ok_and(|d| d.new_phase == Phase::LeavingOrganization)
+    }));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::domain::*;
-use onboarding::notifications as n;
+use onboarding::notifications::{self as n, Detail as _};
 use onboarding::ports::RecordStore;
 use onboarding::tracker::{Outcome, Tracker};
 use serde_json::Value;
@@ -79,10 +79,11 @@ async fn member_leaving_advances_and_notifies() {
     );
     let published = notifier.published();
     assert_eq!(published[0].detail_type, n::PHASE_CHANGED);
-    assert_eq!(published[0].detail["new_phase"], "AwaitingInvitation");
-    assert_eq!(published[0].detail["old_phase"], "LeavingOrganization");
+    let changed = n::PhaseChanged::from_outgoing(&published[0]).unwrap();
+    assert_eq!(changed.new_phase, Phase::AwaitingInvitation);
+    assert_eq!(changed.old_phase, Phase::LeavingOrganization);
     assert_eq!(
-        published[0].detail["cloudtrail_event_id"],
+        changed.context.cloudtrail_event_id,
         fixture("leave-organization.json")["detail"]["eventID"]
     );
 }
@@ -134,7 +135,8 @@ async fn eight_concurrent_copies_apply_once() {
     let phase_changes = notifier
         .published()
         .into_iter()
-        .filter(|p| p.detail["account_id"] == "333333333333" && p.detail_type == n::PHASE_CHANGED)
+        .filter_map(|p| n::PhaseChanged::from_outgoing(&p).ok())
+        .filter(|d| d.context.account_id.as_str() == "333333333333")
         .count();
     assert_eq!(phase_changes, 1);
 }
@@ -297,7 +299,8 @@ async fn management_account_is_unblocked_when_the_last_member_leaves() {
     assert!(notifier
         .published()
         .iter()
-        .any(|p| p.detail_type == n::UNBLOCKED && p.detail["account_id"] == "222222222222"));
+        .filter_map(|p| n::Unblocked::from_outgoing(p).ok())
+        .any(|d| d.context.account_id.as_str() == "222222222222"));
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
+use onboarding::cloudtrail;
+use onboarding::trigger::PHASE_TRIGGERS;
 use onboarding::wiring::Wiring;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -74,27 +76,19 @@ impl FunctionRule {
         }
     }
 
-    /// The deployment's rules: tracker, acceptor, inviter.
+    /// The deployment's rules: tracker, acceptor, inviter. The acceptor's and inviter's
+    /// patterns are the library's [`PHASE_TRIGGERS`], as in template.yaml. The tracker's is
+    /// wider than the template's two rules (which filter on detail-type and the followed
+    /// `eventName`s): the recorder only records followed calls, and the tracker skips
+    /// anything else itself. tests/tests/template_contract.rs checks both.
     pub fn defaults() -> Vec<FunctionRule> {
-        vec![
-            FunctionRule::new("tracker", json!({"source": ["aws.organizations"]})),
-            FunctionRule::new(
-                "acceptor",
-                json!({
-                    "source": ["org-onboarding"],
-                    "detail-type": ["Onboarding Phase Changed"],
-                    "detail": {"new_phase": ["Invited"]}
-                }),
-            ),
-            FunctionRule::new(
-                "inviter",
-                json!({
-                    "source": ["org-onboarding"],
-                    "detail-type": ["Onboarding Phase Changed"],
-                    "detail": {"new_phase": ["AwaitingInvitation"]}
-                }),
-            ),
-        ]
+        let tracker = FunctionRule::new("tracker", json!({"source": [cloudtrail::SOURCE]}));
+        let woken_by_phase_changes = PHASE_TRIGGERS
+            .iter()
+            .map(|trigger| FunctionRule::new(trigger.function, trigger.event_pattern()));
+        std::iter::once(tracker)
+            .chain(woken_by_phase_changes)
+            .collect()
     }
 }
 
@@ -173,7 +167,7 @@ impl EventLoop {
             account,
             "default",
             &format!("{}-forward-to-hub", self.prefix),
-            &json!({"source": ["aws.organizations"]}),
+            &json!({"source": [cloudtrail::SOURCE]}),
             &self.bus_arn,
         )
         .await?;
@@ -502,7 +496,7 @@ fn parse_body(body: &str) -> Result<Value> {
 /// The envelope `account` of a CloudTrail event is the account that recorded it
 /// (= `detail.recipientAccountId`); the emulator sets the publisher's instead.
 pub fn restore_account(mut event: Value) -> Value {
-    if event["source"] == "aws.organizations" {
+    if event["source"] == cloudtrail::SOURCE {
         if let Some(recipient) = event["detail"]["recipientAccountId"].as_str() {
             event["account"] = json!(recipient);
         }

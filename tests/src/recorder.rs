@@ -5,9 +5,10 @@
 //! Why: the product is driven by those events, and no emulator records CloudTrail.
 //!
 //! What is recorded, and where (as AWS does it):
-//! * API calls `InviteAccountToOrganization`, `AcceptHandshake`, `DeclineHandshake`,
+//! * API calls the product follows (`onboarding::cloudtrail::FOLLOWED_API_CALLS`:
+//!   `InviteAccountToOrganization`, `AcceptHandshake`, `DeclineHandshake`,
 //!   `CancelHandshake`, `LeaveOrganization`, `RemoveAccountFromOrganization`,
-//!   `DeleteOrganization`, successful or failed, one event per HTTP attempt (a throttled
+//!   `DeleteOrganization`), successful or failed, one event per HTTP attempt (a throttled
 //!   attempt that the SDK retries is its own failed event, like in CloudTrail), with
 //!   detail-type `AWS API Call via CloudTrail`, recorded in the *calling* account. Read-only
 //!   calls (List*, Describe*) are not recorded: EventBridge does not deliver read-only
@@ -68,6 +69,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use chrono::{DateTime, SecondsFormat, Utc};
+use onboarding::cloudtrail;
+use onboarding::domain::Operation;
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
@@ -76,20 +79,15 @@ use crate::emulator::Emulator;
 use crate::faults::Faults;
 use crate::REGION;
 
-/// The mutating Organizations operations the product consumes.
-pub const RECORDED_OPERATIONS: [&str; 7] = [
-    "InviteAccountToOrganization",
-    "AcceptHandshake",
-    "DeclineHandshake",
-    "CancelHandshake",
-    "LeaveOrganization",
-    "RemoveAccountFromOrganization",
-    "DeleteOrganization",
-];
+/// The mutating Organizations operations recorded: exactly those the product follows
+/// (AWS records every mutating call; the others would only be skipped by the tracker).
+/// The library's list, so that an operation the parser starts to follow is recorded too.
+pub const RECORDED_OPERATIONS: [&str; cloudtrail::FOLLOWED_API_CALLS.len()] =
+    cloudtrail::FOLLOWED_API_CALLS;
 
-pub const API_CALL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
-pub const SERVICE_EVENT_DETAIL_TYPE: &str = "AWS Service Event via CloudTrail";
-pub const SOURCE: &str = "aws.organizations";
+pub const API_CALL_DETAIL_TYPE: &str = cloudtrail::API_CALL;
+pub const SERVICE_EVENT_DETAIL_TYPE: &str = cloudtrail::SERVICE_EVENT;
+pub const SOURCE: &str = cloudtrail::SOURCE;
 
 /// Where events recorded in an account are forwarded (the spoke/hub forwarding rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,8 +315,8 @@ impl Intercept for RecordingInterceptor {
         if !RECORDED_OPERATIONS.contains(&operation.as_str()) {
             return Ok(());
         }
-        let membership_before = match operation.as_str() {
-            "LeaveOrganization" | "AcceptHandshake" => {
+        let membership_before = match Operation::from_name(&operation) {
+            Some(Operation::LeaveOrganization | Operation::AcceptHandshake) => {
                 self.recorder.membership(&self.identity.account_id)
             }
             _ => None,
@@ -482,18 +480,18 @@ impl ApiCall {
         };
         let caller = &self.identity.account_id;
         let mut events = Vec::new();
-        match self.operation.as_str() {
-            "LeaveOrganization" => {
+        match Operation::from_name(&self.operation) {
+            Some(Operation::LeaveOrganization) => {
                 if let Some((_, management)) = membership_before {
                     events.push(departed(management, caller, "Left", self.time));
                 }
             }
-            "RemoveAccountFromOrganization" => {
+            Some(Operation::RemoveAccountFromOrganization) => {
                 if let Some(removed) = self.request["AccountId"].as_str() {
                     events.push(departed(caller, removed, "Removed", self.time));
                 }
             }
-            "AcceptHandshake" => {
+            Some(Operation::AcceptHandshake) => {
                 let handshake = &body["Handshake"];
                 let is_invite = handshake["Action"]
                     .as_str()
@@ -520,7 +518,7 @@ impl ApiCall {
 
 fn departed(management: &str, account: &str, method: &str, time: DateTime<Utc>) -> Value {
     service_event(
-        "AccountDepartedOrganization",
+        cloudtrail::ACCOUNT_DEPARTED,
         management,
         time,
         json!({"accountDepartedOrganizationDetails": {
@@ -533,7 +531,7 @@ fn departed(management: &str, account: &str, method: &str, time: DateTime<Utc>) 
 
 fn joined(management: &str, account: &str, method: &str, time: DateTime<Utc>) -> Value {
     service_event(
-        "AccountJoinedOrganization",
+        cloudtrail::ACCOUNT_JOINED,
         management,
         time,
         json!({"accountJoinedOrganizationDetails": {

@@ -35,7 +35,7 @@ use chrono::Utc;
 use onboarding::domain::{
     AccountId, BlockerCode, Enrollment, EnrollmentName, OnboardingRecord, Phase, TransferMode,
 };
-use onboarding::notifications;
+use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::report;
 use onboarding::tracker::Outcome;
@@ -834,29 +834,52 @@ impl Screen {
     }
 
     fn notification(&self, note: &Value) {
-        let detail = &note["detail"];
-        let account = self.name(detail["account_id"].as_str().unwrap_or_default());
-        let line = match note["detail-type"].as_str().unwrap_or_default() {
-            notifications::UNEXPECTED_INVITATION => format!(
-                "Unexpected Invitation: {account} was invited by {} ({}); never accepted",
-                detail["inviting_organization"].as_str().unwrap_or("?"),
-                detail["reason"].as_str().unwrap_or_default()
+        // Every notification gets one line, phase changes and unblocks included (concise:
+        // the table shows the phases too); one that the contract cannot read is printed as
+        // such, never dropped, so a new or drifted detail-type shows up in the demo.
+        let line = match NotificationDetail::from_event(note) {
+            Ok(NotificationDetail::PhaseChanged(d)) => format!(
+                "Onboarding Phase Changed: {}: {} -> {}{}",
+                self.name(d.context.account_id.as_str()),
+                d.old_phase,
+                d.new_phase,
+                d.reason.map(|r| format!(" ({r})")).unwrap_or_default()
             ),
-            notifications::BLOCKED => {
-                let codes: Vec<&str> = detail["new_blockers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|b| b["code"].as_str())
-                    .collect();
-                format!("Onboarding Blocked: {account}: {}", codes.join(", "))
+            Ok(NotificationDetail::Blocked(d)) => {
+                let codes: Vec<String> =
+                    d.new_blockers.iter().map(|b| b.code.to_string()).collect();
+                format!(
+                    "Onboarding Blocked: {}: {}",
+                    self.name(d.context.account_id.as_str()),
+                    codes.join(", ")
+                )
             }
-            notifications::ENROLLMENT_COMPLETED => format!(
-                "Enrollment Completed: {} ({} accounts joined)",
-                detail["enrollment"].as_str().unwrap_or_default(),
-                detail["accounts"]
+            Ok(NotificationDetail::Unblocked(d)) => {
+                let codes: Vec<String> = d.cleared.iter().map(ToString::to_string).collect();
+                format!(
+                    "Onboarding Unblocked: {}: {} cleared",
+                    self.name(d.context.account_id.as_str()),
+                    codes.join(", ")
+                )
+            }
+            Ok(NotificationDetail::UnexpectedInvitation(d)) => format!(
+                "Unexpected Invitation: {} was invited by {} ({}); never accepted",
+                self.name(d.context.account_id.as_str()),
+                d.inviting_organization.as_ref().map_or("?", |o| o.as_str()),
+                d.reason
             ),
-            _ => return,
+            Ok(NotificationDetail::AccountJoined(d)) => format!(
+                "Account Joined: {}",
+                self.name(d.context.account_id.as_str())
+            ),
+            Ok(NotificationDetail::EnrollmentCompleted(d)) => format!(
+                "Enrollment Completed: {} ({} accounts joined)",
+                d.enrollment, d.accounts
+            ),
+            Err(error) => format!(
+                "unknown notification {}: {error}",
+                note["detail-type"].as_str().unwrap_or("(no detail-type)")
+            ),
         };
         println!("{}   notify> {line}", self.stamp());
     }

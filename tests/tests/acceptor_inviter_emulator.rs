@@ -12,9 +12,11 @@ use std::time::Duration;
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType, HandshakeState};
 use onboarding::acceptor::AcceptorOutcome;
-use onboarding::domain::{Enrollment, EnrollmentName, HandshakeId, Phase, TransferMode};
+use onboarding::domain::{
+    BlockerCode, Enrollment, EnrollmentName, HandshakeId, Phase, TransferMode,
+};
 use onboarding::inviter::InviterOutcome;
-use onboarding::notifications as n;
+use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
 use onboarding::tracker::Outcome;
 use serde_json::Value;
 
@@ -160,11 +162,11 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
         .ends_with(&format!("/org-onboarding-{}", customer.account_id())));
 
     let published = all(&queue).await;
-    let phases: Vec<&str> = of_type(&published, n::PHASE_CHANGED)
+    let phases: Vec<Phase> = of_type(&published, n::PHASE_CHANGED)
         .iter()
-        .map(|p| p["detail"]["new_phase"].as_str().unwrap())
+        .map(|p| n::PhaseChanged::from_event(p).unwrap().new_phase)
         .collect();
-    assert_eq!(phases, ["Invited", "Joined"]);
+    assert_eq!(phases, [Phase::Invited, Phase::Joined]);
     assert_eq!(of_type(&published, n::ACCOUNT_JOINED).len(), 1);
     assert_eq!(of_type(&published, n::ENROLLMENT_COMPLETED).len(), 1);
 
@@ -348,20 +350,14 @@ async fn a_foreign_invitation_with_a_forged_event_naming_the_target_is_never_acc
     let published = all(&queue).await;
     let unexpected = of_type(&published, n::UNEXPECTED_INVITATION);
     assert_eq!(unexpected.len(), 1, "reported once: {published:?}");
-    let detail = &unexpected[0]["detail"];
-    assert_eq!(detail["account_id"], customer.account_id());
+    let detail = n::UnexpectedInvitation::from_event(unexpected[0]).unwrap();
+    assert_eq!(detail.context.account_id.as_str(), customer.account_id());
+    assert_eq!(detail.unexpected_handshake_id.as_str(), foreign_handshake);
     assert_eq!(
-        detail["unexpected_handshake_id"],
-        foreign_handshake.as_str()
+        detail.inviting_organization.as_ref().map(|o| o.as_str()),
+        Some(foreign_org.as_str())
     );
-    assert_eq!(detail["inviting_organization"], foreign_org.as_str());
-    assert!(
-        detail["reason"]
-            .as_str()
-            .unwrap()
-            .contains("WRONG_ORGANIZATION"),
-        "{detail}"
-    );
+    assert!(detail.reason.contains("WRONG_ORGANIZATION"), "{detail:?}");
     let record = record_of(&hub.store(), customer.account_id()).await;
     assert!(record
         .settled_handshakes
@@ -578,8 +574,9 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
     let published = all(&queue).await;
     let phases: Vec<&str> = of_type(&published, n::PHASE_CHANGED)
         .iter()
-        .filter(|p| p["detail"]["account_id"] == member.account_id())
-        .map(|p| p["detail"]["new_phase"].as_str().unwrap())
+        .map(|p| n::PhaseChanged::from_event(p).unwrap())
+        .filter(|d| d.context.account_id.as_str() == member.account_id())
+        .map(|d| d.new_phase.as_str())
         .collect();
     assert_eq!(
         phases,
@@ -593,7 +590,10 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
     assert_eq!(of_type(&published, n::ACCOUNT_JOINED).len(), 1);
     assert!(of_type(&published, n::UNBLOCKED)
         .iter()
-        .any(|p| p["detail"]["account_id"] == management.account_id()));
+        .filter_map(|p| NotificationDetail::from_event(p).ok())
+        .any(|d| d
+            .account_id()
+            .is_some_and(|a| a.as_str() == management.account_id())));
 }
 
 #[tokio::test]
@@ -636,8 +636,8 @@ async fn a_customer_account_without_the_spoke_role_is_blocked_until_the_role_is_
     let blocked = of_type(&published, n::BLOCKED);
     assert_eq!(blocked.len(), 1, "{published:?}");
     assert_eq!(
-        blocked[0]["detail"]["new_blockers"][0]["code"],
-        "SPOKE_ROLE_UNTRUSTED"
+        n::Blocked::from_event(blocked[0]).unwrap().new_blockers[0].code,
+        BlockerCode::SpokeRoleUntrusted
     );
 
     // The customer deploys the spoke role: the blocker clears and the account joins.

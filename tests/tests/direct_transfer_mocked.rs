@@ -36,7 +36,7 @@ use onboarding::domain::{
     TransferMode,
 };
 use onboarding::inviter::{Inviter, InviterOutcome};
-use onboarding::notifications as n;
+use onboarding::notifications::{self as n, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::tracker::Tracker;
 
@@ -279,7 +279,9 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
     let of = |detail_type: &str, account: &str| {
         published
             .iter()
-            .filter(|p| p.detail_type == detail_type && p.detail["account_id"] == account)
+            .filter(|p| p.detail_type == detail_type)
+            .filter_map(|p| NotificationDetail::try_from(p).ok())
+            .filter(|d| d.account_id().is_some_and(|a| a.as_str() == account))
             .count()
     };
     for member in MEMBERS {

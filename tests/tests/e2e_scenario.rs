@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use onboarding::domain::{BlockerCode, Phase, Role};
 use onboarding::notifications::{
-    ACCOUNT_JOINED, BLOCKED, ENROLLMENT_COMPLETED, PHASE_CHANGED, UNEXPECTED_INVITATION,
+    self as n, Detail as _, NotificationDetail, ACCOUNT_JOINED, BLOCKED, ENROLLMENT_COMPLETED,
+    PHASE_CHANGED, UNEXPECTED_INVITATION,
 };
 use onboarding_e2e::scenario::{self, Options, Report, Variant};
 use onboarding_e2e::Emulator;
@@ -25,7 +26,10 @@ fn count_for(report: &Report, detail_type: &str, account: &str) -> usize {
     report
         .notifications_of(detail_type)
         .into_iter()
-        .filter(|n| n["detail"]["account_id"] == account)
+        .filter(|n| {
+            NotificationDetail::from_event(n)
+                .is_ok_and(|d| d.account_id().is_some_and(|a| a.as_str() == account))
+        })
         .count()
 }
 
@@ -64,15 +68,18 @@ fn assert_everyone_joined_and_nothing_was_lost(report: &Report) {
     assert_eq!(report.foreign_handshake_state, "OPEN");
     let unexpected = report.notifications_of(UNEXPECTED_INVITATION);
     assert_eq!(unexpected.len(), 1, "{unexpected:#?}");
-    let detail = &unexpected[0]["detail"];
-    assert_eq!(detail["account_id"], report.standalone_account.as_str());
+    let detail = n::UnexpectedInvitation::from_event(unexpected[0]).unwrap();
     assert_eq!(
-        detail["unexpected_handshake_id"],
-        report.foreign_handshake.as_str()
+        detail.context.account_id.as_str(),
+        report.standalone_account
     );
     assert_eq!(
-        detail["inviting_organization"],
-        report.foreign_organization.as_str()
+        detail.unexpected_handshake_id.as_str(),
+        report.foreign_handshake
+    );
+    assert_eq!(
+        detail.inviting_organization.as_ref().map(|o| o.as_str()),
+        Some(report.foreign_organization.as_str())
     );
     let standalone = report
         .records
@@ -96,42 +103,40 @@ fn assert_everyone_joined_and_nothing_was_lost(report: &Report) {
     let completed: Vec<_> = report
         .notifications_of(ENROLLMENT_COMPLETED)
         .into_iter()
-        .filter(|n| n["detail"]["enrollment"] == "acme")
+        .map(|n| n::EnrollmentCompleted::from_event(n).unwrap())
+        .filter(|d| d.enrollment.as_str() == "acme")
         .collect();
     assert_eq!(completed.len(), 1, "{completed:#?}");
-    assert_eq!(completed[0]["detail"]["accounts"], 5);
+    assert_eq!(completed[0].accounts, 5);
 
     // Member 1 was blocked for its payment method, told so, and unblocked by its retry.
     let member1 = report.records[1].account_id.as_str();
     let blocked: Vec<_> = report
         .notifications_of(BLOCKED)
         .into_iter()
-        .filter(|n| n["detail"]["account_id"] == member1)
+        .map(|n| n::Blocked::from_event(n).unwrap())
+        .filter(|d| d.context.account_id.as_str() == member1)
         .collect();
     assert_eq!(blocked.len(), 1, "{blocked:#?}");
     assert_eq!(
-        blocked[0]["detail"]["new_blockers"][0]["code"],
-        serde_json::to_value(BlockerCode::PaymentMethodMissing).unwrap()
+        blocked[0].new_blockers[0].code,
+        BlockerCode::PaymentMethodMissing
     );
-    assert!(blocked[0]["detail"]["new_blockers"][0]["remediation"]
-        .as_str()
-        .is_some_and(|r| r.contains("Payment preferences")));
+    assert!(blocked[0].new_blockers[0]
+        .remediation
+        .contains("Payment preferences"));
 
     // Member 3 was removed by its management account, member 2 left.
     let reason_of = |account: &str| {
         report
             .notifications_of(PHASE_CHANGED)
             .into_iter()
-            .find(|n| {
-                n["detail"]["account_id"] == account
-                    && n["detail"]["old_phase"] == "LeavingOrganization"
+            .map(|n| n::PhaseChanged::from_event(n).unwrap())
+            .find(|d| {
+                d.context.account_id.as_str() == account
+                    && d.old_phase == Phase::LeavingOrganization
             })
-            .map(|n| {
-                n["detail"]["reason"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
+            .map(|d| d.reason.unwrap_or_default())
     };
     assert_eq!(
         reason_of(report.records[3].account_id.as_str()).as_deref(),

@@ -1,10 +1,22 @@
 //! The SAM template deploys every function crate, with every environment variable its
 //! `Config` reads: a function added or a variable read without updating template.yaml
 //! fails here, not at deploy time.
+//!
+//! The templates' EventBridge rules are copies of what the library reads and publishes,
+//! and so are the test harness's rules and recorder: each copy is checked here against
+//! the library's lists (followed CloudTrail events, notification detail-types, phase
+//! triggers), so that a copy that drifts fails `make test`, not a deployment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use onboarding::cloudtrail::{self, FOLLOWED_API_CALLS, FOLLOWED_SERVICE_EVENTS};
+use onboarding::domain::Phase;
+use onboarding::notifications::{self, DETAIL_TYPES, EMAILED};
+use onboarding::trigger::PHASE_TRIGGERS;
+use onboarding_e2e::event_loop::FunctionRule;
+use onboarding_e2e::recorder::RECORDED_OPERATIONS;
+use serde_json::json;
 use serde_yaml::Value;
 
 fn workspace() -> &'static Path {
@@ -89,4 +101,347 @@ fn every_variable_a_config_reads_is_set_in_the_template() {
             );
         }
     }
+}
+
+/// `eventSource` of every AWS Organizations CloudTrail record.
+const ORGANIZATIONS_EVENT_SOURCE: &str = "organizations.amazonaws.com";
+
+fn load(file: &str) -> Value {
+    let text = std::fs::read_to_string(workspace().join(file)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// One EventBridge rule of a template: a SAM function's `EventBridgeRule` event or an
+/// `AWS::Events::Rule` resource.
+#[derive(Debug)]
+struct Rule {
+    /// `Resource` or `Function.Event`, for messages.
+    name: String,
+    /// The binary of the function the rule invokes, for a SAM function event.
+    function: Option<String>,
+    /// On the hub bus (`EventBusName` set), or on the account's default bus.
+    on_custom_bus: bool,
+    pattern: serde_json::Value,
+}
+
+fn rules(template: &Value) -> Vec<Rule> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut rules = Vec::new();
+    for (id, resource) in resources {
+        let id = id.as_str().unwrap_or_default();
+        match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => {
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
+                let events = resource["Properties"]["Events"].as_mapping();
+                for (event, properties) in events.into_iter().flatten() {
+                    if properties["Type"].as_str() != Some("EventBridgeRule") {
+                        continue;
+                    }
+                    let properties = &properties["Properties"];
+                    rules.push(Rule {
+                        name: format!("{id}.{}", event.as_str().unwrap_or_default()),
+                        function: binary.map(str::to_owned),
+                        on_custom_bus: !properties["EventBusName"].is_null(),
+                        pattern: to_json(&properties["Pattern"]),
+                    });
+                }
+            }
+            Some("AWS::Events::Rule") => {
+                let properties = &resource["Properties"];
+                rules.push(Rule {
+                    name: id.to_owned(),
+                    function: None,
+                    on_custom_bus: !properties["EventBusName"].is_null(),
+                    pattern: to_json(&properties["EventPattern"]),
+                });
+            }
+            _ => {}
+        }
+    }
+    rules
+}
+
+fn to_json(yaml: &Value) -> serde_json::Value {
+    serde_json::to_value(yaml).unwrap()
+}
+
+/// Whether an EventBridge pattern of exact-value lists and nested objects (all our
+/// templates use) matches `event`; any other filter (prefix, numeric, ...) fails the test,
+/// so that this check is extended rather than silently wrong.
+fn admits(pattern: &serde_json::Value, event: &serde_json::Value) -> bool {
+    let pattern = pattern.as_object().expect("a pattern is an object");
+    pattern.iter().all(|(key, wanted)| match wanted {
+        serde_json::Value::Array(values) => {
+            assert!(
+                values.iter().all(|v| v.is_string()),
+                "unsupported filter in {key}: {wanted}"
+            );
+            values.contains(&event[key])
+        }
+        serde_json::Value::Object(_) => event[key].is_object() && admits(wanted, &event[key]),
+        other => panic!("unsupported pattern value in {key}: {other}"),
+    })
+}
+
+fn api_call(event_name: &str) -> serde_json::Value {
+    json!({"source": cloudtrail::SOURCE, "detail-type": cloudtrail::API_CALL,
+        "detail": {"eventSource": ORGANIZATIONS_EVENT_SOURCE, "eventName": event_name}})
+}
+
+fn service_event(event_name: &str) -> serde_json::Value {
+    json!({"source": cloudtrail::SOURCE, "detail-type": cloudtrail::SERVICE_EVENT,
+        "detail": {"eventSource": ORGANIZATIONS_EVENT_SOURCE, "eventName": event_name}})
+}
+
+/// Every CloudTrail event the parser reads, as EventBridge delivers it (the fields our
+/// patterns filter on).
+fn followed_events() -> Vec<serde_json::Value> {
+    let calls = FOLLOWED_API_CALLS.iter().map(|name| api_call(name));
+    let service = FOLLOWED_SERVICE_EVENTS
+        .iter()
+        .map(|name| service_event(name));
+    calls.chain(service).collect()
+}
+
+/// Organizations events the parser does not read: a rule must not wake the tracker for them.
+fn unfollowed_events() -> Vec<serde_json::Value> {
+    vec![
+        api_call("CreateAccount"),
+        api_call("MoveAccount"),
+        service_event("CreateAccountResult"),
+    ]
+}
+
+fn strings(value: &serde_json::Value) -> BTreeSet<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn the_tracker_rules_list_exactly_the_events_the_cloudtrail_parser_reads() {
+    let template = load("template.yaml");
+    let tracker_rules: Vec<Rule> = rules(&template)
+        .into_iter()
+        .filter(|r| r.function.as_deref() == Some("tracker"))
+        .collect();
+    for rule in &tracker_rules {
+        let pattern = &rule.pattern;
+        assert_eq!(
+            pattern["source"],
+            json!([cloudtrail::SOURCE]),
+            "{}",
+            rule.name
+        );
+        let detail_type = strings(&pattern["detail-type"]);
+        let event_names = strings(&pattern["detail"]["eventName"]);
+        if detail_type == set(&[cloudtrail::API_CALL]) {
+            assert_eq!(
+                event_names,
+                set(&FOLLOWED_API_CALLS),
+                "{}: eventName",
+                rule.name
+            );
+            assert_eq!(
+                pattern["detail"]["eventSource"],
+                json!([ORGANIZATIONS_EVENT_SOURCE]),
+                "{}",
+                rule.name
+            );
+        } else if detail_type == set(&[cloudtrail::SERVICE_EVENT]) {
+            assert_eq!(
+                event_names,
+                set(&FOLLOWED_SERVICE_EVENTS),
+                "{}: eventName",
+                rule.name
+            );
+        } else {
+            panic!(
+                "{}: detail-type {detail_type:?} is not one the parser reads",
+                rule.name
+            );
+        }
+    }
+    // Customer accounts' events arrive on the hub bus, the hub's own on its default bus:
+    // every followed event must wake the tracker once on each, and nothing else must.
+    for on_custom_bus in [true, false] {
+        let on_this_bus = || {
+            tracker_rules
+                .iter()
+                .filter(move |r| r.on_custom_bus == on_custom_bus)
+        };
+        for event in followed_events() {
+            let matching: Vec<&str> = on_this_bus()
+                .filter(|r| admits(&r.pattern, &event))
+                .map(|r| r.name.as_str())
+                .collect();
+            assert_eq!(
+                matching.len(),
+                1,
+                "{} (custom bus: {on_custom_bus}) is matched by {matching:?}",
+                event["detail"]["eventName"]
+            );
+        }
+        for event in unfollowed_events() {
+            assert!(
+                on_this_bus().all(|r| !admits(&r.pattern, &event)),
+                "a tracker rule admits {event}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_spoke_forwards_every_event_the_cloudtrail_parser_reads() {
+    let spoke = load("infra/spoke.yaml");
+    let forward = rules(&spoke)
+        .into_iter()
+        .find(|r| r.name == "ForwardRule")
+        .expect("infra/spoke.yaml has its ForwardRule");
+    for event in followed_events() {
+        assert!(
+            admits(&forward.pattern, &event),
+            "the spoke does not forward {event}"
+        );
+    }
+}
+
+#[test]
+fn the_acceptor_and_inviter_rules_are_the_library_phase_triggers() {
+    let template = load("template.yaml");
+    let rules = rules(&template);
+    for trigger in PHASE_TRIGGERS {
+        let of_function: Vec<&Rule> = rules
+            .iter()
+            .filter(|r| r.function.as_deref() == Some(trigger.function))
+            .collect();
+        assert_eq!(
+            of_function.len(),
+            1,
+            "{}: {of_function:?}",
+            trigger.function
+        );
+        let rule = of_function[0];
+        assert!(rule.on_custom_bus, "{}: not on the hub bus", rule.name);
+        assert_eq!(rule.pattern, trigger.event_pattern(), "{}", rule.name);
+    }
+    // Any function woken by our notifications is one of the library's triggers.
+    for rule in &rules {
+        if rule.pattern["source"] == json!([notifications::SOURCE]) && rule.function.is_some() {
+            assert!(
+                PHASE_TRIGGERS
+                    .iter()
+                    .any(|t| Some(t.function) == rule.function.as_deref()),
+                "{} is triggered by notifications, but not in trigger::PHASE_TRIGGERS",
+                rule.name
+            );
+        }
+    }
+}
+
+#[test]
+fn rules_on_our_notifications_name_only_published_detail_types_and_phases() {
+    let template = load("template.yaml");
+    for rule in rules(&template) {
+        if rule.pattern["source"] != json!([notifications::SOURCE]) {
+            continue;
+        }
+        for detail_type in strings(&rule.pattern["detail-type"]) {
+            assert!(
+                DETAIL_TYPES.contains(&detail_type.as_str()),
+                "{}: {detail_type:?} is not a detail-type org-onboarding publishes",
+                rule.name
+            );
+        }
+        if let Some(phases) = rule.pattern["detail"].get("new_phase") {
+            for phase in strings(phases) {
+                assert!(
+                    phase.parse::<Phase>().is_ok(),
+                    "{}: {phase:?} is not a phase",
+                    rule.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_notification_email_rule_routes_exactly_what_a_person_must_see() {
+    let template = load("template.yaml");
+    let rule = rules(&template)
+        .into_iter()
+        .find(|r| r.name == "NotificationRule")
+        .expect("template.yaml has its NotificationRule");
+    assert!(rule.on_custom_bus, "the notifications are on the hub bus");
+    assert_eq!(rule.pattern["source"], json!([notifications::SOURCE]));
+    assert_eq!(strings(&rule.pattern["detail-type"]), set(&EMAILED));
+}
+
+/// Every `events:source` condition (what a function may publish, what the hub bus
+/// admits from the spokes) names one of the two sources the product knows.
+#[test]
+fn event_source_conditions_name_the_library_sources() {
+    fn visit(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Mapping(map) => {
+                for (key, value) in map {
+                    if key.as_str() == Some("events:source") {
+                        found.push(value.as_str().expect("a single source").to_owned());
+                    }
+                    visit(value, found);
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|v| visit(v, found)),
+            Value::Tagged(tagged) => visit(&tagged.value, found),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    visit(&load("template.yaml"), &mut found);
+    assert!(!found.is_empty());
+    for source in found {
+        assert!(
+            [notifications::SOURCE, cloudtrail::SOURCE].contains(&source.as_str()),
+            "events:source {source:?}"
+        );
+    }
+}
+
+/// The emulator's event loop installs the deployment's rules: the same functions, the
+/// acceptor's and inviter's patterns as in template.yaml, a tracker rule that admits every
+/// followed event; and the recorder records every followed call.
+#[test]
+fn the_test_harness_installs_the_template_rules_and_records_the_followed_calls() {
+    let template = load("template.yaml");
+    let template_rules = rules(&template);
+    let harness_rules = FunctionRule::defaults();
+    let harness_functions: BTreeSet<String> =
+        harness_rules.iter().map(|r| r.function.clone()).collect();
+    let crates: BTreeSet<String> = function_crates().into_iter().collect();
+    assert_eq!(harness_functions, crates, "the event loop's functions");
+    for rule in &harness_rules {
+        let in_template: Vec<&Rule> = template_rules
+            .iter()
+            .filter(|r| r.function.as_deref() == Some(rule.function.as_str()))
+            .collect();
+        if rule.function == "tracker" {
+            for event in followed_events() {
+                assert!(
+                    admits(&rule.pattern, &event),
+                    "harness tracker rule: {event}"
+                );
+            }
+        } else {
+            assert_eq!(in_template.len(), 1, "{}", rule.function);
+            assert_eq!(rule.pattern, in_template[0].pattern, "{}", rule.function);
+        }
+    }
+    assert_eq!(set(&RECORDED_OPERATIONS), set(&FOLLOWED_API_CALLS));
 }

@@ -15,7 +15,7 @@ use onboarding::domain::{
     AccountId, DomainEvent, Enrollment, EnrollmentName, EventKind, OnboardingRecord, Phase, Role,
     TransferMode,
 };
-use onboarding::notifications as n;
+use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::tracker::{Outcome, Tracker};
 use serde_json::{json, Value};
@@ -537,6 +537,9 @@ async fn every_fixture_drives_the_tracker_on_dynamodb_and_eventbridge() {
             problems.push(format!("notifications {actual:?}, expected {expected:?}"));
         }
         for p in &mine {
+            if let Err(e) = NotificationDetail::from_event(p) {
+                problems.push(format!("notification breaks the contract ({e}): {p}"));
+            }
             let detail = &p["detail"];
             if p["source"] != "org-onboarding"
                 || detail["enrollment"] != json!(format!("fixture-{index}"))
@@ -847,9 +850,10 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
         summary(&published),
         [(n::PHASE_CHANGED.to_owned(), cast.standalone.clone())]
     );
-    assert_eq!(published[0]["detail"]["new_phase"], "Invited");
+    let changed = n::PhaseChanged::from_event(&published[0]).unwrap();
+    assert_eq!(changed.new_phase, Phase::Invited);
     assert_eq!(
-        published[0]["detail"]["cloudtrail_event_id"],
+        changed.context.cloudtrail_event_id,
         event["detail"]["eventID"]
     );
     assert!(hub

@@ -38,6 +38,24 @@ pub const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
 pub const ACCOUNT_JOINED: &str = "AccountJoinedOrganization";
 pub const ACCOUNT_DEPARTED: &str = "AccountDepartedOrganization";
 
+/// The `eventName`s of the API calls the parser reads (detail-type [`API_CALL`]), one per
+/// [`Operation`]. template.yaml's tracker rules and the test harness's recorder are
+/// checked against this list (tests/tests/template_contract.rs).
+pub const FOLLOWED_API_CALLS: [&str; Operation::ALL.len()] = api_call_names();
+
+/// The `eventName`s of the service events the parser reads (detail-type [`SERVICE_EVENT`]).
+pub const FOLLOWED_SERVICE_EVENTS: [&str; 2] = [ACCOUNT_JOINED, ACCOUNT_DEPARTED];
+
+const fn api_call_names() -> [&'static str; Operation::ALL.len()] {
+    let mut names = [""; Operation::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Operation::ALL[i].name();
+        i += 1;
+    }
+    names
+}
+
 /// Why an event could not be read. Every variant names the event id (or `unknown`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

@@ -33,8 +33,9 @@ impl Operation {
         Operation::DeleteOrganization,
     ];
 
-    /// The API name, as CloudTrail's `eventName` spells it.
-    pub fn name(self) -> &'static str {
+    /// The API name, as CloudTrail's `eventName` spells it. `const` so that
+    /// [`crate::cloudtrail::FOLLOWED_API_CALLS`] is a compile-time list.
+    pub const fn name(self) -> &'static str {
         match self {
             Operation::InviteAccountToOrganization => "InviteAccountToOrganization",
             Operation::AcceptHandshake => "AcceptHandshake",
