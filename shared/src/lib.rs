@@ -10,12 +10,15 @@
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
 //! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff.
+//! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
 pub mod acceptor;
 pub mod adapters;
 pub mod cloudtrail;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod inviter;
 pub mod notifications;
 pub mod ports;
