@@ -13,17 +13,11 @@ fn main() {
     divan::main();
 }
 
+/// Every fixture's text, in file name order.
 fn fixtures() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cloudtrail");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
+    onboarding::fixtures::names()
+        .iter()
+        .map(|name| onboarding::fixtures::text(name))
         .collect()
 }
 
@@ -82,10 +76,7 @@ fn tracker_handler_in_memory(bencher: divan::Bencher) {
     use onboarding::ports::RecordStore;
     use onboarding::tracker::Tracker;
 
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cloudtrail");
-    let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-    };
+    let read = onboarding::fixtures::json;
     let mut journey = vec![
         read("leave-organization.json"),
         read("invite-account-to-organization.json"),

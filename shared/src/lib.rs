@@ -14,6 +14,7 @@
 //! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff;
 //!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation.
+//! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
 pub mod acceptor;
 pub mod adapters;
@@ -21,6 +22,8 @@ pub mod cloudtrail;
 pub mod config;
 pub mod domain;
 pub mod error_class;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod inviter;
 pub mod notifications;
 pub mod pace;

@@ -1,21 +1,11 @@
 //! Every fixture parses to the expected domain event; broken and unknown events give the
 //! typed error, naming the event id.
 
-use std::path::PathBuf;
-
 use onboarding::cloudtrail::{parse_event, parse_event_str, ParseError};
 use onboarding::domain::{BlockerCode, Closure, EventKind, FailureClass, Operation};
 use serde_json::Value;
 
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cloudtrail")
-}
-
-fn fixture(name: &str) -> Value {
-    let text =
-        std::fs::read_to_string(fixture_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
+use onboarding::fixtures::json as fixture;
 
 fn failure_class(kind: &EventKind) -> Option<FailureClass> {
     match kind {
@@ -175,15 +165,8 @@ fn every_fixture_parses_to_its_domain_event() {
             None,
         ),
     ];
-    let on_disk = std::fs::read_dir(fixture_dir()).unwrap().filter(|e| {
-        e.as_ref()
-            .unwrap()
-            .path()
-            .extension()
-            .is_some_and(|x| x == "json")
-    });
     assert_eq!(
-        on_disk.count(),
+        onboarding::fixtures::names().len(),
         expected.len(),
         "every fixture has an expectation here"
     );
@@ -284,7 +267,7 @@ fn departure_service_event_says_whether_the_account_was_removed() {
 
 #[test]
 fn truncated_event_is_malformed_and_names_what_it_can() {
-    let text = std::fs::read_to_string(fixture_dir().join("leave-organization.json")).unwrap();
+    let text = onboarding::fixtures::text("leave-organization.json");
     let err = parse_event_str(&text[..text.len() / 2]).unwrap_err();
     assert!(matches!(err, ParseError::Malformed { .. }), "{err}");
     let mut no_time = fixture("leave-organization.json");

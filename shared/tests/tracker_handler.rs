@@ -6,19 +6,13 @@ use std::sync::Arc;
 use chrono::Utc;
 use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::domain::*;
+use onboarding::fixtures::json as fixture;
 use onboarding::notifications::{self as n, Detail as _};
 use onboarding::ports::RecordStore;
 use onboarding::tracker::{Outcome, Tracker};
 use serde_json::Value;
 
 type TestTracker = Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>>;
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/cloudtrail")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn with_event_id(mut event: Value, id: &str) -> Value {
     event["detail"]["eventID"] = Value::from(id);

@@ -17,11 +17,11 @@ use std::sync::OnceLock;
 
 use aws_credential_types::provider::ProvideCredentials;
 use onboarding::domain::Phase;
+use onboarding::fixtures::json as fixture;
 use onboarding_e2e::accounts::AwsAccount;
 use onboarding_e2e::Emulator;
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
 /// The fixtures' accounts (see `fixtures/cloudtrail/README.md`).
 const MANAGEMENT: &str = "222222222222";
 const MEMBER: &str = "333333333333";
@@ -204,9 +204,9 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture");
-    serde_json::from_str(&text).expect("fixture JSON")
+/// The path of fixture `name`, as a command-line argument.
+fn fixture_path(name: &str) -> String {
+    onboarding::fixtures::path(name).display().to_string()
 }
 
 fn assert_one_line_naming(run: &Run, needle: &str) {
@@ -266,7 +266,7 @@ fn a_missing_target_variable_is_named_by_replay() {
     let operator = runtime
         .block_on(Operator::new())
         .without("TARGET_ORGANIZATION_ID");
-    let run = operator.run(&["replay", &format!("{FIXTURES}/leave-organization.json")]);
+    let run = operator.run(&["replay", &fixture_path("leave-organization.json")]);
     assert_one_line_naming(&run, "TARGET_ORGANIZATION_ID");
 }
 
@@ -433,7 +433,7 @@ fn show_json_has_the_contract_fields_and_the_history() {
     let operator = runtime.block_on(Operator::new()).enrolled();
     operator.ok(&[
         "replay",
-        &format!("{FIXTURES}/invite-account-to-organization.json"),
+        &fixture_path("invite-account-to-organization.json"),
     ]);
     let record = operator.ok(&["show", STANDALONE, "--json"]).json();
     assert_record_contract(&record);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
+use onboarding::fixtures::json as fixture;
 use serde_json::{json, Value};
 
 use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole};
@@ -18,20 +19,12 @@ use onboarding_e2e::faults::{Fault, Faults};
 use onboarding_e2e::recorder::{recorded_organizations_client, Recorder};
 use onboarding_e2e::Emulator;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
-
 fn target(id: &str) -> HandshakeParty {
     HandshakeParty::builder()
         .r#type(HandshakePartyType::Account)
         .id(id)
         .build()
         .unwrap()
-}
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}"))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
-    serde_json::from_str(&text).unwrap()
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {

@@ -446,23 +446,3 @@ impl Reader {
         }
     }
 }
-
-/// `(management account, organization id)` from a handshake ARN,
-/// `arn:aws:organizations::<management account>:handshake/<org>/<action>/<id>`.
-pub fn handshake_arn_parts(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:")?;
-    let mut fields = rest.splitn(5, ':');
-    let (_partition, service, _region, account, resource) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
-    if service != "organizations" {
-        return None;
-    }
-    let mut path = resource.split('/');
-    (path.next()? == "handshake").then_some(())?;
-    Some((account, path.next()?))
-}

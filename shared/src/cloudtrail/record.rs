@@ -66,7 +66,7 @@ impl TrailHandshake {
     /// `(management account, organization id)` from
     /// `arn:aws:organizations::<management account>:handshake/<org>/<action>/<id>`.
     pub fn arn_parts(&self) -> Option<(&str, &str)> {
-        crate::cloudtrail::handshake_arn_parts(self.arn.as_deref()?)
+        crate::domain::handshake_arn_parts(self.arn.as_deref()?)
     }
 }
 

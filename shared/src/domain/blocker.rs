@@ -85,120 +85,170 @@ impl std::fmt::Display for BlockerCode {
 }
 
 impl BlockerCode {
-    /// What is wrong, and what a person must do about it.
-    pub fn explain(self) -> (&'static str, &'static str) {
+    /// What is wrong, and what a person must do about it (the texts are in the
+    /// `explanation` table below, grouped by the step that meets them).
+    pub fn explain(self) -> Explanation {
+        use explanation::*;
         use BlockerCode::*;
         match self {
-            PaymentMethodMissing => (
-                "The account has no payment method, which a standalone account needs.",
-                "Sign in to the account as its root user or a billing administrator, open Billing and Cost Management > Payment preferences, and add a valid credit card or bank account.",
-            ),
-            PaymentMethodInvalid => (
-                "The account's payment method is not valid.",
-                "In Billing and Cost Management > Payment preferences of the account, replace the expired or failed payment method, then retry.",
-            ),
-            ContactInfoMissing => (
-                "The account is missing contact information required for a standalone account.",
-                "Open Account settings > Contact information in the account and fill in the full name, address and phone number.",
-            ),
-            CustomerAgreementNotAccepted => (
-                "The account has not accepted the AWS Customer Agreement.",
-                "Sign in to the account as its root user and accept the AWS Customer Agreement when prompted (complete the account sign-up).",
-            ),
-            PhoneNotVerified => (
-                "The account's phone number has not been verified.",
-                "Sign in to the account as its root user and complete phone verification in the account sign-up flow.",
-            ),
-            AccountTooNew => (
-                "The account was created less than 7 days ago and cannot leave its organization yet.",
-                "Wait until the account is 7 days old; the onboarding resumes by itself when the next leave attempt succeeds.",
-            ),
-            AccountSetupIncomplete => (
-                "The account's creation has not finished.",
-                "Wait for account creation to complete (usually minutes), then retry leaving the organization.",
-            ),
-            MarketplaceAddressMismatch => (
-                "The management account's address does not match its AWS Marketplace seller address.",
-                "Update the account address (Account settings) to match the Marketplace seller of record, then retry.",
-            ),
-            BusinessLicenseMissing => (
-                "The management account has no business license on file (required in some regions, e.g. India).",
-                "Upload the business license in the account's settings, then retry.",
-            ),
-            OrganizationNotEmpty => (
-                "The old organization still has member accounts, so it cannot be deleted yet.",
-                "Let the remaining members leave, be removed, or join the target organization; the management account moves on by itself once none is left.",
-            ),
-            ManagementMustDeleteOrganization => (
-                "This is its organization's management account: it cannot leave, it must delete its organization.",
-                "Once every member is gone, delete the organization from the management account (AWS Organizations > Settings > Delete organization).",
-            ),
-            StillInOrganization => (
-                "The account is still a member of an organization, so it cannot join the target organization.",
-                "Leave the current organization (or have its management account remove the account), or delete the organization if this is its management account.",
-            ),
-            DifferentSellerOfRecord => (
-                "The account and the target organization have different AWS sellers of record (e.g. AWS Inc. and AWS India, or different partitions).",
-                "Ask AWS Support to align the sellers of record; an account can only join an organization of the same seller and partition.",
-            ),
-            InvitationQuotaReached => (
-                "The target organization reached its daily invitation quota.",
-                "Nothing to do: the inviter tries again on a later run. To go faster, ask AWS Support to raise the handshake quota.",
-            ),
-            AccountLimitReached => (
-                "The target organization reached its account limit.",
-                "Request a higher 'accounts per organization' quota in Service Quotas (AWS Organizations) for the target organization; the inviter retries on its next run.",
-            ),
-            MembershipChangeRateLimited => (
-                "Too many accounts joined or left this organization recently.",
-                "Wait and retry later; AWS limits how often membership can change.",
-            ),
-            TargetOrganizationChangingFeatures => (
-                "The target organization is enabling all features, which pauses invitations or makes this handshake invalid.",
-                "Finish (or cancel) the enable-all-features process in the target organization; the inviter retries on its next run.",
-            ),
-            ManagementEmailNotVerified => (
-                "The target organization's management account email address is not verified.",
-                "Verify the management account's email address from the AWS Organizations console of the target organization.",
-            ),
-            UnusedPrepaymentBalance => (
-                "The account has an unused prepayment balance that blocks the move.",
-                "Contact AWS Support to settle or transfer the prepayment balance, then retry.",
-            ),
-            LegacyPermissionsInUse => (
-                "The organization still uses legacy billing IAM permissions.",
-                "Migrate the organization to the fine-grained billing, cost management and account IAM actions, then retry.",
-            ),
-            AccessDenied => (
-                "The caller is not allowed to perform this Organizations call.",
-                "Check the IAM permissions of the role making the call (the spoke role in customer accounts, the hub function's role in the target organization).",
-            ),
-            AccountNotFound => (
-                "AWS does not know this account id in this context.",
-                "Check the account id in the enrollment; re-enroll with the correct id.",
-            ),
-            HandshakeNotFound => (
-                "The invitation no longer exists.",
-                "Nothing to do: a new invitation is sent on the inviter's next run.",
-            ),
-            HandshakeNotOpen => (
-                "The invitation is no longer open (accepted, declined, cancelled or expired).",
-                "Nothing to do if the account joined; otherwise a new invitation is sent on the inviter's next run.",
-            ),
-            DuplicateInvitation => (
-                "An identical invitation is already open.",
-                "Nothing to do: the open invitation is adopted.",
-            ),
-            SpokeRoleUntrusted => (
-                "The hub cannot assume the spoke role in this account (not deployed, or the external id does not match).",
-                "Deploy infra/spoke.yaml in the account (or the StackSet) with the hub account id and the configured external id.",
-            ),
-            UnknownError => (
-                "AWS refused the call for a reason this tool does not know.",
-                "Read the raw error code and message on this blocker and act on them; then retry.",
-            ),
+            PaymentMethodMissing => PAYMENT_METHOD_MISSING,
+            PaymentMethodInvalid => PAYMENT_METHOD_INVALID,
+            ContactInfoMissing => CONTACT_INFO_MISSING,
+            CustomerAgreementNotAccepted => CUSTOMER_AGREEMENT_NOT_ACCEPTED,
+            PhoneNotVerified => PHONE_NOT_VERIFIED,
+            AccountTooNew => ACCOUNT_TOO_NEW,
+            AccountSetupIncomplete => ACCOUNT_SETUP_INCOMPLETE,
+            MarketplaceAddressMismatch => MARKETPLACE_ADDRESS_MISMATCH,
+            BusinessLicenseMissing => BUSINESS_LICENSE_MISSING,
+            OrganizationNotEmpty => ORGANIZATION_NOT_EMPTY,
+            ManagementMustDeleteOrganization => MANAGEMENT_MUST_DELETE_ORGANIZATION,
+            StillInOrganization => STILL_IN_ORGANIZATION,
+            DifferentSellerOfRecord => DIFFERENT_SELLER_OF_RECORD,
+            InvitationQuotaReached => INVITATION_QUOTA_REACHED,
+            AccountLimitReached => ACCOUNT_LIMIT_REACHED,
+            MembershipChangeRateLimited => MEMBERSHIP_CHANGE_RATE_LIMITED,
+            TargetOrganizationChangingFeatures => TARGET_ORGANIZATION_CHANGING_FEATURES,
+            ManagementEmailNotVerified => MANAGEMENT_EMAIL_NOT_VERIFIED,
+            UnusedPrepaymentBalance => UNUSED_PREPAYMENT_BALANCE,
+            LegacyPermissionsInUse => LEGACY_PERMISSIONS_IN_USE,
+            AccessDenied => ACCESS_DENIED,
+            AccountNotFound => ACCOUNT_NOT_FOUND,
+            HandshakeNotFound => HANDSHAKE_NOT_FOUND,
+            HandshakeNotOpen => HANDSHAKE_NOT_OPEN,
+            DuplicateInvitation => DUPLICATE_INVITATION,
+            SpokeRoleUntrusted => SPOKE_ROLE_UNTRUSTED,
+            UnknownError => UNKNOWN_ERROR,
         }
     }
+}
+
+/// What is wrong, and what a person must do about it.
+pub type Explanation = (&'static str, &'static str);
+
+/// The text of every [`BlockerCode::explain`]: notifications and the status report show
+/// these to people, so they say what to do, not what the code is.
+mod explanation {
+    use super::Explanation;
+
+    // Leaving: what AWS requires of a standalone account, and of the account that leaves.
+
+    pub const PAYMENT_METHOD_MISSING: Explanation = (
+        "The account has no payment method, which a standalone account needs.",
+        "Sign in to the account as its root user or a billing administrator, open Billing and Cost Management > Payment preferences, and add a valid credit card or bank account.",
+    );
+    pub const PAYMENT_METHOD_INVALID: Explanation = (
+        "The account's payment method is not valid.",
+        "In Billing and Cost Management > Payment preferences of the account, replace the expired or failed payment method, then retry.",
+    );
+    pub const CONTACT_INFO_MISSING: Explanation = (
+        "The account is missing contact information required for a standalone account.",
+        "Open Account settings > Contact information in the account and fill in the full name, address and phone number.",
+    );
+    pub const CUSTOMER_AGREEMENT_NOT_ACCEPTED: Explanation = (
+        "The account has not accepted the AWS Customer Agreement.",
+        "Sign in to the account as its root user and accept the AWS Customer Agreement when prompted (complete the account sign-up).",
+    );
+    pub const PHONE_NOT_VERIFIED: Explanation = (
+        "The account's phone number has not been verified.",
+        "Sign in to the account as its root user and complete phone verification in the account sign-up flow.",
+    );
+    pub const ACCOUNT_TOO_NEW: Explanation = (
+        "The account was created less than 7 days ago and cannot leave its organization yet.",
+        "Wait until the account is 7 days old; the onboarding resumes by itself when the next leave attempt succeeds.",
+    );
+    pub const ACCOUNT_SETUP_INCOMPLETE: Explanation = (
+        "The account's creation has not finished.",
+        "Wait for account creation to complete (usually minutes), then retry leaving the organization.",
+    );
+    pub const MARKETPLACE_ADDRESS_MISMATCH: Explanation = (
+        "The management account's address does not match its AWS Marketplace seller address.",
+        "Update the account address (Account settings) to match the Marketplace seller of record, then retry.",
+    );
+    pub const BUSINESS_LICENSE_MISSING: Explanation = (
+        "The management account has no business license on file (required in some regions, e.g. India).",
+        "Upload the business license in the account's settings, then retry.",
+    );
+
+    // Leaving or deleting the old organization, and joining while still in one.
+
+    pub const ORGANIZATION_NOT_EMPTY: Explanation = (
+        "The old organization still has member accounts, so it cannot be deleted yet.",
+        "Let the remaining members leave, be removed, or join the target organization; the management account moves on by itself once none is left.",
+    );
+    pub const MANAGEMENT_MUST_DELETE_ORGANIZATION: Explanation = (
+        "This is its organization's management account: it cannot leave, it must delete its organization.",
+        "Once every member is gone, delete the organization from the management account (AWS Organizations > Settings > Delete organization).",
+    );
+    pub const STILL_IN_ORGANIZATION: Explanation = (
+        "The account is still a member of an organization, so it cannot join the target organization.",
+        "Leave the current organization (or have its management account remove the account), or delete the organization if this is its management account.",
+    );
+    pub const DIFFERENT_SELLER_OF_RECORD: Explanation = (
+        "The account and the target organization have different AWS sellers of record (e.g. AWS Inc. and AWS India, or different partitions).",
+        "Ask AWS Support to align the sellers of record; an account can only join an organization of the same seller and partition.",
+    );
+
+    // Inviting: limits and state of the target organization.
+
+    pub const INVITATION_QUOTA_REACHED: Explanation = (
+        "The target organization reached its daily invitation quota.",
+        "Nothing to do: the inviter tries again on a later run. To go faster, ask AWS Support to raise the handshake quota.",
+    );
+    pub const ACCOUNT_LIMIT_REACHED: Explanation = (
+        "The target organization reached its account limit.",
+        "Request a higher 'accounts per organization' quota in Service Quotas (AWS Organizations) for the target organization; the inviter retries on its next run.",
+    );
+    pub const MEMBERSHIP_CHANGE_RATE_LIMITED: Explanation = (
+        "Too many accounts joined or left this organization recently.",
+        "Wait and retry later; AWS limits how often membership can change.",
+    );
+    pub const TARGET_ORGANIZATION_CHANGING_FEATURES: Explanation = (
+        "The target organization is enabling all features, which pauses invitations or makes this handshake invalid.",
+        "Finish (or cancel) the enable-all-features process in the target organization; the inviter retries on its next run.",
+    );
+    pub const MANAGEMENT_EMAIL_NOT_VERIFIED: Explanation = (
+        "The target organization's management account email address is not verified.",
+        "Verify the management account's email address from the AWS Organizations console of the target organization.",
+    );
+    pub const UNUSED_PREPAYMENT_BALANCE: Explanation = (
+        "The account has an unused prepayment balance that blocks the move.",
+        "Contact AWS Support to settle or transfer the prepayment balance, then retry.",
+    );
+    pub const LEGACY_PERMISSIONS_IN_USE: Explanation = (
+        "The organization still uses legacy billing IAM permissions.",
+        "Migrate the organization to the fine-grained billing, cost management and account IAM actions, then retry.",
+    );
+
+    // Any call: permissions, ids, handshakes and access through the spoke role.
+
+    pub const ACCESS_DENIED: Explanation = (
+        "The caller is not allowed to perform this Organizations call.",
+        "Check the IAM permissions of the role making the call (the spoke role in customer accounts, the hub function's role in the target organization).",
+    );
+    pub const ACCOUNT_NOT_FOUND: Explanation = (
+        "AWS does not know this account id in this context.",
+        "Check the account id in the enrollment; re-enroll with the correct id.",
+    );
+    pub const HANDSHAKE_NOT_FOUND: Explanation = (
+        "The invitation no longer exists.",
+        "Nothing to do: a new invitation is sent on the inviter's next run.",
+    );
+    pub const HANDSHAKE_NOT_OPEN: Explanation = (
+        "The invitation is no longer open (accepted, declined, cancelled or expired).",
+        "Nothing to do if the account joined; otherwise a new invitation is sent on the inviter's next run.",
+    );
+    pub const DUPLICATE_INVITATION: Explanation = (
+        "An identical invitation is already open.",
+        "Nothing to do: the open invitation is adopted.",
+    );
+    pub const SPOKE_ROLE_UNTRUSTED: Explanation = (
+        "The hub cannot assume the spoke role in this account (not deployed, or the external id does not match).",
+        "Deploy infra/spoke.yaml in the account (or the StackSet) with the hub account id and the configured external id.",
+    );
+    pub const UNKNOWN_ERROR: Explanation = (
+        "AWS refused the call for a reason this tool does not know.",
+        "Read the raw error code and message on this blocker and act on them; then retry.",
+    );
 }
 
 /// A reason a step cannot proceed, with the remediation a person must do.

@@ -1,8 +1,9 @@
 //! Domain events: what happened to one account, in the product's words.
 //!
-//! CloudTrail events are read into these by [`crate::cloudtrail`]; the functions also
-//! produce them from what they observe through the API (an accepted handshake, the members
-//! left in an organization), so every change goes through the same transition function.
+//! CloudTrail events are read into these by the CloudTrail reader (which depends on the
+//! domain, never the reverse); the functions also produce them from what they observe
+//! through the API (an accepted handshake, the members left in an organization), so every
+//! change goes through the same transition function.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

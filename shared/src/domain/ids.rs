@@ -2,6 +2,9 @@
 //!
 //! Each wraps a `String` and (de)serializes as one; deserialization validates too, so a
 //! malformed id in a stored item or an event is an error where it is read.
+//!
+//! [`handshake_arn_parts`] reads the ids a handshake ARN carries; it is here, not in the
+//! CloudTrail reader, because the verification policy needs it too.
 
 use std::fmt;
 
@@ -103,6 +106,26 @@ validated_id!(
     |v| (1..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 );
 
+/// `(management account, organization id)` from a handshake ARN,
+/// `arn:aws:organizations::<management account>:handshake/<org>/<action>/<id>`.
+pub fn handshake_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut fields = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if service != "organizations" {
+        return None;
+    }
+    let mut path = resource.split('/');
+    (path.next()? == "handshake").then_some(())?;
+    Some((account, path.next()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +174,24 @@ mod tests {
         assert_eq!(ok.as_str(), "111111111111");
         let err = serde_json::from_str::<AccountId>("\"1111\"").unwrap_err();
         assert!(err.to_string().contains("12 digits"), "{err}");
+    }
+
+    #[test]
+    fn handshake_arns_name_the_management_account_and_organization() {
+        let arn = "arn:aws:organizations::111111111111:handshake/o-exampleorgid/invite/h-examplehandshakeid111";
+        assert_eq!(
+            handshake_arn_parts(arn),
+            Some(("111111111111", "o-exampleorgid"))
+        );
+        assert_eq!(
+            handshake_arn_parts("arn:aws:iam::111111111111:role/x"),
+            None
+        );
+        assert_eq!(
+            handshake_arn_parts("arn:aws:organizations::111111111111:account/o-x/1"),
+            None
+        );
+        assert_eq!(handshake_arn_parts("not an arn"), None);
     }
 
     #[test]

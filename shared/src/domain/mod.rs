@@ -13,7 +13,9 @@ pub mod transition;
 pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
 pub use counts::{CountChange, Counter, EnrollmentCounts};
 pub use event::{Closure, DomainEvent, EventKind, Operation};
-pub use ids::{AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId};
+pub use ids::{
+    handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
+};
 pub use phase::{Phase, Role, TransferMode};
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
 pub use record::{Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target};

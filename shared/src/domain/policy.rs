@@ -11,9 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::Closure;
-use super::ids::{AccountId, HandshakeId, OrganizationId};
+use super::ids::{handshake_arn_parts, AccountId, HandshakeId, OrganizationId};
 use super::record::Target;
-use crate::cloudtrail::handshake_arn_parts;
 
 /// A handshake as the API returned it, without SDK types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,24 +1,29 @@
 //! The pure transition: `apply(record, event, target, now)` gives the next record and what
 //! it asks for. No I/O, no clock: everything comes in as arguments.
 //!
-//! Rules (see the tests below, one or more per rule):
-//! - phases only move forward, except (a) the direct-to-standalone fallback, once, and
-//!   (b) a closed handshake, or one the acceptor refused (it failed verification), that
-//!   was the record's current one (`Invited` → `AwaitingInvitation`);
-//! - `Joined` is terminal; an event already applied is a no-op;
-//! - an event about another handshake never changes the current one;
+//! Rules (tested in `shared/tests/domain_transitions.rs`, one or more per rule); `decide`
+//! hands each event kind to the function of its rule:
+//! - phases only move forward, except (a) the direct-to-standalone fallback, once
+//!   (`fall_back_to_standalone`), and (b) a closed handshake, or one the acceptor refused
+//!   (it failed verification), that was the record's current one (`Invited` →
+//!   `AwaitingInvitation`: `close_invitation`, `drop_refused_invitation`);
+//! - `Joined` is terminal; an event already applied is a no-op (`apply`);
+//! - an event about another handshake never changes the current one (`take_invitation`,
+//!   `close_invitation`, `record_failure`); an invitation from another organization is
+//!   reported once, never taken (`report_unexpected`);
 //! - a management account stays in `DeletingOrganization` until its organization is
-//!   deleted, blocked while enrolled members remain in it.
+//!   deleted (`delete_organization`), blocked while enrolled members remain in it
+//!   (`members_remaining`).
 //!
-//! Notifications are derived by comparing the record before and after, so no handler can
-//! forget one.
+//! Notifications are derived by comparing the record before and after
+//! (`announce_phase_change`, `blocker_changes`), so no handler can forget one.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::blocker::{classify, Blocker, BlockerCode, FailureClass, Step};
+use super::blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
 use super::event::{Closure, DomainEvent, EventKind, Operation};
-use super::ids::{HandshakeId, OrganizationId};
+use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
 use super::record::{
     Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY, HISTORY_LIMIT,
@@ -108,53 +113,87 @@ pub fn apply(
         return Transition::unchanged(record);
     }
 
-    let mut notifications = decision.notifications;
-    let mut follow_ups = decision.follow_ups;
+    let Decision {
+        reason,
+        mut notifications,
+        mut follow_ups,
+    } = decision;
     if next.phase != record.phase {
         next.phase_since = now;
-        notifications.insert(
-            0,
-            Notification::PhaseChanged {
-                from: record.phase,
-                to: next.phase,
-                reason: decision.reason,
-            },
-        );
-        match next.phase {
-            Phase::AwaitingInvitation => follow_ups.push(FollowUp::SendInvitation),
-            Phase::Invited => follow_ups.extend(
-                next.handshake_id
-                    .clone()
-                    .map(|handshake| FollowUp::AcceptInvitation { handshake }),
-            ),
-            Phase::Joined => notifications.push(Notification::AccountJoined),
-            Phase::LeavingOrganization | Phase::DeletingOrganization => {}
-        }
+        announce_phase_change(record, &next, reason, &mut notifications, &mut follow_ups);
     }
-    let added: Vec<Blocker> = next
-        .blockers
-        .iter()
-        .filter(|b| !record.blockers.iter().any(|o| o.same_as(b)))
-        .cloned()
-        .collect();
-    if !added.is_empty() {
-        notifications.push(Notification::Blocked { blockers: added });
-    }
-    let cleared: Vec<BlockerCode> = record
-        .blockers
-        .iter()
-        .filter(|o| !next.blockers.iter().any(|b| b.same_as(o)))
-        .map(|b| b.code)
-        .collect();
-    if !cleared.is_empty() {
-        notifications.push(Notification::Unblocked { cleared });
-    }
+    notifications.extend(blocker_changes(record, &next));
     if record.role == Role::Member && record.in_old_organization && !next.in_old_organization {
         follow_ups.push(FollowUp::ReevaluateManagement);
     }
 
     next.version = record.version + 1;
     next.updated_at = now;
+    append_history(&mut next, event, now);
+    Transition {
+        record: next,
+        changed: true,
+        notifications,
+        follow_ups,
+    }
+}
+
+/// The phase change comes first among the notifications; entering a phase may ask for
+/// work (an invitation to send or accept) or announce the join.
+fn announce_phase_change(
+    record: &OnboardingRecord,
+    next: &OnboardingRecord,
+    reason: Option<String>,
+    notifications: &mut Vec<Notification>,
+    follow_ups: &mut Vec<FollowUp>,
+) {
+    notifications.insert(
+        0,
+        Notification::PhaseChanged {
+            from: record.phase,
+            to: next.phase,
+            reason,
+        },
+    );
+    match next.phase {
+        Phase::AwaitingInvitation => follow_ups.push(FollowUp::SendInvitation),
+        Phase::Invited => follow_ups.extend(
+            next.handshake_id
+                .clone()
+                .map(|handshake| FollowUp::AcceptInvitation { handshake }),
+        ),
+        Phase::Joined => notifications.push(Notification::AccountJoined),
+        Phase::LeavingOrganization | Phase::DeletingOrganization => {}
+    }
+}
+
+/// `Blocked` with the blockers `next` has that `record` had not, then `Unblocked` with the
+/// codes of those it lost (each only when there are some).
+fn blocker_changes(record: &OnboardingRecord, next: &OnboardingRecord) -> Vec<Notification> {
+    let added: Vec<Blocker> = next
+        .blockers
+        .iter()
+        .filter(|b| !record.blockers.iter().any(|o| o.same_as(b)))
+        .cloned()
+        .collect();
+    let cleared: Vec<BlockerCode> = record
+        .blockers
+        .iter()
+        .filter(|o| !next.blockers.iter().any(|b| b.same_as(o)))
+        .map(|b| b.code)
+        .collect();
+    let mut notifications = Vec::new();
+    if !added.is_empty() {
+        notifications.push(Notification::Blocked { blockers: added });
+    }
+    if !cleared.is_empty() {
+        notifications.push(Notification::Unblocked { cleared });
+    }
+    notifications
+}
+
+/// Records the event in the history, which keeps only the last `HISTORY_LIMIT` entries.
+fn append_history(next: &mut OnboardingRecord, event: &DomainEvent, now: DateTime<Utc>) {
     next.history.push(HistoryEntry {
         event_id: event.id.clone(),
         occurred_at: event.occurred_at,
@@ -165,12 +204,6 @@ pub fn apply(
     if next.history.len() > HISTORY_LIMIT {
         let excess = next.history.len() - HISTORY_LIMIT;
         next.history.drain(..excess);
-    }
-    Transition {
-        record: next,
-        changed: true,
-        notifications,
-        follow_ups,
     }
 }
 
@@ -186,6 +219,7 @@ fn summarize(kind: &EventKind) -> String {
     }
 }
 
+/// Hands the event to the rule for its kind.
 fn decide(
     next: &mut OnboardingRecord,
     kind: &EventKind,
@@ -198,214 +232,304 @@ fn decide(
             handshake,
             organization,
             expires_at,
-        } => {
-            if is_settled(next, handshake) || next.handshake_id.is_some() {
-                return; // a settled handshake, or another one than the current
-            }
-            if let Some(org) = organization
-                .as_ref()
-                .filter(|org| **org != target.organization)
-            {
-                let reason = format!(
-                    "invited by organization {org}, not the target {}",
-                    target.organization
-                );
-                return report_unexpected(next, out, handshake, organization, reason);
-            }
-            // Only an account ready for its invitation takes it; one still leaving or
-            // deleting gets it adopted by the inviter once it is ready.
-            if next.phase == Phase::AwaitingInvitation {
-                next.phase = Phase::Invited;
-                next.handshake_id = Some(handshake.clone());
-                next.handshake_expires_at = *expires_at;
-                clear_steps(next, &[Step::Invite]);
-            }
-        }
+        } => take_invitation(next, out, target, handshake, organization, *expires_at),
         EventKind::InvitationAccepted {
             handshake,
             organization,
-        } => {
-            if let Some(org) = organization
-                .as_ref()
-                .filter(|org| **org != target.organization)
-            {
-                let reason = format!(
-                    "the account accepted an invitation from organization {org}, not the target"
-                );
-                return report_unexpected(next, out, handshake, organization, reason);
-            }
-            join(next, Some(handshake.clone()));
-            out.reason = Some(format!("accepted invitation {handshake}"));
-        }
+        } => join_on_acceptance(next, out, target, handshake, organization),
         EventKind::JoinedOrganization { management_account } => {
-            if *management_account == target.management_account {
-                join(next, next.handshake_id.clone());
-                out.reason = Some(
-                    "AWS Organizations recorded the account joining the target organization".into(),
-                );
-            }
+            join_on_service_event(next, out, target, management_account)
         }
         EventKind::InvitationClosed { handshake, closure } => {
-            settle(next, handshake);
-            if next.handshake_id.as_ref() == Some(handshake) {
-                next.handshake_id = None;
-                next.handshake_expires_at = None;
-                if next.phase == Phase::Invited {
-                    next.phase = Phase::AwaitingInvitation;
-                    let how = match closure {
-                        Closure::Declined => "declined",
-                        Closure::Canceled => "cancelled",
-                        Closure::Expired => "expired",
-                    };
-                    out.reason = Some(format!(
-                        "invitation {handshake} was {how}; a new one will be sent"
-                    ));
-                }
-            }
+            close_invitation(next, out, handshake, *closure)
         }
-        EventKind::LeftOrganization { removed } => {
-            if next.role == Role::Management || !next.in_old_organization {
-                return; // a management account never leaves; it deletes its organization
-            }
-            next.in_old_organization = false;
-            clear_steps(next, &[Step::Leave]);
-            next.blockers
-                .retain(|b| b.code != BlockerCode::StillInOrganization);
-            if next.phase == Phase::LeavingOrganization {
-                next.phase = Phase::AwaitingInvitation;
-                out.reason = Some(
-                    if *removed {
-                        "removed from its organization"
-                    } else {
-                        "left its organization"
-                    }
-                    .into(),
-                );
-            }
-        }
-        EventKind::OrganizationDeleted => {
-            if next.role != Role::Management || !next.in_old_organization {
-                return;
-            }
-            next.in_old_organization = false;
-            clear_steps(next, &[Step::Leave, Step::DeleteOrganization]);
-            next.blockers
-                .retain(|b| b.code != BlockerCode::StillInOrganization);
-            if next.phase == Phase::DeletingOrganization {
-                next.phase = Phase::AwaitingInvitation;
-                out.reason = Some("its organization was deleted".into());
-            }
-            out.follow_ups.push(FollowUp::OldOrganizationDeleted);
-        }
+        EventKind::LeftOrganization { removed } => leave_organization(next, out, *removed),
+        EventKind::OrganizationDeleted => delete_organization(next, out),
         EventKind::CallFailed {
             operation,
             failure,
             handshake,
-        } => {
-            let about_another_handshake = handshake.is_some()
-                && next.handshake_id.is_some()
-                && handshake != &next.handshake_id
-                && *operation != Operation::InviteAccountToOrganization;
-            // A late failure of a step already done (events arrive out of order) blocks nothing.
-            let step_done = match operation.step() {
-                Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
-                Step::Invite => next.phase == Phase::Invited,
-                Step::Accept | Step::Access => false,
-            };
-            if about_another_handshake || step_done {
-                return;
-            }
-            match classify(failure) {
-                FailureClass::Transient
-                | FailureClass::AlreadyInState
-                | FailureClass::DuplicateInvitation => {}
-                FailureClass::StillInOrganization if can_fall_back(next, *operation) => {
-                    next.phase = Phase::LeavingOrganization;
-                    next.handshake_id = None;
-                    next.handshake_expires_at = None;
-                    let reason = format!(
-                        "AWS refused the direct transfer ({} on {}): falling back to the standalone path, the account must leave its organization first",
-                        failure.code,
-                        operation.name()
-                    );
-                    next.fallback = Some(Fallback {
-                        reason: reason.clone(),
-                        at: now,
-                    });
-                    add_blocker(
-                        next,
-                        Blocker::from_failure(
-                            BlockerCode::StillInOrganization,
-                            Step::Leave,
-                            failure,
-                            now,
-                        ),
-                    );
-                    out.reason = Some(reason);
-                }
-                // One "still in an organization" blocker is enough, whichever call said it.
-                FailureClass::StillInOrganization
-                    if next.is_blocked_by(BlockerCode::StillInOrganization) => {}
-                FailureClass::StillInOrganization => {
-                    add_blocker(
-                        next,
-                        Blocker::from_failure(
-                            BlockerCode::StillInOrganization,
-                            operation.step(),
-                            failure,
-                            now,
-                        ),
-                    );
-                }
-                FailureClass::Blocker(code) => {
-                    add_blocker(
-                        next,
-                        Blocker::from_failure(code, operation.step(), failure, now),
-                    );
-                }
-            }
-        }
-        EventKind::MembersRemaining { count } => {
-            if next.role != Role::Management || next.phase != Phase::DeletingOrganization {
-                return;
-            }
-            // Departures are monotonic: the blocker is set at enrollment and by AWS refusing
-            // the deletion, and only cleared here, so a stale count (two members leaving at
-            // once, each seeing the other) can never bring it back.
-            if *count == 0 {
-                next.blockers
-                    .retain(|b| b.code != BlockerCode::OrganizationNotEmpty);
-            }
-        }
+        } => record_failure(next, out, *operation, failure, handshake, now),
+        EventKind::MembersRemaining { count } => members_remaining(next, *count),
         EventKind::InvitationRefused {
             handshake,
             organization,
             reason,
-        } => {
-            // The current invitation failed verification (a forged event put it there):
-            // drop it, so the target organization's own invitation can be taken.
-            if next.handshake_id.as_ref() == Some(handshake) {
-                next.handshake_id = None;
-                next.handshake_expires_at = None;
-                if next.phase == Phase::Invited {
-                    next.phase = Phase::AwaitingInvitation;
-                    out.reason = Some(format!(
-                        "invitation {handshake} failed verification ({reason})"
-                    ));
-                }
-            }
-            report_unexpected(next, out, handshake, organization, reason.clone())
-        }
-        EventKind::AccessChecked {
-            failure: Some(failure),
-        } => {
-            add_blocker(
-                next,
-                Blocker::from_failure(BlockerCode::SpokeRoleUntrusted, Step::Access, failure, now),
-            );
-        }
-        EventKind::AccessChecked { failure: None } => clear_steps(next, &[Step::Access]),
+        } => drop_refused_invitation(next, out, handshake, organization, reason),
+        EventKind::AccessChecked { failure } => access_checked(next, failure.as_ref(), now),
     }
+}
+
+/// An invitation from the target is taken by an account awaiting one, unless its handshake
+/// is settled or another one is current; one from another organization is reported.
+fn take_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    target: &Target,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+    expires_at: Option<DateTime<Utc>>,
+) {
+    if is_settled(next, handshake) || next.handshake_id.is_some() {
+        return; // a settled handshake, or another one than the current
+    }
+    if let Some(org) = foreign(organization, target) {
+        let reason = format!(
+            "invited by organization {org}, not the target {}",
+            target.organization
+        );
+        return report_unexpected(next, out, handshake, organization, reason);
+    }
+    // Only an account ready for its invitation takes it; one still leaving or
+    // deleting gets it adopted by the inviter once it is ready.
+    if next.phase == Phase::AwaitingInvitation {
+        next.phase = Phase::Invited;
+        next.handshake_id = Some(handshake.clone());
+        next.handshake_expires_at = expires_at;
+        clear_steps(next, &[Step::Invite]);
+    }
+}
+
+/// Accepting the target's invitation joins; accepting another organization's is reported.
+fn join_on_acceptance(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    target: &Target,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+) {
+    if let Some(org) = foreign(organization, target) {
+        let reason =
+            format!("the account accepted an invitation from organization {org}, not the target");
+        return report_unexpected(next, out, handshake, organization, reason);
+    }
+    join(next, Some(handshake.clone()));
+    out.reason = Some(format!("accepted invitation {handshake}"));
+}
+
+/// Organizations recording the account joining the target's management account joins.
+fn join_on_service_event(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    target: &Target,
+    management_account: &AccountId,
+) {
+    if *management_account == target.management_account {
+        join(next, next.handshake_id.clone());
+        out.reason =
+            Some("AWS Organizations recorded the account joining the target organization".into());
+    }
+}
+
+/// A closed handshake is settled; if it was the current one, an invited account awaits a
+/// new invitation.
+fn close_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    closure: Closure,
+) {
+    settle(next, handshake);
+    if next.handshake_id.as_ref() == Some(handshake) {
+        let how = match closure {
+            Closure::Declined => "declined",
+            Closure::Canceled => "cancelled",
+            Closure::Expired => "expired",
+        };
+        let reason = format!("invitation {handshake} was {how}; a new one will be sent");
+        drop_current_invitation(next, out, reason);
+    }
+}
+
+/// A member that leaves (or is removed from) its old organization awaits its invitation; a
+/// management account never leaves, it deletes its organization.
+fn leave_organization(next: &mut OnboardingRecord, out: &mut Decision, removed: bool) {
+    if next.role == Role::Management || !next.in_old_organization {
+        return;
+    }
+    out_of_old_organization(next, &[Step::Leave]);
+    if next.phase == Phase::LeavingOrganization {
+        next.phase = Phase::AwaitingInvitation;
+        out.reason = Some(
+            if removed {
+                "removed from its organization"
+            } else {
+                "left its organization"
+            }
+            .into(),
+        );
+    }
+}
+
+/// A management account whose organization is deleted awaits its invitation, and the
+/// members still recorded in that organization have left it.
+fn delete_organization(next: &mut OnboardingRecord, out: &mut Decision) {
+    if next.role != Role::Management || !next.in_old_organization {
+        return;
+    }
+    out_of_old_organization(next, &[Step::Leave, Step::DeleteOrganization]);
+    if next.phase == Phase::DeletingOrganization {
+        next.phase = Phase::AwaitingInvitation;
+        out.reason = Some("its organization was deleted".into());
+    }
+    out.follow_ups.push(FollowUp::OldOrganizationDeleted);
+}
+
+/// The account is out of its old organization: what blocked leaving it no longer does.
+fn out_of_old_organization(next: &mut OnboardingRecord, steps: &[Step]) {
+    next.in_old_organization = false;
+    clear_steps(next, steps);
+    next.blockers
+        .retain(|b| b.code != BlockerCode::StillInOrganization);
+}
+
+/// A failed call blocks its step, or falls a direct-mode member back to the standalone
+/// path; a transient failure, or one about a step done or another handshake, changes nothing.
+fn record_failure(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    operation: Operation,
+    failure: &AwsFailure,
+    handshake: &Option<HandshakeId>,
+    now: DateTime<Utc>,
+) {
+    if is_stale_failure(next, operation, handshake) {
+        return;
+    }
+    match classify(failure) {
+        FailureClass::Transient
+        | FailureClass::AlreadyInState
+        | FailureClass::DuplicateInvitation => {}
+        FailureClass::StillInOrganization if can_fall_back(next, operation) => {
+            fall_back_to_standalone(next, out, operation, failure, now)
+        }
+        // One "still in an organization" blocker is enough, whichever call said it.
+        FailureClass::StillInOrganization
+            if next.is_blocked_by(BlockerCode::StillInOrganization) => {}
+        FailureClass::StillInOrganization => add_blocker(
+            next,
+            Blocker::from_failure(
+                BlockerCode::StillInOrganization,
+                operation.step(),
+                failure,
+                now,
+            ),
+        ),
+        FailureClass::Blocker(code) => add_blocker(
+            next,
+            Blocker::from_failure(code, operation.step(), failure, now),
+        ),
+    }
+}
+
+/// A failure about another handshake than the current one (an invitation aside), or a late
+/// failure of a step already done (events arrive out of order), blocks nothing.
+fn is_stale_failure(
+    next: &OnboardingRecord,
+    operation: Operation,
+    handshake: &Option<HandshakeId>,
+) -> bool {
+    let about_another_handshake = handshake.is_some()
+        && next.handshake_id.is_some()
+        && handshake != &next.handshake_id
+        && operation != Operation::InviteAccountToOrganization;
+    let step_done = match operation.step() {
+        Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
+        Step::Invite => next.phase == Phase::Invited,
+        Step::Accept | Step::Access => false,
+    };
+    about_another_handshake || step_done
+}
+
+/// AWS refusing a direct transfer because the account is still in its organization sends
+/// it, once, down the standalone path: leave first, blocked until it has.
+fn fall_back_to_standalone(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    operation: Operation,
+    failure: &AwsFailure,
+    now: DateTime<Utc>,
+) {
+    next.phase = Phase::LeavingOrganization;
+    next.handshake_id = None;
+    next.handshake_expires_at = None;
+    let reason = format!(
+        "AWS refused the direct transfer ({} on {}): falling back to the standalone path, the account must leave its organization first",
+        failure.code,
+        operation.name()
+    );
+    next.fallback = Some(Fallback {
+        reason: reason.clone(),
+        at: now,
+    });
+    add_blocker(
+        next,
+        Blocker::from_failure(BlockerCode::StillInOrganization, Step::Leave, failure, now),
+    );
+    out.reason = Some(reason);
+}
+
+/// A management account deleting its organization is no longer blocked by its members once
+/// none remains.
+fn members_remaining(next: &mut OnboardingRecord, count: u32) {
+    if next.role != Role::Management || next.phase != Phase::DeletingOrganization {
+        return;
+    }
+    // Departures are monotonic: the blocker is set at enrollment and by AWS refusing
+    // the deletion, and only cleared here, so a stale count (two members leaving at
+    // once, each seeing the other) can never bring it back.
+    if count == 0 {
+        next.blockers
+            .retain(|b| b.code != BlockerCode::OrganizationNotEmpty);
+    }
+}
+
+/// An invitation the acceptor refused is reported and, if it was the current one (a forged
+/// event put it there), dropped so the target organization's own can be taken.
+fn drop_refused_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+    reason: &str,
+) {
+    if next.handshake_id.as_ref() == Some(handshake) {
+        let why = format!("invitation {handshake} failed verification ({reason})");
+        drop_current_invitation(next, out, why);
+    }
+    report_unexpected(next, out, handshake, organization, reason.to_owned())
+}
+
+/// A failed access check blocks the access step; a successful one clears it.
+fn access_checked(next: &mut OnboardingRecord, failure: Option<&AwsFailure>, now: DateTime<Utc>) {
+    match failure {
+        Some(failure) => add_blocker(
+            next,
+            Blocker::from_failure(BlockerCode::SpokeRoleUntrusted, Step::Access, failure, now),
+        ),
+        None => clear_steps(next, &[Step::Access]),
+    }
+}
+
+/// Forgets the current handshake; an invited account goes back to awaiting an invitation,
+/// for `reason`.
+fn drop_current_invitation(next: &mut OnboardingRecord, out: &mut Decision, reason: String) {
+    next.handshake_id = None;
+    next.handshake_expires_at = None;
+    if next.phase == Phase::Invited {
+        next.phase = Phase::AwaitingInvitation;
+        out.reason = Some(reason);
+    }
+}
+
+/// The organization an event names, when it is not the target's.
+fn foreign<'a>(
+    organization: &'a Option<OrganizationId>,
+    target: &Target,
+) -> Option<&'a OrganizationId> {
+    organization
+        .as_ref()
+        .filter(|org| **org != target.organization)
 }
 
 /// A direct-mode member refused because it is still in its organization falls back to the

@@ -25,23 +25,10 @@ use onboarding_e2e::event_loop::TestQueue;
 use onboarding_e2e::hub::Hub;
 use onboarding_e2e::{Emulator, Recorder};
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
-
-/// Every fixture file name, sorted.
-pub fn fixture_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(FIXTURES)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
-    names
-}
-
-pub fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!("{FIXTURES}/{name}"))
-        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-}
+/// The fixtures, read by the shared loader (each test binary uses only some of this
+/// module, hence the allow, as `dead_code` above).
+#[allow(unused_imports)]
+pub use onboarding::fixtures::{names as fixture_names, text as fixture_text};
 
 /// A short unique prefix for a test's table, rules and queues.
 pub fn prefix(name: &str) -> String {
