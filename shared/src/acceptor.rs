@@ -313,12 +313,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         id: String,
         kind: EventKind,
     ) -> Result<Outcome, AcceptorError> {
-        let event = DomainEvent {
-            id,
-            account: account.clone(),
-            occurred_at: Utc::now(),
-            kind,
-        };
+        let event = DomainEvent::observed(id, account.clone(), kind);
         Ok(self.tracker.record(&event).await?)
     }
 

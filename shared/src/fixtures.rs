@@ -41,3 +41,42 @@ pub fn text(name: &str) -> String {
 pub fn json(name: &str) -> Value {
     serde_json::from_str(&text(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
+
+/// Where an event may come from, relative to the account it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Recorded in the account itself.
+    TheAccount,
+    /// Recorded in the target organization's management account.
+    Target,
+    /// Recorded in the account's enrolled old management account.
+    OldManagement,
+    /// Recorded in another customer's account.
+    AnotherCustomer,
+}
+
+impl Origin {
+    pub const ALL: [Origin; 4] = [
+        Origin::TheAccount,
+        Origin::Target,
+        Origin::OldManagement,
+        Origin::AnotherCustomer,
+    ];
+}
+
+/// The specification the trust-boundary tests hold the tracker to: from which origins an
+/// event of this CloudTrail `eventName` (success or failure) may change a record. Anything
+/// else is ignored.
+pub fn allowed_origins(event_name: &str) -> &'static [Origin] {
+    match event_name {
+        "InviteAccountToOrganization" | "CancelHandshake" | "AccountJoinedOrganization" => {
+            &[Origin::Target]
+        }
+        "AcceptHandshake" | "DeclineHandshake" | "LeaveOrganization" | "DeleteOrganization" => {
+            &[Origin::TheAccount]
+        }
+        "RemoveAccountFromOrganization" => &[Origin::OldManagement],
+        "AccountDepartedOrganization" => &[Origin::OldManagement, Origin::Target],
+        other => panic!("no origin rule for {other}"),
+    }
+}

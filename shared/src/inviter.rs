@@ -258,12 +258,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         id: String,
         kind: EventKind,
     ) -> Result<(), InviterError> {
-        let event = DomainEvent {
-            id,
-            account: account.clone(),
-            occurred_at: Utc::now(),
-            kind,
-        };
+        let event = DomainEvent::observed(id, account.clone(), kind);
         self.tracker.record(&event).await?;
         Ok(())
     }

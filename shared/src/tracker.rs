@@ -16,20 +16,22 @@
 //!   carries a stable `notification_id` for the windows left (published, not yet cleared;
 //!   a publisher slower than its lease).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::cloudtrail::parse_event;
 use crate::domain::{
-    apply, AccountId, CountChange, DomainEvent, EnrollmentName, EventKind, FollowUp,
+    apply, may_change, AccountId, CountChange, DomainEvent, EnrollmentName, EventKind, FollowUp,
     OnboardingRecord, Phase, Role, Target,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
     Commit, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore, StoreError,
-    OUTBOX_LEASE,
+    TargetMembers, OUTBOX_LEASE,
 };
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
@@ -90,6 +92,8 @@ pub struct Tracker<S, N> {
     store: S,
     notifier: N,
     target: Target,
+    /// Confirms acceptances (the proof of joining); without it none is confirmed.
+    members: Option<Arc<dyn TargetMembers>>,
 }
 
 impl<S: RecordStore, N: Notifier> Tracker<S, N> {
@@ -98,7 +102,14 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             store,
             notifier,
             target,
+            members: None,
         }
+    }
+
+    /// Confirms acceptances with the target organization's member list.
+    pub fn with_target_members(mut self, members: Arc<dyn TargetMembers>) -> Self {
+        self.members = Some(members);
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -132,6 +143,11 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
         let (outcome, follow_ups) = self.apply_once(event).await?;
+        if follow_ups.confirm_membership {
+            if let Some(confirmed) = self.confirm_membership(&event.account, &event.id).await? {
+                return Ok(confirmed);
+            }
+        }
         let Some(record) = follow_ups.record else {
             return Ok(outcome);
         };
@@ -157,6 +173,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         Ok(outcome)
     }
 
+    /// Applies one event to its account's record once, if the event may speak for it.
     async fn apply_once(&self, event: &DomainEvent) -> Result<(Outcome, FollowUps), TrackerError> {
         let account = event.account.clone();
         for attempt in 0..MAX_ATTEMPTS {
@@ -164,44 +181,101 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 info!("account is not enrolled; skipping");
                 return Ok((Outcome::NotEnrolled { account }, FollowUps::default()));
             };
-            let transition = apply(&record, event, &self.target, now());
-            if !transition.changed {
-                if record.has_applied(&event.id) {
-                    self.flush(account.as_str(), &event.id).await?;
-                    return Ok((Outcome::Duplicate { account }, FollowUps::redo(record)));
-                }
-                return Ok((Outcome::Unchanged { account }, FollowUps::default()));
+            if let Err(reason) = may_change(event, &record, &self.target) {
+                info!(%reason, ignored = "origin", "ignoring an event that cannot speak for this record");
+                return Ok((Outcome::Ignored { reason }, FollowUps::default()));
             }
-            let outbox =
-                notifications::render(&transition.record, &transition.notifications, &event.id);
-            let commit = Commit {
-                record: transition.record.clone(),
-                expected_version: record.version,
-                event_id: event.id.clone(),
-                outbox,
-                counts: CountChange::between(&record, &transition.record),
-            };
-            match self.store.commit(&commit).await {
-                Ok(()) => {
-                    info!(from = %record.phase, to = %transition.record.phase, version = transition.record.version, "applied");
-                    self.publish(account.as_str(), &event.id, &commit.outbox)
-                        .await?;
-                    let phase = transition.record.phase;
-                    let follow_ups = FollowUps {
-                        record: Some(transition.record),
-                        list: transition.follow_ups,
-                    };
-                    return Ok((Outcome::Applied { account, phase }, follow_ups));
+            let confirm = prompts_confirmation(event, &record, &self.target);
+            match self.commit_transition(event, record).await? {
+                Some((outcome, mut follow_ups)) => {
+                    follow_ups.confirm_membership = confirm;
+                    return Ok((outcome, follow_ups));
                 }
-                Err(StoreError::Conflict { .. }) => crate::retry::backoff(attempt).await,
-                Err(StoreError::Duplicate { .. }) => {
-                    self.flush(account.as_str(), &event.id).await?;
-                    return Ok((Outcome::Duplicate { account }, FollowUps::default()));
-                }
-                Err(other) => return Err(other.into()),
+                None => crate::retry::backoff(attempt).await,
             }
         }
         Err(TrackerError::ConflictsExhausted(account))
+    }
+
+    /// Commits the transition of `record` with its marker, outbox and counters, and
+    /// publishes the outbox; `None` when the record changed meanwhile (reload, retry).
+    async fn commit_transition(
+        &self,
+        event: &DomainEvent,
+        record: OnboardingRecord,
+    ) -> Result<Option<(Outcome, FollowUps)>, TrackerError> {
+        let account = record.account_id.clone();
+        let transition = apply(&record, event, &self.target, now());
+        if !transition.changed {
+            if record.has_applied(&event.id) {
+                self.flush(account.as_str(), &event.id).await?;
+                return Ok(Some((
+                    Outcome::Duplicate { account },
+                    FollowUps::redo(record),
+                )));
+            }
+            return Ok(Some((Outcome::Unchanged { account }, FollowUps::default())));
+        }
+        let commit = Commit {
+            outbox: notifications::render(&transition.record, &transition.notifications, &event.id),
+            expected_version: record.version,
+            event_id: event.id.clone(),
+            counts: CountChange::between(&record, &transition.record),
+            record: transition.record,
+        };
+        match self.store.commit(&commit).await {
+            Ok(()) => {
+                info!(from = %record.phase, to = %commit.record.phase, version = commit.record.version, "applied");
+                self.publish(account.as_str(), &event.id, &commit.outbox)
+                    .await?;
+                let phase = commit.record.phase;
+                let follow_ups = FollowUps {
+                    record: Some(commit.record),
+                    list: transition.follow_ups,
+                    confirm_membership: false,
+                };
+                Ok(Some((Outcome::Applied { account, phase }, follow_ups)))
+            }
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(StoreError::Duplicate { .. }) => {
+                self.flush(account.as_str(), &event.id).await?;
+                Ok(Some((Outcome::Duplicate { account }, FollowUps::default())))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// An acceptance is a prompt, not a proof: ask the target organization, with the hub's
+    /// own credentials, whether the account is a member (one call). Only a yes joins; a
+    /// no, or a question that cannot be answered, leaves the record where it is and never
+    /// fails the event.
+    async fn confirm_membership(
+        &self,
+        account: &AccountId,
+        cause: &str,
+    ) -> Result<Option<Outcome>, TrackerError> {
+        let Some(members) = &self.members else {
+            warn!("no membership check is configured; the acceptance is not confirmed");
+            return Ok(None);
+        };
+        match members.is_member(account).await {
+            Ok(true) => {
+                let event = DomainEvent::observed(
+                    format!("{cause}#member"),
+                    account.clone(),
+                    EventKind::MembershipConfirmed,
+                );
+                Ok(Some(Box::pin(self.record(&event)).await?))
+            }
+            Ok(false) => {
+                info!("the target organization does not list the account yet; the record stays");
+                Ok(None)
+            }
+            Err(error) => {
+                warn!(%error, "could not confirm the membership; the record stays");
+                Ok(None)
+            }
+        }
     }
 
     /// Publishes a committed outbox, then clears it.
@@ -270,15 +344,12 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         let Some(management) = counts.management_account.clone() else {
             return Ok(());
         };
-        let event = DomainEvent {
-            id: format!("{cause}#members-remaining"),
-            account: management,
-            occurred_at: now(),
-            kind: EventKind::MembersRemaining {
-                count: u32::try_from(counts.members_in_old_organization().max(0))
-                    .unwrap_or(u32::MAX),
-            },
-        };
+        let count = u32::try_from(counts.members_in_old_organization().max(0)).unwrap_or(u32::MAX);
+        let event = DomainEvent::observed(
+            format!("{cause}#members-remaining"),
+            management,
+            EventKind::MembersRemaining { count },
+        );
         Box::pin(self.apply_once(&event)).await?;
         Ok(())
     }
@@ -302,12 +373,11 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         }
         let records = self.store.list_by_enrollment(enrollment).await?;
         for member in records.iter().filter(|r| r.role == Role::Member) {
-            let event = DomainEvent {
-                id: format!("{cause}#departed#{}", member.account_id),
-                account: member.account_id.clone(),
-                occurred_at: now(),
-                kind: EventKind::LeftOrganization { removed: false },
-            };
+            let event = DomainEvent::observed(
+                format!("{cause}#departed#{}", member.account_id),
+                member.account_id.clone(),
+                EventKind::LeftOrganization { removed: false },
+            );
             // The index may lag behind: the transition re-reads each record and changes
             // only those still in the organization.
             Box::pin(self.apply_once(&event)).await?;
@@ -344,6 +414,8 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
 struct FollowUps {
     record: Option<OnboardingRecord>,
     list: Vec<FollowUp>,
+    /// The event was an acceptance: confirm the membership through the API.
+    confirm_membership: bool,
 }
 
 impl FollowUps {
@@ -361,8 +433,20 @@ impl FollowUps {
         Self {
             record: Some(record),
             list,
+            confirm_membership: false,
         }
     }
+}
+
+/// An acceptance of no other organization's invitation, by an account not yet joined.
+fn prompts_confirmation(event: &DomainEvent, record: &OnboardingRecord, target: &Target) -> bool {
+    let EventKind::InvitationAccepted { organization, .. } = &event.kind else {
+        return false;
+    };
+    record.phase != Phase::Joined
+        && organization
+            .as_ref()
+            .is_none_or(|o| *o == target.organization)
 }
 
 fn now() -> DateTime<Utc> {

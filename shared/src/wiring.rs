@@ -7,6 +7,8 @@
 //! impl here, a crate under `functions/` whose `main` calls `serve`, and its resource in
 //! `template.yaml` (the template contract test fails until it is there).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use serde_json::Value;
@@ -72,8 +74,20 @@ impl Wiring {
         )
     }
 
+    /// The tracker confirms acceptances with the target organization's member list.
     pub fn tracker(&self) -> AwsTracker {
         Tracker::new(self.store(), self.notifier(), self.config.target.clone())
+            .with_target_members(Arc::new(self.target_organization()))
+    }
+
+    /// The target organization, with the function's own credentials (it runs in the
+    /// target management account).
+    pub fn target_organization(&self) -> SdkTargetOrganization {
+        let client = self
+            .organizations
+            .clone()
+            .unwrap_or_else(|| aws_sdk_organizations::Client::new(&self.aws));
+        SdkTargetOrganization::new(client)
     }
 
     /// The acceptor reaches customer accounts through the spoke role only.
@@ -92,11 +106,7 @@ impl Wiring {
 
     /// The inviter acts as the target organization with the function's own credentials.
     pub fn inviter(&self) -> AwsInviter {
-        let client = self
-            .organizations
-            .clone()
-            .unwrap_or_else(|| aws_sdk_organizations::Client::new(&self.aws));
-        Inviter::new(self.tracker(), SdkTargetOrganization::new(client))
+        Inviter::new(self.tracker(), self.target_organization())
     }
 }
 

@@ -123,6 +123,24 @@ impl Credentials for FakeCredentials {
     }
 }
 
+/// The target organization's member list, as AWS would show it: the accounts that
+/// accepted the target's invitation or whose organization is the target.
+#[async_trait]
+impl TargetMembers for FakeCredentials {
+    async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
+        let Some(fake) = self.accounts.lock().unwrap().get(account).cloned() else {
+            return Ok(false);
+        };
+        let in_target = fake
+            .membership
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|m| m.organization == target().organization);
+        Ok(in_target || !fake.accepted.lock().unwrap().is_empty())
+    }
+}
+
 /// The target organization's side.
 #[derive(Default)]
 struct FakeTarget {
@@ -187,6 +205,7 @@ impl World {
     }
     fn tracker(&self) -> Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>> {
         Tracker::new(self.store.clone(), self.notifier.clone(), target())
+            .with_target_members(self.credentials.clone())
     }
     fn acceptor(&self, decline: bool) -> TestAcceptor {
         Acceptor::new(self.tracker(), self.credentials.clone(), decline)
@@ -287,6 +306,7 @@ async fn a_forged_event_naming_the_target_for_a_foreign_handshake_is_not_accepte
     // The event payload claims the target organization invited the account with h-forged...
     let forged = DomainEvent {
         id: "forged-1".into(),
+        recorded_in: None,
         account: acct(SOLO),
         occurred_at: Utc::now(),
         kind: EventKind::InvitationSent {

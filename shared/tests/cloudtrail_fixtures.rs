@@ -161,7 +161,7 @@ fn every_fixture_parses_to_its_domain_event() {
         (
             "service-event-account-departed-organization.json",
             "444444444444",
-            "left_organization",
+            "departed_organization",
             None,
         ),
     ];
@@ -257,7 +257,10 @@ fn decline_and_cancel_are_closures_of_the_named_handshake() {
 #[test]
 fn departure_service_event_says_whether_the_account_was_removed() {
     let event = parse_event(&fixture("service-event-account-departed-organization.json")).unwrap();
-    assert_eq!(event.kind, EventKind::LeftOrganization { removed: true });
+    assert_eq!(
+        event.kind,
+        EventKind::DepartedOrganization { removed: true }
+    );
     let joined = parse_event(&fixture("service-event-account-joined-organization.json")).unwrap();
     let EventKind::JoinedOrganization { management_account } = joined.kind else {
         panic!()

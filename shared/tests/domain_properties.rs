@@ -84,6 +84,8 @@ fn kinds() -> Vec<EventKind> {
             });
         }
     }
+    // The proof of joining: the target organization lists the account.
+    kinds.push(EventKind::MembershipConfirmed);
     kinds
 }
 
@@ -117,6 +119,7 @@ fn deliveries() -> impl Strategy<Value = Vec<usize>> {
 fn event(index: usize) -> DomainEvent {
     DomainEvent {
         id: format!("event-{index}"),
+        recorded_in: None,
         account: AccountId::parse("333333333333").unwrap(),
         occurred_at: t(index as i64),
         kind: kinds()[index].clone(),
@@ -180,10 +183,12 @@ proptest! {
     }
 
     #[test]
-    fn reordered_duplicated_valid_history_still_ends_joined(order in Just(vec![0usize, 5, 12, 13]).prop_shuffle(), dupes in prop::collection::vec(0usize..4, 0..6)) {
-        // A standalone-mode member: leave failed, left, invited, accepted, in any order, with duplicates.
+    fn reordered_duplicated_valid_history_still_ends_joined(order in Just(vec![0usize, 5, 12, 13, 22]).prop_shuffle(), dupes in prop::collection::vec(0usize..5, 0..6)) {
+        // A standalone-mode member: leave failed, left, invited, accepted, its membership
+        // confirmed, in any order, with duplicates.
         let pool = kinds();
-        let history = [0usize, 5, 12, 13];
+        let history = [0usize, 5, 12, 13, 22];
+        prop_assert_eq!(&pool[22], &EventKind::MembershipConfirmed);
         let mut record = OnboardingRecord::enroll(
             AccountId::parse("333333333333").unwrap(), EnrollmentName::parse("acme").unwrap(),
             TransferMode::Standalone, Role::Member, 0, t(0));

@@ -59,6 +59,7 @@ impl Scenario {
         self.n += 1;
         let event = DomainEvent {
             id: format!("ev-{}", self.n),
+            recorded_in: None,
             account: self.record.account_id.clone(),
             occurred_at: t(self.n),
             kind,
@@ -197,7 +198,10 @@ fn standalone_member_leaves_is_invited_and_joins() {
         .last()
         .follow_ups
         .contains(&FollowUp::AcceptInvitation { handshake: hs(H1) }));
-    let s = s.when(accepted(H1)).then_phase(Phase::Joined);
+    let s = s
+        .when(accepted(H1))
+        .when(EventKind::MembershipConfirmed)
+        .then_phase(Phase::Joined);
     assert!(s
         .last()
         .notifications
@@ -370,6 +374,7 @@ fn direct_member_is_invited_and_joins_without_leaving() {
         .when(invited(H1))
         .then_phase(Phase::Invited)
         .when(accepted(H1))
+        .when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
     assert!(!s.record.in_old_organization);
     assert!(s
@@ -403,6 +408,7 @@ fn direct_member_refused_at_invitation_falls_back_to_leaving_once_with_its_reaso
     s.when(invited(H2))
         .then_phase(Phase::Invited)
         .when(accepted(H2))
+        .when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
 }
 
@@ -561,6 +567,7 @@ fn an_event_already_applied_is_a_no_op() {
     let s = Scenario::new(given(Role::Standalone, TransferMode::Direct)).when(invited(H1));
     let event = DomainEvent {
         id: "ev-1".into(),
+        recorded_in: None,
         account: acct(SOLO),
         occurred_at: t(1),
         kind: invited(H1),
@@ -573,7 +580,7 @@ fn an_event_already_applied_is_a_no_op() {
 #[test]
 fn joined_is_terminal() {
     let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
-        .when(accepted(H1))
+        .when(EventKind::MembershipConfirmed)
         .when(EventKind::InvitationClosed {
             handshake: hs(H1),
             closure: Closure::Expired,
@@ -594,6 +601,7 @@ fn events_for_another_account_are_ignored() {
     let record = given(Role::Standalone, TransferMode::Direct);
     let event = DomainEvent {
         id: "x".into(),
+        recorded_in: None,
         account: acct(MEMBER),
         occurred_at: t(1),
         kind: accepted(H1),
@@ -635,4 +643,53 @@ fn history_is_bounded() {
         s.record.settled_handshakes.len(),
         onboarding::domain::record::HANDSHAKE_MEMORY
     );
+}
+
+// --- blockers in order -------------------------------------------------------------------
+
+fn at(id: &str, minute: u32, kind: EventKind) -> DomainEvent {
+    DomainEvent {
+        id: id.into(),
+        recorded_in: None,
+        account: acct(MGMT),
+        occurred_at: t(minute),
+        kind,
+    }
+}
+
+#[test]
+fn a_refusal_from_before_the_success_that_cleared_its_blocker_never_brings_it_back() {
+    let not_empty = || {
+        failed(
+            Operation::DeleteOrganization,
+            "OrganizationNotEmptyException",
+            None,
+            "",
+        )
+    };
+    let s = Scenario::new(given(Role::Management, TransferMode::Standalone));
+    assert!(s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    // Every member is gone at minute 10: the blocker clears.
+    let s = s.when_event(&at("gone", 10, EventKind::MembersRemaining { count: 0 }));
+    assert!(!s.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    // The refusal of a deletion tried at minute 4 arrives late: nothing comes back.
+    let late = s.when_event(&at("late", 4, not_empty()));
+    assert!(!late.last().changed);
+    assert!(!late.record.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    // A refusal after minute 10 (a member joined the organization again) does block.
+    let again = late.when_event(&at("again", 12, not_empty()));
+    assert!(again
+        .record
+        .is_blocked_by(BlockerCode::OrganizationNotEmpty));
+}
+
+#[test]
+fn an_acceptance_alone_never_joins() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(invited(H1))
+        .when(accepted(H1))
+        .then_phase(Phase::Invited);
+    assert!(!s.last().changed, "a prompt to confirm, no change");
+    s.when(EventKind::MembershipConfirmed)
+        .then_phase(Phase::Joined);
 }

@@ -184,6 +184,7 @@ async fn sixteen_concurrent_changes_to_one_account_are_all_kept() {
         tokio::spawn(async move {
             let event = DomainEvent {
                 id: format!("close-{i}"),
+                recorded_in: None,
                 account: acct("555555555555"),
                 occurred_at: Utc::now(),
                 kind: EventKind::InvitationClosed {
@@ -303,6 +304,7 @@ async fn direct_member_joining_unblocks_the_management_account() {
     for (i, member) in ["333333333333", "444444444444"].into_iter().enumerate() {
         let event = DomainEvent {
             id: format!("joined-{i}"),
+            recorded_in: None,
             account: acct(member),
             occurred_at: Utc::now(),
             kind: EventKind::JoinedOrganization {
@@ -348,6 +350,7 @@ async fn enrollment_completed_is_announced_once() {
         for copy in 0..2 {
             let event = DomainEvent {
                 id: format!("joined-{account}-{copy}"),
+                recorded_in: None,
                 account: acct(account),
                 occurred_at: Utc::now(),
                 kind: EventKind::JoinedOrganization {

@@ -455,21 +455,23 @@ fn show_json_has_the_contract_fields_and_the_history() {
 fn replay_applies_reports_duplicates_and_exits_0_when_all_are_good() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let operator = runtime.block_on(Operator::new()).enrolled();
-    // A directory read in name order: the member leaves, then is invited, then accepts.
+    // A directory read in name order: the member leaves, then the standalone account is
+    // invited and accepts, and the target organization records it joining.
     let dir = scratch("replay-good");
     let leave = fixture("leave-organization.json");
     std::fs::write(dir.join("1-leave.json"), leave.to_string()).unwrap();
     let invite = fixture("invite-account-to-organization.json");
     let accept = fixture("accept-handshake.json");
-    // JSON Lines with both.
+    let joined = fixture("service-event-account-joined-organization.json");
+    // JSON Lines with all three.
     std::fs::write(
-        dir.join("2-invite-accept.jsonl"),
-        format!("{invite}\n{accept}\n"),
+        dir.join("2-invite-accept-join.jsonl"),
+        format!("{invite}\n{accept}\n{joined}\n"),
     )
     .unwrap();
     let run = operator.ok(&["replay", dir.to_str().unwrap()]);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{run:#?}");
+    assert_eq!(lines.len(), 5, "{run:#?}");
     assert!(
         lines[0].starts_with("applied") && lines[0].contains(MEMBER),
         "{run:#?}"
@@ -478,15 +480,21 @@ fn replay_applies_reports_duplicates_and_exits_0_when_all_are_good() {
         lines[1].starts_with("applied") && lines[1].contains("Invited"),
         "{run:#?}"
     );
+    // An acceptance is no proof of joining: the emulator's target organization does not
+    // list the fixture's account, so the record stays where it is.
     assert!(
-        lines[2].starts_with("applied") && lines[2].contains("Joined"),
+        lines[2].starts_with("ignored") && lines[2].contains("changes nothing"),
         "{run:#?}"
     );
-    assert_eq!(lines[3], "3 applied, 0 duplicate, 0 ignored, 0 rejected");
+    assert!(
+        lines[3].starts_with("applied") && lines[3].contains("Joined"),
+        "{run:#?}"
+    );
+    assert_eq!(lines[4], "3 applied, 0 duplicate, 1 ignored, 0 rejected");
 
     // The same events again (as a JSON array): duplicates, still exit 0.
     let array = dir.join("again.json");
-    std::fs::write(&array, serde_json::json!([invite, accept]).to_string()).unwrap();
+    std::fs::write(&array, serde_json::json!([invite, joined]).to_string()).unwrap();
     let run = operator.ok(&["replay", array.to_str().unwrap()]);
     assert!(
         run.stdout

@@ -13,6 +13,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_organizations::config::retry::RetryConfig;
 use aws_sdk_organizations::config::{Credentials as StaticCredentials, Region};
 use aws_sdk_organizations::operation::accept_handshake::AcceptHandshakeOutput;
+use aws_sdk_organizations::operation::describe_account::DescribeAccountOutput;
 use aws_sdk_organizations::operation::invite_account_to_organization::InviteAccountToOrganizationOutput;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountOutput;
 use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationOutput;
@@ -146,7 +147,22 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
     };
     let store = Arc::new(InMemoryRecordStore::new());
     let notifier = Arc::new(InMemoryNotifier::new());
-    let tracker = || Tracker::new(store.clone(), notifier.clone(), target.clone());
+    // Asked after each acceptance, the target organization lists the member (DescribeAccount
+    // with the hub's credentials): the proof of joining.
+    let describe = mock!(Client::describe_account).then_compute_output(|req| {
+        DescribeAccountOutput::builder()
+            .account(
+                aws_sdk_organizations::types::Account::builder()
+                    .id(req.account_id().unwrap())
+                    .build(),
+            )
+            .build()
+    });
+    let members = Arc::new(SdkTargetOrganization::new(target_client(&[&describe])));
+    let tracker = || {
+        Tracker::new(store.clone(), notifier.clone(), target.clone())
+            .with_target_members(members.clone())
+    };
     let enrollment = Enrollment {
         name: EnrollmentName::parse("direct").unwrap(),
         transfer_mode: TransferMode::Direct,

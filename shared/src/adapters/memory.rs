@@ -11,8 +11,8 @@ use crate::domain::{
     AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
 };
 use crate::ports::{
-    Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
-    StoreError, OUTBOX_LEASE,
+    Commit, CreateOutcome, Notifier, NotifyError, OrganizationsError, OutboxItem,
+    OutgoingNotification, RecordStore, StoreError, TargetMembers, OUTBOX_LEASE,
 };
 
 #[derive(Default)]
@@ -232,6 +232,30 @@ impl RecordStore for InMemoryRecordStore {
             .claims
             .remove(&(item.scope.clone(), item.event_id.clone()));
         Ok(())
+    }
+}
+
+/// The target organization's members, as a test says they are.
+#[derive(Default)]
+pub struct InMemoryMembers {
+    members: Mutex<HashSet<AccountId>>,
+}
+
+impl InMemoryMembers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The account is now a member of the target organization.
+    pub fn add(&self, account: &AccountId) {
+        self.members.lock().unwrap().insert(account.clone());
+    }
+}
+
+#[async_trait]
+impl TargetMembers for InMemoryMembers {
+    async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
+        Ok(self.members.lock().unwrap().contains(account))
     }
 }
 

@@ -45,7 +45,8 @@ use chrono::{DateTime, Utc};
 use super::sdk_error;
 use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
 use crate::ports::{
-    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
+    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetMembers,
+    TargetOrganization,
 };
 
 /// The code of a failure caused by a response this adapter cannot use (an invalid
@@ -120,6 +121,7 @@ macro_rules! operation_error {
 
 use aws_sdk_organizations::operation::accept_handshake::AcceptHandshakeError;
 use aws_sdk_organizations::operation::decline_handshake::DeclineHandshakeError;
+use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError;
 use aws_sdk_organizations::operation::invite_account_to_organization::InviteAccountToOrganizationError;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountError;
@@ -153,6 +155,18 @@ operation_error!(DeclineHandshakeError {
         HandshakeAlreadyInStateException,
         HandshakeNotFoundException,
         InvalidHandshakeTransitionException,
+        InvalidInputException,
+        ServiceException,
+        TooManyRequestsException,
+    ],
+    with_reason: [],
+});
+
+operation_error!(DescribeAccountError {
+    plain: [
+        AccessDeniedException,
+        AccountNotFoundException,
+        AwsOrganizationsNotInUseException,
         InvalidInputException,
         ServiceException,
         TooManyRequestsException,
@@ -500,6 +514,33 @@ impl TargetOrganization for SdkTargetOrganization {
         let handshake = returned_handshake(output.handshake(), "InviteAccountToOrganization")?;
         tracing::info!(handshake_id = %handshake.id, "invited the account");
         Ok(handshake)
+    }
+}
+
+#[async_trait]
+impl TargetMembers for SdkTargetOrganization {
+    #[tracing::instrument(skip(self), fields(account_id = %account))]
+    async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
+        match self
+            .client
+            .describe_account()
+            .account_id(account.as_str())
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .account()
+                .and_then(|a| a.id())
+                .is_some_and(|id| id == account.as_str())),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_account_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(logged("DescribeAccount", map_sdk_error(err))),
+        }
     }
 }
 

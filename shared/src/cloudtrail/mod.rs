@@ -248,12 +248,24 @@ impl Reader {
             .unwrap_or(self.envelope_time)
     }
 
+    /// The account whose CloudTrail recorded the event: what decides which records it may
+    /// change, so an event without one is rejected.
+    fn recorded_in(&self) -> Result<AccountId, ParseError> {
+        let recorded = self
+            .trail
+            .recipient_account_id
+            .as_deref()
+            .or(self.envelope_account.as_deref());
+        self.account("recipientAccountId", recorded)
+    }
+
     fn event(&self, account: AccountId, kind: EventKind) -> Result<DomainEvent, ParseError> {
         Ok(DomainEvent {
             id: self.event_id.clone(),
             account,
             occurred_at: self.occurred_at(),
             kind,
+            recorded_in: Some(self.recorded_in()?),
         })
     }
 
@@ -290,6 +302,15 @@ impl Reader {
             }
             Operation::AcceptHandshake => {
                 let handshake = self.response_handshake().ok();
+                if let Some(action) = handshake.as_ref().and_then(|h| h.action.as_deref()) {
+                    if !action.eq_ignore_ascii_case("INVITE") {
+                        // e.g. APPROVE_ALL_FEATURES of the old organization: never a join.
+                        return Err(ParseError::Unsupported {
+                            event_id: self.event_id.clone(),
+                            what: format!("AcceptHandshake of a {action} handshake"),
+                        });
+                    }
+                }
                 let id = match &handshake {
                     Some(h) => self.handshake_id(h)?,
                     None => self.request_handshake_id()?,
@@ -434,7 +455,7 @@ impl Reader {
                     .unwrap_or("");
                 self.event(
                     account,
-                    EventKind::LeftOrganization {
+                    EventKind::DepartedOrganization {
                         removed: how.eq_ignore_ascii_case("Removed"),
                     },
                 )

@@ -40,6 +40,9 @@ pub(super) struct TrailHandshake {
     pub id: String,
     #[serde(default, alias = "Arn")]
     pub arn: Option<String>,
+    /// `INVITE`, `APPROVE_ALL_FEATURES`, … (lowercase in some real payloads).
+    #[serde(default, alias = "Action")]
+    pub action: Option<String>,
     #[serde(default, alias = "Parties")]
     pub parties: Vec<Party>,
     #[serde(default, rename = "expirationTimestamp", alias = "ExpirationTimestamp")]

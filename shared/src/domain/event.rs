@@ -84,6 +84,24 @@ pub struct DomainEvent {
     pub account: AccountId,
     pub occurred_at: DateTime<Utc>,
     pub kind: EventKind,
+    /// The account whose CloudTrail recorded the event; `None` for what a function
+    /// observed through the API itself. It decides which records the event may change
+    /// ([`crate::domain::origin`]).
+    #[serde(default)]
+    pub recorded_in: Option<AccountId>,
+}
+
+impl DomainEvent {
+    /// What a function observed through the API (no CloudTrail record behind it).
+    pub fn observed(id: impl Into<String>, account: AccountId, kind: EventKind) -> Self {
+        Self {
+            id: id.into(),
+            account,
+            occurred_at: chrono::Utc::now(),
+            kind,
+            recorded_in: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,7 +114,8 @@ pub enum EventKind {
         organization: Option<OrganizationId>,
         expires_at: Option<DateTime<Utc>>,
     },
-    /// The account accepted an invitation (AcceptHandshake succeeded).
+    /// The account accepted an invitation (AcceptHandshake succeeded). A prompt to confirm
+    /// the membership through the API, never proof of joining by itself.
     InvitationAccepted {
         handshake: HandshakeId,
         organization: Option<OrganizationId>,
@@ -108,6 +127,9 @@ pub enum EventKind {
     },
     /// The account is no longer in its old organization (left, or removed by its management account).
     LeftOrganization { removed: bool },
+    /// Organizations' own record that the account departed an organization (a service
+    /// event only that organization's management account sees): like leaving it.
+    DepartedOrganization { removed: bool },
     /// The account's (old) organization was deleted: it is standalone now.
     OrganizationDeleted,
     /// Organizations' own record that the account joined the organization of
@@ -130,6 +152,12 @@ pub enum EventKind {
     },
     /// Access to the account through the spoke role failed (or works again).
     AccessChecked { failure: Option<AwsFailure> },
+    /// A call the functions make in the account (listing its handshakes, reading its
+    /// organization) was refused for good, e.g. by a service control policy.
+    CallRefused { call: String, failure: AwsFailure },
+    /// The API, with the hub's own credentials, shows the account in the target
+    /// organization: the proof of joining (with the target's service event).
+    MembershipConfirmed,
 }
 
 impl EventKind {
@@ -140,12 +168,15 @@ impl EventKind {
             EventKind::InvitationAccepted { .. } => "invitation_accepted",
             EventKind::InvitationClosed { .. } => "invitation_closed",
             EventKind::LeftOrganization { .. } => "left_organization",
+            EventKind::DepartedOrganization { .. } => "departed_organization",
             EventKind::OrganizationDeleted => "organization_deleted",
             EventKind::JoinedOrganization { .. } => "joined_organization",
             EventKind::CallFailed { .. } => "call_failed",
             EventKind::MembersRemaining { .. } => "members_remaining",
             EventKind::InvitationRefused { .. } => "invitation_refused",
             EventKind::AccessChecked { .. } => "access_checked",
+            EventKind::CallRefused { .. } => "call_refused",
+            EventKind::MembershipConfirmed => "membership_confirmed",
         }
     }
 }

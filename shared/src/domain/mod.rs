@@ -5,6 +5,7 @@ pub mod blocker;
 pub mod counts;
 pub mod event;
 pub mod ids;
+pub mod origin;
 pub mod phase;
 pub mod policy;
 pub mod record;
@@ -16,7 +17,10 @@ pub use event::{Closure, DomainEvent, EventKind, Operation};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
+pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
-pub use record::{Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target};
+pub use record::{
+    ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target,
+};
 pub use transition::{apply, FollowUp, Notification, Transition};

@@ -32,6 +32,13 @@ pub struct HistoryEntry {
     pub phase: Phase,
 }
 
+/// A blocker a success cleared, and when that success happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearedBlocker {
+    pub code: BlockerCode,
+    pub at: DateTime<Utc>,
+}
+
 /// Why a direct-mode account moved to the standalone path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fallback {
@@ -58,6 +65,14 @@ pub struct OnboardingRecord {
     /// Handshakes that were closed or refused: a late event about one changes nothing.
     #[serde(default)]
     pub settled_handshakes: Vec<HandshakeId>,
+    /// The management account of the organization a member leaves: the one other account
+    /// whose events (removing it) may change this record.
+    #[serde(default)]
+    pub old_management_account: Option<AccountId>,
+    /// When each blocker was last cleared by a success: a refusal that happened before
+    /// never brings it back (events arrive out of order).
+    #[serde(default)]
+    pub cleared_blockers: Vec<ClearedBlocker>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -107,6 +122,8 @@ impl OnboardingRecord {
             blockers,
             fallback: None,
             settled_handshakes: Vec::new(),
+            old_management_account: None,
+            cleared_blockers: Vec::new(),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -122,6 +139,14 @@ impl OnboardingRecord {
 
     pub fn is_blocked_by(&self, code: BlockerCode) -> bool {
         self.blockers.iter().any(|b| b.code == code)
+    }
+
+    /// When a success last cleared this blocker.
+    pub fn cleared_at(&self, code: BlockerCode) -> Option<DateTime<Utc>> {
+        self.cleared_blockers
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| c.at)
     }
 }
 
@@ -175,14 +200,20 @@ impl Enrollment {
         Ok(accounts
             .into_iter()
             .map(|(account, role)| {
-                OnboardingRecord::enroll(
+                let mut record = OnboardingRecord::enroll(
                     account,
                     self.name.clone(),
                     self.transfer_mode,
                     role,
                     self.members.len(),
                     now,
-                )
+                );
+                if role == Role::Member {
+                    record
+                        .old_management_account
+                        .clone_from(&self.management_account);
+                }
+                record
             })
             .collect())
     }

@@ -26,7 +26,8 @@ use super::event::{Closure, DomainEvent, EventKind, Operation};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
 use super::record::{
-    Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY, HISTORY_LIMIT,
+    ClearedBlocker, Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY,
+    HISTORY_LIMIT,
 };
 
 /// What a transition tells the world.
@@ -108,7 +109,8 @@ pub fn apply(
     }
     let mut next = record.clone();
     let mut decision = Decision::default();
-    decide(&mut next, &event.kind, target, now, &mut decision);
+    decide(&mut next, event, target, now, &mut decision);
+    remember_cleared(record, &mut next, event.occurred_at);
     if next == *record && decision.notifications.is_empty() {
         return Transition::unchanged(record);
     }
@@ -222,12 +224,12 @@ fn summarize(kind: &EventKind) -> String {
 /// Hands the event to the rule for its kind.
 fn decide(
     next: &mut OnboardingRecord,
-    kind: &EventKind,
+    event: &DomainEvent,
     target: &Target,
     now: DateTime<Utc>,
     out: &mut Decision,
 ) {
-    match kind {
+    match &event.kind {
         EventKind::InvitationSent {
             handshake,
             organization,
@@ -236,20 +238,30 @@ fn decide(
         EventKind::InvitationAccepted {
             handshake,
             organization,
-        } => join_on_acceptance(next, out, target, handshake, organization),
+        } => report_foreign_acceptance(next, out, target, handshake, organization),
         EventKind::JoinedOrganization { management_account } => {
             join_on_service_event(next, out, target, management_account)
         }
         EventKind::InvitationClosed { handshake, closure } => {
             close_invitation(next, out, handshake, *closure)
         }
-        EventKind::LeftOrganization { removed } => leave_organization(next, out, *removed),
+        EventKind::LeftOrganization { removed } | EventKind::DepartedOrganization { removed } => {
+            leave_organization(next, out, *removed)
+        }
         EventKind::OrganizationDeleted => delete_organization(next, out),
         EventKind::CallFailed {
             operation,
             failure,
             handshake,
-        } => record_failure(next, out, *operation, failure, handshake, now),
+        } => {
+            let failed = Failed {
+                operation: *operation,
+                failure,
+                handshake,
+                occurred_at: event.occurred_at,
+            };
+            record_failure(next, out, &failed, now)
+        }
         EventKind::MembersRemaining { count } => members_remaining(next, *count),
         EventKind::InvitationRefused {
             handshake,
@@ -257,6 +269,8 @@ fn decide(
             reason,
         } => drop_refused_invitation(next, out, handshake, organization, reason),
         EventKind::AccessChecked { failure } => access_checked(next, failure.as_ref(), now),
+        EventKind::CallRefused { failure, .. } => call_refused(next, failure, now),
+        EventKind::MembershipConfirmed => join_on_confirmed_membership(next, out),
     }
 }
 
@@ -290,8 +304,9 @@ fn take_invitation(
     }
 }
 
-/// Accepting the target's invitation joins; accepting another organization's is reported.
-fn join_on_acceptance(
+/// Accepting another organization's invitation is reported. Accepting the target's is no
+/// proof of joining (the tracker confirms it through the API), so it changes nothing here.
+fn report_foreign_acceptance(
     next: &mut OnboardingRecord,
     out: &mut Decision,
     target: &Target,
@@ -301,10 +316,14 @@ fn join_on_acceptance(
     if let Some(org) = foreign(organization, target) {
         let reason =
             format!("the account accepted an invitation from organization {org}, not the target");
-        return report_unexpected(next, out, handshake, organization, reason);
+        report_unexpected(next, out, handshake, organization, reason);
     }
-    join(next, Some(handshake.clone()));
-    out.reason = Some(format!("accepted invitation {handshake}"));
+}
+
+/// The target organization listing the account as a member joins.
+fn join_on_confirmed_membership(next: &mut OnboardingRecord, out: &mut Decision) {
+    join(next, next.handshake_id.clone());
+    out.reason = Some("the target organization lists the account as a member".into());
 }
 
 /// Organizations recording the account joining the target's management account joins.
@@ -383,43 +402,56 @@ fn out_of_old_organization(next: &mut OnboardingRecord, steps: &[Step]) {
         .retain(|b| b.code != BlockerCode::StillInOrganization);
 }
 
+/// A failed call, as the rules read it.
+struct Failed<'a> {
+    operation: Operation,
+    failure: &'a AwsFailure,
+    handshake: &'a Option<HandshakeId>,
+    occurred_at: DateTime<Utc>,
+}
+
 /// A failed call blocks its step, or falls a direct-mode member back to the standalone
-/// path; a transient failure, or one about a step done or another handshake, changes nothing.
+/// path; a transient failure, one about a step done or another handshake, or one that
+/// happened before the success that cleared its blocker, changes nothing.
 fn record_failure(
     next: &mut OnboardingRecord,
     out: &mut Decision,
-    operation: Operation,
-    failure: &AwsFailure,
-    handshake: &Option<HandshakeId>,
+    failed: &Failed,
     now: DateTime<Utc>,
 ) {
+    let Failed {
+        operation,
+        failure,
+        handshake,
+        occurred_at,
+    } = *failed;
     if is_stale_failure(next, operation, handshake) {
         return;
     }
-    match classify(failure) {
+    let code = match classify(failure) {
         FailureClass::Transient
         | FailureClass::AlreadyInState
-        | FailureClass::DuplicateInvitation => {}
-        FailureClass::StillInOrganization if can_fall_back(next, operation) => {
-            fall_back_to_standalone(next, out, operation, failure, now)
-        }
-        // One "still in an organization" blocker is enough, whichever call said it.
-        FailureClass::StillInOrganization
-            if next.is_blocked_by(BlockerCode::StillInOrganization) => {}
-        FailureClass::StillInOrganization => add_blocker(
-            next,
-            Blocker::from_failure(
-                BlockerCode::StillInOrganization,
-                operation.step(),
-                failure,
-                now,
-            ),
-        ),
-        FailureClass::Blocker(code) => add_blocker(
-            next,
-            Blocker::from_failure(code, operation.step(), failure, now),
-        ),
+        | FailureClass::DuplicateInvitation => return,
+        FailureClass::StillInOrganization => BlockerCode::StillInOrganization,
+        FailureClass::Blocker(code) => code,
+    };
+    if next
+        .cleared_at(code)
+        .is_some_and(|cleared| cleared >= occurred_at)
+    {
+        return; // refused before the success that cleared it
     }
+    if code == BlockerCode::StillInOrganization && can_fall_back(next, operation) {
+        return fall_back_to_standalone(next, out, operation, failure, now);
+    }
+    // One "still in an organization" blocker is enough, whichever call said it.
+    if code == BlockerCode::StillInOrganization && next.is_blocked_by(code) {
+        return;
+    }
+    add_blocker(
+        next,
+        Blocker::from_failure(code, operation.step(), failure, now),
+    );
 }
 
 /// A failure about another handshake than the current one (an invitation aside), or a late
@@ -508,6 +540,32 @@ fn access_checked(next: &mut OnboardingRecord, failure: Option<&AwsFailure>, now
             Blocker::from_failure(BlockerCode::SpokeRoleUntrusted, Step::Access, failure, now),
         ),
         None => clear_steps(next, &[Step::Access]),
+    }
+}
+
+/// A call the functions make in the account, refused for good, blocks access to it until
+/// a later access check succeeds.
+fn call_refused(next: &mut OnboardingRecord, failure: &AwsFailure, now: DateTime<Utc>) {
+    let code = match classify(failure) {
+        FailureClass::Blocker(code) => code,
+        _ => BlockerCode::UnknownError,
+    };
+    add_blocker(
+        next,
+        Blocker::from_failure(code, Step::Access, failure, now),
+    );
+}
+
+/// Remembers when each blocker the event cleared was cleared (the event's time), so a
+/// refusal from before it never brings the blocker back.
+fn remember_cleared(record: &OnboardingRecord, next: &mut OnboardingRecord, at: DateTime<Utc>) {
+    for old in &record.blockers {
+        if next.blockers.iter().any(|b| b.same_as(old)) {
+            continue;
+        }
+        next.cleared_blockers.retain(|c| c.code != old.code);
+        next.cleared_blockers
+            .push(ClearedBlocker { code: old.code, at });
     }
 }
 

@@ -72,6 +72,15 @@ pub trait TargetOrganization: Send + Sync {
     ) -> Result<ObservedHandshake, OrganizationsError>;
 }
 
+/// The target organization's member list, read with the hub's own credentials: the proof
+/// that an account joined.
+#[async_trait]
+pub trait TargetMembers: Send + Sync {
+    /// Whether the account is a member of the target organization (DescribeAccount in its
+    /// management account: `AccountNotFoundException` means no).
+    async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError>;
+}
+
 #[async_trait]
 impl<T: Credentials + ?Sized> Credentials for Arc<T> {
     async fn organizations_for(
