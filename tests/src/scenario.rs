@@ -157,49 +157,166 @@ impl Report {
 pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     let started = Instant::now();
     let mut screen = Screen::new(started);
-    let id = |readable: &str| match options.ids {
-        Ids::Readable => readable.to_string(),
-        Ids::Unique => unique_account_id(),
-    };
-    let prefix = match options.ids {
-        Ids::Readable => "demo".to_string(),
-        Ids::Unique => format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
-    };
+    let id = |readable: &str| account_id(options.ids, readable);
 
     // The local AWS: a recorder (CloudTrail) that also injects faults.
     let faults = Faults::new();
     let recorder = Recorder::new(emulator).with_faults(&faults);
-
-    // The hub: the target organization's management account.
-    let hub = Hub::create_in(
-        AwsAccount::create(emulator, &id("111111111111")).await?,
-        &recorder,
-        &prefix,
-    )
-    .await
-    .context("creating the hub")?;
+    let hub = create_hub(emulator, &recorder, options.ids, &id).await?;
     let notifications_queue = hub
         .event_loop
         .route_to_test_queue("notifications", json!({"source": [notifications::SOURCE]}))
         .await?;
+    let customer = create_customer(emulator, &hub, &id).await?;
+    introduce(&mut screen, &hub, &customer);
+    let order = enroll_in_standalone_mode(&hub, &customer, &mut screen).await?;
+    let foreign_handshake = foreign_invitation(&customer, &recorder, &screen).await?;
+    let functions = Functions::start(&hub, &recorder, options.variant, &screen)?;
 
-    // The customer: an organization with three members, and a standalone account.
+    let mut watcher = Watch {
+        hub: &hub,
+        queue: &notifications_queue,
+        notifications: Vec::new(),
+        timeout: options.step_timeout,
+        pace: options.pace,
+    };
+    let stage = Stage {
+        emulator,
+        hub: &hub,
+        recorder: &recorder,
+        faults: &faults,
+        customer: &customer,
+    };
+    let result = play(&stage, &mut screen, &mut watcher, options, &id).await;
+
+    // Stop the functions whatever happened, then report.
+    let (dispatch, redeliveries_applied) = functions.stop().await?;
+    if let Err(error) = result {
+        let records = watcher.records(&screen.order).await.unwrap_or_default();
+        bail!(
+            "{error:#}\nlast status:\n{}",
+            report::status_table(&records, Utc::now())
+        );
+    }
+    // Late notifications (e.g. the completion) still in the queue.
+    watcher.drain(&mut screen).await?;
+
+    let records = watcher.records(&order).await?;
+    let direct_records = direct_records(&hub).await?;
+    let final_table = final_table(&records, &direct_records);
+    let target_accounts = verify_target_accounts(&hub, &order, &direct_records, &screen).await?;
+    let foreign_handshake_state =
+        verify_foreign_handshake(&customer, &foreign_handshake, &screen).await?;
+    let dead_lettered = dead_lettered(&hub).await?;
+    Ok(Report {
+        records,
+        direct_records,
+        notifications: watcher.notifications,
+        enrolled: order,
+        target_accounts,
+        foreign_handshake,
+        foreign_handshake_state,
+        foreign_organization: customer.foreign_organization,
+        standalone_account: customer.standalone.account_id().to_string(),
+        dispatch,
+        redeliveries_applied,
+        dead_lettered,
+        final_table,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A readable account id for the demo (its own emulator), a unique one for tests.
+fn account_id(ids: Ids, readable: &str) -> String {
+    match ids {
+        Ids::Readable => readable.to_string(),
+        Ids::Unique => unique_account_id(),
+    }
+}
+
+/// The hub: the target organization's management account.
+async fn create_hub(
+    emulator: &Emulator,
+    recorder: &Recorder,
+    ids: Ids,
+    id: &dyn Fn(&str) -> String,
+) -> Result<Hub> {
+    let prefix = match ids {
+        Ids::Readable => "demo".to_string(),
+        Ids::Unique => format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
+    Hub::create_in(
+        AwsAccount::create(emulator, &id("111111111111")).await?,
+        recorder,
+        &prefix,
+    )
+    .await
+    .context("creating the hub")
+}
+
+/// Act 1's customer (an organization with three members, and a standalone account) and
+/// the foreign organization that invites the standalone account.
+struct Customer {
+    management: AwsAccount,
+    organization: String,
+    members: Vec<AwsAccount>,
+    standalone: AwsAccount,
+    foreign: AwsAccount,
+    foreign_organization: String,
+}
+
+impl Customer {
+    /// The enrolled accounts' ids, in the cast's order.
+    fn order(&self) -> Vec<String> {
+        [&self.management]
+            .into_iter()
+            .chain(&self.members)
+            .chain([&self.standalone])
+            .map(|a| a.account_id().to_string())
+            .collect()
+    }
+}
+
+/// Creates the customer's accounts and organizations, with the spoke role in each enrolled
+/// account.
+async fn create_customer(
+    emulator: &Emulator,
+    hub: &Hub,
+    id: &dyn Fn(&str) -> String,
+) -> Result<Customer> {
     let management = AwsAccount::create(emulator, &id("222222222222")).await?;
-    let customer_org = management.create_organization().await?;
+    let organization = management.create_organization().await?;
     let mut members = Vec::new();
     for n in 1..=3 {
         members.push(
-            AwsAccount::create_member_of(emulator, &id(&format!("22222222220{n}")), &customer_org)
+            AwsAccount::create_member_of(emulator, &id(&format!("22222222220{n}")), &organization)
                 .await?,
         );
     }
     let standalone = AwsAccount::create(emulator, &id("333333333333")).await?;
     let foreign = AwsAccount::create(emulator, &id("999999999999")).await?;
-    let foreign_org = foreign.create_organization().await?;
+    let foreign_organization = foreign.create_organization().await?;
     for account in [&management, &standalone].into_iter().chain(&members) {
         hub.add_spoke(account).await?;
     }
+    Ok(Customer {
+        management,
+        organization,
+        members,
+        standalone,
+        foreign,
+        foreign_organization,
+    })
+}
 
+/// Names the accounts on the screen and says who is who.
+fn introduce(screen: &mut Screen, hub: &Hub, customer: &Customer) {
+    let Customer {
+        management,
+        members,
+        standalone,
+        ..
+    } = customer;
     screen.names = HashMap::from([
         (management.account_id().to_string(), "management".into()),
         (members[0].account_id().to_string(), "member 1".into()),
@@ -214,31 +331,35 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
         hub.account.account_id()
     ));
     screen.say(&format!(
-        "customer organization {customer_org}: management {}, members {}, {}, {}; \
+        "customer organization {}: management {}, members {}, {}, {}; \
          standalone account {}; spoke role and event forwarding in each",
+        customer.organization,
         management.account_id(),
         members[0].account_id(),
         members[1].account_id(),
         members[2].account_id(),
         standalone.account_id()
     ));
+}
 
+/// Enrolls the customer as `acme` in standalone mode; returns the enrolled accounts.
+async fn enroll_in_standalone_mode(
+    hub: &Hub,
+    customer: &Customer,
+    screen: &mut Screen,
+) -> Result<Vec<String>> {
     let enrollment = Enrollment {
         name: EnrollmentName::parse("acme")?,
         transfer_mode: TransferMode::Standalone,
-        management_account: Some(AccountId::parse(management.account_id())?),
-        members: members
+        management_account: Some(AccountId::parse(customer.management.account_id())?),
+        members: customer
+            .members
             .iter()
             .map(|m| AccountId::parse(m.account_id()))
             .collect::<Result<_, _>>()?,
-        standalone_accounts: vec![AccountId::parse(standalone.account_id())?],
+        standalone_accounts: vec![AccountId::parse(customer.standalone.account_id())?],
     };
-    let order: Vec<String> = [&management]
-        .into_iter()
-        .chain(&members)
-        .chain([&standalone])
-        .map(|a| a.account_id().to_string())
-        .collect();
+    let order = customer.order();
     screen.order = order.clone();
     hub.enroll(&enrollment).await?;
     screen.act(
@@ -246,218 +367,318 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
          transfer (AWS, December 2025), so members leave, the organization is deleted, \
          then each account accepts the invitation.",
     );
+    Ok(order)
+}
 
-    // The foreign organization invites the standalone account before the functions run,
-    // so the acceptor meets both invitations.
-    let foreign_client = recorded_organizations_client(&foreign, &recorder);
+/// The foreign organization invites the standalone account before the functions run, so
+/// the acceptor meets both invitations. Returns the foreign handshake's id.
+async fn foreign_invitation(
+    customer: &Customer,
+    recorder: &Recorder,
+    screen: &Screen,
+) -> Result<String> {
+    let foreign_client = recorded_organizations_client(&customer.foreign, recorder);
     screen.customer(&format!(
-        "a foreign organization {foreign_org} invites the standalone account {}",
-        standalone.account_id()
+        "a foreign organization {} invites the standalone account {}",
+        customer.foreign_organization,
+        customer.standalone.account_id()
     ));
     let invited = foreign_client
         .invite_account_to_organization()
         .target(
             HandshakeParty::builder()
                 .r#type(HandshakePartyType::Account)
-                .id(standalone.account_id())
+                .id(customer.standalone.account_id())
                 .build()?,
         )
         .send()
         .await
         .context("the foreign invitation")?;
-    let foreign_handshake = invited
+    Ok(invited
         .handshake()
         .and_then(|h| h.id())
         .ok_or_else(|| anyhow!("the foreign invitation has no handshake id"))?
-        .to_string();
+        .to_string())
+}
 
-    // The functions: the dispatcher (Lambda on the queues) and the schedules.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let redeliveries_applied = Arc::new(Mutex::new(0usize));
-    let dispatcher = dispatcher(&hub, options.variant, redeliveries_applied.clone())?;
-    let dispatcher_task = spawn_dispatcher(dispatcher, recorder.clone(), stop_rx.clone());
-    let schedules_task = spawn_schedules(&hub, stop_rx);
-    screen.say("functions running: dispatcher on the tracker, acceptor and inviter queues; inviter and acceptor sweeps every second");
+/// The functions: the dispatcher (Lambda on the queues) and the schedules, in the
+/// background until [`Functions::stop`].
+struct Functions {
+    stop: watch::Sender<bool>,
+    dispatcher: JoinHandle<DispatchReport>,
+    schedules: JoinHandle<()>,
+    redeliveries_applied: Arc<Mutex<usize>>,
+}
 
-    let mut watcher = Watch {
-        hub: &hub,
-        queue: &notifications_queue,
-        notifications: Vec::new(),
-        timeout: options.step_timeout,
-        pace: options.pace,
-    };
-    let result = async {
-        let standalone_id = standalone.account_id().to_string();
-        watcher
-            .until(
-                &mut screen,
-                "the standalone account joins and the foreign invitation is reported",
-                |records, notes| {
-                    phase_of(records, &standalone_id) == Some(Phase::Joined)
-                        && notes
-                            .iter()
-                            .any(|n| n["detail-type"] == notifications::UNEXPECTED_INVITATION)
-                },
-            )
-            .await?;
-
-        // Member 1: no payment method (injected), then fixed.
-        let member1 = &members[0];
-        faults.fail(
-            "LeaveOrganization",
-            Some(member1.account_id()),
-            1,
-            Fault::constraint_violation(PAYMENT_REASON),
-        );
-        let member1_client = recorded_organizations_client(member1, &recorder);
-        screen.customer(&format!(
-            "member 1 ({}) calls LeaveOrganization",
-            member1.account_id()
-        ));
-        match member1_client.leave_organization().send().await {
-            Ok(_) => bail!("member 1's first LeaveOrganization should have failed"),
-            Err(error) => screen.aws(&format!(
-                "refused: {} ({PAYMENT_REASON}) [injected: the emulator has no billing data]",
-                error.code().unwrap_or("error")
-            )),
-        }
-        let m1 = member1.account_id().to_string();
-        watcher
-            .until(
-                &mut screen,
-                "member 1 blocked for its payment method",
-                |records, _| blocked_by(records, &m1, BlockerCode::PaymentMethodMissing),
-            )
-            .await?;
-        screen
-            .customer("member 1's owner adds a payment method, and calls LeaveOrganization again");
-        member1_client
-            .leave_organization()
-            .send()
-            .await
-            .context("member 1 leaves")?;
-        screen.aws("OK: member 1 left");
-        watcher.pause(&mut screen).await?;
-
-        let member2 = &members[1];
-        screen.customer(&format!(
-            "member 2 ({}) calls LeaveOrganization",
-            member2.account_id()
-        ));
-        recorded_organizations_client(member2, &recorder)
-            .leave_organization()
-            .send()
-            .await
-            .context("member 2 leaves")?;
-        screen.aws("OK: member 2 left");
-        watcher.pause(&mut screen).await?;
-
-        let management_client = recorded_organizations_client(&management, &recorder);
-        screen.customer(&format!(
-            "the management account ({}) calls DeleteOrganization, too early",
-            management.account_id()
-        ));
-        match management_client.delete_organization().send().await {
-            Ok(_) => bail!("DeleteOrganization should fail while member 3 is in the organization"),
-            Err(error) => {
-                let code = error.code().unwrap_or("error").to_string();
-                ensure!(
-                    code == "OrganizationNotEmptyException",
-                    "DeleteOrganization failed with {code}"
-                );
-                screen.aws(&format!(
-                    "refused by the emulator: {code} (member 3 is still in it)"
-                ));
-            }
-        }
-        watcher.pause(&mut screen).await?;
-        let member3 = &members[2];
-        screen.customer(&format!(
-            "the management account removes member 3 ({}): RemoveAccountFromOrganization",
-            member3.account_id()
-        ));
-        management_client
-            .remove_account_from_organization()
-            .account_id(member3.account_id())
-            .send()
-            .await
-            .context("removing member 3")?;
-        screen.aws("OK: member 3 removed");
-        let management_id = management.account_id().to_string();
-        watcher
-            .until(
-                &mut screen,
-                "the management account is no longer blocked",
-                |records, _| {
-                    record_of(records, &management_id).is_some_and(|r| r.blockers.is_empty())
-                },
-            )
-            .await?;
-        screen.customer("the management account calls DeleteOrganization");
-        management_client
-            .delete_organization()
-            .send()
-            .await
-            .context("deleting the customer organization")?;
-        screen.aws(&format!("OK: organization {customer_org} deleted"));
-        watcher.pause(&mut screen).await?;
-
-        watcher
-            .until(
-                &mut screen,
-                "every account joined and the enrollment completed",
-                |records, notes| {
-                    records.len() == 5
-                        && records.iter().all(|r| r.phase == Phase::Joined)
-                        && notes
-                            .iter()
-                            .any(|n| n["detail-type"] == notifications::ENROLLMENT_COMPLETED)
-                },
-            )
-            .await?;
-
-        if options.direct_act {
-            direct_act(emulator, &hub, &recorder, &mut screen, &mut watcher, &id).await?;
-        }
-        Ok::<_, anyhow::Error>(())
+impl Functions {
+    fn start(hub: &Hub, recorder: &Recorder, variant: Variant, screen: &Screen) -> Result<Self> {
+        let (stop, stop_rx) = watch::channel(false);
+        let redeliveries_applied = Arc::new(Mutex::new(0usize));
+        let dispatcher = dispatcher(hub, variant, redeliveries_applied.clone())?;
+        let dispatcher = spawn_dispatcher(dispatcher, recorder.clone(), stop_rx.clone());
+        let schedules = spawn_schedules(hub, stop_rx);
+        screen.say("functions running: dispatcher on the tracker, acceptor and inviter queues; inviter and acceptor sweeps every second");
+        Ok(Functions {
+            stop,
+            dispatcher,
+            schedules,
+            redeliveries_applied,
+        })
     }
-    .await;
 
-    // Stop the functions whatever happened, then report.
-    let _ = stop_tx.send(true);
-    let dispatch = dispatcher_task
-        .await
-        .map_err(|e| anyhow!("dispatcher task: {e}"))?;
-    schedules_task
-        .await
-        .map_err(|e| anyhow!("schedules task: {e}"))?;
-    if let Err(error) = result {
-        let records = watcher.records(&screen.order).await.unwrap_or_default();
-        bail!(
-            "{error:#}\nlast status:\n{}",
-            report::status_table(&records, Utc::now())
-        );
+    /// Stops the functions; returns what the dispatcher ran and how many second
+    /// deliveries changed a record.
+    async fn stop(self) -> Result<(DispatchReport, usize)> {
+        let _ = self.stop.send(true);
+        let dispatch = self
+            .dispatcher
+            .await
+            .map_err(|e| anyhow!("dispatcher task: {e}"))?;
+        self.schedules
+            .await
+            .map_err(|e| anyhow!("schedules task: {e}"))?;
+        let redeliveries_applied = *self.redeliveries_applied.lock().expect("lock");
+        Ok((dispatch, redeliveries_applied))
     }
-    // Late notifications (e.g. the completion) still in the queue.
-    watcher.drain(&mut screen).await?;
+}
 
-    let records = watcher.records(&order).await?;
+/// What act 1's steps play on.
+struct Stage<'a> {
+    emulator: &'a Emulator,
+    hub: &'a Hub,
+    recorder: &'a Recorder,
+    faults: &'a Faults,
+    customer: &'a Customer,
+}
+
+/// Act 1, step by step, then act 2 when the options ask for it.
+async fn play(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+    options: &Options,
+    id: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    standalone_account_joins(stage, screen, watcher).await?;
+    member_1_leaves_once_its_payment_method_is_fixed(stage, screen, watcher).await?;
+    member_2_leaves(stage, screen, watcher).await?;
+    management_deletes_its_organization_too_early(stage, screen, watcher).await?;
+    management_removes_member_3(stage, screen, watcher).await?;
+    management_deletes_its_organization(stage, screen, watcher).await?;
+    every_account_joins(screen, watcher).await?;
+    if options.direct_act {
+        direct_act(
+            stage.emulator,
+            stage.hub,
+            stage.recorder,
+            screen,
+            watcher,
+            id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn standalone_account_joins(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    let standalone_id = stage.customer.standalone.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "the standalone account joins and the foreign invitation is reported",
+            |records, notes| {
+                phase_of(records, &standalone_id) == Some(Phase::Joined)
+                    && notes
+                        .iter()
+                        .any(|n| n["detail-type"] == notifications::UNEXPECTED_INVITATION)
+            },
+        )
+        .await
+}
+
+/// Member 1: no payment method (injected), then fixed.
+async fn member_1_leaves_once_its_payment_method_is_fixed(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    let member1 = &stage.customer.members[0];
+    stage.faults.fail(
+        "LeaveOrganization",
+        Some(member1.account_id()),
+        1,
+        Fault::constraint_violation(PAYMENT_REASON),
+    );
+    let member1_client = recorded_organizations_client(member1, stage.recorder);
+    screen.customer(&format!(
+        "member 1 ({}) calls LeaveOrganization",
+        member1.account_id()
+    ));
+    match member1_client.leave_organization().send().await {
+        Ok(_) => bail!("member 1's first LeaveOrganization should have failed"),
+        Err(error) => screen.aws(&format!(
+            "refused: {} ({PAYMENT_REASON}) [injected: the emulator has no billing data]",
+            error.code().unwrap_or("error")
+        )),
+    }
+    let m1 = member1.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "member 1 blocked for its payment method",
+            |records, _| blocked_by(records, &m1, BlockerCode::PaymentMethodMissing),
+        )
+        .await?;
+    screen.customer("member 1's owner adds a payment method, and calls LeaveOrganization again");
+    member1_client
+        .leave_organization()
+        .send()
+        .await
+        .context("member 1 leaves")?;
+    screen.aws("OK: member 1 left");
+    watcher.pause(screen).await
+}
+
+async fn member_2_leaves(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    let member2 = &stage.customer.members[1];
+    screen.customer(&format!(
+        "member 2 ({}) calls LeaveOrganization",
+        member2.account_id()
+    ));
+    recorded_organizations_client(member2, stage.recorder)
+        .leave_organization()
+        .send()
+        .await
+        .context("member 2 leaves")?;
+    screen.aws("OK: member 2 left");
+    watcher.pause(screen).await
+}
+
+/// The emulator's own `OrganizationNotEmptyException`: member 3 is still in it.
+async fn management_deletes_its_organization_too_early(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    let management = &stage.customer.management;
+    screen.customer(&format!(
+        "the management account ({}) calls DeleteOrganization, too early",
+        management.account_id()
+    ));
+    let management_client = recorded_organizations_client(management, stage.recorder);
+    match management_client.delete_organization().send().await {
+        Ok(_) => bail!("DeleteOrganization should fail while member 3 is in the organization"),
+        Err(error) => {
+            let code = error.code().unwrap_or("error").to_string();
+            ensure!(
+                code == "OrganizationNotEmptyException",
+                "DeleteOrganization failed with {code}"
+            );
+            screen.aws(&format!(
+                "refused by the emulator: {code} (member 3 is still in it)"
+            ));
+        }
+    }
+    watcher.pause(screen).await
+}
+
+async fn management_removes_member_3(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    let member3 = &stage.customer.members[2];
+    screen.customer(&format!(
+        "the management account removes member 3 ({}): RemoveAccountFromOrganization",
+        member3.account_id()
+    ));
+    recorded_organizations_client(&stage.customer.management, stage.recorder)
+        .remove_account_from_organization()
+        .account_id(member3.account_id())
+        .send()
+        .await
+        .context("removing member 3")?;
+    screen.aws("OK: member 3 removed");
+    let management_id = stage.customer.management.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "the management account is no longer blocked",
+            |records, _| record_of(records, &management_id).is_some_and(|r| r.blockers.is_empty()),
+        )
+        .await
+}
+
+async fn management_deletes_its_organization(
+    stage: &Stage<'_>,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
+    screen.customer("the management account calls DeleteOrganization");
+    recorded_organizations_client(&stage.customer.management, stage.recorder)
+        .delete_organization()
+        .send()
+        .await
+        .context("deleting the customer organization")?;
+    screen.aws(&format!(
+        "OK: organization {} deleted",
+        stage.customer.organization
+    ));
+    watcher.pause(screen).await
+}
+
+async fn every_account_joins(screen: &mut Screen, watcher: &mut Watch<'_>) -> Result<()> {
+    watcher
+        .until(
+            screen,
+            "every account joined and the enrollment completed",
+            |records, notes| {
+                records.len() == 5
+                    && records.iter().all(|r| r.phase == Phase::Joined)
+                    && notes
+                        .iter()
+                        .any(|n| n["detail-type"] == notifications::ENROLLMENT_COMPLETED)
+            },
+        )
+        .await
+}
+
+/// Act 2's records: every record not of act 1's enrollment.
+async fn direct_records(hub: &Hub) -> Result<Vec<OnboardingRecord>> {
     let all = hub.store().list_all().await?;
-    let direct_records: Vec<OnboardingRecord> = all
-        .iter()
+    Ok(all
+        .into_iter()
         .filter(|r| r.enrollment.as_str() != "acme")
-        .cloned()
-        .collect();
-    let mut final_records = records.clone();
+        .collect())
+}
+
+/// The status table and the progress of both acts, as the demo ends with.
+fn final_table(records: &[OnboardingRecord], direct_records: &[OnboardingRecord]) -> String {
+    let mut final_records = records.to_vec();
     final_records.extend(direct_records.iter().cloned());
-    let final_table = format!(
+    format!(
         "{}\n\n{}",
         report::status_table(&final_records, Utc::now()),
         report::progress(&final_records).join("\n")
-    );
+    )
+}
 
+/// `ListAccounts` of the target organization, which must list every enrolled account.
+async fn verify_target_accounts(
+    hub: &Hub,
+    enrolled: &[String],
+    direct_records: &[OnboardingRecord],
+    screen: &Screen,
+) -> Result<Vec<String>> {
     let target_accounts = list_accounts(&hub.account).await?;
-    let enrolled = order.clone();
     let missing: Vec<&String> = enrolled
         .iter()
         .filter(|a| !target_accounts.contains(a))
@@ -476,10 +697,20 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
             " of both acts"
         }
     ));
-    let foreign_handshake_state = foreign
+    Ok(target_accounts)
+}
+
+/// The foreign invitation's state, read by the foreign organization: never accepted.
+async fn verify_foreign_handshake(
+    customer: &Customer,
+    foreign_handshake: &str,
+    screen: &Screen,
+) -> Result<String> {
+    let state = customer
+        .foreign
         .organizations()
         .describe_handshake()
-        .handshake_id(&foreign_handshake)
+        .handshake_id(foreign_handshake)
         .send()
         .await
         .context("DescribeHandshake of the foreign invitation")?
@@ -488,9 +719,13 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     screen.say(&format!(
-        "verified: the foreign invitation {foreign_handshake} is still {foreign_handshake_state}: reported, never accepted"
+        "verified: the foreign invitation {foreign_handshake} is still {state}: reported, never accepted"
     ));
+    Ok(state)
+}
 
+/// Dead-lettered messages per function queue.
+async fn dead_lettered(hub: &Hub) -> Result<HashMap<String, usize>> {
     let mut dead_lettered = HashMap::new();
     for function in ["tracker", "acceptor", "inviter"] {
         let dlq = hub.event_loop.dead_letter_queue(function)?;
@@ -512,24 +747,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
             .unwrap_or(0);
         dead_lettered.insert(function.to_string(), waiting);
     }
-
-    let redeliveries_applied = *redeliveries_applied.lock().expect("lock");
-    Ok(Report {
-        records,
-        direct_records,
-        notifications: watcher.notifications,
-        enrolled,
-        target_accounts,
-        foreign_handshake,
-        foreign_handshake_state,
-        foreign_organization: foreign_org,
-        standalone_account: standalone.account_id().to_string(),
-        dispatch,
-        redeliveries_applied,
-        dead_lettered,
-        final_table,
-        elapsed: started.elapsed(),
-    })
+    Ok(dead_lettered)
 }
 
 /// Act 2: a customer in direct mode. The emulator refuses the direct invitation with
