@@ -9,6 +9,7 @@ use onboarding::adapters::dynamo::create_table;
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
 use onboarding::ports::{CreateOutcome, RecordStore};
 use onboarding::report;
+use onboarding::sweep::SweepReport;
 use onboarding::tracker::Outcome;
 use serde_json::Value;
 
@@ -313,38 +314,46 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
         Function::Tracker { event } => replay(cx, &[event]).await,
         Function::Acceptor { account: id } => {
             let acceptor = cx.wiring()?.acceptor()?;
-            let outcomes = match id {
+            let report = match id {
                 Some(id) => {
                     let id = known(cx, &id).await?;
-                    vec![(
-                        id.clone(),
-                        cx.at(acceptor.process(&id).await, "running the acceptor")?,
-                    )]
+                    let outcome = cx.at(acceptor.process(&id).await, "running the acceptor")?;
+                    SweepReport::of_one(id, outcome)
                 }
                 None => cx.at(acceptor.sweep().await, "running the acceptor")?,
             };
-            for (account, outcome) in outcomes {
-                println!("{account}  {outcome:?}");
-            }
+            print_sweep(&report);
             Ok(ExitCode::SUCCESS)
         }
         Function::Inviter { account: id } => {
             let inviter = cx.wiring()?.inviter();
-            let outcomes = match id {
+            let report = match id {
                 Some(id) => {
                     let id = known(cx, &id).await?;
-                    vec![(
-                        id.clone(),
-                        cx.at(inviter.process(&id, true).await, "running the inviter")?,
-                    )]
+                    let outcome = cx.at(inviter.process(&id, true).await, "running the inviter")?;
+                    SweepReport::of_one(id, outcome)
                 }
                 None => cx.at(inviter.sweep().await, "running the inviter")?,
             };
-            for (account, outcome) in outcomes {
-                println!("{account}  {outcome:?}");
-            }
+            print_sweep(&report);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// One line per account a sweep reached, then what it could not do.
+fn print_sweep<T: std::fmt::Debug>(report: &SweepReport<T>) {
+    for (account, outcome) in &report.done {
+        println!("{account}  {outcome:?}");
+    }
+    for (account, class, error) in &report.failed {
+        println!("{account}  failed ({}): {error}", class.as_str());
+    }
+    if !report.deferred.is_empty() {
+        println!(
+            "{} accounts left for the next run (the sweep's time budget ran out)",
+            report.deferred.len()
+        );
     }
 }
 

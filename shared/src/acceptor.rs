@@ -5,20 +5,43 @@
 //! An already accepted handshake (AWS: `HandshakeAlreadyInStateException`; the emulator:
 //! `InvalidHandshakeTransitionException`) counts as accepted only once DescribeOrganization
 //! in the account shows the target organization.
+//!
+//! Nothing is accepted until the configured target is verified: on its first invocation
+//! (the cold start) the acceptor asks DescribeOrganization in the hub's own account and
+//! compares it with `TARGET_ORGANIZATION_ID` / `TARGET_MANAGEMENT_ACCOUNT_ID`; while they
+//! disagree (or the question cannot be answered) it logs an error, emits the
+//! `TargetMismatch` metric (the template alarms on it) and accepts nothing.
+//!
+//! Failures stay with their account: a permanent refusal of a call in the account (an SCP
+//! denying ListHandshakesForAccount, a missing role) becomes that account's blocker, and a
+//! sweep ([`crate::sweep`]) goes on with the others; acceptances are paced within the
+//! organization's rate ([`crate::pace`]).
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
-use tracing::{info, warn};
+use tokio::sync::Mutex;
+use tracing::{error, info, warn};
 
 use crate::domain::{
     judge, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord,
     Operation, Phase, Step,
 };
 use crate::error_class::{Classified, ErrorClass};
-use crate::ports::{AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore};
+use crate::metrics;
+use crate::pace::{Pacer, ACCEPT_PER_SECOND};
+use crate::ports::{
+    AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore, TargetDirectory,
+};
 use crate::retry;
+use crate::sweep::{resume_after, sweep, SweepLimits, SweepReport};
+use crate::target_check::verify_target;
 use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::dispatch;
+
+/// The sweep's cursor name in the store.
+const SWEEP: &str = "acceptor";
 
 /// Transient Organizations failures are retried this many times within an invocation.
 const ATTEMPTS: u32 = 4;
@@ -45,13 +68,12 @@ pub enum AcceptorOutcome {
 pub enum AcceptorError {
     #[error(transparent)]
     Tracker(#[from] TrackerError),
-    #[error("Organizations kept failing for {account}: {error}")]
+    #[error("{call} kept failing for {account}: {error}")]
     Organizations {
         account: AccountId,
+        call: &'static str,
         error: OrganizationsError,
     },
-    #[error("{failed} of the swept accounts failed transiently; the sweep will be retried")]
-    Sweep { failed: usize },
 }
 
 impl Classified for AcceptorError {
@@ -59,7 +81,6 @@ impl Classified for AcceptorError {
         match self {
             Self::Tracker(error) => error.class(),
             Self::Organizations { error, .. } => error.class(),
-            Self::Sweep { .. } => ErrorClass::Transient,
         }
     }
 }
@@ -67,23 +88,45 @@ impl Classified for AcceptorError {
 pub struct Acceptor<S, N, C> {
     tracker: Tracker<S, N>,
     credentials: C,
+    directory: Arc<dyn TargetDirectory>,
     decline_unexpected: bool,
+    limits: SweepLimits,
+    accepts: Pacer,
+    /// `Some(Ok)` once the configured target matched the hub's own organization,
+    /// `Some(Err)` once it did not (the configuration cannot change within a process);
+    /// `None` until it could be asked.
+    target: Mutex<Option<Result<(), String>>>,
 }
 
 impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
-    pub fn new(tracker: Tracker<S, N>, credentials: C, decline_unexpected: bool) -> Self {
+    /// `directory` is the hub's own view of its organization (the target check).
+    pub fn new(
+        tracker: Tracker<S, N>,
+        credentials: C,
+        directory: Arc<dyn TargetDirectory>,
+        decline_unexpected: bool,
+    ) -> Self {
         Self {
             tracker,
             credentials,
+            directory,
             decline_unexpected,
+            limits: SweepLimits::default(),
+            accepts: Pacer::per_second(ACCEPT_PER_SECOND),
+            target: Mutex::new(None),
         }
+    }
+
+    pub fn with_sweep_limits(mut self, limits: SweepLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Handles the EventBridge event that invoked the function.
     pub async fn handle_json(
         &self,
         event: &Value,
-    ) -> Result<Vec<(AccountId, AcceptorOutcome)>, AcceptorError> {
+    ) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
         dispatch(
             event,
             |account| async move { self.process(&account).await },
@@ -92,41 +135,84 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         .await
     }
 
-    /// Every account that may have an invitation to accept.
-    pub async fn sweep(&self) -> Result<Vec<(AccountId, AcceptorOutcome)>, AcceptorError> {
+    /// Every account that may have an invitation to accept, within the sweep's limits,
+    /// starting after the account the last sweep stopped at.
+    pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
         let store = self.tracker.store();
         let mut accounts: Vec<AccountId> = Vec::new();
         for phase in [Phase::Invited, Phase::AwaitingInvitation] {
-            accounts.extend(
-                store
-                    .list_by_phase(phase)
-                    .await
-                    .map_err(TrackerError::from)?
-                    .into_iter()
-                    .map(|r| r.account_id),
-            );
+            let records = store
+                .list_by_phase(phase)
+                .await
+                .map_err(TrackerError::from)?;
+            accounts.extend(records.into_iter().map(|r| r.account_id));
         }
-        let mut outcomes = Vec::new();
-        let mut failed = 0;
-        for account in accounts {
-            match self.process(&account).await {
-                Ok(outcome) => outcomes.push((account, outcome)),
-                Err(error) => {
-                    warn!(account_id = %account, %error, "acceptor failed for this account; continuing the sweep");
-                    failed += 1;
-                }
+        let cursor = store
+            .sweep_cursor(SWEEP)
+            .await
+            .map_err(TrackerError::from)?;
+        let order = resume_after(accounts, cursor.as_ref());
+        let report = sweep(self.limits, order.clone(), |account| async move {
+            self.process(&account).await
+        })
+        .await;
+        store
+            .save_sweep_cursor(SWEEP, report.next_cursor(&order).as_ref())
+            .await
+            .map_err(TrackerError::from)?;
+        Ok(report)
+    }
+
+    /// One account; a permanent refusal of a call in it becomes its blocker.
+    pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
+        match self.look_and_accept(account).await {
+            Err(AcceptorError::Organizations {
+                account,
+                call,
+                error,
+            }) if !error.transient => {
+                warn!(account_id = %account, call, %error, "refused for good; the account is blocked");
+                let kind = EventKind::CallRefused {
+                    call: call.to_owned(),
+                    failure: error.failure.clone(),
+                };
+                self.observe(&account, "refused", kind).await?;
+                Ok(AcceptorOutcome::Blocked {
+                    reason: format!("{call} refused: {error}"),
+                })
             }
+            other => other,
         }
-        if failed > 0 {
-            return Err(AcceptorError::Sweep { failed });
+    }
+
+    /// Whether the configured target is the hub's own organization, asked once per
+    /// process (again after a failure to ask).
+    async fn target_verified(&self) -> Result<(), String> {
+        let mut state = self.target.lock().await;
+        if let Some(known) = state.as_ref() {
+            return known.clone();
         }
-        Ok(outcomes)
+        let verdict = match self.directory.own_organization().await {
+            Ok(own) => verify_target(self.tracker.target(), own.as_ref()),
+            Err(error) => {
+                let reason = format!("cannot read the hub's own organization: {error}");
+                error!(%reason, "the target is not verified; nothing is accepted");
+                metrics::count(metrics::TARGET_MISMATCH, "acceptor");
+                return Err(reason);
+            }
+        };
+        if let Err(reason) = &verdict {
+            error!(%reason, "the configured target is not the hub's organization; nothing is accepted");
+            metrics::count(metrics::TARGET_MISMATCH, "acceptor");
+        }
+        *state = Some(verdict.clone());
+        verdict
     }
 
     /// Looks at one account's handshakes and accepts the verified invitation, whatever the
     /// account's phase (a foreign invitation is reported even before ours is sent).
     #[tracing::instrument(skip(self), fields(account_id = %account))]
-    pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
+    async fn look_and_accept(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
         let Some(record) = self
             .tracker
             .store()
@@ -144,6 +230,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             Err(error) if error.transient => {
                 return Err(AcceptorError::Organizations {
                     account: account.clone(),
+                    call: "AssumeRole",
                     error,
                 })
             }
@@ -162,6 +249,12 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 });
             }
         };
+        let client = organizations.as_ref();
+        let handshakes = self
+            .call(account, "ListHandshakesForAccount", || {
+                client.list_handshakes()
+            })
+            .await?;
         if record.blockers.iter().any(|b| b.step == Step::Access) {
             self.observe(
                 account,
@@ -170,8 +263,6 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             )
             .await?;
         }
-        let client = organizations.as_ref();
-        let handshakes = self.call(account, || client.list_handshakes()).await?;
         let now = Utc::now();
         self.close_current_if_gone(&record, &handshakes, now)
             .await?;
@@ -190,13 +281,16 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 Outcome::Applied { .. }
             );
             if first_time && self.decline_unexpected {
-                if let Err(error) = client.decline(handshake).await {
+                if let Err(error) = retry::transient(ATTEMPTS, || client.decline(handshake)).await {
                     warn!(handshake_id = %handshake, %error, "declining the unexpected invitation failed");
                 }
             }
         }
         match verdict.accept {
-            Some(handshake) => self.accept(account, client, handshake).await,
+            Some(handshake) => match self.target_verified().await {
+                Ok(()) => self.accept(account, client, handshake).await,
+                Err(reason) => Ok(AcceptorOutcome::Blocked { reason }),
+            },
             None => Ok(AcceptorOutcome::NothingToAccept {
                 reported: verdict.unexpected.len(),
             }),
@@ -215,7 +309,11 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             organization: Some(target.organization.clone()),
         };
         let event_id = format!("acceptor:accepted:{handshake}");
-        match retry::transient(ATTEMPTS, || client.accept(&handshake)).await {
+        match self
+            .accepts
+            .call(ATTEMPTS, || client.accept(&handshake))
+            .await
+        {
             Ok(_) => {
                 info!(handshake_id = %handshake, "accepted the verified invitation");
                 self.record(account, event_id, accepted).await?;
@@ -223,6 +321,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             }
             Err(error) if error.transient => Err(AcceptorError::Organizations {
                 account: account.clone(),
+                call: "AcceptHandshake",
                 error,
             }),
             Err(error)
@@ -231,7 +330,9 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                     "HandshakeAlreadyInStateException" | "InvalidHandshakeTransitionException"
                 ) =>
             {
-                let membership = self.call(account, || client.membership()).await?;
+                let membership = self
+                    .call(account, "DescribeOrganization", || client.membership())
+                    .await?;
                 let in_target = membership.is_some_and(|m| {
                     m.organization == target.organization
                         && m.management_account == target.management_account
@@ -294,7 +395,12 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         Ok(())
     }
 
-    async fn call<T, F, Fut>(&self, account: &AccountId, call: F) -> Result<T, AcceptorError>
+    async fn call<T, F, Fut>(
+        &self,
+        account: &AccountId,
+        name: &'static str,
+        call: F,
+    ) -> Result<T, AcceptorError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, OrganizationsError>>,
@@ -303,6 +409,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             .await
             .map_err(|error| AcceptorError::Organizations {
                 account: account.clone(),
+                call: name,
                 error,
             })
     }

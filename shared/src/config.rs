@@ -1,7 +1,10 @@
 //! Configuration, read once at start from environment variables. A missing or malformed
 //! value fails fast with a message naming the variable. `onboardctl` reads the same names.
 
-use crate::domain::{AccountId, OrganizationId, Target};
+use std::time::Duration;
+
+use crate::domain::{AccountId, InvitationLimits, OrganizationId, Target};
+use crate::sweep::SweepLimits;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
@@ -10,6 +13,14 @@ pub const TARGET_MANAGEMENT_ACCOUNT_ID: &str = "TARGET_MANAGEMENT_ACCOUNT_ID";
 pub const SPOKE_ROLE_NAME: &str = "SPOKE_ROLE_NAME";
 pub const SPOKE_EXTERNAL_ID: &str = "SPOKE_EXTERNAL_ID";
 pub const DECLINE_UNEXPECTED_INVITATIONS: &str = "DECLINE_UNEXPECTED_INVITATIONS";
+/// The target organization's daily invitation quota (AWS default 20).
+pub const INVITATION_QUOTA_PER_DAY: &str = "INVITATION_QUOTA_PER_DAY";
+/// The target organization's account limit (AWS default 10).
+pub const ORGANIZATION_ACCOUNT_LIMIT: &str = "ORGANIZATION_ACCOUNT_LIMIT";
+/// Accounts a sweep works on at once (default 8).
+pub const SWEEP_CONCURRENCY: &str = "SWEEP_CONCURRENCY";
+/// Seconds after which a sweep starts no more accounts (default 840, for a 900 s timeout).
+pub const SWEEP_BUDGET_SECONDS: &str = "SWEEP_BUDGET_SECONDS";
 
 /// The variables each function reads (the template test checks they are all set there).
 pub fn variables(function: &str) -> &'static [&'static str] {
@@ -19,7 +30,7 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         TARGET_ORGANIZATION_ID,
         TARGET_MANAGEMENT_ACCOUNT_ID,
     ];
-    const WITH_SPOKE: &[&str] = &[
+    const ACCEPTOR: &[&str] = &[
         TABLE_NAME,
         EVENT_BUS_NAME,
         TARGET_ORGANIZATION_ID,
@@ -27,9 +38,22 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         SPOKE_ROLE_NAME,
         SPOKE_EXTERNAL_ID,
         DECLINE_UNEXPECTED_INVITATIONS,
+        SWEEP_CONCURRENCY,
+        SWEEP_BUDGET_SECONDS,
+    ];
+    const INVITER: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+        INVITATION_QUOTA_PER_DAY,
+        ORGANIZATION_ACCOUNT_LIMIT,
+        SWEEP_CONCURRENCY,
+        SWEEP_BUDGET_SECONDS,
     ];
     match function {
-        "acceptor" => WITH_SPOKE,
+        "acceptor" => ACCEPTOR,
+        "inviter" => INVITER,
         _ => CORE,
     }
 }
@@ -57,6 +81,8 @@ pub struct Config {
     pub target: Target,
     pub spoke: Option<SpokeAccess>,
     pub decline_unexpected_invitations: bool,
+    pub invitation_limits: InvitationLimits,
+    pub sweep_limits: SweepLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -73,6 +99,8 @@ impl std::fmt::Debug for Config {
                 "decline_unexpected_invitations",
                 &self.decline_unexpected_invitations,
             )
+            .field("invitation_limits", &self.invitation_limits)
+            .field("sweep_limits", &self.sweep_limits)
             .finish()
     }
 }
@@ -121,7 +149,29 @@ impl Config {
                 })
             }
         };
+        let number = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!("{value:?}: expected a whole number"),
+                }),
+            }
+        };
+        let defaults = (InvitationLimits::default(), SweepLimits::default());
+        let invitation_limits = InvitationLimits {
+            per_day: number(INVITATION_QUOTA_PER_DAY, defaults.0.per_day)?,
+            account_limit: number(ORGANIZATION_ACCOUNT_LIMIT, defaults.0.account_limit)?,
+        };
+        let sweep_limits = SweepLimits {
+            concurrency: number(SWEEP_CONCURRENCY, defaults.1.concurrency as u32)?.max(1) as usize,
+            budget: Duration::from_secs(
+                number(SWEEP_BUDGET_SECONDS, defaults.1.budget.as_secs() as u32)?.into(),
+            ),
+        };
         Ok(Self {
+            invitation_limits,
+            sweep_limits,
             table_name: required(TABLE_NAME)?,
             event_bus_name: required(EVENT_BUS_NAME)?,
             target: Target {
@@ -190,6 +240,26 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("TARGET_ORGANIZATION_ID is invalid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn limits_default_to_aws_and_a_bad_number_is_named() {
+        let config = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!(config.invitation_limits, InvitationLimits::default());
+        assert_eq!(config.sweep_limits, SweepLimits::default());
+        let mut pairs = BASE.to_vec();
+        pairs.push((ORGANIZATION_ACCOUNT_LIMIT, "12000"));
+        pairs.push((SWEEP_BUDGET_SECONDS, "60"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.invitation_limits.account_limit, 12000);
+        assert_eq!(config.sweep_limits.budget, Duration::from_secs(60));
+        pairs.push((INVITATION_QUOTA_PER_DAY, "lots"));
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("INVITATION_QUOTA_PER_DAY is invalid"),
             "{err}"
         );
     }

@@ -3,22 +3,34 @@
 //! adopted (ListHandshakesForOrganization) before anything is sent, and
 //! `DuplicateHandshakeException` adopts too. A refusal is recorded through the tracker's
 //! transition: `ALREADY_IN_AN_ORGANIZATION` is the fallback of a direct-mode member (or a
-//! blocker), the daily invitation quota and the account limit defer the account to a
-//! later run with a visible reason, and the rest of the batch goes on.
+//! blocker), and the rest of the batch goes on.
+//!
+//! Quotas are planned, not hit: each run reads the organization's handshakes and account
+//! count once, plans how many invitations fit the daily quota and the account limit
+//! ([`crate::domain::quota`]), sends that many (paced within Organizations' rate), and
+//! shows every other account awaiting one why it waits and when the next slot opens.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord, Operation,
-    Phase,
+    plan_invitations, AccountId, DomainEvent, EventKind, HandshakeId, InvitationLimits,
+    ObservedHandshake, OnboardingRecord, Operation, Phase, Waiting,
 };
 use crate::error_class::{Classified, ErrorClass};
+use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
+use crate::sweep::{resume_after, sweep, SweepLimits, SweepReport};
 use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
+
+/// The sweep's cursor name in the store.
+const SWEEP: &str = "inviter";
 
 const ATTEMPTS: u32 = 4;
 
@@ -33,6 +45,10 @@ pub enum InviterOutcome {
     },
     /// AWS refused; the record shows why (blocker, fallback or quota).
     Refused {
+        reason: String,
+    },
+    /// No invitation slot is left in this run: the record shows why and until when.
+    Waiting {
         reason: String,
     },
     /// Nothing to do in this phase.
@@ -62,6 +78,26 @@ impl Classified for InviterError {
 pub struct Inviter<S, N, T> {
     tracker: Tracker<S, N>,
     organization: T,
+    limits: InvitationLimits,
+    sweep_limits: SweepLimits,
+    invites: Pacer,
+}
+
+/// One run's view of the organization: its handshakes, and the invitation slots left.
+struct Run {
+    handshakes: Vec<ObservedHandshake>,
+    slots: AtomicU32,
+    waiting: Waiting,
+}
+
+impl Run {
+    /// Takes a slot, or says why there is none.
+    fn take_slot(&self) -> Result<(), &Waiting> {
+        self.slots
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .map(drop)
+            .map_err(|_| &self.waiting)
+    }
 }
 
 impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
@@ -69,13 +105,27 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         Self {
             tracker,
             organization,
+            limits: InvitationLimits::default(),
+            sweep_limits: SweepLimits::default(),
+            invites: Pacer::per_second(INVITE_PER_SECOND),
         }
+    }
+
+    /// The target organization's invitation quota and account limit.
+    pub fn with_limits(mut self, limits: InvitationLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn with_sweep_limits(mut self, limits: SweepLimits) -> Self {
+        self.sweep_limits = limits;
+        self
     }
 
     pub async fn handle_json(
         &self,
         event: &Value,
-    ) -> Result<Vec<(AccountId, InviterOutcome)>, InviterError> {
+    ) -> Result<SweepReport<InviterOutcome>, InviterError> {
         dispatch(
             event,
             |account| async move { self.process(&account, false).await },
@@ -85,28 +135,34 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
     }
 
     /// Every account awaiting an invitation, and every invited one whose invitation may
-    /// have closed.
-    pub async fn sweep(&self) -> Result<Vec<(AccountId, InviterOutcome)>, InviterError> {
+    /// have closed, within the sweep's limits, resuming after the last sweep's stop.
+    pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
         let store = self.tracker.store();
-        let mut records = store
-            .list_by_phase(Phase::Invited)
+        let mut records: HashMap<AccountId, OnboardingRecord> = HashMap::new();
+        for phase in [Phase::Invited, Phase::AwaitingInvitation] {
+            let listed = store
+                .list_by_phase(phase)
+                .await
+                .map_err(TrackerError::from)?;
+            records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
+        }
+        let run = self.plan_run().await?;
+        let cursor = store
+            .sweep_cursor(SWEEP)
             .await
             .map_err(TrackerError::from)?;
-        records.extend(
-            store
-                .list_by_phase(Phase::AwaitingInvitation)
-                .await
-                .map_err(TrackerError::from)?,
-        );
-        let handshakes = self.list_handshakes().await?;
-        let mut outcomes = Vec::new();
-        for record in records {
-            let outcome = self
-                .process_record(record.clone(), &handshakes, false)
-                .await?;
-            outcomes.push((record.account_id, outcome));
-        }
-        Ok(outcomes)
+        let order = resume_after(records.keys().cloned().collect(), cursor.as_ref());
+        let (records, run) = (&records, &run);
+        let report = sweep(self.sweep_limits, order.clone(), |account| async move {
+            let record = records[&account].clone();
+            self.process_record(record, run, false).await
+        })
+        .await;
+        store
+            .save_sweep_cursor(SWEEP, report.next_cursor(&order).as_ref())
+            .await
+            .map_err(TrackerError::from)?;
+        Ok(report)
     }
 
     /// One account. `force` invites whatever the phase (for `onboardctl invoke --account`).
@@ -125,8 +181,21 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         else {
             return Ok(InviterOutcome::NotEnrolled);
         };
+        let run = self.plan_run().await?;
+        self.process_record(record, &run, force).await
+    }
+
+    /// Reads the organization's handshakes and account count once, and plans the slots.
+    async fn plan_run(&self) -> Result<Run, InviterError> {
         let handshakes = self.list_handshakes().await?;
-        self.process_record(record, &handshakes, force).await
+        let accounts = retry::transient(ATTEMPTS, || self.organization.account_count()).await?;
+        let plan = plan_invitations(self.limits, &handshakes, accounts, Utc::now());
+        info!(slots = plan.slots, accounts, "invitation slots planned");
+        Ok(Run {
+            handshakes,
+            slots: AtomicU32::new(plan.slots),
+            waiting: plan.waiting,
+        })
     }
 
     async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, InviterError> {
@@ -136,9 +205,10 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
     async fn process_record(
         &self,
         mut record: OnboardingRecord,
-        handshakes: &[ObservedHandshake],
+        run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
+        let handshakes = &run.handshakes;
         let account = record.account_id.clone();
         if record.phase == Phase::Invited {
             let Some(closed) = self.close_current_if_gone(&record, handshakes).await? else {
@@ -156,8 +226,15 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         if let Some(open) = open_invitation_for(&record, handshakes, Utc::now()) {
             return self.adopt(&account, open).await;
         }
+        if let Err(waiting) = run.take_slot() {
+            return self.wait(&account, waiting).await;
+        }
         let notes = format!("org-onboarding: enrollment {}", record.enrollment);
-        match retry::transient(ATTEMPTS, || self.organization.invite(&account, &notes)).await {
+        match self
+            .invites
+            .call(ATTEMPTS, || self.organization.invite(&account, &notes))
+            .await
+        {
             Ok(handshake) => {
                 info!(handshake_id = %handshake.id, "invited");
                 let id = handshake.id.clone();
@@ -193,6 +270,26 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
             .await?;
         Ok(InviterOutcome::Adopted {
             handshake: open.id.clone(),
+        })
+    }
+
+    /// No slot for the account in this run: the record says why and until when.
+    async fn wait(
+        &self,
+        account: &AccountId,
+        waiting: &Waiting,
+    ) -> Result<InviterOutcome, InviterError> {
+        let kind = EventKind::InvitationDeferred {
+            code: waiting.code,
+            message: waiting.message.clone(),
+        };
+        let id = format!(
+            "inviter:waiting:{account}:{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        self.record(account, id, kind).await?;
+        Ok(InviterOutcome::Waiting {
+            reason: waiting.message.clone(),
         })
     }
 

@@ -13,7 +13,9 @@
 //!   running a function in Lambda; [`error_class`]: conflict, transient or permanent.
 //! - [`config`]: the typed configuration every binary reads once at start; [`telemetry`]:
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff;
-//!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation.
+//!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation;
+//!   [`target_check`]: the configured target against the hub's own organization;
+//!   [`metrics`]: CloudWatch metrics as embedded-format log lines.
 //! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
 pub mod acceptor;
@@ -25,6 +27,7 @@ pub mod error_class;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod inviter;
+pub mod metrics;
 pub mod notifications;
 pub mod pace;
 pub mod ports;
@@ -33,6 +36,7 @@ pub mod retry;
 #[cfg(feature = "lambda")]
 pub mod serve;
 pub mod sweep;
+pub mod target_check;
 pub mod telemetry;
 pub mod tracker;
 pub mod trigger;

@@ -42,7 +42,25 @@ pub struct SweepReport<T> {
     pub deferred: Vec<AccountId>,
 }
 
+impl<T> Default for SweepReport<T> {
+    fn default() -> Self {
+        Self {
+            done: Vec::new(),
+            failed: Vec::new(),
+            deferred: Vec::new(),
+        }
+    }
+}
+
 impl<T> SweepReport<T> {
+    /// The report of work on one account.
+    pub fn of_one(account: AccountId, outcome: T) -> Self {
+        Self {
+            done: vec![(account, outcome)],
+            ..Self::default()
+        }
+    }
+
     /// Where the next run starts: after the last account started, or from the beginning
     /// when every account was reached.
     pub fn next_cursor(&self, order: &[AccountId]) -> Option<AccountId> {
@@ -75,21 +93,22 @@ where
     E: Classified + Display,
 {
     let started = Instant::now();
-    let mut results: Vec<(AccountId, Result<T, E>)> = futures_util::stream::iter(accounts.iter())
-        .take_while(|_| ready(started.elapsed() < limits.budget))
-        .map(|account| {
-            let work = &work;
-            async move { (account.clone(), work(account.clone()).await) }
-        })
+    let work = &work;
+    // Closures with annotated arguments: the futures must be `Send` inside `async_trait`
+    // functions, which needs them general over lifetimes.
+    let within_budget = |_: &AccountId| ready(started.elapsed() < limits.budget);
+    let run = |account: AccountId| async move {
+        let result = work(account.clone()).await;
+        (account, result)
+    };
+    let mut results: Vec<(AccountId, Result<T, E>)> = futures_util::stream::iter(accounts.clone())
+        .take_while(within_budget)
+        .map(run)
         .buffer_unordered(limits.concurrency.max(1))
         .collect()
         .await;
     results.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut report = SweepReport {
-        done: Vec::new(),
-        failed: Vec::new(),
-        deferred: Vec::new(),
-    };
+    let mut report = SweepReport::default();
     for (account, result) in results {
         match result {
             Ok(outcome) => report.done.push((account, outcome)),

@@ -31,7 +31,7 @@ use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
     Commit, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore, StoreError,
-    TargetMembers, OUTBOX_LEASE,
+    TargetDirectory, OUTBOX_LEASE,
 };
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
@@ -93,7 +93,7 @@ pub struct Tracker<S, N> {
     notifier: N,
     target: Target,
     /// Confirms acceptances (the proof of joining); without it none is confirmed.
-    members: Option<Arc<dyn TargetMembers>>,
+    members: Option<Arc<dyn TargetDirectory>>,
 }
 
 impl<S: RecordStore, N: Notifier> Tracker<S, N> {
@@ -107,7 +107,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     }
 
     /// Confirms acceptances with the target organization's member list.
-    pub fn with_target_members(mut self, members: Arc<dyn TargetMembers>) -> Self {
+    pub fn with_target_directory(mut self, members: Arc<dyn TargetDirectory>) -> Self {
         self.members = Some(members);
         self
     }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::domain::{AccountId, Phase};
 use crate::notifications::{self, Detail, NotificationDetail, PhaseChanged};
+use crate::sweep::SweepReport;
 
 /// A function woken by the notification that an account entered `new_phase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,23 +61,27 @@ pub struct TriggerError {
     pub reason: String,
 }
 
-/// Runs `one` for a notification about one account, `all` for a schedule; logs and skips
-/// any other event (no retry storm for an event that will never be ours).
+/// Runs `one` for a notification about one account (its error is the invocation's, so
+/// Lambda retries a transient one), `all` for a schedule; logs and skips any other event
+/// (no retry storm for an event that will never be ours).
 pub async fn dispatch<T, E, One, All>(
     event: &Value,
     one: impl FnOnce(AccountId) -> One,
     all: impl FnOnce() -> All,
-) -> Result<Vec<(AccountId, T)>, E>
+) -> Result<SweepReport<T>, E>
 where
     One: Future<Output = Result<T, E>>,
-    All: Future<Output = Result<Vec<(AccountId, T)>, E>>,
+    All: Future<Output = Result<SweepReport<T>, E>>,
 {
     match parse_trigger(event) {
-        Ok(Trigger::Account(account)) => Ok(vec![(account.clone(), one(account).await?)]),
+        Ok(Trigger::Account(account)) => {
+            let outcome = one(account.clone()).await?;
+            Ok(SweepReport::of_one(account, outcome))
+        }
         Ok(Trigger::Sweep) => all().await,
         Err(error) => {
             tracing::warn!(event_id = %error.event_id, %error, "skipping event");
-            Ok(Vec::new())
+            Ok(SweepReport::default())
         }
     }
 }

@@ -77,7 +77,7 @@ impl Wiring {
     /// The tracker confirms acceptances with the target organization's member list.
     pub fn tracker(&self) -> AwsTracker {
         Tracker::new(self.store(), self.notifier(), self.config.target.clone())
-            .with_target_members(Arc::new(self.target_organization()))
+            .with_target_directory(Arc::new(self.target_organization()))
     }
 
     /// The target organization, with the function's own credentials (it runs in the
@@ -100,13 +100,17 @@ impl Wiring {
         Ok(Acceptor::new(
             self.tracker(),
             credentials,
+            Arc::new(self.target_organization()),
             self.config.decline_unexpected_invitations,
-        ))
+        )
+        .with_sweep_limits(self.config.sweep_limits))
     }
 
     /// The inviter acts as the target organization with the function's own credentials.
     pub fn inviter(&self) -> AwsInviter {
         Inviter::new(self.tracker(), self.target_organization())
+            .with_limits(self.config.invitation_limits)
+            .with_sweep_limits(self.config.sweep_limits)
     }
 }
 

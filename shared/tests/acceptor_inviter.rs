@@ -41,6 +41,7 @@ fn invitation(id: &str, org: &str, mgmt: &str, account: &str, state: &str) -> Ob
             ("ACCOUNT".into(), account.into()),
         ],
         expires_at: Some(Utc::now() + Duration::days(14)),
+        requested_at: None,
     }
 }
 fn ours(id: &str, account: &str) -> ObservedHandshake {
@@ -60,6 +61,8 @@ fn aws_error(code: &str, reason: Option<&str>, transient: bool) -> Organizations
 #[derive(Default)]
 struct FakeAccount {
     handshakes: Mutex<Vec<ObservedHandshake>>,
+    /// ListHandshakesForAccount fails with this (an SCP denying it).
+    list_error: Mutex<Option<OrganizationsError>>,
     accept_errors: Mutex<Vec<OrganizationsError>>,
     accepted: Mutex<Vec<HandshakeId>>,
     declined: Mutex<Vec<HandshakeId>>,
@@ -69,6 +72,9 @@ struct FakeAccount {
 #[async_trait]
 impl AccountOrganizations for FakeAccount {
     async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError> {
+        if let Some(error) = self.list_error.lock().unwrap().clone() {
+            return Err(error);
+        }
         Ok(self.handshakes.lock().unwrap().clone())
     }
     async fn accept(
@@ -97,6 +103,8 @@ impl AccountOrganizations for FakeAccount {
 struct FakeCredentials {
     accounts: Mutex<HashMap<AccountId, Arc<FakeAccount>>>,
     denied: Mutex<Vec<AccountId>>,
+    /// The organization DescribeOrganization shows the hub in, when not the target.
+    hub_organization: Mutex<Option<Membership>>,
 }
 
 impl FakeCredentials {
@@ -126,7 +134,7 @@ impl Credentials for FakeCredentials {
 /// The target organization's member list, as AWS would show it: the accounts that
 /// accepted the target's invitation or whose organization is the target.
 #[async_trait]
-impl TargetMembers for FakeCredentials {
+impl TargetDirectory for FakeCredentials {
     async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
         let Some(fake) = self.accounts.lock().unwrap().get(account).cloned() else {
             return Ok(false);
@@ -139,14 +147,33 @@ impl TargetMembers for FakeCredentials {
             .is_some_and(|m| m.organization == target().organization);
         Ok(in_target || !fake.accepted.lock().unwrap().is_empty())
     }
+    /// The hub runs in the target management account, unless a test says otherwise.
+    async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError> {
+        Ok(Some(
+            self.hub_organization
+                .lock()
+                .unwrap()
+                .clone()
+                .unwrap_or(Membership {
+                    organization: target().organization,
+                    management_account: acct(TARGET_MGMT),
+                }),
+        ))
+    }
 }
 
 /// The target organization's side.
 #[derive(Default)]
 struct FakeTarget {
     handshakes: Mutex<Vec<ObservedHandshake>>,
+    /// The first invitation of every `throttle_every`-th account is throttled (0: never).
+    throttle_every: Mutex<u32>,
+    throttled: Mutex<std::collections::HashSet<AccountId>>,
+    calls: Mutex<u32>,
     invite_errors: Mutex<HashMap<AccountId, OrganizationsError>>,
     invites: Mutex<u32>,
+    /// The accounts in the target organization (ListAccounts).
+    accounts: Mutex<u32>,
 }
 
 #[async_trait]
@@ -162,6 +189,15 @@ impl TargetOrganization for FakeTarget {
         if let Some(error) = self.invite_errors.lock().unwrap().get(account) {
             return Err(error.clone());
         }
+        let every = u64::from(*self.throttle_every.lock().unwrap());
+        *self.calls.lock().unwrap() += 1;
+        let number: u64 = account.as_str().parse().unwrap();
+        if every > 0
+            && number % every == 0
+            && self.throttled.lock().unwrap().insert(account.clone())
+        {
+            return Err(aws_error("TooManyRequestsException", None, true));
+        }
         let mut count = self.invites.lock().unwrap();
         *count += 1;
         let h = ours(
@@ -170,6 +206,9 @@ impl TargetOrganization for FakeTarget {
         );
         self.handshakes.lock().unwrap().push(h.clone());
         Ok(h)
+    }
+    async fn account_count(&self) -> Result<u32, OrganizationsError> {
+        Ok(*self.accounts.lock().unwrap())
     }
 }
 
@@ -184,6 +223,27 @@ type TestAcceptor = Acceptor<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>, Ar
 type TestInviter = Inviter<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>, Arc<FakeTarget>>;
 
 impl World {
+    /// An enrollment of `n` standalone accounts besides the usual ones.
+    async fn with_standalone(n: u64) -> (Self, Vec<AccountId>) {
+        let world = Self::new(TransferMode::Standalone).await;
+        let accounts: Vec<AccountId> = (0..n)
+            .map(|i| acct(&format!("{}", 900_000_000_000 + i)))
+            .collect();
+        let enrollment = Enrollment {
+            name: EnrollmentName::parse("wide").unwrap(),
+            transfer_mode: TransferMode::Standalone,
+            management_account: None,
+            members: Vec::new(),
+            standalone_accounts: accounts.clone(),
+        };
+        world
+            .store
+            .create_many(&enrollment.records(Utc::now()).unwrap())
+            .await
+            .unwrap();
+        (world, accounts)
+    }
+
     async fn new(mode: TransferMode) -> Self {
         let store = Arc::new(InMemoryRecordStore::new());
         let enrollment = Enrollment {
@@ -205,10 +265,15 @@ impl World {
     }
     fn tracker(&self) -> Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>> {
         Tracker::new(self.store.clone(), self.notifier.clone(), target())
-            .with_target_members(self.credentials.clone())
+            .with_target_directory(self.credentials.clone())
     }
     fn acceptor(&self, decline: bool) -> TestAcceptor {
-        Acceptor::new(self.tracker(), self.credentials.clone(), decline)
+        Acceptor::new(
+            self.tracker(),
+            self.credentials.clone(),
+            self.credentials.clone(),
+            decline,
+        )
     }
     fn inviter(&self) -> TestInviter {
         Inviter::new(self.tracker(), self.organization.clone())
@@ -495,6 +560,7 @@ async fn the_inviter_invites_awaiting_accounts_once() {
     let inviter = world.inviter();
     let first = inviter.sweep().await.unwrap();
     assert!(first
+        .done
         .iter()
         .any(|(a, o)| a.as_str() == SOLO && matches!(o, InviterOutcome::Invited { .. })));
     assert_eq!(world.record(SOLO).await.phase, Phase::Invited);
@@ -534,6 +600,7 @@ async fn quota_refusal_defers_the_account_and_the_batch_goes_on() {
     );
     let outcomes = world.inviter().sweep().await.unwrap();
     assert!(outcomes
+        .done
         .iter()
         .any(|(a, o)| a.as_str() == MEMBER && matches!(o, InviterOutcome::Invited { .. })));
     let solo = world.record(SOLO).await;
@@ -617,4 +684,160 @@ async fn a_duplicate_handshake_error_adopts_the_open_invitation() {
         inviter.process(&acct(SOLO), false).await.unwrap()
     };
     assert!(matches!(outcome, InviterOutcome::Adopted { .. }));
+}
+
+// --- trust boundaries and scale ---------------------------------------------------------
+
+#[tokio::test]
+async fn a_sweep_accepts_the_others_when_one_role_is_missing_and_one_call_is_denied() {
+    let (world, accounts) = World::with_standalone(6).await;
+    for account in &accounts {
+        let fake = world.credentials.account(account.as_str());
+        fake.handshakes.lock().unwrap().push(ours(
+            &format!("h-sweep{}", account.as_str()),
+            account.as_str(),
+        ));
+        world.store.load(account).await.unwrap().unwrap();
+    }
+    // Invitations for every account, as the inviter would have recorded them.
+    for account in &accounts {
+        let kind = EventKind::InvitationSent {
+            handshake: HandshakeId::parse(format!("h-sweep{}", account.as_str())).unwrap(),
+            organization: Some(target().organization),
+            expires_at: None,
+        };
+        let event = DomainEvent::observed(format!("sent-{account}"), account.clone(), kind);
+        world.tracker().record(&event).await.unwrap();
+    }
+    let (missing, denied) = (&accounts[1], &accounts[4]);
+    world
+        .credentials
+        .denied
+        .lock()
+        .unwrap()
+        .push(missing.clone());
+    *world
+        .credentials
+        .account(denied.as_str())
+        .list_error
+        .lock()
+        .unwrap() = Some(aws_error("AccessDeniedException", None, false));
+    let report = world.acceptor(false).sweep().await.unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "a permanent refusal is a blocker: {report:?}"
+    );
+    for account in &accounts {
+        let record = world.store.load(account).await.unwrap().unwrap();
+        if account == missing {
+            assert!(record.is_blocked_by(BlockerCode::SpokeRoleUntrusted));
+        } else if account == denied {
+            assert!(
+                record.is_blocked_by(BlockerCode::AccessDenied),
+                "{:?}",
+                record.blockers
+            );
+            assert!(record.blockers[0].remediation.len() > 20);
+        } else {
+            assert_eq!(record.phase, Phase::Joined, "{account}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_accepted_while_the_configured_target_is_not_the_hubs_organization() {
+    let world = World::new(TransferMode::Standalone).await;
+    world
+        .credentials
+        .account(SOLO)
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-examplehandshakeid111", SOLO));
+    *world.credentials.hub_organization.lock().unwrap() = Some(Membership {
+        organization: OrganizationId::parse("o-otherorg123").unwrap(),
+        management_account: acct(TARGET_MGMT),
+    });
+    let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
+    let AcceptorOutcome::Blocked { reason } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        reason.contains("TARGET_ORGANIZATION_ID") && reason.contains("o-otherorg123"),
+        "{reason}"
+    );
+    assert!(world
+        .credentials
+        .account(SOLO)
+        .accepted
+        .lock()
+        .unwrap()
+        .is_empty());
+    assert_ne!(world.record(SOLO).await.phase, Phase::Joined);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sweep_of_three_hundred_accounts_with_throttling_invites_every_one() {
+    let (world, accounts) = World::with_standalone(300).await;
+    *world.organization.throttle_every.lock().unwrap() = 4;
+    let inviter = world.inviter().with_limits(InvitationLimits {
+        per_day: 1000,
+        account_limit: 1000,
+    });
+    let report = inviter.sweep().await.unwrap();
+    assert!(
+        report.failed.is_empty() && report.deferred.is_empty(),
+        "{report:?}"
+    );
+    for account in &accounts {
+        assert_eq!(
+            world.store.load(account).await.unwrap().unwrap().phase,
+            Phase::Invited
+        );
+    }
+    assert!(
+        *world.organization.calls.lock().unwrap() > 300,
+        "throttled calls were retried"
+    );
+}
+
+#[tokio::test]
+async fn accounts_beyond_the_invitation_quota_wait_with_the_reason_and_the_next_slot() {
+    let (world, accounts) = World::with_standalone(5).await;
+    let inviter = world.inviter().with_limits(InvitationLimits {
+        per_day: 2,
+        account_limit: 100,
+    });
+    inviter.sweep().await.unwrap();
+    let invited = *world.organization.invites.lock().unwrap();
+    // The quota is max(2, 100) = 100: everything fits. With both at 2, two go out.
+    assert_eq!(invited, 6, "all six awaiting accounts fit");
+    let (world, accounts2) = World::with_standalone(5).await;
+    let inviter = world.inviter().with_limits(InvitationLimits {
+        per_day: 2,
+        account_limit: 2,
+    });
+    let report = inviter.sweep().await.unwrap();
+    let waiting: Vec<_> = report
+        .done
+        .iter()
+        .filter(|(_, o)| matches!(o, InviterOutcome::Waiting { .. }))
+        .collect();
+    assert_eq!(*world.organization.invites.lock().unwrap(), 2);
+    assert_eq!(waiting.len(), 4, "six awaiting, two slots");
+    let waiting_record = world.store.load(&waiting[0].0).await.unwrap().unwrap();
+    let blocker = &waiting_record.blockers[0];
+    assert!(
+        matches!(
+            blocker.code,
+            BlockerCode::InvitationQuotaReached | BlockerCode::AccountLimitReached
+        ),
+        "{blocker:?}"
+    );
+    assert!(
+        blocker.message.starts_with("waiting for"),
+        "{}",
+        blocker.message
+    );
+    assert!(!accounts.is_empty() && !accounts2.is_empty());
 }

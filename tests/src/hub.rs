@@ -11,8 +11,9 @@ use anyhow::{Context, Result};
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::adapters::organizations::{ClientHook, SpokeSession};
 use onboarding::config::{Config, SpokeAccess};
-use onboarding::domain::{AccountId, Enrollment, OrganizationId, Target};
+use onboarding::domain::{AccountId, Enrollment, InvitationLimits, OrganizationId, Target};
 use onboarding::ports::RecordStore;
+use onboarding::sweep::SweepLimits;
 use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
@@ -33,6 +34,9 @@ pub struct Hub {
     pub recorder: Recorder,
     pub spoke: SpokeRole,
     pub decline_unexpected: bool,
+    /// The emulator enforces neither limit; a hub is set as an organization whose limits
+    /// AWS raised, unless a test wants them low.
+    pub invitation_limits: InvitationLimits,
 }
 
 impl Hub {
@@ -64,6 +68,10 @@ impl Hub {
             recorder: recorder.clone(),
             spoke,
             decline_unexpected: false,
+            invitation_limits: InvitationLimits {
+                per_day: 1000,
+                account_limit: 1000,
+            },
         })
     }
 
@@ -85,6 +93,8 @@ impl Hub {
                 external_id: EXTERNAL_ID.to_owned(),
             }),
             decline_unexpected_invitations: self.decline_unexpected,
+            invitation_limits: self.invitation_limits,
+            sweep_limits: SweepLimits::default(),
         }
     }
 

@@ -228,7 +228,7 @@ async fn rerunning_the_inviter_and_the_acceptor_changes_nothing() {
         );
         let swept = hub.inviter().sweep().await.unwrap();
         assert_eq!(
-            swept,
+            swept.done,
             [(
                 id.clone(),
                 InviterOutcome::Skipped {
@@ -259,8 +259,8 @@ async fn rerunning_the_inviter_and_the_acceptor_changes_nothing() {
             hub.acceptor().process(&id).await.unwrap(),
             AcceptorOutcome::AlreadyJoined
         );
-        assert!(hub.acceptor().sweep().await.unwrap().is_empty());
-        assert!(hub.inviter().sweep().await.unwrap().is_empty());
+        assert!(hub.acceptor().sweep().await.unwrap().done.is_empty());
+        assert!(hub.inviter().sweep().await.unwrap().done.is_empty());
         assert_eq!(
             hub.inviter().process(&id, false).await.unwrap(),
             InviterOutcome::Skipped {
@@ -413,7 +413,8 @@ async fn a_cancelled_invitation_leads_to_a_new_one_on_the_next_inviter_run() {
         .unwrap();
 
     let swept = hub.inviter().sweep().await.unwrap();
-    let [(swept_account, InviterOutcome::Invited { handshake: second })] = swept.as_slice() else {
+    let [(swept_account, InviterOutcome::Invited { handshake: second })] = swept.done.as_slice()
+    else {
         panic!("no new invitation: {swept:?}");
     };
     assert_eq!(swept_account, &id);

@@ -14,7 +14,9 @@ use aws_sdk_organizations::config::retry::RetryConfig;
 use aws_sdk_organizations::config::{Credentials as StaticCredentials, Region};
 use aws_sdk_organizations::operation::accept_handshake::AcceptHandshakeOutput;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountOutput;
+use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
 use aws_sdk_organizations::operation::invite_account_to_organization::InviteAccountToOrganizationOutput;
+use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountOutput;
 use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationOutput;
 use aws_sdk_organizations::types::{
@@ -158,10 +160,23 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
             )
             .build()
     });
-    let members = Arc::new(SdkTargetOrganization::new(target_client(&[&describe])));
+    // The hub's own organization is the target (the acceptor's start-up check).
+    let own = mock!(Client::describe_organization).then_output(|| {
+        DescribeOrganizationOutput::builder()
+            .organization(
+                aws_sdk_organizations::types::Organization::builder()
+                    .id(TARGET_ORG)
+                    .master_account_id(TARGET_MANAGEMENT)
+                    .build(),
+            )
+            .build()
+    });
+    let directory = Arc::new(SdkTargetOrganization::new(target_client(&[
+        &describe, &own,
+    ])));
     let tracker = || {
         Tracker::new(store.clone(), notifier.clone(), target.clone())
-            .with_target_members(members.clone())
+            .with_target_directory(directory.clone())
     };
     let enrollment = Enrollment {
         name: EnrollmentName::parse("direct").unwrap(),
@@ -186,9 +201,19 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
             .handshake(handshake(account, HandshakeState::Open))
             .build()
     });
+    // The organization has only its management account so far (ListAccounts).
+    let accounts = mock!(Client::list_accounts).then_output(|| {
+        ListAccountsOutput::builder()
+            .accounts(
+                aws_sdk_organizations::types::Account::builder()
+                    .id(TARGET_MANAGEMENT)
+                    .build(),
+            )
+            .build()
+    });
     let inviter = Inviter::new(
         tracker(),
-        SdkTargetOrganization::new(target_client(&[&list_target, &invite])),
+        SdkTargetOrganization::new(target_client(&[&list_target, &invite, &accounts])),
     );
 
     // The acceptor assumes the spoke role in each member (STS mocked), and each spoke
@@ -243,7 +268,7 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
     });
     let credentials = StsCredentials::with_sts_client(sts, &base_config(), ROLE, EXTERNAL_ID)
         .with_client_hook(hook);
-    let acceptor = Acceptor::new(tracker(), credentials, false);
+    let acceptor = Acceptor::new(tracker(), credentials, directory.clone(), false);
 
     for (i, member) in MEMBERS.iter().enumerate() {
         let id = acct(member);

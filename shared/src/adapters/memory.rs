@@ -11,8 +11,8 @@ use crate::domain::{
     AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
 };
 use crate::ports::{
-    Commit, CreateOutcome, Notifier, NotifyError, OrganizationsError, OutboxItem,
-    OutgoingNotification, RecordStore, StoreError, TargetMembers, OUTBOX_LEASE,
+    Commit, CreateOutcome, Membership, Notifier, NotifyError, OrganizationsError, OutboxItem,
+    OutgoingNotification, RecordStore, StoreError, TargetDirectory, OUTBOX_LEASE,
 };
 
 #[derive(Default)]
@@ -23,6 +23,7 @@ struct State {
     /// Until when an outbox item is claimed by the invocation publishing it.
     claims: HashMap<(String, String), DateTime<Utc>>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
+    cursors: HashMap<String, AccountId>,
 }
 
 impl State {
@@ -204,6 +205,23 @@ impl RecordStore for InMemoryRecordStore {
         Ok(self.state().outbox.get(&key).cloned())
     }
 
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
+        Ok(self.state().cursors.get(name).cloned())
+    }
+
+    async fn save_sweep_cursor(
+        &self,
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        match after {
+            Some(account) => state.cursors.insert(name.to_owned(), account.clone()),
+            None => state.cursors.remove(name),
+        };
+        Ok(())
+    }
+
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         let mut state = self.state();
         let key = (item.scope.clone(), item.event_id.clone());
@@ -235,15 +253,22 @@ impl RecordStore for InMemoryRecordStore {
     }
 }
 
-/// The target organization's members, as a test says they are.
+/// The target organization's members, as a test says they are, and the organization the
+/// hub's account is in.
 #[derive(Default)]
 pub struct InMemoryMembers {
     members: Mutex<HashSet<AccountId>>,
+    own: Mutex<Option<Membership>>,
 }
 
 impl InMemoryMembers {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The hub's account is in `organization` (DescribeOrganization's answer).
+    pub fn set_own_organization(&self, organization: Option<Membership>) {
+        *self.own.lock().unwrap() = organization;
     }
 
     /// The account is now a member of the target organization.
@@ -253,9 +278,13 @@ impl InMemoryMembers {
 }
 
 #[async_trait]
-impl TargetMembers for InMemoryMembers {
+impl TargetDirectory for InMemoryMembers {
     async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
         Ok(self.members.lock().unwrap().contains(account))
+    }
+
+    async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError> {
+        Ok(self.own.lock().unwrap().clone())
     }
 }
 

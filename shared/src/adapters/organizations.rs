@@ -3,9 +3,9 @@
 //! - [`SdkAccountOrganizations`]: [`AccountOrganizations`], calls made *as* one customer
 //!   account (ListHandshakesForAccount, AcceptHandshake, DeclineHandshake,
 //!   DescribeOrganization).
-//! - [`SdkTargetOrganization`]: [`TargetOrganization`], calls made as the target
-//!   organization's management account (ListHandshakesForOrganization,
-//!   InviteAccountToOrganization).
+//! - [`SdkTargetOrganization`]: [`TargetOrganization`] and [`TargetDirectory`], calls made
+//!   as the target organization's management account (ListHandshakesForOrganization,
+//!   InviteAccountToOrganization, ListAccounts, DescribeAccount, DescribeOrganization).
 //! - [`StsCredentials`]: [`Credentials`] by STS AssumeRole into the spoke role of each
 //!   customer account; [`AmbientCredentials`]: the Lambda's own credentials, for an
 //!   in-account deployment.
@@ -45,7 +45,7 @@ use chrono::{DateTime, Utc};
 use super::sdk_error;
 use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
 use crate::ports::{
-    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetMembers,
+    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
     TargetOrganization,
 };
 
@@ -124,6 +124,7 @@ use aws_sdk_organizations::operation::decline_handshake::DeclineHandshakeError;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError;
 use aws_sdk_organizations::operation::invite_account_to_organization::InviteAccountToOrganizationError;
+use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountError;
 use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
@@ -201,6 +202,17 @@ operation_error!(InviteAccountToOrganizationError {
         ConstraintViolationException,
         HandshakeConstraintViolationException
     ],
+});
+
+operation_error!(ListAccountsError {
+    plain: [
+        AccessDeniedException,
+        AwsOrganizationsNotInUseException,
+        InvalidInputException,
+        ServiceException,
+        TooManyRequestsException,
+    ],
+    with_reason: [],
 });
 
 operation_error!(ListHandshakesForAccountError {
@@ -301,6 +313,7 @@ pub fn observe(handshake: &Handshake) -> Result<ObservedHandshake, Organizations
             .map(|p| (p.r#type().as_str().to_owned(), p.id().to_owned()))
             .collect(),
         expires_at: handshake.expiration_timestamp().and_then(to_chrono),
+        requested_at: handshake.requested_timestamp().and_then(to_chrono),
     })
 }
 
@@ -419,31 +432,36 @@ impl AccountOrganizations for SdkAccountOrganizations {
 
     #[tracing::instrument(skip(self), fields(account_id = %self.account_field()))]
     async fn membership(&self) -> Result<Option<Membership>, OrganizationsError> {
-        let output = match self.client.describe_organization().send().await {
-            Ok(output) => output,
-            Err(err) => {
-                let err = map_sdk_error(err);
-                if err.failure.code == "AWSOrganizationsNotInUseException" {
-                    return Ok(None);
-                }
-                return Err(logged("DescribeOrganization", err));
-            }
-        };
-        let organization = output
-            .organization()
-            .ok_or_else(|| malformed("DescribeOrganization returned no organization"))?;
-        let id = organization
-            .id()
-            .ok_or_else(|| malformed("DescribeOrganization returned no organization id"))?;
-        let management = organization
-            .master_account_id()
-            .ok_or_else(|| malformed("DescribeOrganization returned no management account"))?;
-        Ok(Some(Membership {
-            organization: OrganizationId::parse(id).map_err(|e| malformed(e.to_string()))?,
-            management_account: AccountId::parse(management)
-                .map_err(|e| malformed(e.to_string()))?,
-        }))
+        describe_organization(&self.client).await
     }
+}
+
+/// DescribeOrganization with `client`'s credentials: `None` when the account is in no
+/// organization.
+async fn describe_organization(client: &Client) -> Result<Option<Membership>, OrganizationsError> {
+    let output = match client.describe_organization().send().await {
+        Ok(output) => output,
+        Err(err) => {
+            let err = map_sdk_error(err);
+            if err.failure.code == "AWSOrganizationsNotInUseException" {
+                return Ok(None);
+            }
+            return Err(logged("DescribeOrganization", err));
+        }
+    };
+    let organization = output
+        .organization()
+        .ok_or_else(|| malformed("DescribeOrganization returned no organization"))?;
+    let id = organization
+        .id()
+        .ok_or_else(|| malformed("DescribeOrganization returned no organization id"))?;
+    let management = organization
+        .master_account_id()
+        .ok_or_else(|| malformed("DescribeOrganization returned no management account"))?;
+    Ok(Some(Membership {
+        organization: OrganizationId::parse(id).map_err(|e| malformed(e.to_string()))?,
+        management_account: AccountId::parse(management).map_err(|e| malformed(e.to_string()))?,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,10 +533,21 @@ impl TargetOrganization for SdkTargetOrganization {
         tracing::info!(handshake_id = %handshake.id, "invited the account");
         Ok(handshake)
     }
+
+    #[tracing::instrument(skip(self))]
+    async fn account_count(&self) -> Result<u32, OrganizationsError> {
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        let mut count = 0u32;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| logged("ListAccounts", map_sdk_error(e)))?;
+            count += page.accounts().len() as u32;
+        }
+        Ok(count)
+    }
 }
 
 #[async_trait]
-impl TargetMembers for SdkTargetOrganization {
+impl TargetDirectory for SdkTargetOrganization {
     #[tracing::instrument(skip(self), fields(account_id = %account))]
     async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
         match self
@@ -541,6 +570,11 @@ impl TargetMembers for SdkTargetOrganization {
             }
             Err(err) => Err(logged("DescribeAccount", map_sdk_error(err))),
         }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError> {
+        describe_organization(&self.client).await
     }
 }
 

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::blocker::{AwsFailure, Step};
+use super::blocker::{AwsFailure, BlockerCode, Step};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 
 /// The AWS Organizations calls the product follows.
@@ -155,6 +155,9 @@ pub enum EventKind {
     /// A call the functions make in the account (listing its handshakes, reading its
     /// organization) was refused for good, e.g. by a service control policy.
     CallRefused { call: String, failure: AwsFailure },
+    /// The inviter planned no invitation slot for the account yet: it waits, for the
+    /// reason given (the invitation quota, or the organization's account limit).
+    InvitationDeferred { code: BlockerCode, message: String },
     /// The API, with the hub's own credentials, shows the account in the target
     /// organization: the proof of joining (with the target's service event).
     MembershipConfirmed,
@@ -177,6 +180,7 @@ impl EventKind {
             EventKind::AccessChecked { .. } => "access_checked",
             EventKind::CallRefused { .. } => "call_refused",
             EventKind::MembershipConfirmed => "membership_confirmed",
+            EventKind::InvitationDeferred { .. } => "invitation_deferred",
         }
     }
 }

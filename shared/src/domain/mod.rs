@@ -8,6 +8,7 @@ pub mod ids;
 pub mod origin;
 pub mod phase;
 pub mod policy;
+pub mod quota;
 pub mod record;
 pub mod transition;
 
@@ -20,6 +21,7 @@ pub use ids::{
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
+pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
 pub use record::{
     ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target,
 };

@@ -62,7 +62,8 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::InvitationRefused { .. }
         | EventKind::AccessChecked { .. }
         | EventKind::CallRefused { .. }
-        | EventKind::MembershipConfirmed => &[],
+        | EventKind::MembershipConfirmed
+        | EventKind::InvitationDeferred { .. } => &[],
     }
 }
 

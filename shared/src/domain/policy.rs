@@ -24,6 +24,8 @@ pub struct ObservedHandshake {
     /// (party type, party id), e.g. ("ORGANIZATION", "o-…"), ("ACCOUNT", "1111…").
     pub parties: Vec<(String, String)>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When it was sent (the invitation quota counts the last 24 hours).
+    pub requested_at: Option<DateTime<Utc>>,
 }
 
 impl ObservedHandshake {
@@ -242,6 +244,7 @@ mod tests {
             state: "OPEN".into(),
             parties: vec![("ORGANIZATION".into(), "o-exampleorgid".into()), ("ACCOUNT".into(), "555555555555".into())],
             expires_at: Some(now() + Duration::days(14)),
+            requested_at: None,
         }
     }
     fn refusal(h: ObservedHandshake) -> &'static str {
@@ -301,6 +304,7 @@ mod tests {
         assert_eq!(
             refusal(ObservedHandshake {
                 expires_at: Some(now()),
+                requested_at: None,
                 ..valid()
             }),
             "EXPIRED"
@@ -308,6 +312,7 @@ mod tests {
         assert_eq!(
             refusal(ObservedHandshake {
                 expires_at: Some(now() - Duration::hours(1)),
+                requested_at: None,
                 ..valid()
             }),
             "EXPIRED"
@@ -315,6 +320,7 @@ mod tests {
         assert_eq!(
             refusal(ObservedHandshake {
                 expires_at: None,
+                requested_at: None,
                 ..valid()
             }),
             "EXPIRED"

@@ -271,6 +271,9 @@ fn decide(
         EventKind::AccessChecked { failure } => access_checked(next, failure.as_ref(), now),
         EventKind::CallRefused { failure, .. } => call_refused(next, failure, now),
         EventKind::MembershipConfirmed => join_on_confirmed_membership(next, out),
+        EventKind::InvitationDeferred { code, message } => {
+            defer_invitation(next, *code, message, now)
+        }
     }
 }
 
@@ -554,6 +557,31 @@ fn call_refused(next: &mut OnboardingRecord, failure: &AwsFailure, now: DateTime
         next,
         Blocker::from_failure(code, Step::Access, failure, now),
     );
+}
+
+/// An account awaiting its invitation that the plan has no slot for shows why it waits
+/// and when the next slot opens (the message is kept up to date).
+fn defer_invitation(
+    next: &mut OnboardingRecord,
+    code: BlockerCode,
+    message: &str,
+    now: DateTime<Utc>,
+) {
+    if next.phase != Phase::AwaitingInvitation {
+        return;
+    }
+    match next
+        .blockers
+        .iter_mut()
+        .find(|b| b.code == code && b.step == Step::Invite)
+    {
+        Some(blocker) => message.clone_into(&mut blocker.message),
+        None => {
+            let mut blocker = Blocker::new(code, Step::Invite, now);
+            message.clone_into(&mut blocker.message);
+            add_blocker(next, blocker);
+        }
+    }
 }
 
 /// Remembers when each blocker the event cleared was cleared (the event's time), so a

@@ -7,7 +7,7 @@ mod store;
 
 pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 pub use organizations::{
-    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetMembers,
+    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
     TargetOrganization,
 };
 pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};

@@ -70,15 +70,20 @@ pub trait TargetOrganization: Send + Sync {
         account: &AccountId,
         notes: &str,
     ) -> Result<ObservedHandshake, OrganizationsError>;
+    /// How many accounts the organization has (ListAccounts, all pages).
+    async fn account_count(&self) -> Result<u32, OrganizationsError>;
 }
 
-/// The target organization's member list, read with the hub's own credentials: the proof
-/// that an account joined.
+/// What the hub's own credentials see of the organization it runs in: the proof that an
+/// account joined, and the check that the configured target is that organization.
 #[async_trait]
-pub trait TargetMembers: Send + Sync {
+pub trait TargetDirectory: Send + Sync {
     /// Whether the account is a member of the target organization (DescribeAccount in its
     /// management account: `AccountNotFoundException` means no).
     async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError>;
+    /// The organization of the hub's own account (DescribeOrganization), `None` when it
+    /// is in none.
+    async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError>;
 }
 
 #[async_trait]
@@ -102,5 +107,8 @@ impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
         notes: &str,
     ) -> Result<ObservedHandshake, OrganizationsError> {
         (**self).invite(account, notes).await
+    }
+    async fn account_count(&self) -> Result<u32, OrganizationsError> {
+        (**self).account_count().await
     }
 }

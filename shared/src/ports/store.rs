@@ -111,6 +111,14 @@ pub trait RecordStore: Send + Sync {
         event_id: &str,
     ) -> Result<Option<OutboxItem>, StoreError>;
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+    /// Where the sweep `name` stops and the next one resumes: after this account.
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError>;
+    /// Keeps where the sweep `name` resumes (`None`: from the beginning).
+    async fn save_sweep_cursor(
+        &self,
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError>;
     /// Takes the right to publish a pending outbox item until `until`: `Ok(false)` when
     /// another invocation holds an unexpired claim (it is publishing it), or the item is
     /// gone (published). Without this, every concurrent copy of an event would publish
@@ -180,6 +188,16 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     }
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         (**self).clear_outbox(item).await
+    }
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
+        (**self).sweep_cursor(name).await
+    }
+    async fn save_sweep_cursor(
+        &self,
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError> {
+        (**self).save_sweep_cursor(name, after).await
     }
     async fn claim_outbox(
         &self,

@@ -10,6 +10,7 @@
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
 //! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it) |
+//! | sweep cursor | `SWEEP#<name>` | `CURSOR` | `after` (the account the last sweep stopped after) |
 //! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization` (numbers, changed only by `ADD`), `enrollment`, `management_account` (see `counts`) |
 //!
 //! Two sparse global secondary indexes, both projecting every attribute, hold only the
@@ -118,6 +119,12 @@ fn record_pk(account: &str) -> String {
 fn marker_pk(event_id: &str) -> String {
     format!("EVENT#{event_id}")
 }
+
+fn sweep_pk(name: &str) -> String {
+    format!("SWEEP#{name}")
+}
+
+const CURSOR_SK: &str = "CURSOR";
 
 fn outbox_pk(scope: &str) -> String {
     format!("OUTBOX#{scope}")
@@ -751,6 +758,45 @@ impl RecordStore for DynamoRecordStore {
                 })
             })
             .transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(sweep_pk(name), CURSOR_SK)?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        match output.item.as_ref().and_then(|item| item.get("after")) {
+            Some(AttributeValue::S(after)) => AccountId::parse(after)
+                .map(Some)
+                .map_err(|e| StoreError::Permanent(format!("sweep cursor {name}: {e}"))),
+            _ => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn save_sweep_cursor(
+        &self,
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError> {
+        let mut item = key(sweep_pk(name), CURSOR_SK)?;
+        if let Some(after) = after {
+            item.insert("after".into(), AttributeValue::S(after.to_string()));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", &e))?;
+        Ok(())
     }
 
     #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]

@@ -1,0 +1,52 @@
+//! Metrics as CloudWatch embedded metric format (EMF) lines on standard output: Lambda
+//! ships them to CloudWatch Logs, which turns them into metrics in the `org-onboarding`
+//! namespace with no API call and no permission (the template's alarms watch them).
+
+/// The acceptor found the configured target is not the hub's organization.
+pub const TARGET_MISMATCH: &str = "TargetMismatch";
+/// The namespace of every metric the functions emit.
+pub const NAMESPACE: &str = "org-onboarding";
+
+/// The EMF line that counts one `metric` for `function`.
+pub fn line(metric: &str, function: &str, timestamp_ms: i64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        "Function": function,
+        metric: 1,
+    })
+    .to_string()
+}
+
+/// Counts one `metric` for `function`.
+pub fn count(metric: &str, function: &str) {
+    // EMF is read from the function's standard output, beside the JSON logs.
+    println!(
+        "{}",
+        line(metric, function, chrono::Utc::now().timestamp_millis())
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_embedded_metric_format() {
+        let line: serde_json::Value =
+            serde_json::from_str(&line(TARGET_MISMATCH, "acceptor", 7)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            TARGET_MISMATCH
+        );
+        assert_eq!(line[TARGET_MISMATCH], 1);
+        assert_eq!(line["Function"], "acceptor");
+    }
+}
