@@ -222,12 +222,18 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             event_id: event.id.clone(),
             counts: CountChange::between(&record, &transition.record),
             record: transition.record,
+            claimant: claimant(),
         };
         match self.store.commit(&commit).await {
             Ok(()) => {
                 info!(from = %record.phase, to = %commit.record.phase, version = commit.record.version, "applied");
-                self.publish(account.as_str(), &event.id, &commit.outbox)
-                    .await?;
+                self.publish(
+                    account.as_str(),
+                    &event.id,
+                    &commit.outbox,
+                    &commit.claimant,
+                )
+                .await?;
                 let phase = commit.record.phase;
                 let follow_ups = FollowUps {
                     record: Some(commit.record),
@@ -284,6 +290,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         scope: &str,
         event_id: &str,
         outbox: &[OutgoingNotification],
+        claimant: &str,
     ) -> Result<(), TrackerError> {
         if outbox.is_empty() {
             return Ok(());
@@ -293,7 +300,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             event_id: event_id.to_owned(),
             notifications: Vec::new(),
         };
-        self.publish_claimed(&item, outbox).await
+        self.publish_claimed(&item, outbox, claimant).await
     }
 
     /// Publishes an outbox item this invocation holds the claim of, then clears it; on
@@ -302,9 +309,10 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         &self,
         item: &OutboxItem,
         notifications: &[OutgoingNotification],
+        claimant: &str,
     ) -> Result<(), TrackerError> {
         if let Err(error) = self.notifier.publish(notifications).await {
-            if let Err(release) = self.store.release_outbox(item).await {
+            if let Err(release) = self.store.release_outbox(item, claimant).await {
                 warn!(event_id = %item.event_id, %release, "could not release the outbox claim; it expires by itself");
             }
             return Err(error.into());
@@ -321,16 +329,18 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             return Ok(());
         };
         let now = now();
+        let claimant = claimant();
         if !self
             .store
-            .claim_outbox(&item, now, now + OUTBOX_LEASE)
+            .claim_outbox(&item, now, now + OUTBOX_LEASE, &claimant)
             .await?
         {
             info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
             return Ok(());
         }
         info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
-        self.publish_claimed(&item, &item.notifications).await
+        self.publish_claimed(&item, &item.notifications, &claimant)
+            .await
     }
 
     /// A member left: tell the management account how many enrolled members remain, as
@@ -447,6 +457,12 @@ fn prompts_confirmation(event: &DomainEvent, record: &OnboardingRecord, target: 
         && organization
             .as_ref()
             .is_none_or(|o| *o == target.organization)
+}
+
+/// A token naming this invocation's claim on an outbox item, so that it releases only its
+/// own claim, never one another invocation took meanwhile.
+fn claimant() -> String {
+    format!("{:016x}", fastrand::u64(..))
 }
 
 fn now() -> DateTime<Utc> {

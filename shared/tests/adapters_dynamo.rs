@@ -72,6 +72,7 @@ fn commit(outbox: usize) -> Commit {
         event_id: "ev-1".into(),
         outbox: (0..outbox).map(notification).collect(),
         counts: None,
+        claimant: "me".into(),
     }
 }
 
@@ -708,7 +709,7 @@ async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_fal
         });
     let now = Utc::now();
     assert!(store(&[&granted])
-        .claim_outbox(&pending_item(), now, now + chrono::Duration::seconds(30))
+        .claim_outbox(&pending_item(), now, now + chrono::Duration::seconds(30), "me")
         .await
         .unwrap());
     let input = seen.lock().unwrap()[0].clone();
@@ -717,38 +718,47 @@ async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_fal
         Some("attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)")
     );
     assert_eq!(input.key().unwrap()["pk"], s("OUTBOX#333333333333"));
+    assert_eq!(
+        input.expression_attribute_values().unwrap()[":by"],
+        s("me"),
+        "the claim names its holder"
+    );
 
     let held = mock!(Client::update_item)
         .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
     assert!(!store(&[&held])
-        .claim_outbox(&pending_item(), now, now)
+        .claim_outbox(&pending_item(), now, now, "me")
         .await
         .unwrap());
 
     let throttled = mock!(Client::update_item)
         .then_http_response(|| error_response(400, "ThrottlingException", json!({})));
     let err = store(&[&throttled])
-        .claim_outbox(&pending_item(), now, now)
+        .claim_outbox(&pending_item(), now, now, "me")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
 }
 
 #[tokio::test]
-async fn releasing_a_claim_removes_it_and_a_cleared_item_is_fine() {
+async fn releasing_only_ones_own_claim_and_a_cleared_or_retaken_item_is_fine() {
     let released = mock!(Client::update_item)
-        .match_requests(|input| input.update_expression() == Some("REMOVE #c"))
+        .match_requests(|input| {
+            input.update_expression() == Some("REMOVE #c, #b")
+                && input.condition_expression() == Some("attribute_exists(pk) AND #b = :by")
+                && input.expression_attribute_values().unwrap()[":by"] == s("me")
+        })
         .then_output(|| {
             aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
         });
     store(&[&released])
-        .release_outbox(&pending_item())
+        .release_outbox(&pending_item(), "me")
         .await
         .unwrap();
     let gone = mock!(Client::update_item)
         .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
     store(&[&gone])
-        .release_outbox(&pending_item())
+        .release_outbox(&pending_item(), "me")
         .await
         .unwrap();
 }

@@ -20,8 +20,8 @@ struct State {
     records: BTreeMap<AccountId, OnboardingRecord>,
     markers: HashSet<String>,
     outbox: BTreeMap<(String, String), OutboxItem>,
-    /// Until when an outbox item is claimed by the invocation publishing it.
-    claims: HashMap<(String, String), DateTime<Utc>>,
+    /// Until when, and by whom, an outbox item is claimed by the invocation publishing it.
+    claims: HashMap<(String, String), (DateTime<Utc>, String)>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
     cursors: HashMap<String, AccountId>,
 }
@@ -159,7 +159,10 @@ impl RecordStore for InMemoryRecordStore {
                 notifications: commit.outbox.clone(),
             };
             let key = (item.scope.clone(), item.event_id.clone());
-            state.claims.insert(key.clone(), Utc::now() + OUTBOX_LEASE);
+            state.claims.insert(
+                key.clone(),
+                (Utc::now() + OUTBOX_LEASE, commit.claimant.clone()),
+            );
             state.outbox.insert(key, item);
         }
         Ok(())
@@ -235,20 +238,25 @@ impl RecordStore for InMemoryRecordStore {
         item: &OutboxItem,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        claimant: &str,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let key = (item.scope.clone(), item.event_id.clone());
-        if !state.outbox.contains_key(&key) || state.claims.get(&key).is_some_and(|at| *at > now) {
+        if !state.outbox.contains_key(&key)
+            || state.claims.get(&key).is_some_and(|(at, _)| *at > now)
+        {
             return Ok(false);
         }
-        state.claims.insert(key, until);
+        state.claims.insert(key, (until, claimant.to_owned()));
         Ok(true)
     }
 
-    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
-        self.state()
-            .claims
-            .remove(&(item.scope.clone(), item.event_id.clone()));
+    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = (item.scope.clone(), item.event_id.clone());
+        if state.claims.get(&key).is_some_and(|(_, by)| by == claimant) {
+            state.claims.remove(&key);
+        }
         Ok(())
     }
 }

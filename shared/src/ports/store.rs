@@ -38,6 +38,8 @@ pub struct Commit {
     pub event_id: String,
     pub outbox: Vec<OutgoingNotification>,
     pub counts: Option<CountChange>,
+    /// Who holds the outbox item's claim from the commit (the committing invocation).
+    pub claimant: String,
 }
 
 /// Notifications committed with an event, not yet known to be published.
@@ -128,9 +130,11 @@ pub trait RecordStore: Send + Sync {
         item: &OutboxItem,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        claimant: &str,
     ) -> Result<bool, StoreError>;
-    /// Gives a claim up after a failed publish, so the next delivery publishes at once.
-    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+    /// Gives `claimant`'s claim up after a failed publish, so the next delivery publishes
+    /// at once; a claim someone else took meanwhile is left alone.
+    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -204,10 +208,11 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
         item: &OutboxItem,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        claimant: &str,
     ) -> Result<bool, StoreError> {
-        (**self).claim_outbox(item, now, until).await
+        (**self).claim_outbox(item, now, until, claimant).await
     }
-    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
-        (**self).release_outbox(item).await
+    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
+        (**self).release_outbox(item, claimant).await
     }
 }

@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
-//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it) |
+//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it), `claimed_by` (that invocation's token) |
 //! | sweep cursor | `SWEEP#<name>` | `CURSOR` | `after` (the account the last sweep stopped after) |
 //! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization` (numbers, changed only by `ADD`), `enrollment`, `management_account` (see `counts`) |
 //!
@@ -31,7 +31,8 @@
 //!    invocation, which publishes it; [`RecordStore::claim_outbox`] is a conditional
 //!    `UpdateItem` (`attribute_exists(pk) AND (attribute_not_exists(claimed_until) OR
 //!    claimed_until < :now)`), so of concurrent copies of an event only the claimant
-//!    publishes, and [`RecordStore::release_outbox`] removes the claim after a failure.
+//!    publishes, and [`RecordStore::release_outbox`] removes the claim after a failure,
+//!    conditioned on `claimed_by` being the releaser's own token.
 //!
 //! 4. Update the enrollment's counters (`ADD`, only when a phase or the membership of the
 //!    old organization moves), so the counters are exact whatever runs concurrently.
@@ -164,7 +165,12 @@ struct OutboxEntry<'a> {
     created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     claimed_until: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_by: Option<&'a str>,
 }
+
+/// A claim on an outbox item: until when, and who holds it.
+type Claim<'a> = (DateTime<Utc>, &'a str);
 
 fn to_item<T: Serialize>(what: &str, value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value)
@@ -218,7 +224,7 @@ fn outbox_item(
     event_id: &str,
     notifications: &[OutgoingNotification],
     now: DateTime<Utc>,
-    claimed_until: Option<DateTime<Utc>>,
+    claim: Option<Claim>,
 ) -> Result<Item, StoreError> {
     to_item(
         "the outbox",
@@ -229,7 +235,8 @@ fn outbox_item(
             event_id,
             notifications,
             created_at: now,
-            claimed_until: claimed_until.map(|at| at.timestamp()),
+            claimed_until: claim.map(|(until, _)| until.timestamp()),
+            claimed_by: claim.map(|(_, by)| by),
         },
     )
 }
@@ -418,9 +425,9 @@ impl DynamoRecordStore {
         event_id: &str,
         notifications: &[OutgoingNotification],
         now: DateTime<Utc>,
-        claimed_until: Option<DateTime<Utc>>,
+        claim: Option<Claim>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = outbox_item(scope, event_id, notifications, now, claimed_until)?;
+        let item = outbox_item(scope, event_id, notifications, now, claim)?;
         Ok(TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -653,7 +660,7 @@ impl RecordStore for DynamoRecordStore {
                 &commit.event_id,
                 &commit.outbox,
                 now,
-                Some(now + OUTBOX_LEASE),
+                Some((now + OUTBOX_LEASE, &commit.claimant)),
             )?);
             kinds.push(TxItem::Outbox);
         }
@@ -817,13 +824,16 @@ impl RecordStore for DynamoRecordStore {
         item: &OutboxItem,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        claimant: &str,
     ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
-            .update_expression("SET #c = :until")
+            .update_expression("SET #c = :until, #b = :by")
+            .expression_attribute_names("#b", "claimed_by")
+            .expression_attribute_values(":by", AttributeValue::S(claimant.to_owned()))
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)",
             )
@@ -840,15 +850,18 @@ impl RecordStore for DynamoRecordStore {
     }
 
     #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]
-    async fn release_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
-            .update_expression("REMOVE #c")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression("REMOVE #c, #b")
+            // Only the releaser's own claim: one taken by another invocation meanwhile stays.
+            .condition_expression("attribute_exists(pk) AND #b = :by")
             .expression_attribute_names("#c", "claimed_until")
+            .expression_attribute_names("#b", "claimed_by")
+            .expression_attribute_values(":by", AttributeValue::S(claimant.to_owned()))
             .send()
             .await;
         match result {
