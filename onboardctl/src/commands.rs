@@ -43,6 +43,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Show { account, json } => show(&cx, &account, json).await,
         Command::Replay { paths } => replay(&cx, &paths).await,
         Command::Invoke { function } => invoke(&cx, function).await,
+        Command::Doctor { account } => crate::doctor::doctor(&cx, account.as_deref()).await,
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod commands;
 mod context;
+mod doctor;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,12 @@ enum Command {
     Replay {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Check the deployment: configuration, target organization, table, bus, and with
+    /// --account one customer account's spoke role; one line each, exit 1 on a failure.
+    Doctor {
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Run a function's handler in process with the real clients.
     Invoke {

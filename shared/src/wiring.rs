@@ -63,6 +63,10 @@ impl Wiring {
         &self.config
     }
 
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.aws
+    }
+
     pub fn store(&self) -> DynamoRecordStore {
         record_store(&self.aws, &self.config.table_name)
     }

@@ -709,7 +709,12 @@ async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_fal
         });
     let now = Utc::now();
     assert!(store(&[&granted])
-        .claim_outbox(&pending_item(), now, now + chrono::Duration::seconds(30), "me")
+        .claim_outbox(
+            &pending_item(),
+            now,
+            now + chrono::Duration::seconds(30),
+            "me"
+        )
         .await
         .unwrap());
     let input = seen.lock().unwrap()[0].clone();

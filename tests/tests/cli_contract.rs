@@ -551,3 +551,32 @@ fn replay_exits_1_when_an_event_is_rejected_and_still_applies_the_others() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn doctor_names_what_to_fix_one_line_each_and_exits_1_on_a_failure() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new());
+    // Before `init`: no table, no bus.
+    let run = operator.run(&["doctor"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains("FAIL  table:") && run.stdout.contains("onboardctl init"),
+        "{run:#?}"
+    );
+    operator.ok(&["init"]);
+    // The operator's account is in no organization, yet TARGET_ORGANIZATION_ID names one:
+    // the start-up check the acceptor makes fails the same way.
+    let run = operator.run(&["doctor"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    assert!(lines[0].starts_with("ok    configuration"), "{run:#?}");
+    assert!(
+        lines[1].starts_with("FAIL  target organization") && lines[1].contains("no organization"),
+        "{run:#?}"
+    );
+    assert!(
+        lines[2].starts_with("ok    table") && lines[3].starts_with("ok    event bus"),
+        "{run:#?}"
+    );
+}
