@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac unit bench coldstart package fakecloud nextest
+.PHONY: demo test lint iac unit bench bench-scale coldstart package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -33,6 +33,10 @@ unit: nextest
 ## bench: throughput benchmarks (criterion-free: divan)
 bench:
 	$(CARGO) bench --locked -p onboarding
+
+## bench-scale: 1,000 and 10,000 accounts on the emulator: events/s, calls per event, growth ratio
+bench-scale: fakecloud
+	$(CARGO) run --quiet --locked -p onboarding-e2e --bin bench_scale
 
 ## coldstart: the tracker's first event after process start, as Lambda runs it (release build)
 coldstart: fakecloud

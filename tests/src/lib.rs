@@ -23,6 +23,7 @@
 
 pub mod accounts;
 pub mod compat;
+pub mod counter;
 pub mod emulator;
 pub mod event_loop;
 pub mod faults;
