@@ -41,6 +41,9 @@ struct Figures {
     calls: std::collections::BTreeMap<String, usize>,
     sweeps: Duration,
     status: Duration,
+    /// The emulator's own latency at this table size: a key read, a one-item transaction.
+    get_item: Duration,
+    transaction: Duration,
 }
 
 impl Figures {
@@ -158,7 +161,10 @@ async fn measure(emulator: &Emulator, size: usize, run: usize) -> Result<Figures
         counts.in_phase(Phase::Joined) == size as i64 && listed.len() == size,
         "not every account joined: {counts:?}"
     );
+    let (get_item, transaction) = emulator_latency(&hub, &accounts[0]).await?;
     Ok(Figures {
+        get_item,
+        transaction,
         accounts: size,
         enroll,
         events,
@@ -167,6 +173,44 @@ async fn measure(emulator: &Emulator, size: usize, run: usize) -> Result<Figures
         sweeps,
         status,
     })
+}
+
+/// The emulator's latency for a consistent GetItem of a record and a TransactWriteItems of
+/// one conditional put, 200 of each: what the product's time per event is made of.
+async fn emulator_latency(hub: &Hub, account: &AccountId) -> Result<(Duration, Duration)> {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let client = aws_sdk_dynamodb::Client::new(hub.account.config());
+    let key = |pk: String, sk: &str| {
+        [("pk", pk), ("sk", sk.to_owned())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let started = Instant::now();
+    for _ in 0..200 {
+        client
+            .get_item()
+            .table_name(&hub.table)
+            .set_key(Some(key(format!("ACCOUNT#{account}"), "RECORD")))
+            .consistent_read(true)
+            .send()
+            .await?;
+    }
+    let get_item = started.elapsed() / 200;
+    let started = Instant::now();
+    for i in 0..200 {
+        let put = Put::builder()
+            .table_name(&hub.table)
+            .set_item(Some(key(format!("LATENCY#{i}"), "PROBE")))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await?;
+    }
+    Ok((get_item, started.elapsed() / 200))
 }
 
 /// The fixture as an event about `account` in the hub's organization, with its own ids.
@@ -241,5 +285,10 @@ fn print(figures: &Figures) {
     println!(
         "  status (counters + listing): {:.2} s",
         figures.status.as_secs_f64()
+    );
+    println!(
+        "  emulator at this size:   GetItem {:.2} ms, one-item TransactWriteItems {:.2} ms",
+        figures.get_item.as_secs_f64() * 1000.0,
+        figures.transaction.as_secs_f64() * 1000.0
     );
 }
