@@ -233,7 +233,34 @@ impl RecordStore for InMemoryRecordStore {
             .remove(&(item.scope.clone(), item.event_id.clone()));
         Ok(())
     }
+
+    /// Pages of [`MEMORY_PAGE`] records in account order; the cursor is the last
+    /// account id of the page.
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<crate::ports::RecordPage, StoreError> {
+        self.injected_failure()?;
+        let state = self.state();
+        let mut matching: Vec<&OnboardingRecord> = state
+            .records
+            .values()
+            .filter(|r| enrollment.is_none_or(|e| &r.enrollment == e))
+            .filter(|r| cursor.is_none_or(|after| r.account_id.as_str() > after))
+            .collect();
+        matching.sort_by(|a, b| a.account_id.as_str().cmp(b.account_id.as_str()));
+        let records: Vec<OnboardingRecord> =
+            matching.into_iter().take(MEMORY_PAGE).cloned().collect();
+        let next = (records.len() == MEMORY_PAGE)
+            .then(|| records.last().map(|r| r.account_id.to_string()))
+            .flatten();
+        Ok(crate::ports::RecordPage { records, next })
+    }
 }
+
+/// Records per page of the in-memory store's listing (small, so tests see several pages).
+pub const MEMORY_PAGE: usize = 100;
 
 /// Records what was published; can be told to fail the next `n` publishes.
 #[derive(Default)]

@@ -9,4 +9,5 @@ pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 pub use organizations::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
 };
+pub use store::RecordPage;
 pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};
