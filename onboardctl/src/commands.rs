@@ -9,7 +9,6 @@ use onboarding::adapters::dynamo::create_table;
 use onboarding::adapters::dynamo::ENROLL_BATCH;
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
 use onboarding::ports::{CreateOutcome, RecordStore};
-use onboarding::report;
 use onboarding::report::view::plural;
 use onboarding::tracker::Outcome;
 use serde_json::Value;
@@ -173,12 +172,11 @@ async fn show(cx: &Context, account_id: &str, json: bool) -> Result<ExitCode> {
 }
 
 fn print_record(record: &OnboardingRecord) {
+    let one = std::slice::from_ref(record);
+    println!("{}\n", status::accounts(one, Terminal::detect()));
+    status::print_remediation(one);
     println!(
-        "{}",
-        report::status_table(std::slice::from_ref(record), Utc::now())
-    );
-    println!(
-        "\ntransfer mode: {}   version: {}   handshake: {}",
+        "transfer mode: {}   version: {}   handshake: {}",
         record.transfer_mode.as_str(),
         record.version,
         record

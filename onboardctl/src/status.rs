@@ -136,7 +136,8 @@ fn summary(
     out
 }
 
-fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
+/// The accounts table (also `show`'s first lines).
+pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
     let now = Utc::now();
     let mut table = terminal.table(&[
         "ACCOUNT",
@@ -160,7 +161,8 @@ fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
     terminal::render(&table)
 }
 
-fn print_remediation(records: &[OnboardingRecord]) {
+/// Each blocker's message and what to do, under "Blocked:".
+pub fn print_remediation(records: &[OnboardingRecord]) {
     let lines: Vec<String> = records
         .iter()
         .flat_map(|r| {
