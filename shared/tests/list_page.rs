@@ -10,7 +10,7 @@ use onboarding::ports::RecordStore;
 
 fn record(n: usize, enrollment: &str) -> OnboardingRecord {
     OnboardingRecord::enroll(
-        AccountId::parse(&format!("{:012}", 100_000_000_000 + n)).unwrap(),
+        AccountId::parse(format!("{:012}", 100_000_000_000 + n)).unwrap(),
         EnrollmentName::parse(enrollment).unwrap(),
         TransferMode::Standalone,
         Role::Standalone,
