@@ -48,3 +48,18 @@ fakecloud:
 
 nextest:
 	@command -v cargo-nextest >/dev/null || { echo ">> Installing cargo-nextest (one time)..."; $(CARGO) install cargo-nextest --locked --quiet; }
+
+.PHONY: sam-build scale demo-report
+
+## sam-build: `sam build` as a new user types it (samconfig.toml), timed; not in `make test`
+## (about 5 minutes of both cores, beyond the CI budget)
+sam-build:
+	@infra/sam-build.sh
+
+## scale: `enroll --file` of 10,000 lines, `status` and `status --json` on the emulator, timed
+scale: fakecloud
+	@infra/local/enroll-scale.sh
+
+## demo-report: the HTML report of the demo's final state (demo-report.html)
+demo-report: fakecloud
+	$(CARGO) run --quiet --locked -p onboarding-e2e --bin demo_report -- demo-report.html

@@ -6,15 +6,17 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use chrono::Utc;
 use onboarding::adapters::dynamo::create_table;
+use onboarding::adapters::dynamo::ENROLL_BATCH;
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
 use onboarding::ports::{CreateOutcome, RecordStore};
-use onboarding::report;
+use onboarding::report::view::plural;
 use onboarding::sweep::SweepReport;
 use onboarding::tracker::Outcome;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::{Command, Function};
+use crate::terminal::{say, Terminal};
+use crate::{accounts_file, report_command, status, Command, Function};
 
 pub async fn run(command: Command) -> Result<ExitCode> {
     let cx = Context::load().await;
@@ -39,7 +41,39 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             )
             .await
         }
-        Command::Status { enrollment, json } => status(&cx, enrollment.as_deref(), json).await,
+        Command::Status {
+            enrollment,
+            phase,
+            blocked,
+            json,
+        } => {
+            let filter = status::Filter {
+                enrollment: enrollment
+                    .as_deref()
+                    .map(EnrollmentName::parse)
+                    .transpose()?,
+                phase,
+                blocked,
+            };
+            if json {
+                status::json(&cx, &filter).await?;
+            } else {
+                status::table(&cx, &filter, Terminal::detect()).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            format,
+            enrollment,
+            output,
+        } => {
+            let enrollment = enrollment
+                .as_deref()
+                .map(EnrollmentName::parse)
+                .transpose()?;
+            report_command::report(&cx, format, enrollment.as_ref(), output.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Show { account, json } => show(&cx, &account, json).await,
         Command::Replay { paths } => replay(&cx, &paths).await,
         Command::Invoke { function } => invoke(&cx, function).await,
@@ -93,80 +127,36 @@ async fn enroll(
             .collect::<Result<_>>()?,
     };
     if let Some(file) = file {
-        read_accounts_csv(file, &mut enrollment)?;
+        accounts_file::read_into(file, &mut enrollment)?;
     }
     let records = enrollment.records(Utc::now())?;
     let store = cx.store()?;
-    let outcomes = cx.at(store.create_many(&records).await, "writing the enrollment")?;
-    for (record, outcome) in records.iter().zip(outcomes) {
-        let said = match outcome {
-            CreateOutcome::Created => "enrolled",
-            CreateOutcome::AlreadyEnrolled => "already enrolled",
-        };
-        println!(
-            "{}  {:<10}  {:<20}  {said}",
-            record.account_id,
-            record.role.as_str(),
-            record.phase
-        );
+    let bar = Terminal::detect().bar(records.len() as u64, "enrolling");
+    // Ten transactions' worth per call, so the bar moves on a file of thousands.
+    for chunk in records.chunks(ENROLL_BATCH * 10) {
+        let outcomes = cx.at(store.create_many(chunk).await, "writing the enrollment")?;
+        for (record, outcome) in chunk.iter().zip(outcomes) {
+            let said = match outcome {
+                CreateOutcome::Created => "enrolled",
+                CreateOutcome::AlreadyEnrolled => "already enrolled",
+            };
+            let line = format!(
+                "{}  {:<10}  {:<20}  {said}",
+                record.account_id,
+                record.role.as_str(),
+                record.phase
+            );
+            say(&bar, line);
+        }
+        bar.inc(chunk.len() as u64);
     }
+    bar.finish_and_clear();
     println!(
-        "enrollment {} ({} mode): {} accounts",
+        "enrollment {} ({} mode): {}",
         enrollment.name,
         mode.as_str(),
-        records.len()
+        plural(records.len(), "account", "accounts")
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `account_id,role` lines; a header line and blank lines are skipped.
-fn read_accounts_csv(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    for (number, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if line.trim().is_empty() || fields[0].eq_ignore_ascii_case("account_id") {
-            continue;
-        }
-        let at = || format!("{}:{}", path.display(), number + 1);
-        let id = account(fields[0]).with_context(at)?;
-        match fields.get(1).copied().unwrap_or("standalone") {
-            "management" => enrollment.management_account = Some(id),
-            "member" => enrollment.members.push(id),
-            "standalone" => enrollment.standalone_accounts.push(id),
-            other => bail!(
-                "{}: unknown role {other:?} (management, member or standalone)",
-                at()
-            ),
-        }
-    }
-    Ok(())
-}
-
-async fn status(cx: &Context, enrollment: Option<&str>, json: bool) -> Result<ExitCode> {
-    let store = cx.store()?;
-    let mut records = match enrollment {
-        Some(name) => cx.at(
-            store
-                .list_by_enrollment(&EnrollmentName::parse(name)?)
-                .await,
-            "reading the table",
-        )?,
-        None => cx.at(store.list_all().await, "reading the table")?,
-    };
-    records.sort_by(|a, b| (&a.enrollment, &a.account_id).cmp(&(&b.enrollment, &b.account_id)));
-    if json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if records.is_empty() {
-        println!("no account is enrolled");
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("{}\n", report::status_table(&records, Utc::now()));
-    for line in report::progress(&records) {
-        println!("{line}");
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -184,12 +174,11 @@ async fn show(cx: &Context, account_id: &str, json: bool) -> Result<ExitCode> {
 }
 
 fn print_record(record: &OnboardingRecord) {
+    let one = std::slice::from_ref(record);
+    println!("{}\n", status::accounts(one, Terminal::detect()));
+    status::print_remediation(one);
     println!(
-        "{}",
-        report::status_table(std::slice::from_ref(record), Utc::now())
-    );
-    println!(
-        "\ntransfer mode: {}   version: {}   handshake: {}",
+        "transfer mode: {}   version: {}   handshake: {}",
         record.transfer_mode.as_str(),
         record.version,
         record
@@ -262,8 +251,10 @@ fn read_events(paths: &[PathBuf]) -> Result<Vec<(String, Result<Value, String>)>
 async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
     let tracker = cx.tracker()?;
     let events = read_events(paths)?;
+    let bar = Terminal::detect().bar(events.len() as u64, "replaying");
     let (mut applied, mut duplicate, mut ignored, mut rejected) = (0, 0, 0, 0);
     for (source, event) in events {
+        bar.inc(1);
         let id = event
             .as_ref()
             .map(onboarding::cloudtrail::event_id_of)
@@ -278,30 +269,31 @@ async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
         match line {
             Ok(Outcome::Applied { account, phase }) => {
                 applied += 1;
-                println!("applied    {id}  {account} -> {phase}");
+                say(&bar, format!("applied    {id}  {account} -> {phase}"));
             }
             Ok(Outcome::Duplicate { account }) => {
                 duplicate += 1;
-                println!("duplicate  {id}  {account}");
+                say(&bar, format!("duplicate  {id}  {account}"));
             }
             Ok(Outcome::Unchanged { account }) => {
                 ignored += 1;
-                println!("ignored    {id}  {account}: changes nothing");
+                say(&bar, format!("ignored    {id}  {account}: changes nothing"));
             }
             Ok(Outcome::NotEnrolled { account }) => {
                 ignored += 1;
-                println!("ignored    {id}  {account} is not enrolled");
+                say(&bar, format!("ignored    {id}  {account} is not enrolled"));
             }
             Ok(Outcome::Ignored { reason }) => {
                 ignored += 1;
-                println!("ignored    {id}  {reason}");
+                say(&bar, format!("ignored    {id}  {reason}"));
             }
             Ok(Outcome::Rejected { reason }) | Err(reason) => {
                 rejected += 1;
-                println!("rejected   {id}  {source}: {reason}");
+                say(&bar, format!("rejected   {id}  {source}: {reason}"));
             }
         }
     }
+    bar.finish_and_clear();
     println!("{applied} applied, {duplicate} duplicate, {ignored} ignored, {rejected} rejected");
     Ok(if rejected > 0 {
         ExitCode::from(1)
@@ -321,7 +313,12 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
                     let outcome = cx.at(acceptor.process(&id).await, "running the acceptor")?;
                     SweepReport::of_one(id, outcome)
                 }
-                None => cx.at(acceptor.sweep().await, "running the acceptor")?,
+                None => {
+                    let spinner = Terminal::detect().spinner("acceptor sweep");
+                    let outcomes = acceptor.sweep().await;
+                    spinner.finish_and_clear();
+                    cx.at(outcomes, "running the acceptor")?
+                }
             };
             print_sweep(&report);
             Ok(ExitCode::SUCCESS)
@@ -334,7 +331,12 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
                     let outcome = cx.at(inviter.process(&id, true).await, "running the inviter")?;
                     SweepReport::of_one(id, outcome)
                 }
-                None => cx.at(inviter.sweep().await, "running the inviter")?,
+                None => {
+                    let spinner = Terminal::detect().spinner("inviter sweep");
+                    let outcomes = inviter.sweep().await;
+                    spinner.finish_and_clear();
+                    cx.at(outcomes, "running the inviter")?
+                }
             };
             print_sweep(&report);
             Ok(ExitCode::SUCCESS)

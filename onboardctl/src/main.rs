@@ -6,15 +6,20 @@
 //!
 //! Errors are one line naming what to fix, exit status 2; `RUST_LOG` shows more.
 
+mod accounts_file;
 mod commands;
 mod context;
 mod doctor;
+mod report_command;
+mod status;
+mod terminal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use onboarding::domain::TransferMode;
+use onboarding::domain::{Phase, TransferMode};
+use onboarding::report::Format;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -52,13 +57,30 @@ enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
-    /// Every account, its phase, blockers and remediation; progress per enrollment.
+    /// A summary per enrollment and phase, then every account (or those the filters
+    /// keep): phase, blockers and remediation; progress per enrollment.
     Status {
         #[arg(long)]
         enrollment: Option<String>,
-        /// Print a JSON array of records.
+        /// Only accounts in this phase (e.g. Invited).
+        #[arg(long, value_parser = parse_phase)]
+        phase: Option<Phase>,
+        /// Only accounts with a blocker.
+        #[arg(long)]
+        blocked: bool,
+        /// Print a JSON array of records, one per line, written as they are read.
         #[arg(long)]
         json: bool,
+    },
+    /// The report for people who track a move: one HTML page, CSV or Markdown.
+    Report {
+        #[arg(long, value_parser = parse_format, default_value = "html")]
+        format: Format,
+        #[arg(long)]
+        enrollment: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
     },
     /// One account's record with its history.
     Show {
@@ -106,6 +128,20 @@ enum Function {
 
 fn parse_mode(value: &str) -> Result<TransferMode, String> {
     value.parse()
+}
+
+fn parse_format(value: &str) -> Result<Format, String> {
+    value.parse()
+}
+
+fn parse_phase(value: &str) -> Result<Phase, String> {
+    Phase::ALL
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(value))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+            format!("unknown phase {value:?} ({})", names.join(", "))
+        })
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,11 +1,67 @@
 //! Human-readable reports of onboarding records: the status table with remediation and
-//! progress per enrollment, shared by `onboardctl status` and the demo.
+//! progress per enrollment, shared by `onboardctl status` and the demo; and the report for
+//! people who track a move (`onboardctl report`): one HTML page ([`html`]), CSV for
+//! spreadsheets ([`csv`]) and Markdown for a ticket ([`markdown`]), all from the same
+//! per-account view ([`view`]).
+
+pub mod csv;
+pub mod html;
+pub mod markdown;
+#[cfg(test)]
+mod tests;
+pub mod view;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{OnboardingRecord, Phase};
+
+/// The formats of `onboardctl report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Csv,
+    Markdown,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "html" => Ok(Format::Html),
+            "csv" => Ok(Format::Csv),
+            "md" | "markdown" => Ok(Format::Markdown),
+            other => Err(format!("unknown format {other:?} (html, csv or md)")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("writing CSV: {0}")]
+    Csv(String),
+}
+
+impl From<::csv::Error> for ReportError {
+    fn from(error: ::csv::Error) -> Self {
+        ReportError::Csv(error.to_string())
+    }
+}
+
+/// The whole report of `records` in `format`, as of `now`.
+pub fn render(
+    format: Format,
+    records: &[OnboardingRecord],
+    now: DateTime<Utc>,
+) -> Result<String, ReportError> {
+    match format {
+        Format::Html => Ok(html::render(records, now)),
+        Format::Csv => csv::render(records, now),
+        Format::Markdown => Ok(markdown::render(records, now)),
+    }
+}
 
 pub struct Table {
     header: Vec<String>,

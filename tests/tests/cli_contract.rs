@@ -580,3 +580,85 @@ fn doctor_names_what_to_fix_one_line_each_and_exits_1_on_a_failure() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn a_spreadsheet_csv_with_a_byte_order_mark_and_crlf_enrolls() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new());
+    operator.ok(&["init"]);
+    let dir = scratch("bom");
+    let csv = dir.join("accounts.csv");
+    let text = format!(
+        "\u{feff}account_id,role\r\n{MANAGEMENT},management\r\n\"{MEMBER}\",member\r\n{STANDALONE},standalone\r\n"
+    );
+    std::fs::write(&csv, text).unwrap();
+    let run = operator.ok(&["enroll", "acme", "--file", csv.to_str().unwrap()]);
+    assert_eq!(run.stdout.matches("  enrolled").count(), 3, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("enrollment acme (direct mode): 3 accounts"),
+        "{run:#?}"
+    );
+    let solo = operator.ok(&["enroll", "solo", "--standalone", "666666666666"]);
+    assert!(solo.stdout.contains(": 1 account\n"), "{solo:#?}");
+}
+
+#[test]
+fn status_summarises_per_enrollment_and_phase_then_filters() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let table = operator.ok(&["status"]).stdout;
+    let summary = table.lines().take(2).collect::<Vec<_>>().join("\n");
+    assert!(
+        summary.starts_with("ENROLLMENT  ACCOUNTS  LeavingOrganization"),
+        "{table}"
+    );
+    assert!(summary.contains("acme"), "{table}");
+    // No escape sequence when stdout is not a terminal.
+    assert!(!table.contains('\u{1b}'), "{table}");
+
+    let blocked = operator.ok(&["status", "--blocked"]).stdout;
+    assert!(blocked.contains(MANAGEMENT), "{blocked}");
+    assert!(!blocked.contains(STANDALONE), "{blocked}");
+    let invited = operator
+        .ok(&["status", "--phase", "LeavingOrganization", "--json"])
+        .json();
+    let ids: Vec<&str> = invited
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{invited:#}");
+    assert!(ids.contains(&MEMBER) && ids.contains(&MEMBER_2));
+    // The JSON is written a record per line.
+    let lines = operator.ok(&["status", "--json"]).stdout;
+    assert_eq!(lines.lines().count(), 4 + 2, "{lines}");
+    let bad = operator.run(&["status", "--phase", "Lost"]);
+    assert_eq!(bad.code, 2, "{bad:#?}");
+}
+
+#[test]
+fn report_writes_html_csv_and_markdown_of_the_table() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let dir = scratch("report");
+    let page = dir.join("report.html");
+    let run = operator.ok(&["report", "-o", page.to_str().unwrap()]);
+    assert!(run.stderr.contains("(4 accounts)"), "{run:#?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for account in [MANAGEMENT, MEMBER, MEMBER_2, STANDALONE] {
+        assert!(html.contains(account), "{account}");
+    }
+    assert!(html.contains("ORGANIZATION_NOT_EMPTY"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+
+    let csv = operator
+        .ok(&["report", "--format", "csv", "--enrollment", "acme"])
+        .stdout;
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    let markdown = operator.ok(&["report", "--format", "md"]).stdout;
+    assert!(markdown.contains("## acme"), "{markdown}");
+    assert_eq!(operator.run(&["report", "--format", "pdf"]).code, 2);
+}

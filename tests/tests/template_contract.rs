@@ -372,16 +372,88 @@ fn rules_on_our_notifications_name_only_published_detail_types_and_phases() {
     }
 }
 
+/// The rules whose target is the SNS topic (e-mail), by resource id.
+fn email_rules(template: &Value) -> BTreeMap<String, Value> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Events::Rule"))
+        .filter(|(_, r)| {
+            r["Properties"]["Targets"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|t| match &t["Arn"] {
+                    Value::Tagged(tagged) => tagged.value.as_str() == Some("NotificationTopic"),
+                    _ => false,
+                })
+        })
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_owned(), r.clone()))
+        .collect()
+}
+
 #[test]
-fn the_notification_email_rule_routes_exactly_what_a_person_must_see() {
+fn the_notification_email_rules_route_exactly_what_a_person_must_see() {
     let template = load("template.yaml");
-    let rule = rules(&template)
-        .into_iter()
-        .find(|r| r.name == "NotificationRule")
-        .expect("template.yaml has its NotificationRule");
-    assert!(rule.on_custom_bus, "the notifications are on the hub bus");
-    assert_eq!(rule.pattern["source"], json!([notifications::SOURCE]));
-    assert_eq!(strings(&rule.pattern["detail-type"]), set(&EMAILED));
+    let rules = email_rules(&template);
+    let mut routed = BTreeSet::new();
+    for (id, rule) in &rules {
+        let properties = &rule["Properties"];
+        assert!(
+            !properties["EventBusName"].is_null(),
+            "{id}: on the hub bus"
+        );
+        let pattern = to_json(&properties["EventPattern"]);
+        assert_eq!(pattern["source"], json!([notifications::SOURCE]), "{id}");
+        let types = strings(&pattern["detail-type"]);
+        assert_eq!(
+            types.len(),
+            1,
+            "{id}: one detail-type, so one plain-text template"
+        );
+        routed.extend(types);
+    }
+    assert_eq!(routed, set(&EMAILED));
+}
+
+/// Each e-mail is plain text from an input transformer: a JSON string template whose
+/// every placeholder is a path of the event's detail.
+#[test]
+fn every_notification_email_is_plain_text_from_an_input_transformer() {
+    let template = load("template.yaml");
+    for (id, rule) in email_rules(&template) {
+        let target = &rule["Properties"]["Targets"][0];
+        let transformer = &target["InputTransformer"];
+        let paths = transformer["InputPathsMap"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id}: an input transformer with InputPathsMap"));
+        let template_text = transformer["InputTemplate"]
+            .as_str()
+            .expect("InputTemplate");
+        let text: String = serde_json::from_str(template_text)
+            .unwrap_or_else(|e| panic!("{id}: the template is a JSON string ({e})"));
+        assert!(!text.contains('{'), "{id}: plain text, not JSON");
+        for (name, path) in paths {
+            let path = path.as_str().unwrap_or_default();
+            assert!(path.starts_with("$.detail."), "{id}: {path}");
+            let name = name.as_str().unwrap_or_default();
+            assert!(text.contains(&format!("<{name}>")), "{id}: <{name}> unused");
+        }
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find('<') {
+            let end = rest[start..].find('>').expect("a closed placeholder") + start;
+            let name = &rest[start + 1..end];
+            assert!(
+                paths.contains_key(Value::String(name.to_owned())),
+                "{id}: <{name}> is not in InputPathsMap"
+            );
+            rest = &rest[end + 1..];
+        }
+        assert!(
+            !target["DeadLetterConfig"].is_null(),
+            "{id}: a dead-letter queue"
+        );
+    }
 }
 
 /// Every `events:source` condition (what a function may publish, what the hub bus

@@ -11,8 +11,8 @@ use crate::domain::{
     AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
 };
 use crate::ports::{
-    Commit, CreateOutcome, Membership, Notifier, NotifyError, OrganizationsError, OutboxItem,
-    OutgoingNotification, RecordStore, StoreError, TargetDirectory, OUTBOX_LEASE,
+    Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
+    StoreError, OUTBOX_LEASE,
 };
 
 #[derive(Default)]
@@ -259,42 +259,34 @@ impl RecordStore for InMemoryRecordStore {
         }
         Ok(())
     }
-}
 
-/// The target organization's members, as a test says they are, and the organization the
-/// hub's account is in.
-#[derive(Default)]
-pub struct InMemoryMembers {
-    members: Mutex<HashSet<AccountId>>,
-    own: Mutex<Option<Membership>>,
-}
-
-impl InMemoryMembers {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The hub's account is in `organization` (DescribeOrganization's answer).
-    pub fn set_own_organization(&self, organization: Option<Membership>) {
-        *self.own.lock().unwrap() = organization;
-    }
-
-    /// The account is now a member of the target organization.
-    pub fn add(&self, account: &AccountId) {
-        self.members.lock().unwrap().insert(account.clone());
-    }
-}
-
-#[async_trait]
-impl TargetDirectory for InMemoryMembers {
-    async fn is_member(&self, account: &AccountId) -> Result<bool, OrganizationsError> {
-        Ok(self.members.lock().unwrap().contains(account))
-    }
-
-    async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError> {
-        Ok(self.own.lock().unwrap().clone())
+    /// Pages of [`MEMORY_PAGE`] records in account order; the cursor is the last
+    /// account id of the page.
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<crate::ports::RecordPage, StoreError> {
+        self.injected_failure()?;
+        let state = self.state();
+        let mut matching: Vec<&OnboardingRecord> = state
+            .records
+            .values()
+            .filter(|r| enrollment.is_none_or(|e| &r.enrollment == e))
+            .filter(|r| cursor.is_none_or(|after| r.account_id.as_str() > after))
+            .collect();
+        matching.sort_by(|a, b| a.account_id.as_str().cmp(b.account_id.as_str()));
+        let records: Vec<OnboardingRecord> =
+            matching.into_iter().take(MEMORY_PAGE).cloned().collect();
+        let next = (records.len() == MEMORY_PAGE)
+            .then(|| records.last().map(|r| r.account_id.to_string()))
+            .flatten();
+        Ok(crate::ports::RecordPage { records, next })
     }
 }
+
+/// Records per page of the in-memory store's listing (small, so tests see several pages).
+pub const MEMORY_PAGE: usize = 100;
 
 /// Records what was published; can be told to fail the next `n` publishes.
 #[derive(Default)]

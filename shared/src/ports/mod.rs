@@ -10,4 +10,5 @@ pub use organizations::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
     TargetOrganization,
 };
+pub use store::RecordPage;
 pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};

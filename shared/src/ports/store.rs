@@ -135,6 +135,15 @@ pub trait RecordStore: Send + Sync {
     /// Gives `claimant`'s claim up after a failed publish, so the next delivery publishes
     /// at once; a claim someone else took meanwhile is left alone.
     async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError>;
+    /// One page of records, of one enrollment or of all, from `cursor` (`None`: the
+    /// start), so a listing of thousands is printed as it arrives instead of held in
+    /// memory. A page may be empty while `next` is set; the listing ends when `next` is
+    /// `None`. Not ordered.
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError>;
 }
 
 #[async_trait]
@@ -215,4 +224,19 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
         (**self).release_outbox(item, claimant).await
     }
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        (**self).list_page(enrollment, cursor).await
+    }
+}
+
+/// One page of [`RecordStore::list_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<OnboardingRecord>,
+    /// Where the next page starts (opaque to callers), `None` after the last page.
+    pub next: Option<String>,
 }

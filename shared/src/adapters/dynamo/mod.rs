@@ -870,6 +870,89 @@ impl RecordStore for DynamoRecordStore {
             Err(err) => Err(classify("UpdateItem", &err)),
         }
     }
+
+    /// A Query of the enrollment index, or a Scan of the records, one DynamoDB page
+    /// (up to 1 MB) per call; the cursor is the page's `LastEvaluatedKey` as JSON.
+    #[tracing::instrument(skip(self))]
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<crate::ports::RecordPage, StoreError> {
+        let start = cursor.map(page_cursor::decode).transpose()?;
+        let (items, last) = match enrollment {
+            Some(enrollment) => {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(BY_ENROLLMENT_INDEX)
+                    .key_condition_expression("#k = :v")
+                    .expression_attribute_names("#k", "enrollment")
+                    .expression_attribute_values(":v", to_value("the enrollment", enrollment)?)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| classify("Query", &e))?;
+                (output.items, output.last_evaluated_key)
+            }
+            None => {
+                let output = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .filter_expression("#sk = :record")
+                    .expression_attribute_names("#sk", "sk")
+                    .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| classify("Scan", &e))?;
+                (output.items, output.last_evaluated_key)
+            }
+        };
+        Ok(crate::ports::RecordPage {
+            records: items
+                .unwrap_or_default()
+                .into_iter()
+                .map(record_from_item)
+                .collect::<Result<_, _>>()?,
+            next: last.map(|key| page_cursor::encode(&key)).transpose()?,
+        })
+    }
+}
+
+/// `LastEvaluatedKey` <-> an opaque cursor: a JSON object of the key's string attributes
+/// (every key attribute of the table and its indexes is a string).
+mod page_cursor {
+    use std::collections::{BTreeMap, HashMap};
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use crate::ports::StoreError;
+
+    pub fn encode(key: &HashMap<String, AttributeValue>) -> Result<String, StoreError> {
+        let strings: BTreeMap<&str, &str> = key
+            .iter()
+            .map(|(name, value)| match value {
+                AttributeValue::S(text) => Ok((name.as_str(), text.as_str())),
+                _ => Err(StoreError::Permanent(format!(
+                    "key attribute {name} of a page is not a string"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        serde_json::to_string(&strings).map_err(|e| StoreError::Permanent(e.to_string()))
+    }
+
+    pub fn decode(cursor: &str) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let strings: HashMap<String, String> = serde_json::from_str(cursor)
+            .map_err(|e| StoreError::Permanent(format!("malformed page cursor: {e}")))?;
+        Ok(strings
+            .into_iter()
+            .map(|(name, text)| (name, AttributeValue::S(text)))
+            .collect())
+    }
 }
 
 fn is_condition_failure(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {

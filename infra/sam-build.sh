@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `sam build` of template.yaml as a new user runs it (samconfig.toml turns the
+# rust-cargolambda beta feature on), timed. sam (aws-sam-cli) goes into a venv of its own,
+# .venv-sam (its pins conflict with checkov's in .venv); cargo-lambda comes from the venv
+# `make package` uses. The binaries are the same as `make package`'s: cargo-lambda,
+# release profile, arm64 (template.yaml's Architectures).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SAM_VENV="${SAM_VENV:-.venv-sam}"
+VENV="${IAC_VENV:-.venv}"
+CARGO_LAMBDA_VERSION=1.9.2
+
+if [[ ! -x "$SAM_VENV/bin/sam" ]]; then
+  echo ">> installing aws-sam-cli into $SAM_VENV (one time)"
+  python3 -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aws-sam-cli
+fi
+if [[ ! -x "$VENV/bin/cargo-lambda" ]]; then
+  echo ">> installing cargo-lambda $CARGO_LAMBDA_VERSION into $VENV (one time)"
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+PATH="$(cd "$VENV/bin" && pwd):$(cd "$SAM_VENV/bin" && pwd):$PATH"
+export PATH SAM_CLI_TELEMETRY=0
+started=$SECONDS
+sam build "$@"
+echo ">> sam build: $((SECONDS - started)) s"
+ls -l .aws-sam/build/*/bootstrap

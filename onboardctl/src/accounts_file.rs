@@ -1,0 +1,101 @@
+//! `enroll --file`: an `account_id,role` CSV as spreadsheets export it, read with the
+//! `csv` crate: a UTF-8 byte-order mark, quoted fields, CRLF line ends, a header line (or
+//! none), blank lines and surrounding spaces are all fine.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use onboarding::domain::{AccountId, Enrollment};
+
+/// Adds the file's accounts to `enrollment`; errors name the file and line.
+pub fn read_into(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(strip_bom(&bytes));
+    for row in reader.records() {
+        let row = row.with_context(|| format!("reading {}", path.display()))?;
+        let line = row.position().map_or(0, |p| p.line());
+        let at = || format!("{}:{line}", path.display());
+        let first = row.get(0).unwrap_or_default();
+        if first.is_empty() || first.eq_ignore_ascii_case("account_id") {
+            continue;
+        }
+        let id = AccountId::parse(first).with_context(at)?;
+        match row.get(1).filter(|r| !r.is_empty()).unwrap_or("standalone") {
+            "management" => enrollment.management_account = Some(id),
+            "member" => enrollment.members.push(id),
+            "standalone" => enrollment.standalone_accounts.push(id),
+            other => bail!(
+                "{}: unknown role {other:?} (management, member or standalone)",
+                at()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Excel and other spreadsheets start UTF-8 CSV with a byte-order mark; the `csv` crate
+/// reads it as part of the first field.
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The ids of the parsed file, for tests.
+#[cfg(test)]
+fn ids(text: &[u8]) -> Result<Vec<AccountId>> {
+    use onboarding::domain::{EnrollmentName, TransferMode};
+    let dir = std::env::temp_dir().join(format!("accounts-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.csv", fastrand_name(text)));
+    std::fs::write(&path, text)?;
+    let mut enrollment = Enrollment {
+        name: EnrollmentName::parse("acme")?,
+        transfer_mode: TransferMode::Standalone,
+        management_account: None,
+        members: Vec::new(),
+        standalone_accounts: Vec::new(),
+    };
+    read_into(&path, &mut enrollment)?;
+    let mut ids: Vec<AccountId> = enrollment.management_account.into_iter().collect();
+    ids.extend(enrollment.members);
+    ids.extend(enrollment.standalone_accounts);
+    Ok(ids)
+}
+
+#[cfg(test)]
+fn fastrand_name(text: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    format!("{:x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ids;
+
+    #[test]
+    fn a_spreadsheet_export_with_a_byte_order_mark_and_crlf_enrolls() {
+        let text = b"\xEF\xBB\xBFaccount_id,role\r\n222222222222,management\r\n\"333333333333\", member \r\n\r\n555555555555,standalone\r\n";
+        let ids = ids(text).unwrap();
+        let ids: Vec<&str> = ids.iter().map(|a| a.as_str()).collect();
+        assert_eq!(ids, ["222222222222", "333333333333", "555555555555"]);
+    }
+
+    #[test]
+    fn a_file_without_header_or_role_enrolls_standalone_accounts() {
+        assert_eq!(ids(b"555555555555\n666666666666\n").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_bad_line_is_named_with_its_line_number() {
+        let error = ids(b"account_id,role\n222222222222,boss\n").unwrap_err();
+        assert!(
+            format!("{error:#}").contains(":2: unknown role \"boss\""),
+            "{error:#}"
+        );
+    }
+}

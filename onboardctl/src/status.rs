@@ -1,0 +1,180 @@
+//! `onboardctl status`: a summary per enrollment and phase first (from the enrollments'
+//! counters), then the accounts that match the filters with their blockers and
+//! remediation. `--json` streams: records are written as the store's pages arrive, as one
+//! JSON array with a record per line, so 10,000 accounts are never held in memory.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+
+use anyhow::Result;
+use chrono::Utc;
+use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
+use onboarding::ports::RecordStore;
+use onboarding::report::view::{plural, AccountView};
+
+use crate::context::Context;
+use crate::terminal::{self, Terminal};
+
+/// Which accounts `status` shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub enrollment: Option<EnrollmentName>,
+    pub phase: Option<Phase>,
+    pub blocked: bool,
+}
+
+impl Filter {
+    fn admits(&self, record: &OnboardingRecord) -> bool {
+        self.phase.is_none_or(|p| record.phase == p)
+            && (!self.blocked || !record.blockers.is_empty())
+    }
+}
+
+/// Calls `each` on every record of the filter's enrollment (or all), page by page.
+pub async fn for_each_record(
+    cx: &Context,
+    enrollment: Option<&EnrollmentName>,
+    mut each: impl FnMut(OnboardingRecord) -> Result<()>,
+) -> Result<()> {
+    let store = cx.store()?;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = cx.at(
+            store.list_page(enrollment, cursor.as_deref()).await,
+            "reading the table",
+        )?;
+        for record in page.records {
+            each(record)?;
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+pub async fn json(cx: &Context, filter: &Filter) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut first = true;
+    out.write_all(b"[")?;
+    for_each_record(cx, filter.enrollment.as_ref(), |record| {
+        if filter.admits(&record) {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut out, &record)?;
+            first = false;
+        }
+        Ok(())
+    })
+    .await?;
+    out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> {
+    let mut enrollments = BTreeSet::new();
+    let mut shown = Vec::new();
+    for_each_record(cx, filter.enrollment.as_ref(), |record| {
+        enrollments.insert(record.enrollment.clone());
+        if filter.admits(&record) {
+            shown.push(record);
+        }
+        Ok(())
+    })
+    .await?;
+    if enrollments.is_empty() {
+        println!("no account is enrolled");
+        return Ok(());
+    }
+    let store = cx.store()?;
+    let mut counts = Vec::new();
+    for name in enrollments {
+        let count = cx.at(store.load_counts(&name).await, "reading the counters")?;
+        counts.push((name, count));
+    }
+    println!("{}\n", summary(&counts, &shown, terminal));
+    shown.sort_by(|a, b| (&a.enrollment, &a.account_id).cmp(&(&b.enrollment, &b.account_id)));
+    if shown.is_empty() {
+        println!("no account matches\n");
+    } else {
+        println!("{}\n", accounts(&shown, terminal));
+        print_remediation(&shown);
+    }
+    for (name, count) in &counts {
+        println!(
+            "{name}: {} of {} joined",
+            count.in_phase(Phase::Joined),
+            count.accounts()
+        );
+    }
+    Ok(())
+}
+
+/// One row per enrollment: accounts, per phase, blocked (of the shown records).
+fn summary(
+    counts: &[(EnrollmentName, EnrollmentCounts)],
+    shown: &[OnboardingRecord],
+    terminal: Terminal,
+) -> String {
+    let mut header = vec!["ENROLLMENT", "ACCOUNTS"];
+    header.extend(Phase::ALL.iter().map(|p| p.as_str()));
+    let mut table = terminal.table(&header);
+    for (name, count) in counts {
+        let mut row = vec![name.to_string(), count.accounts().to_string()];
+        row.extend(Phase::ALL.iter().map(|p| count.in_phase(*p).to_string()));
+        table.add_row(row);
+    }
+    let blocked = shown.iter().filter(|r| !r.blockers.is_empty()).count();
+    let mut out = terminal::render(&table);
+    if blocked > 0 {
+        out.push_str(&format!(
+            "\n\n{} blocked (below, with what to do)",
+            plural(blocked, "account is", "accounts are")
+        ));
+    }
+    out
+}
+
+/// The accounts table (also `show`'s first lines).
+pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
+    let now = Utc::now();
+    let mut table = terminal.table(&[
+        "ACCOUNT",
+        "ENROLLMENT",
+        "ROLE",
+        "PHASE",
+        "IN PHASE",
+        "BLOCKERS",
+    ]);
+    for record in records {
+        let view = AccountView::from_record(record, now);
+        table.add_row(vec![
+            comfy_table::Cell::new(record.account_id.as_str()),
+            comfy_table::Cell::new(record.enrollment.as_str()),
+            comfy_table::Cell::new(record.role.as_str()),
+            terminal.phase_cell(record.phase, view.phase.clone()),
+            comfy_table::Cell::new(&view.in_phase),
+            terminal.blockers_cell(view.blocker_codes()),
+        ]);
+    }
+    terminal::render(&table)
+}
+
+/// Each blocker's message and what to do, under "Blocked:".
+pub fn print_remediation(records: &[OnboardingRecord]) {
+    let lines: Vec<String> = records
+        .iter()
+        .flat_map(|r| {
+            r.blockers.iter().map(move |b| {
+                format!(
+                    "  {} {}: {} Fix: {}",
+                    r.account_id, b.code, b.message, b.remediation
+                )
+            })
+        })
+        .collect();
+    if !lines.is_empty() {
+        println!("Blocked:\n{}\n", lines.join("\n"));
+    }
+}

@@ -1,0 +1,163 @@
+//! The report formats on a fixture set of records: every account, phase and remediation
+//! shows, markup from a record is escaped, the page loads nothing from the network, the
+//! CSV reads back with the `csv` crate.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::{render, Format};
+use crate::domain::{
+    AccountId, Blocker, BlockerCode, EnrollmentName, HistoryEntry, OnboardingRecord, Phase, Role,
+    Step, TransferMode,
+};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+fn record(
+    id: &str,
+    enrollment: &str,
+    role: Role,
+    phase: Phase,
+    since_hours: i64,
+) -> OnboardingRecord {
+    let mut record = OnboardingRecord::enroll(
+        AccountId::parse(id).unwrap(),
+        EnrollmentName::parse(enrollment).unwrap(),
+        TransferMode::Standalone,
+        role,
+        0,
+        now() - Duration::hours(since_hours + 1),
+    );
+    record.phase = phase;
+    record.blockers.clear();
+    record.phase_since = now() - Duration::hours(since_hours);
+    record.history.push(HistoryEntry {
+        event_id: format!("event-{id}"),
+        occurred_at: record.phase_since,
+        applied_at: record.phase_since,
+        summary: "left_organization".into(),
+        phase,
+    });
+    record
+}
+
+/// Five accounts in two enrollments: blocked (with markup in its message, as an AWS error
+/// could carry), stalled (30 h in a phase), progressing, joined.
+fn fixture() -> Vec<OnboardingRecord> {
+    let mut blocked = record(
+        "222222222201",
+        "acme",
+        Role::Member,
+        Phase::LeavingOrganization,
+        1,
+    );
+    let mut blocker = Blocker::new(BlockerCode::PaymentMethodMissing, Step::Leave, now());
+    blocker.message = "<script>alert('x')</script> needs a card & more".into();
+    blocked.blockers.push(blocker);
+    vec![
+        blocked,
+        record(
+            "222222222202",
+            "acme",
+            Role::Member,
+            Phase::AwaitingInvitation,
+            30,
+        ),
+        record("222222222203", "acme", Role::Member, Phase::Invited, 2),
+        record("333333333333", "acme", Role::Standalone, Phase::Joined, 48),
+        globex_management(),
+    ]
+}
+
+/// A history summary with markup (summaries name AWS operations and error codes).
+fn globex_management() -> OnboardingRecord {
+    let mut record = record(
+        "444444444444",
+        "globex",
+        Role::Management,
+        Phase::DeletingOrganization,
+        0,
+    );
+    record.history[0].summary = "call_failed: <b>DeleteOrganization</b>".into();
+    record
+}
+
+#[test]
+fn the_html_report_shows_every_account_phase_and_remediation() {
+    let records = fixture();
+    let page = render(Format::Html, &records, now()).unwrap();
+    for record in &records {
+        assert!(
+            page.contains(record.account_id.as_str()),
+            "{}",
+            record.account_id
+        );
+        assert!(page.contains(record.phase.as_str()), "{}", record.phase);
+    }
+    let (_, remediation) = BlockerCode::PaymentMethodMissing.explain();
+    assert!(page.contains(&super::html::escape(remediation)));
+    assert!(page.contains("PAYMENT_METHOD_MISSING"));
+    assert!(page.contains("stalled"), "30 h without progress is stalled");
+    assert!(page.contains("1 of 4 accounts joined"));
+}
+
+#[test]
+fn the_html_report_escapes_markup_from_records() {
+    let page = render(Format::Html, &fixture(), now()).unwrap();
+    assert!(
+        !page.contains("<script"),
+        "no script, and none from a record"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; needs a card &amp; more")
+    );
+    assert!(!page.contains("<b>DeleteOrganization"));
+    assert!(page.contains("&lt;b&gt;DeleteOrganization&lt;/b&gt;"));
+}
+
+#[test]
+fn the_html_report_loads_nothing_from_the_network() {
+    let page = render(Format::Html, &fixture(), now()).unwrap();
+    assert!(!page.contains("http://") && !page.contains("https://"));
+    for tag in ["<link", "<img", "<iframe", "@import", "url("] {
+        assert!(!page.contains(tag), "{tag}");
+    }
+}
+
+#[test]
+fn stalled_and_blocked_accounts_come_first_in_their_enrollment() {
+    let page = render(Format::Html, &fixture(), now()).unwrap();
+    let table = &page[page.find("<h3>Accounts</h3>").unwrap()..];
+    let position = |id: &str| table.find(id).unwrap();
+    assert!(position("222222222201") < position("222222222203"));
+    assert!(position("222222222202") < position("222222222203"));
+}
+
+#[test]
+fn the_csv_report_round_trips_through_the_csv_crate() {
+    let records = fixture();
+    let text = render(Format::Csv, &records, now()).unwrap();
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        super::csv::COLUMNS
+    );
+    let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), records.len());
+    let blocked = rows.iter().find(|r| &r[0] == "222222222201").unwrap();
+    assert_eq!(&blocked[4], "LeavingOrganization");
+    assert_eq!(&blocked[9], "PAYMENT_METHOD_MISSING");
+    assert!(blocked[10].contains("Payment preferences"));
+    let stalled = rows.iter().find(|r| &r[0] == "222222222202").unwrap();
+    assert_eq!(&stalled[8], "true");
+}
+
+#[test]
+fn the_markdown_report_is_a_table_per_enrollment_with_cells_escaped() {
+    let text = render(Format::Markdown, &fixture(), now()).unwrap();
+    assert!(text.contains("## acme"));
+    assert!(text.contains("| 222222222203 | member | Invited | 2h 0m | - |"));
+    assert!(text.contains("&lt;script&gt;"));
+    assert!(text.contains("**Fix:**"));
+}

@@ -1,0 +1,143 @@
+//! What every report format shows about an account, computed once from its record: the
+//! phase, how long it has been there, whether it is stalled or blocked, and (once records
+//! carry them) where it was placed in the target organization.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::age;
+use crate::domain::{Blocker, OnboardingRecord, Phase};
+
+/// No progress for this long, while not `Joined`, makes an account "stalled" in reports.
+/// (A reconciler will publish `Onboarding Stalled` later; until then the report decides.)
+pub const STALLED_AFTER: Duration = Duration::hours(24);
+
+/// Where an account was placed once it joined. Records do not carry an OU or tags yet;
+/// when they do, [`AccountView::from_record`] fills this and every format shows the
+/// columns, which stay absent until then.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub organizational_unit: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One account as the reports show it.
+#[derive(Debug, Clone)]
+pub struct AccountView<'r> {
+    pub record: &'r OnboardingRecord,
+    pub phase: String,
+    pub in_phase: String,
+    pub stalled: bool,
+    pub placement: Option<Placement>,
+}
+
+impl<'r> AccountView<'r> {
+    pub fn from_record(record: &'r OnboardingRecord, now: DateTime<Utc>) -> Self {
+        let mut phase = record.phase.to_string();
+        if record.fallback.is_some() {
+            phase.push_str(" (fallback)");
+        }
+        Self {
+            record,
+            phase,
+            in_phase: age(record.phase_since, now),
+            stalled: is_stalled(record, now),
+            placement: None,
+        }
+    }
+
+    pub fn blockers(&self) -> &[Blocker] {
+        &self.record.blockers
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        !self.record.blockers.is_empty()
+    }
+
+    /// Needs a person: blocked, or no progress for [`STALLED_AFTER`].
+    pub fn needs_attention(&self) -> bool {
+        self.stalled || self.is_blocked()
+    }
+
+    /// The blocker codes joined by ", ", or "-".
+    pub fn blocker_codes(&self) -> String {
+        if self.record.blockers.is_empty() {
+            return "-".to_owned();
+        }
+        let codes: Vec<String> = self
+            .record
+            .blockers
+            .iter()
+            .map(|b| b.code.to_string())
+            .collect();
+        codes.join(", ")
+    }
+}
+
+pub fn is_stalled(record: &OnboardingRecord, now: DateTime<Utc>) -> bool {
+    record.phase != Phase::Joined && now - record.phase_since > STALLED_AFTER
+}
+
+/// One enrollment's accounts, attention first (stalled and blocked), then by account id.
+#[derive(Debug, Clone)]
+pub struct EnrollmentView<'r> {
+    pub name: String,
+    pub accounts: Vec<AccountView<'r>>,
+}
+
+impl EnrollmentView<'_> {
+    pub fn total(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn in_phase(&self, phase: Phase) -> usize {
+        self.accounts
+            .iter()
+            .filter(|a| a.record.phase == phase)
+            .count()
+    }
+
+    pub fn joined(&self) -> usize {
+        self.in_phase(Phase::Joined)
+    }
+
+    pub fn attention(&self) -> impl Iterator<Item = &AccountView<'_>> {
+        self.accounts.iter().filter(|a| a.needs_attention())
+    }
+
+    /// Whether any account has a placement, so the OU and tags columns are worth showing.
+    pub fn has_placements(&self) -> bool {
+        self.accounts.iter().any(|a| a.placement.is_some())
+    }
+}
+
+/// The records grouped per enrollment (in name order), each sorted attention first.
+pub fn by_enrollment(records: &[OnboardingRecord], now: DateTime<Utc>) -> Vec<EnrollmentView<'_>> {
+    let mut groups: BTreeMap<&str, Vec<AccountView<'_>>> = BTreeMap::new();
+    for record in records {
+        groups
+            .entry(record.enrollment.as_str())
+            .or_default()
+            .push(AccountView::from_record(record, now));
+    }
+    groups
+        .into_iter()
+        .map(|(name, mut accounts)| {
+            accounts.sort_by_key(|a| (!a.needs_attention(), a.record.account_id.to_string()));
+            EnrollmentView {
+                name: name.to_owned(),
+                accounts,
+            }
+        })
+        .collect()
+}
+
+/// "1 account", "2 accounts": a count with its noun in the right number.
+pub fn plural(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}
