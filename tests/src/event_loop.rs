@@ -255,6 +255,25 @@ impl TestQueue {
         })
     }
 
+    /// Everything on the queue now: the emulator delivers synchronously with PutEvents,
+    /// so what a finished handler published is already there (half a second covers a
+    /// long poll's round trip).
+    pub async fn drain(&self) -> Result<Vec<Value>> {
+        self.receive(Duration::from_millis(500)).await
+    }
+
+    /// Drains until the queue answers empty (more than one receive's worth).
+    pub async fn drain_all(&self) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        loop {
+            let batch = self.drain().await?;
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            out.extend(batch);
+        }
+    }
+
     /// Receives and deletes every message available now (waiting up to `wait` for the
     /// first one), as EventBridge events.
     pub async fn receive(&self, wait: Duration) -> Result<Vec<Value>> {

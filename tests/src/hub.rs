@@ -7,18 +7,20 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::adapters::organizations::{ClientHook, SpokeSession};
 use onboarding::config::{Config, SpokeAccess};
-use onboarding::domain::{AccountId, Enrollment, OrganizationId, Target};
+use onboarding::domain::{AccountId, Enrollment, OnboardingRecord, OrganizationId, Target};
+use onboarding::notifications;
 use onboarding::ports::RecordStore;
 use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::emulator::Emulator;
-use crate::event_loop::{Dispatcher, EventLoop, HUB_BUS_NAME};
+use crate::event_loop::{Dispatcher, EventLoop, TestQueue, HUB_BUS_NAME};
 use crate::recorder::{recorded_organizations_client, Recorder};
+use serde_json::json;
 
 /// The external id the local spoke roles require (in AWS: a deploy-time secret).
 pub const EXTERNAL_ID: &str = "org-onboarding-local-external-id";
@@ -126,6 +128,34 @@ impl Hub {
         Ok(())
     }
 
+    /// A queue named `name` receiving every notification the product publishes on the hub
+    /// bus (a rule on the notifications' source, as a subscriber would have).
+    pub async fn notifications_queue(&self, name: &str) -> Result<TestQueue> {
+        self.event_loop
+            .route_to_test_queue(name, json!({"source": [notifications::SOURCE]}))
+            .await
+    }
+
+    /// The record of `account`; an error when it has none.
+    pub async fn record(&self, account: &str) -> Result<OnboardingRecord> {
+        record_of(&self.store(), account).await
+    }
+
+    /// The records of `accounts`, in that order (an account without one is left out).
+    pub async fn records_of(&self, accounts: &[String]) -> Result<Vec<OnboardingRecord>> {
+        let position =
+            |r: &OnboardingRecord| accounts.iter().position(|a| a == r.account_id.as_str());
+        let mut records: Vec<OnboardingRecord> = self
+            .store()
+            .list_all()
+            .await?
+            .into_iter()
+            .filter(|r| position(r).is_some())
+            .collect();
+        records.sort_by_key(position);
+        Ok(records)
+    }
+
     /// A dispatcher running the real handlers for the three functions' queues, as Lambda
     /// would: a handler's `Err` leaves the message for a retry.
     pub fn dispatcher(&self) -> Result<Dispatcher> {
@@ -136,6 +166,14 @@ impl Hub {
             .function::<AwsAcceptor>(&wiring)?
             .function::<AwsInviter>(&wiring)
     }
+}
+
+/// The record of `account` in `store`; an error when it has none.
+pub async fn record_of(store: &impl RecordStore, account: &str) -> Result<OnboardingRecord> {
+    store
+        .load(&AccountId::parse(account)?)
+        .await?
+        .ok_or_else(|| anyhow!("no record for {account}"))
 }
 
 /// What CloudTrail records as the caller of a spoke client: the assumed-role session.
