@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
 use onboarding::cloudtrail;
+use onboarding::notifications;
 use onboarding::trigger::PHASE_TRIGGERS;
 use onboarding::wiring::Wiring;
 use serde_json::{json, Value};
@@ -206,6 +207,13 @@ impl EventLoop {
             .get(function)
             .map(|(_, d)| d)
             .ok_or_else(|| anyhow!("no queue for function {function}"))
+    }
+
+    /// A queue named `name` receiving every notification the product publishes on the hub
+    /// bus (a rule on the notifications' source, as a subscriber would have).
+    pub async fn notifications_queue(&self, name: &str) -> Result<TestQueue> {
+        self.route_to_test_queue(name, json!({"source": [notifications::SOURCE]}))
+            .await
     }
 
     /// A new queue receiving what matches `pattern` on the hub bus (tests assert

@@ -12,15 +12,18 @@ use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::adapters::organizations::{ClientHook, SpokeSession};
 use onboarding::config::{Config, SpokeAccess};
 use onboarding::domain::{AccountId, Enrollment, OnboardingRecord, OrganizationId, Target};
-use onboarding::notifications;
 use onboarding::ports::RecordStore;
 use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::emulator::Emulator;
-use crate::event_loop::{Dispatcher, EventLoop, TestQueue, HUB_BUS_NAME};
+use crate::event_loop::{Dispatcher, EventLoop, HUB_BUS_NAME};
 use crate::recorder::{recorded_organizations_client, Recorder};
-use serde_json::json;
+
+/// A short unique prefix for a test's table, rules and queues: `name-` and 8 hex digits.
+pub fn unique_prefix(name: &str) -> String {
+    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
 
 /// The external id the local spoke roles require (in AWS: a deploy-time secret).
 pub const EXTERNAL_ID: &str = "org-onboarding-local-external-id";
@@ -126,14 +129,6 @@ impl Hub {
         let records = enrollment.records(chrono::Utc::now())?;
         self.store().create_many(&records).await?;
         Ok(())
-    }
-
-    /// A queue named `name` receiving every notification the product publishes on the hub
-    /// bus (a rule on the notifications' source, as a subscriber would have).
-    pub async fn notifications_queue(&self, name: &str) -> Result<TestQueue> {
-        self.event_loop
-            .route_to_test_queue(name, json!({"source": [notifications::SOURCE]}))
-            .await
     }
 
     /// The record of `account`; an error when it has none.

@@ -45,7 +45,7 @@ use crate::customers::{self, CustomerOrganization};
 use crate::emulator::Emulator;
 use crate::event_loop::{DispatchReport, Dispatcher, TestQueue};
 use crate::faults::{Fault, Faults};
-use crate::hub::Hub;
+use crate::hub::{unique_prefix, Hub};
 use crate::recorder::{recorded_organizations_client, Recorder};
 
 /// The reason AWS gives when a leaving account has no payment method.
@@ -161,7 +161,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     let faults = Faults::new();
     let recorder = Recorder::new(emulator).with_faults(&faults);
     let hub = create_hub(emulator, &recorder, options.ids, &id).await?;
-    let notifications_queue = hub.notifications_queue("notifications").await?;
+    let notifications_queue = hub.event_loop.notifications_queue("notifications").await?;
     let customer = create_customer(emulator, &hub, &id).await?;
     introduce(&mut screen, &hub, &customer);
     let order = enroll_in_standalone_mode(&hub, &customer, &mut screen).await?;
@@ -238,7 +238,7 @@ async fn create_hub(
 ) -> Result<Hub> {
     let prefix = match ids {
         Ids::Readable => "demo".to_string(),
-        Ids::Unique => format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        Ids::Unique => unique_prefix("e2e"),
     };
     Hub::create_in(
         AwsAccount::create(emulator, &id("111111111111")).await?,
