@@ -69,6 +69,18 @@ struct FakeAccount {
     membership: Mutex<Option<Membership>>,
 }
 
+impl FakeAccount {
+    /// An invitation this account sees.
+    fn offer(&self, handshake: ObservedHandshake) {
+        self.handshakes.lock().unwrap().push(handshake);
+    }
+
+    /// The next `AcceptHandshake` fails with `error` (errors are taken last first).
+    fn fail_next_accept(&self, error: OrganizationsError) {
+        self.accept_errors.lock().unwrap().push(error);
+    }
+}
+
 #[async_trait]
 impl AccountOrganizations for FakeAccount {
     async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError> {
@@ -317,11 +329,7 @@ async fn a_verified_invitation_is_accepted_and_the_account_joins() {
 async fn a_foreign_invitation_is_never_accepted_and_reported_once() {
     let world = World::new(TransferMode::Standalone).await;
     let account = world.credentials.account(SOLO);
-    account
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(foreign("h-foreignhandshake001", SOLO));
+    account.offer(foreign("h-foreignhandshake001", SOLO));
     let acceptor = world.acceptor(false);
     assert_eq!(
         acceptor.process(&acct(SOLO)).await.unwrap(),
@@ -354,11 +362,7 @@ async fn a_foreign_invitation_is_never_accepted_and_reported_once() {
 async fn unexpected_invitations_are_declined_only_when_configured() {
     let world = World::new(TransferMode::Standalone).await;
     let account = world.credentials.account(SOLO);
-    account
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(foreign("h-foreignhandshake001", SOLO));
+    account.offer(foreign("h-foreignhandshake001", SOLO));
     let acceptor = world.acceptor(true);
     acceptor.process(&acct(SOLO)).await.unwrap();
     acceptor.process(&acct(SOLO)).await.unwrap();
@@ -384,11 +388,7 @@ async fn a_forged_event_naming_the_target_for_a_foreign_handshake_is_not_accepte
     assert_eq!(world.record(SOLO).await.phase, Phase::Invited);
     // ... but the API, in the account, shows it comes from another organization.
     let account = world.credentials.account(SOLO);
-    account
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(foreign("h-forgedhandshake1", SOLO));
+    account.offer(foreign("h-forgedhandshake1", SOLO));
     let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
     assert_eq!(outcome, AcceptorOutcome::NothingToAccept { reported: 1 });
     assert!(account.accepted.lock().unwrap().is_empty());
@@ -400,7 +400,7 @@ async fn a_forged_event_naming_the_target_for_a_foreign_handshake_is_not_accepte
 async fn an_invitation_from_the_target_id_but_another_management_account_is_refused() {
     let world = World::new(TransferMode::Standalone).await;
     let account = world.credentials.account(SOLO);
-    account.handshakes.lock().unwrap().push(invitation(
+    account.offer(invitation(
         "h-spoofedmgmt0001",
         TARGET_ORG,
         "666666666666",
@@ -423,12 +423,8 @@ async fn already_accepted_counts_only_when_the_account_is_in_the_target_organiza
     for (in_target, phase) in [(true, Phase::Joined), (false, Phase::AwaitingInvitation)] {
         let world = World::new(TransferMode::Standalone).await;
         let account = world.credentials.account(SOLO);
-        account
-            .handshakes
-            .lock()
-            .unwrap()
-            .push(ours("h-examplehandshakeid111", SOLO));
-        account.accept_errors.lock().unwrap().push(aws_error(
+        account.offer(ours("h-examplehandshakeid111", SOLO));
+        account.fail_next_accept(aws_error(
             "InvalidHandshakeTransitionException",
             None,
             false,
@@ -484,12 +480,8 @@ async fn acceptance_refusals_become_blockers() {
     for (error, code) in cases {
         let world = World::new(TransferMode::Standalone).await;
         let account = world.credentials.account(SOLO);
-        account
-            .handshakes
-            .lock()
-            .unwrap()
-            .push(ours("h-examplehandshakeid111", SOLO));
-        account.accept_errors.lock().unwrap().push(error);
+        account.offer(ours("h-examplehandshakeid111", SOLO));
+        account.fail_next_accept(error);
         let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
         assert!(matches!(outcome, AcceptorOutcome::Blocked { .. }));
         assert!(world.record(SOLO).await.is_blocked_by(code), "{code}");
@@ -500,16 +492,8 @@ async fn acceptance_refusals_become_blockers() {
 async fn throttled_acceptance_is_retried() {
     let world = World::new(TransferMode::Standalone).await;
     let account = world.credentials.account(SOLO);
-    account
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(ours("h-examplehandshakeid111", SOLO));
-    account
-        .accept_errors
-        .lock()
-        .unwrap()
-        .push(aws_error("TooManyRequestsException", None, true));
+    account.offer(ours("h-examplehandshakeid111", SOLO));
+    account.fail_next_accept(aws_error("TooManyRequestsException", None, true));
     let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
     assert!(matches!(outcome, AcceptorOutcome::Accepted { .. }));
 }
@@ -536,12 +520,8 @@ async fn a_spoke_role_that_cannot_be_assumed_is_a_blocker() {
 async fn direct_member_refused_at_acceptance_falls_back_to_the_standalone_path() {
     let world = World::new(TransferMode::Direct).await;
     let account = world.credentials.account(MEMBER);
-    account
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(ours("h-examplehandshakeid111", MEMBER));
-    account.accept_errors.lock().unwrap().push(aws_error(
+    account.offer(ours("h-examplehandshakeid111", MEMBER));
+    account.fail_next_accept(aws_error(
         "HandshakeConstraintViolationException",
         Some("ALREADY_IN_AN_ORGANIZATION"),
         false,

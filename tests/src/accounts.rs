@@ -40,6 +40,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
 use aws_types::region::Region;
 use serde_json::json;
 
@@ -65,6 +66,30 @@ pub fn unique_account_id() -> String {
     });
     let n = COUNTER.fetch_add(1, Ordering::SeqCst) % 1_000_000;
     format!("{prefix:06}{n:06}")
+}
+
+/// The handshake party naming account `id` (whom an invitation is sent to).
+pub fn account_party(id: &str) -> HandshakeParty {
+    HandshakeParty::builder()
+        .r#type(HandshakePartyType::Account)
+        .id(id)
+        .build()
+        .expect("a party with a type and an id")
+}
+
+/// `client`'s organization invites account `account`; returns the handshake's id.
+pub async fn invite(client: &aws_sdk_organizations::Client, account: &str) -> Result<String> {
+    let invited = client
+        .invite_account_to_organization()
+        .target(account_party(account))
+        .send()
+        .await
+        .with_context(|| format!("InviteAccountToOrganization of {account}"))?;
+    invited
+        .handshake()
+        .and_then(|h| h.id())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("the invitation of {account} has no handshake id"))
 }
 
 /// Who is calling: what CloudTrail puts in `userIdentity`.
@@ -292,6 +317,30 @@ impl AwsAccount {
             .and_then(|o| o.id())
             .map(str::to_string)
             .ok_or_else(|| anyhow!("CreateOrganization returned no id"))
+    }
+
+    /// Every account id of this account's organization (`ListAccounts`, all pages).
+    pub async fn organization_account_ids(&self) -> Result<Vec<String>> {
+        let client = self.organizations();
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client
+                .list_accounts()
+                .set_next_token(token)
+                .send()
+                .await
+                .context("ListAccounts")?;
+            ids.extend(
+                page.accounts()
+                    .iter()
+                    .filter_map(|a| a.id().map(str::to_string)),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(ids);
+            }
+        }
     }
 
     /// Creates the spoke role in this (customer) account and returns its ARN.

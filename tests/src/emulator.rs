@@ -30,7 +30,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -187,119 +187,148 @@ impl Emulator {
         let log_path = log_path();
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("create log file {}", log_path.display()))?;
-        let stderr_log = log.try_clone()?;
         let stopped = Arc::new(AtomicBool::new(false));
-
-        let (spawned_tx, spawned_rx) = mpsc::channel();
-        let guardian_stopped = stopped.clone();
-        let parent_pid = std::process::id() as libc::pid_t;
-        std::thread::Builder::new()
-            .name("fakecloud-guardian".into())
-            .spawn(move || {
-                let mut command = Command::new(&bin);
-                command
-                    .args(["--addr", "127.0.0.1:0", "--log-level", "warn"])
-                    // Only in-memory state, and no listeners other than the API port.
-                    .env_remove("FAKECLOUD_ADDR")
-                    .env_remove("FAKECLOUD_STORAGE_MODE")
-                    .env_remove("FAKECLOUD_SES_SMTP_PORT")
-                    .env_remove("FAKECLOUD_DNS")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::from(stderr_log));
-                // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork
-                // and exec.
-                unsafe {
-                    command.pre_exec(move || {
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        // The parent may have died between fork and prctl.
-                        if libc::getppid() != parent_pid {
-                            libc::_exit(1);
-                        }
-                        Ok(())
-                    });
-                }
-                match command.spawn() {
-                    Err(e) => {
-                        let _ = spawned_tx.send(Err(anyhow!("spawn {}: {e}", bin.display())));
-                    }
-                    Ok(mut child) => {
-                        let stdout = child.stdout.take().expect("stdout is piped");
-                        let _ = spawned_tx.send(Ok((child.id(), stdout)));
-                        let _ = child.wait();
-                        guardian_stopped.store(true, Ordering::SeqCst);
-                    }
-                }
-            })
-            .context("spawn the fakecloud guardian thread")?;
-
-        let (pid, stdout) = spawned_rx
-            .recv()
-            .map_err(|_| anyhow!("the fakecloud guardian thread ended before spawning"))??;
-
-        // Read the port announcement, then keep draining stdout into the log.
-        let (port_tx, port_rx) = mpsc::channel();
-        let mut log_for_stdout = log;
-        std::thread::Builder::new()
-            .name("fakecloud-stdout".into())
-            .spawn(move || {
-                let mut port_tx = Some(port_tx);
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(port) = line
-                        .strip_prefix("FAKECLOUD_PORT=")
-                        .and_then(|p| p.trim().parse::<u16>().ok())
-                    {
-                        if let Some(tx) = port_tx.take() {
-                            let _ = tx.send(port);
-                        }
-                    }
-                    let _ = writeln!(log_for_stdout, "{line}");
-                }
-            })
-            .context("spawn the fakecloud stdout thread")?;
-
+        let (pid, stdout) = spawn_guardian(bin, log.try_clone()?, stopped.clone())?;
+        let port_rx = forward_stdout(stdout, log)?;
         let mut emulator = Emulator {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             endpoint: String::new(),
             pid,
-            log_path: log_path.clone(),
+            log_path,
             startup: Duration::ZERO,
             stopped,
             owned: true, // kill it if start-up fails below
         };
-        let port = port_rx.recv_timeout(STARTUP_TIMEOUT).map_err(|_| {
-            anyhow!(
-                "fakecloud (pid {pid}) did not announce its port within {STARTUP_TIMEOUT:?}; see {}",
-                log_path.display()
-            )
-        })?;
+        let port = emulator.announced_port(&port_rx)?;
         emulator.addr = SocketAddr::from(([127, 0, 0, 1], port));
         emulator.endpoint = format!("http://127.0.0.1:{port}");
-        loop {
-            if emulator.health().is_ok() {
-                break;
-            }
-            if !emulator.is_running() {
-                bail!(
-                    "fakecloud (pid {pid}) exited during start-up; see {}",
-                    log_path.display()
-                );
-            }
-            if started.elapsed() > STARTUP_TIMEOUT {
-                bail!(
-                    "fakecloud (pid {pid}) not healthy within {STARTUP_TIMEOUT:?}; see {}",
-                    log_path.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        emulator.wait_until_healthy(started)?;
         emulator.startup = started.elapsed();
         emulator.owned = owned;
         Ok(emulator)
     }
+
+    /// The port fakecloud announces on stdout (see [`forward_stdout`]).
+    fn announced_port(&self, port_rx: &mpsc::Receiver<u16>) -> Result<u16> {
+        port_rx.recv_timeout(STARTUP_TIMEOUT).map_err(|_| {
+            anyhow!(
+                "fakecloud (pid {}) did not announce its port within {STARTUP_TIMEOUT:?}; see {}",
+                self.pid,
+                self.log_path.display()
+            )
+        })
+    }
+
+    /// Polls the health endpoint until it answers; fails early when the process exits.
+    fn wait_until_healthy(&self, started: Instant) -> Result<()> {
+        let (pid, log_path) = (self.pid, self.log_path.display());
+        while self.health().is_err() {
+            if !self.is_running() {
+                bail!("fakecloud (pid {pid}) exited during start-up; see {log_path}");
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                bail!(
+                    "fakecloud (pid {pid}) not healthy within {STARTUP_TIMEOUT:?}; see {log_path}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+/// Spawns fakecloud from the guardian thread (see the module docs: the thread lives as
+/// long as the child, so `PR_SET_PDEATHSIG` fires only when this process dies); sets
+/// `stopped` once the child is reaped. Returns the child's pid and its piped stdout.
+fn spawn_guardian(
+    bin: PathBuf,
+    stderr_log: std::fs::File,
+    stopped: Arc<AtomicBool>,
+) -> Result<(u32, ChildStdout)> {
+    let (spawned_tx, spawned_rx) = mpsc::channel();
+    let parent_pid = std::process::id() as libc::pid_t;
+    std::thread::Builder::new()
+        .name("fakecloud-guardian".into())
+        .spawn(move || {
+            let mut command = command(&bin, stderr_log);
+            die_with_parent(&mut command, parent_pid);
+            match command.spawn() {
+                Err(e) => {
+                    let _ = spawned_tx.send(Err(anyhow!("spawn {}: {e}", bin.display())));
+                }
+                Ok(mut child) => {
+                    let stdout = child.stdout.take().expect("stdout is piped");
+                    let _ = spawned_tx.send(Ok((child.id(), stdout)));
+                    let _ = child.wait();
+                    stopped.store(true, Ordering::SeqCst);
+                }
+            }
+        })
+        .context("spawn the fakecloud guardian thread")?;
+    spawned_rx
+        .recv()
+        .map_err(|_| anyhow!("the fakecloud guardian thread ended before spawning"))?
+}
+
+/// The fakecloud command line: a free port chosen by the OS, warnings only.
+fn command(bin: &Path, stderr_log: std::fs::File) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(["--addr", "127.0.0.1:0", "--log-level", "warn"])
+        // Only in-memory state, and no listeners other than the API port.
+        .env_remove("FAKECLOUD_ADDR")
+        .env_remove("FAKECLOUD_STORAGE_MODE")
+        .env_remove("FAKECLOUD_SES_SMTP_PORT")
+        .env_remove("FAKECLOUD_DNS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr_log));
+    command
+}
+
+/// Makes the kernel kill the child when the spawning thread dies (`PR_SET_PDEATHSIG`).
+fn die_with_parent(command: &mut Command, parent_pid: libc::pid_t) {
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl.
+            if libc::getppid() != parent_pid {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Reads the port announcement (sent on the returned channel), then keeps draining
+/// stdout into the log so that fakecloud never blocks on a full pipe.
+fn forward_stdout(stdout: ChildStdout, mut log: std::fs::File) -> Result<mpsc::Receiver<u16>> {
+    let (port_tx, port_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("fakecloud-stdout".into())
+        .spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = port_announcement(&line) {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(port);
+                    }
+                }
+                let _ = writeln!(log, "{line}");
+            }
+        })
+        .context("spawn the fakecloud stdout thread")?;
+    Ok(port_rx)
+}
+
+/// The port of a `FAKECLOUD_PORT=<port>` line.
+fn port_announcement(line: &str) -> Option<u16> {
+    line.strip_prefix("FAKECLOUD_PORT=")
+        .and_then(|p| p.trim().parse::<u16>().ok())
 }
 
 impl Drop for Emulator {

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
 use onboarding::cloudtrail;
+use onboarding::notifications;
 use onboarding::trigger::PHASE_TRIGGERS;
 use onboarding::wiring::Wiring;
 use serde_json::{json, Value};
@@ -208,6 +209,13 @@ impl EventLoop {
             .ok_or_else(|| anyhow!("no queue for function {function}"))
     }
 
+    /// A queue named `name` receiving every notification the product publishes on the hub
+    /// bus (a rule on the notifications' source, as a subscriber would have).
+    pub async fn notifications_queue(&self, name: &str) -> Result<TestQueue> {
+        self.route_to_test_queue(name, json!({"source": [notifications::SOURCE]}))
+            .await
+    }
+
     /// A new queue receiving what matches `pattern` on the hub bus (tests assert
     /// notifications and routed events this way).
     pub async fn route_to_test_queue(&self, name: &str, pattern: Value) -> Result<TestQueue> {
@@ -253,6 +261,25 @@ impl TestQueue {
             sqs: account.sqs(),
             queue,
         })
+    }
+
+    /// Everything on the queue now: the emulator delivers synchronously with PutEvents,
+    /// so what a finished handler published is already there (half a second covers a
+    /// long poll's round trip).
+    pub async fn drain(&self) -> Result<Vec<Value>> {
+        self.receive(Duration::from_millis(500)).await
+    }
+
+    /// Drains until the queue answers empty (more than one receive's worth).
+    pub async fn drain_all(&self) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        loop {
+            let batch = self.drain().await?;
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            out.extend(batch);
+        }
     }
 
     /// Receives and deletes every message available now (waiting up to `wait` for the

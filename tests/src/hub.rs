@@ -7,19 +7,29 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
-use onboarding::adapters::organizations::{ClientHook, SpokeSession};
+use onboarding::adapters::eventbridge::EventBridgeNotifier;
+use onboarding::adapters::organizations::{ClientHook, SdkTargetOrganization, SpokeSession};
 use onboarding::config::{Config, SpokeAccess};
-use onboarding::domain::{AccountId, Enrollment, InvitationLimits, OrganizationId, Target};
+use onboarding::domain::{
+    AccountId, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
+};
 use onboarding::ports::RecordStore;
 use onboarding::sweep::SweepLimits;
+use onboarding::tracker::Tracker;
 use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
+use crate::counter::CallCounter;
 use crate::emulator::Emulator;
 use crate::event_loop::{Dispatcher, EventLoop, HUB_BUS_NAME};
 use crate::recorder::{recorded_organizations_client, Recorder};
+
+/// A short unique prefix for a test's table, rules and queues: `name-` and 8 hex digits.
+pub fn unique_prefix(name: &str) -> String {
+    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
 
 /// The external id the local spoke roles require (in AWS: a deploy-time secret).
 pub const EXTERNAL_ID: &str = "org-onboarding-local-external-id";
@@ -119,6 +129,33 @@ impl Hub {
         self.wiring().tracker()
     }
 
+    /// The tracker with every client it uses (DynamoDB, EventBridge, Organizations)
+    /// counting its calls on `counter`.
+    pub fn counted_tracker(&self, counter: &CallCounter) -> AwsTracker {
+        let config = self.account.config();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
+        );
+        let events = aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
+        );
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
+        );
+        Tracker::new(
+            DynamoRecordStore::new(dynamodb, &self.table),
+            EventBridgeNotifier::new(events, HUB_BUS_NAME),
+            self.target.clone(),
+        )
+        .with_target_directory(Arc::new(SdkTargetOrganization::new(organizations)))
+    }
+
     pub fn acceptor(&self) -> AwsAcceptor {
         self.wiring()
             .acceptor()
@@ -136,6 +173,26 @@ impl Hub {
         Ok(())
     }
 
+    /// The record of `account`; an error when it has none.
+    pub async fn record(&self, account: &str) -> Result<OnboardingRecord> {
+        record_of(&self.store(), account).await
+    }
+
+    /// The records of `accounts`, in that order (an account without one is left out).
+    pub async fn records_of(&self, accounts: &[String]) -> Result<Vec<OnboardingRecord>> {
+        let position =
+            |r: &OnboardingRecord| accounts.iter().position(|a| a == r.account_id.as_str());
+        let mut records: Vec<OnboardingRecord> = self
+            .store()
+            .list_all()
+            .await?
+            .into_iter()
+            .filter(|r| position(r).is_some())
+            .collect();
+        records.sort_by_key(position);
+        Ok(records)
+    }
+
     /// A dispatcher running the real handlers for the three functions' queues, as Lambda
     /// would: a handler's `Err` leaves the message for a retry.
     pub fn dispatcher(&self) -> Result<Dispatcher> {
@@ -146,6 +203,14 @@ impl Hub {
             .function::<AwsAcceptor>(&wiring)?
             .function::<AwsInviter>(&wiring)
     }
+}
+
+/// The record of `account` in `store`; an error when it has none.
+pub async fn record_of(store: &impl RecordStore, account: &str) -> Result<OnboardingRecord> {
+    store
+        .load(&AccountId::parse(account)?)
+        .await?
+        .ok_or_else(|| anyhow!("no record for {account}"))
 }
 
 /// What CloudTrail records as the caller of a spoke client: the assumed-role session.

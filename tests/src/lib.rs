@@ -15,6 +15,8 @@
 //! * [`event_loop`]: the deployment's rules (spoke forwarding, hub rules per function)
 //!   created on the emulator, SQS queues behind them, and a dispatcher that runs the
 //!   handlers in process with Lambda's retry semantics;
+//! * [`hub`] and [`customers`]: the product's hub on the emulator, and the customer
+//!   organizations and enrollments it onboards;
 //! * [`faults`]: fault injection for what the emulator cannot produce (billing blockers,
 //!   throttling, 500s).
 //!
@@ -24,6 +26,7 @@
 pub mod accounts;
 pub mod compat;
 pub mod counter;
+pub mod customers;
 pub mod emulator;
 pub mod event_loop;
 pub mod faults;

@@ -30,24 +30,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use aws_sdk_organizations::error::ProvideErrorMetadata;
-use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
 use chrono::Utc;
-use onboarding::domain::{
-    AccountId, BlockerCode, Enrollment, EnrollmentName, OnboardingRecord, Phase, TransferMode,
-};
+use onboarding::domain::{BlockerCode, OnboardingRecord, Phase, TransferMode};
 use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::report;
 use onboarding::tracker::Outcome;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::accounts::{unique_account_id, AwsAccount};
+use crate::accounts::{invite, unique_account_id, AwsAccount};
+use crate::customers::{self, CustomerOrganization};
 use crate::emulator::Emulator;
 use crate::event_loop::{DispatchReport, Dispatcher, TestQueue};
 use crate::faults::{Fault, Faults};
-use crate::hub::Hub;
+use crate::hub::{unique_prefix, Hub};
 use crate::recorder::{recorded_organizations_client, Recorder};
 
 /// The reason AWS gives when a leaving account has no payment method.
@@ -163,10 +161,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     let faults = Faults::new();
     let recorder = Recorder::new(emulator).with_faults(&faults);
     let hub = create_hub(emulator, &recorder, options.ids, &id).await?;
-    let notifications_queue = hub
-        .event_loop
-        .route_to_test_queue("notifications", json!({"source": [notifications::SOURCE]}))
-        .await?;
+    let notifications_queue = hub.event_loop.notifications_queue("notifications").await?;
     let customer = create_customer(emulator, &hub, &id).await?;
     introduce(&mut screen, &hub, &customer);
     let order = enroll_in_standalone_mode(&hub, &customer, &mut screen).await?;
@@ -243,7 +238,7 @@ async fn create_hub(
 ) -> Result<Hub> {
     let prefix = match ids {
         Ids::Readable => "demo".to_string(),
-        Ids::Unique => format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        Ids::Unique => unique_prefix("e2e"),
     };
     Hub::create_in(
         AwsAccount::create(emulator, &id("111111111111")).await?,
@@ -284,21 +279,16 @@ async fn create_customer(
     hub: &Hub,
     id: &dyn Fn(&str) -> String,
 ) -> Result<Customer> {
-    let management = AwsAccount::create(emulator, &id("222222222222")).await?;
-    let organization = management.create_organization().await?;
-    let mut members = Vec::new();
-    for n in 1..=3 {
-        members.push(
-            AwsAccount::create_member_of(emulator, &id(&format!("22222222220{n}")), &organization)
-                .await?,
-        );
-    }
+    let member_ids: Vec<String> = (1..=3).map(|n| id(&format!("22222222220{n}"))).collect();
+    let CustomerOrganization {
+        management,
+        organization,
+        members,
+    } = CustomerOrganization::create(emulator, hub, &id("222222222222"), &member_ids).await?;
     let standalone = AwsAccount::create(emulator, &id("333333333333")).await?;
     let foreign = AwsAccount::create(emulator, &id("999999999999")).await?;
     let foreign_organization = foreign.create_organization().await?;
-    for account in [&management, &standalone].into_iter().chain(&members) {
-        hub.add_spoke(account).await?;
-    }
+    hub.add_spoke(&standalone).await?;
     Ok(Customer {
         management,
         organization,
@@ -348,17 +338,14 @@ async fn enroll_in_standalone_mode(
     customer: &Customer,
     screen: &mut Screen,
 ) -> Result<Vec<String>> {
-    let enrollment = Enrollment {
-        name: EnrollmentName::parse("acme")?,
-        transfer_mode: TransferMode::Standalone,
-        management_account: Some(AccountId::parse(customer.management.account_id())?),
-        members: customer
-            .members
-            .iter()
-            .map(|m| AccountId::parse(m.account_id()))
-            .collect::<Result<_, _>>()?,
-        standalone_accounts: vec![AccountId::parse(customer.standalone.account_id())?],
-    };
+    let members: Vec<&str> = customer.members.iter().map(|m| m.account_id()).collect();
+    let enrollment = customers::enrollment(
+        "acme",
+        TransferMode::Standalone,
+        Some(customer.management.account_id()),
+        &members,
+        &[customer.standalone.account_id()],
+    )?;
     let order = customer.order();
     screen.order = order.clone();
     hub.enroll(&enrollment).await?;
@@ -383,22 +370,9 @@ async fn foreign_invitation(
         customer.foreign_organization,
         customer.standalone.account_id()
     ));
-    let invited = foreign_client
-        .invite_account_to_organization()
-        .target(
-            HandshakeParty::builder()
-                .r#type(HandshakePartyType::Account)
-                .id(customer.standalone.account_id())
-                .build()?,
-        )
-        .send()
+    invite(&foreign_client, customer.standalone.account_id())
         .await
-        .context("the foreign invitation")?;
-    Ok(invited
-        .handshake()
-        .and_then(|h| h.id())
-        .ok_or_else(|| anyhow!("the foreign invitation has no handshake id"))?
-        .to_string())
+        .context("the foreign invitation")
 }
 
 /// The functions: the dispatcher (Lambda on the queues) and the schedules, in the
@@ -607,7 +581,16 @@ async fn management_removes_member_3(
         .await
         .context("removing member 3")?;
     screen.aws("OK: member 3 removed");
-    let management_id = stage.customer.management.account_id().to_string();
+    until_management_is_unblocked(screen, watcher, &stage.customer.management).await
+}
+
+/// Waits until the management account has no blocker left (its members are gone).
+async fn until_management_is_unblocked(
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+    management: &AwsAccount,
+) -> Result<()> {
+    let management_id = management.account_id().to_string();
     watcher
         .until(
             screen,
@@ -622,17 +605,31 @@ async fn management_deletes_its_organization(
     screen: &mut Screen,
     watcher: &mut Watch<'_>,
 ) -> Result<()> {
+    delete_organization(
+        screen,
+        stage.recorder,
+        &stage.customer.management,
+        &stage.customer.organization,
+    )
+    .await?;
+    watcher.pause(screen).await
+}
+
+/// The management account deletes its (by now empty) organization.
+async fn delete_organization(
+    screen: &Screen,
+    recorder: &Recorder,
+    management: &AwsAccount,
+    organization: &str,
+) -> Result<()> {
     screen.customer("the management account calls DeleteOrganization");
-    recorded_organizations_client(&stage.customer.management, stage.recorder)
+    recorded_organizations_client(management, recorder)
         .delete_organization()
         .send()
         .await
-        .context("deleting the customer organization")?;
-    screen.aws(&format!(
-        "OK: organization {} deleted",
-        stage.customer.organization
-    ));
-    watcher.pause(screen).await
+        .with_context(|| format!("deleting the organization {organization}"))?;
+    screen.aws(&format!("OK: organization {organization} deleted"));
+    Ok(())
 }
 
 async fn every_account_joins(screen: &mut Screen, watcher: &mut Watch<'_>) -> Result<()> {
@@ -641,8 +638,7 @@ async fn every_account_joins(screen: &mut Screen, watcher: &mut Watch<'_>) -> Re
             screen,
             "every account joined and the enrollment completed",
             |records, notes| {
-                records.len() == 5
-                    && records.iter().all(|r| r.phase == Phase::Joined)
+                all_joined(records, 5)
                     && notes
                         .iter()
                         .any(|n| n["detail-type"] == notifications::ENROLLMENT_COMPLETED)
@@ -678,7 +674,7 @@ async fn verify_target_accounts(
     direct_records: &[OnboardingRecord],
     screen: &Screen,
 ) -> Result<Vec<String>> {
-    let target_accounts = list_accounts(&hub.account).await?;
+    let target_accounts = hub.account.organization_account_ids().await?;
     let missing: Vec<&String> = enrolled
         .iter()
         .filter(|a| !target_accounts.contains(a))
@@ -761,39 +757,62 @@ async fn direct_act(
     watcher: &mut Watch<'_>,
     id: &dyn Fn(&str) -> String,
 ) -> Result<()> {
-    let management = AwsAccount::create(emulator, &id("444444444444")).await?;
-    let organization = management.create_organization().await?;
-    let member = AwsAccount::create_member_of(emulator, &id("444444444401"), &organization).await?;
-    for account in [&management, &member] {
-        hub.add_spoke(account).await?;
-    }
+    let customer =
+        CustomerOrganization::create(emulator, hub, &id("444444444444"), &[id("444444444401")])
+            .await?;
+    enroll_in_direct_mode(hub, &customer, screen).await?;
+    let member = &customer.members[0];
+    direct_member_falls_back(screen, watcher, member).await?;
+    direct_member_leaves(recorder, member, screen, watcher).await?;
+    until_management_is_unblocked(screen, watcher, &customer.management).await?;
+    delete_organization(
+        screen,
+        recorder,
+        &customer.management,
+        &customer.organization,
+    )
+    .await?;
+    watcher
+        .until(screen, "both accounts of globex joined", |records, _| {
+            all_joined(records, 2)
+        })
+        .await
+}
+
+/// Enrolls act 2's customer as `globex` in direct mode; the screen follows its accounts.
+async fn enroll_in_direct_mode(
+    hub: &Hub,
+    customer: &CustomerOrganization,
+    screen: &mut Screen,
+) -> Result<()> {
+    let (management, member) = (&customer.management, &customer.members[0]);
     screen
         .names
         .insert(management.account_id().to_string(), "management".into());
     screen
         .names
         .insert(member.account_id().to_string(), "member".into());
-    screen.order = vec![
-        management.account_id().to_string(),
-        member.account_id().to_string(),
-    ];
+    screen.order = customer.account_ids();
     screen.last = None;
-    let enrollment = Enrollment {
-        name: EnrollmentName::parse("globex")?,
-        transfer_mode: TransferMode::Direct,
-        management_account: Some(AccountId::parse(management.account_id())?),
-        members: vec![AccountId::parse(member.account_id())?],
-        standalone_accounts: Vec::new(),
-    };
-    hub.enroll(&enrollment).await?;
+    hub.enroll(&customer.enrollment("globex", TransferMode::Direct, &[])?)
+        .await?;
     screen.act(&format!(
-        "Act 2: enrollment globex in DIRECT mode (organization {organization}: management {}, \
+        "Act 2: enrollment globex in DIRECT mode (organization {}: management {}, \
          member {}). In AWS the member would accept while still in its organization; the \
          emulator refuses the invitation itself (ALREADY_IN_AN_ORGANIZATION), which is the \
          fallback path.",
+        customer.organization,
         management.account_id(),
         member.account_id()
     ));
+    Ok(())
+}
+
+async fn direct_member_falls_back(
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+    member: &AwsAccount,
+) -> Result<()> {
     let member_id = member.account_id().to_string();
     watcher
         .until(
@@ -801,39 +820,26 @@ async fn direct_act(
             "the member falls back to the standalone path",
             |records, _| record_of(records, &member_id).is_some_and(|r| r.fallback.is_some()),
         )
-        .await?;
-    let client = recorded_organizations_client(&member, recorder);
+        .await
+}
+
+async fn direct_member_leaves(
+    recorder: &Recorder,
+    member: &AwsAccount,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+) -> Result<()> {
     screen.customer(&format!(
-        "the member ({member_id}) follows the remediation: LeaveOrganization"
+        "the member ({}) follows the remediation: LeaveOrganization",
+        member.account_id()
     ));
-    client
+    recorded_organizations_client(member, recorder)
         .leave_organization()
         .send()
         .await
         .context("the direct-mode member leaves")?;
     screen.aws("OK: the member left");
-    watcher.pause(screen).await?;
-    let management_id = management.account_id().to_string();
-    watcher
-        .until(
-            screen,
-            "the management account is no longer blocked",
-            |records, _| record_of(records, &management_id).is_some_and(|r| r.blockers.is_empty()),
-        )
-        .await?;
-    screen.customer("the management account calls DeleteOrganization");
-    recorded_organizations_client(&management, recorder)
-        .delete_organization()
-        .send()
-        .await
-        .context("deleting the direct-mode organization")?;
-    screen.aws(&format!("OK: organization {organization} deleted"));
-    watcher
-        .until(screen, "both accounts of globex joined", |records, _| {
-            records.len() == 2 && records.iter().all(|r| r.phase == Phase::Joined)
-        })
-        .await?;
-    Ok(())
+    watcher.pause(screen).await
 }
 
 /// The dispatcher of the hub's handlers, misbehaving as `variant` says.
@@ -956,16 +962,7 @@ struct Watch<'a> {
 
 impl Watch<'_> {
     async fn records(&self, order: &[String]) -> Result<Vec<OnboardingRecord>> {
-        let mut records: Vec<OnboardingRecord> = self
-            .hub
-            .store()
-            .list_all()
-            .await?
-            .into_iter()
-            .filter(|r| order.iter().any(|a| a == r.account_id.as_str()))
-            .collect();
-        records.sort_by_key(|r| order.iter().position(|a| a == r.account_id.as_str()));
-        Ok(records)
+        self.hub.records_of(order).await
     }
 
     async fn drain(&mut self, screen: &mut Screen) -> Result<()> {
@@ -1146,26 +1143,7 @@ fn blocked_by(records: &[OnboardingRecord], account: &str, code: BlockerCode) ->
     record_of(records, account).is_some_and(|r| r.is_blocked_by(code))
 }
 
-/// Every account id of `account`'s organization (`ListAccounts`, all pages).
-pub async fn list_accounts(account: &AwsAccount) -> Result<Vec<String>> {
-    let client = account.organizations();
-    let mut ids = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_accounts()
-            .set_next_token(token)
-            .send()
-            .await
-            .context("ListAccounts")?;
-        ids.extend(
-            page.accounts()
-                .iter()
-                .filter_map(|a| a.id().map(str::to_string)),
-        );
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(ids);
-        }
-    }
+/// Whether there are `expected` records and every one of them joined.
+fn all_joined(records: &[OnboardingRecord], expected: usize) -> bool {
+    records.len() == expected && records.iter().all(|r| r.phase == Phase::Joined)
 }

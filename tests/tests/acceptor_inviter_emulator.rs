@@ -10,18 +10,16 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_organizations::error::ProvideErrorMetadata;
-use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType, HandshakeState};
+use aws_sdk_organizations::types::{HandshakePartyType, HandshakeState};
 use onboarding::acceptor::AcceptorOutcome;
-use onboarding::domain::{
-    BlockerCode, Enrollment, EnrollmentName, HandshakeId, Phase, TransferMode,
-};
+use onboarding::domain::{BlockerCode, HandshakeId, Phase, TransferMode};
 use onboarding::inviter::InviterOutcome;
 use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
 use onboarding::tracker::Outcome;
 use serde_json::Value;
 
-use onboarding_e2e::accounts::{unique_account_id, AwsAccount};
-use onboarding_e2e::event_loop::TestQueue;
+use onboarding_e2e::accounts::{invite, unique_account_id, AwsAccount};
+use onboarding_e2e::customers::CustomerOrganization;
 use onboarding_e2e::hub::Hub;
 use onboarding_e2e::recorder::recorded_organizations_client;
 use onboarding_e2e::Emulator;
@@ -36,14 +34,6 @@ async fn standalone_customer(emulator: &Emulator, hub: &Hub, enrollment: &str) -
         .await
         .unwrap();
     customer
-}
-
-fn account_target(id: &str) -> HandshakeParty {
-    HandshakeParty::builder()
-        .r#type(HandshakePartyType::Account)
-        .id(id)
-        .build()
-        .unwrap()
 }
 
 /// The target organization's handshakes with `account`: (id, state).
@@ -67,16 +57,8 @@ async fn handshakes_with(hub: &Hub, account: &str) -> Vec<(String, HandshakeStat
 
 /// The accounts of the target organization (ListAccounts as the hub).
 async fn target_accounts(hub: &Hub) -> BTreeSet<String> {
-    hub.account
-        .organizations()
-        .list_accounts()
-        .send()
-        .await
-        .unwrap()
-        .accounts()
-        .iter()
-        .filter_map(|a| a.id().map(str::to_owned))
-        .collect()
+    let ids = hub.account.organization_account_ids().await.unwrap();
+    ids.into_iter().collect()
 }
 
 fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
@@ -84,17 +66,6 @@ fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|p| p["detail-type"] == detail_type)
         .collect()
-}
-
-async fn all(queue: &TestQueue) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let batch = drain(queue).await;
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch);
-    }
 }
 
 #[tokio::test]
@@ -161,7 +132,7 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
         .unwrap()
         .ends_with(&format!("/org-onboarding-{}", customer.account_id())));
 
-    let published = all(&queue).await;
+    let published = drain_all(&queue).await;
     let phases: Vec<Phase> = of_type(&published, n::PHASE_CHANGED)
         .iter()
         .map(|p| n::PhaseChanged::from_event(p).unwrap().new_phase)
@@ -188,7 +159,7 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
         version
     );
     assert!(
-        of_type(&all(&queue).await, n::PHASE_CHANGED).is_empty(),
+        of_type(&drain_all(&queue).await, n::PHASE_CHANGED).is_empty(),
         "nothing changed"
     );
 }
@@ -202,15 +173,9 @@ async fn rerunning_the_inviter_and_the_acceptor_changes_nothing() {
 
     // An open invitation sent before the inviter ran (by an operator) is adopted, not
     // duplicated.
-    let sent = hub
-        .account
-        .organizations()
-        .invite_account_to_organization()
-        .target(account_target(customer.account_id()))
-        .send()
+    let sent = invite(&hub.account.organizations(), customer.account_id())
         .await
         .unwrap();
-    let sent = sent.handshake().unwrap().id().unwrap().to_owned();
     assert_eq!(
         hub.inviter().process(&id, false).await.unwrap(),
         InviterOutcome::Adopted {
@@ -253,7 +218,7 @@ async fn rerunning_the_inviter_and_the_acceptor_changes_nothing() {
     ));
     let joined = record_of(&hub.store(), customer.account_id()).await;
     assert_eq!(joined.phase, Phase::Joined);
-    let published = all(&queue).await.len();
+    let published = drain_all(&queue).await.len();
     for _ in 0..2 {
         assert_eq!(
             hub.acceptor().process(&id).await.unwrap(),
@@ -278,7 +243,7 @@ async fn rerunning_the_inviter_and_the_acceptor_changes_nothing() {
         "no new handshake"
     );
     assert!(published > 0);
-    assert!(all(&queue).await.is_empty(), "no new notification");
+    assert!(drain_all(&queue).await.is_empty(), "no new notification");
 }
 
 #[tokio::test]
@@ -291,18 +256,9 @@ async fn a_foreign_invitation_with_a_forged_event_naming_the_target_is_never_acc
     // A foreign organization invites the enrolled account.
     let foreign = AwsAccount::create_unique(emulator).await.unwrap();
     let foreign_org = foreign.create_organization().await.unwrap();
-    let foreign_handshake = foreign
-        .organizations()
-        .invite_account_to_organization()
-        .target(account_target(customer.account_id()))
-        .send()
+    let foreign_handshake = invite(&foreign.organizations(), customer.account_id())
         .await
-        .unwrap()
-        .handshake()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
+        .unwrap();
 
     // A forged CloudTrail event claims the target organization sent that handshake.
     let mut cast = Cast::new(&hub);
@@ -347,7 +303,7 @@ async fn a_foreign_invitation_with_a_forged_event_naming_the_target_is_never_acc
     assert!(recorder.events_named("AcceptHandshake").is_empty());
     assert!(recorder.events_named("DeclineHandshake").is_empty());
 
-    let published = all(&queue).await;
+    let published = drain_all(&queue).await;
     let unexpected = of_type(&published, n::UNEXPECTED_INVITATION);
     assert_eq!(unexpected.len(), 1, "reported once: {published:?}");
     let detail = n::UnexpectedInvitation::from_event(unexpected[0]).unwrap();
@@ -389,7 +345,7 @@ async fn a_foreign_invitation_with_a_forged_event_naming_the_target_is_never_acc
         Some(&HandshakeState::Open)
     );
     assert!(
-        of_type(&all(&queue).await, n::UNEXPECTED_INVITATION).is_empty(),
+        of_type(&drain_all(&queue).await, n::UNEXPECTED_INVITATION).is_empty(),
         "still reported only once"
     );
 }
@@ -491,23 +447,15 @@ async fn a_declined_invitation_is_followed_by_a_new_one_through_the_event_loop()
 async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_joins() {
     let (emulator, recorder, hub) = hub("acc-direct").await;
     let queue = notifications(&hub).await;
-    let management = AwsAccount::create_unique(emulator).await.unwrap();
-    let old_org = management.create_organization().await.unwrap();
-    let member = AwsAccount::create_member_of(emulator, &unique_account_id(), &old_org)
-        .await
+    let customer =
+        CustomerOrganization::create(emulator, &hub, &unique_account_id(), &[unique_account_id()])
+            .await
+            .unwrap();
+    let enrollment = customer
+        .enrollment("direct", TransferMode::Direct, &[])
         .unwrap();
-    for account in [&management, &member] {
-        hub.add_spoke(account).await.unwrap();
-    }
-    hub.enroll(&Enrollment {
-        name: EnrollmentName::parse("direct").unwrap(),
-        transfer_mode: TransferMode::Direct,
-        management_account: Some(acct(management.account_id())),
-        members: vec![acct(member.account_id())],
-        standalone_accounts: Vec::new(),
-    })
-    .await
-    .unwrap();
+    hub.enroll(&enrollment).await.unwrap();
+    let (management, member) = (&customer.management, &customer.members[0]);
     let id = acct(member.account_id());
     assert_eq!(
         record_of(&hub.store(), member.account_id()).await.phase,
@@ -539,7 +487,7 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
 
     // The member leaves (the customer's own call, recorded as CloudTrail); from here the
     // event loop runs the real tracker, inviter and acceptor on what reaches their queues.
-    recorded_organizations_client(&member, &recorder)
+    recorded_organizations_client(member, &recorder)
         .leave_organization()
         .send()
         .await
@@ -572,7 +520,7 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
         "{management_record:?}"
     );
 
-    let published = all(&queue).await;
+    let published = drain_all(&queue).await;
     let phases: Vec<&str> = of_type(&published, n::PHASE_CHANGED)
         .iter()
         .map(|p| n::PhaseChanged::from_event(p).unwrap())
@@ -633,7 +581,7 @@ async fn a_customer_account_without_the_spoke_role_is_blocked_until_the_role_is_
         record_of(&hub.store(), customer.account_id()).await.version,
         version
     );
-    let published = all(&queue).await;
+    let published = drain_all(&queue).await;
     let blocked = of_type(&published, n::BLOCKED);
     assert_eq!(blocked.len(), 1, "{published:?}");
     assert_eq!(
@@ -650,5 +598,5 @@ async fn a_customer_account_without_the_spoke_role_is_blocked_until_the_role_is_
     let record = record_of(&hub.store(), customer.account_id()).await;
     assert_eq!(record.phase, Phase::Joined);
     assert!(record.blockers.is_empty());
-    assert_eq!(of_type(&all(&queue).await, n::UNBLOCKED).len(), 1);
+    assert_eq!(of_type(&drain_all(&queue).await, n::UNBLOCKED).len(), 1);
 }

@@ -9,23 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_organizations::error::ProvideErrorMetadata;
-use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
 use onboarding::fixtures::json as fixture;
 use serde_json::{json, Value};
 
-use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole};
+use onboarding_e2e::accounts::{account_party, unique_account_id, AwsAccount, SpokeRole};
 use onboarding_e2e::event_loop::EventLoop;
 use onboarding_e2e::faults::{Fault, Faults};
 use onboarding_e2e::recorder::{recorded_organizations_client, Recorder};
 use onboarding_e2e::Emulator;
-
-fn target(id: &str) -> HandshakeParty {
-    HandshakeParty::builder()
-        .r#type(HandshakePartyType::Account)
-        .id(id)
-        .build()
-        .unwrap()
-}
 
 fn keys(value: &Value) -> BTreeSet<String> {
     value
@@ -171,7 +162,7 @@ async fn every_organizations_call_of_the_scenario_is_recorded_routed_and_parsed(
     let invite = || {
         hub_orgs
             .invite_account_to_organization()
-            .target(target(m1.account_id()))
+            .target(account_party(m1.account_id()))
             .notes("org-onboarding enrollment e2e")
             .send()
     };
@@ -383,7 +374,7 @@ async fn notifications_reach_the_function_queues_and_a_failed_handler_is_retried
     let w = world(emulator, None).await;
     let observer = w
         .event_loop
-        .route_to_test_queue("all-notifications", json!({"source": ["org-onboarding"]}))
+        .notifications_queue("all-notifications")
         .await
         .unwrap();
     let publish = |phase: &str| {
@@ -584,7 +575,7 @@ async fn throttling_is_retried_by_the_sdk_and_each_attempt_is_recorded() {
     );
     hub_orgs
         .invite_account_to_organization()
-        .target(target(standalone.account_id()))
+        .target(account_party(standalone.account_id()))
         .send()
         .await
         .unwrap();

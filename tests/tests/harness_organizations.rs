@@ -4,10 +4,8 @@
 //! noticed.
 
 use aws_sdk_organizations::error::ProvideErrorMetadata;
-use aws_sdk_organizations::types::{
-    ActionType, HandshakeFilter, HandshakeParty, HandshakePartyType, HandshakeState,
-};
-use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole};
+use aws_sdk_organizations::types::{ActionType, HandshakeFilter, HandshakeState};
+use onboarding_e2e::accounts::{account_party, unique_account_id, AwsAccount, SpokeRole};
 use onboarding_e2e::Emulator;
 
 async fn account(emulator: &Emulator) -> AwsAccount {
@@ -16,25 +14,8 @@ async fn account(emulator: &Emulator) -> AwsAccount {
         .unwrap()
 }
 
-fn account_target(id: &str) -> HandshakeParty {
-    HandshakeParty::builder()
-        .r#type(HandshakePartyType::Account)
-        .id(id)
-        .build()
-        .unwrap()
-}
-
 async fn member_ids(management: &AwsAccount) -> Vec<String> {
-    let mut ids: Vec<String> = management
-        .organizations()
-        .list_accounts()
-        .send()
-        .await
-        .unwrap()
-        .accounts()
-        .iter()
-        .filter_map(|a| a.id().map(str::to_string))
-        .collect();
+    let mut ids = management.organization_account_ids().await.unwrap();
     ids.sort();
     ids
 }
@@ -90,7 +71,7 @@ async fn target_organization_invites_a_standalone_account_that_accepts_through_t
     let invited = hub
         .organizations()
         .invite_account_to_organization()
-        .target(account_target(customer.account_id()))
+        .target(account_party(customer.account_id()))
         .notes("org-onboarding")
         .send()
         .await
@@ -118,7 +99,7 @@ async fn target_organization_invites_a_standalone_account_that_accepts_through_t
     let duplicate = hub
         .organizations()
         .invite_account_to_organization()
-        .target(account_target(customer.account_id()))
+        .target(account_party(customer.account_id()))
         .send()
         .await
         .unwrap_err();
@@ -282,7 +263,7 @@ async fn management_removes_a_member_and_invitations_can_be_declined_or_cancelle
     let h1 = management
         .organizations()
         .invite_account_to_organization()
-        .target(account_target(member.account_id()))
+        .target(account_party(member.account_id()))
         .send()
         .await
         .unwrap();
@@ -303,7 +284,7 @@ async fn management_removes_a_member_and_invitations_can_be_declined_or_cancelle
     let h2 = management
         .organizations()
         .invite_account_to_organization()
-        .target(account_target(member.account_id()))
+        .target(account_party(member.account_id()))
         .send()
         .await
         .unwrap();
@@ -360,7 +341,7 @@ async fn an_account_in_another_organization_cannot_be_invited_on_the_emulator() 
     let refused = target
         .organizations()
         .invite_account_to_organization()
-        .target(account_target(member.account_id()))
+        .target(account_party(member.account_id()))
         .send()
         .await
         .unwrap_err();

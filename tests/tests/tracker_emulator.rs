@@ -18,8 +18,10 @@ use onboarding::domain::{
 use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::tracker::{Outcome, Tracker};
+use onboarding::wiring::AwsTracker;
 use serde_json::{json, Value};
 
+use onboarding_e2e::counter::CallCounter;
 use onboarding_e2e::event_loop::HUB_BUS_NAME;
 use onboarding_e2e::faults::{Fault, Faults};
 use onboarding_e2e::hub::Hub;
@@ -903,27 +905,8 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
     assert_eq!(record_of(&hub.store(), &cast.standalone).await.version, 2);
 }
 
-/// A tracker on the hub's table and bus whose DynamoDB and EventBridge clients count
-/// their calls.
-fn counted_tracker(
-    hub: &Hub,
-    counter: &CallCounter,
-) -> Tracker<DynamoRecordStore, EventBridgeNotifier> {
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(hub.account.config())
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(hub.account.config())
-            .interceptor(counter.clone())
-            .build(),
-    );
-    Tracker::new(
-        DynamoRecordStore::new(dynamodb, &hub.table),
-        EventBridgeNotifier::new(events, HUB_BUS_NAME),
-        hub.target.clone(),
-    )
+fn counted_tracker(hub: &Hub, counter: &CallCounter) -> AwsTracker {
+    hub.counted_tracker(counter)
 }
 
 #[tokio::test]

@@ -12,18 +12,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use onboarding::adapters::dynamo::DynamoRecordStore;
-use onboarding::adapters::eventbridge::EventBridgeNotifier;
-use onboarding::adapters::organizations::SdkTargetOrganization;
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, Phase, TransferMode};
 use onboarding::ports::RecordStore;
-use onboarding::tracker::{Outcome, Tracker};
+use onboarding::tracker::Outcome;
 use onboarding_e2e::counter::CallCounter;
-use onboarding_e2e::event_loop::HUB_BUS_NAME;
 use onboarding_e2e::hub::Hub;
 use onboarding_e2e::{Emulator, Recorder};
 use serde_json::Value;
-use std::sync::Arc;
 
 /// The fixtures replayed for every account, in order.
 const EVENTS: [&str; 4] = [
@@ -128,7 +123,7 @@ async fn measure(emulator: &Emulator, size: usize, run: usize) -> Result<Figures
     let enroll = started.elapsed();
 
     let counter = CallCounter::default();
-    let tracker = counted_tracker(&hub, &counter);
+    let tracker = hub.counted_tracker(&counter);
     let texts: Vec<String> = EVENTS
         .iter()
         .map(|name| onboarding::fixtures::text(name))
@@ -230,35 +225,6 @@ fn rewrite(text: &str, hub: &Hub, account: &AccountId, n: usize) -> Value {
     event["detail"]["eventID"] = Value::from(id.clone());
     event["id"] = Value::from(id);
     event
-}
-
-/// The hub's tracker with every client it uses counted.
-fn counted_tracker(
-    hub: &Hub,
-    counter: &CallCounter,
-) -> Tracker<DynamoRecordStore, EventBridgeNotifier> {
-    let config = hub.account.config();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(config)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(config)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let organizations = aws_sdk_organizations::Client::from_conf(
-        aws_sdk_organizations::config::Builder::from(config)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    Tracker::new(
-        DynamoRecordStore::new(dynamodb, &hub.table),
-        EventBridgeNotifier::new(events, HUB_BUS_NAME),
-        hub.target.clone(),
-    )
-    .with_target_directory(Arc::new(SdkTargetOrganization::new(organizations)))
 }
 
 fn print(figures: &Figures) {

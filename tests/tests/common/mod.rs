@@ -1,28 +1,21 @@
 //! Shared setup of the tracker, acceptor and inviter tests on the emulator: a hub per
 //! test, CloudTrail fixtures rewritten to a test's own accounts, a queue reading the
-//! hub's notifications, and an SDK interceptor counting the calls a handler makes.
+//! hub's notifications, and an SDK interceptor counting the calls a handler makes. What
+//! the demo needs too (hubs, customers, enrollments, record reads, queues) lives in the
+//! library (`onboarding_e2e`); these are the tests' panicking shorthands for it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
-use onboarding::domain::{
-    AccountId, Enrollment, EnrollmentName, OnboardingRecord, Phase, TransferMode,
-};
+use onboarding::domain::{AccountId, Enrollment, OnboardingRecord, Phase, TransferMode};
 use onboarding::ports::RecordStore;
 use serde_json::{json, Value};
 
 use onboarding_e2e::accounts::unique_account_id;
+use onboarding_e2e::customers;
 use onboarding_e2e::event_loop::TestQueue;
-use onboarding_e2e::hub::Hub;
+use onboarding_e2e::hub::{self, unique_prefix, Hub};
 use onboarding_e2e::{Emulator, Recorder};
 
 /// The fixtures, read by the shared loader (each test binary uses only some of this
@@ -30,16 +23,11 @@ use onboarding_e2e::{Emulator, Recorder};
 #[allow(unused_imports)]
 pub use onboarding::fixtures::{names as fixture_names, text as fixture_text};
 
-/// A short unique prefix for a test's table, rules and queues.
-pub fn prefix(name: &str) -> String {
-    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
-}
-
 /// The emulator, a recorder and a new hub (its own account, organization, table, bus).
 pub async fn hub(name: &str) -> (&'static Emulator, Recorder, Hub) {
     let emulator = Emulator::shared().await.unwrap();
     let recorder = Recorder::new(emulator);
-    let hub = Hub::create(emulator, &recorder, &prefix(name))
+    let hub = Hub::create(emulator, &recorder, &unique_prefix(name))
         .await
         .unwrap();
     (emulator, recorder, hub)
@@ -48,15 +36,19 @@ pub async fn hub(name: &str) -> (&'static Emulator, Recorder, Hub) {
 /// A queue receiving every notification the product publishes on the hub bus.
 pub async fn notifications(hub: &Hub) -> TestQueue {
     hub.event_loop
-        .route_to_test_queue("notifications", json!({"source": ["org-onboarding"]}))
+        .notifications_queue("notifications")
         .await
         .unwrap()
 }
 
-/// Everything on the queue now (the emulator delivers synchronously with PutEvents, so
-/// what a finished handler published is already there).
+/// Everything on the queue now ([`TestQueue::drain`]).
 pub async fn drain(queue: &TestQueue) -> Vec<Value> {
-    queue.receive(Duration::from_millis(500)).await.unwrap()
+    queue.drain().await.unwrap()
+}
+
+/// Everything until the queue answers empty ([`TestQueue::drain_all`]).
+pub async fn drain_all(queue: &TestQueue) -> Vec<Value> {
+    queue.drain_all().await.unwrap()
 }
 
 /// The accounts of the fixtures, replaced by a test's own: the target organization and
@@ -109,13 +101,14 @@ impl Cast {
     /// The enrollment of the fixtures' customer: its management account, two members and
     /// a standalone account.
     pub fn enrollment(&self, name: &str, mode: TransferMode) -> Enrollment {
-        Enrollment {
-            name: EnrollmentName::parse(name).unwrap(),
-            transfer_mode: mode,
-            management_account: Some(acct(&self.customer_management)),
-            members: vec![acct(&self.member_a), acct(&self.member_b)],
-            standalone_accounts: vec![acct(&self.standalone)],
-        }
+        customers::enrollment(
+            name,
+            mode,
+            Some(&self.customer_management),
+            &[&self.member_a, &self.member_b],
+            &[&self.standalone],
+        )
+        .unwrap()
     }
 }
 
@@ -124,11 +117,7 @@ pub fn acct(id: &str) -> AccountId {
 }
 
 pub async fn record_of(store: &impl RecordStore, account: &str) -> OnboardingRecord {
-    store
-        .load(&acct(account))
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("no record for {account}"))
+    hub::record_of(store, account).await.unwrap()
 }
 
 pub fn blocker_codes(record: &OnboardingRecord) -> Vec<String> {
@@ -139,13 +128,7 @@ pub fn blocker_codes(record: &OnboardingRecord) -> Vec<String> {
 
 /// A one-account enrollment of a standalone account.
 pub fn standalone_enrollment(name: &str, account: &str) -> Enrollment {
-    Enrollment {
-        name: EnrollmentName::parse(name).unwrap(),
-        transfer_mode: TransferMode::Standalone,
-        management_account: None,
-        members: Vec::new(),
-        standalone_accounts: vec![acct(account)],
-    }
+    customers::standalone_enrollment(name, account).unwrap()
 }
 
 /// `(detail-type, account_id)` of notifications, for assertions.
@@ -173,42 +156,6 @@ pub fn phase_of(record: &OnboardingRecord) -> Phase {
 
 pub fn now() -> chrono::DateTime<Utc> {
     Utc::now()
-}
-
-/// Counts the HTTP attempts of each operation of the clients it is attached to.
-#[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<Mutex<Vec<String>>>);
-
-impl CallCounter {
-    pub fn counts(&self) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        for op in self.0.lock().unwrap().iter() {
-            *counts.entry(op.clone()).or_default() += 1;
-        }
-        counts
-    }
-
-    pub fn reset(&self) {
-        self.0.lock().unwrap().clear();
-    }
-}
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            self.0.lock().unwrap().push(metadata.name().to_owned());
-        }
-        Ok(())
-    }
 }
 
 /// `{"GetItem": 1, …}` from `[("GetItem", 1), …]`.
