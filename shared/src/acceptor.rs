@@ -26,7 +26,7 @@ use tracing::{error, info, warn};
 
 use crate::domain::{
     judge, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord,
-    Operation, Phase, Step,
+    Operation, Phase, Step, Verdict,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::metrics;
@@ -35,7 +35,7 @@ use crate::ports::{
     AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore, TargetDirectory,
 };
 use crate::retry;
-use crate::sweep::{resume_after, sweep, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
 use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::dispatch;
@@ -147,19 +147,11 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 .map_err(TrackerError::from)?;
             accounts.extend(records.into_iter().map(|r| r.account_id));
         }
-        let cursor = store
-            .sweep_cursor(SWEEP)
-            .await
-            .map_err(TrackerError::from)?;
-        let order = resume_after(accounts, cursor.as_ref());
-        let report = sweep(self.limits, order.clone(), |account| async move {
+        let report = resumable(store, SWEEP, self.limits, accounts, |account| async move {
             self.process(&account).await
         })
-        .await;
-        store
-            .save_sweep_cursor(SWEEP, report.next_cursor(&order).as_ref())
-            .await
-            .map_err(TrackerError::from)?;
+        .await
+        .map_err(TrackerError::from)?;
         Ok(report)
     }
 
@@ -268,6 +260,26 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             .await?;
 
         let verdict = judge(&handshakes, account, self.tracker.target(), now);
+        self.report_unexpected(account, client, &verdict).await?;
+        match verdict.accept {
+            Some(handshake) => match self.target_verified().await {
+                Ok(()) => self.accept(account, client, handshake).await,
+                Err(reason) => Ok(AcceptorOutcome::Blocked { reason }),
+            },
+            None => Ok(AcceptorOutcome::NothingToAccept {
+                reported: verdict.unexpected.len(),
+            }),
+        }
+    }
+
+    /// Every invitation the policy refused is reported once (and declined if configured,
+    /// retrying a throttled decline); none is ever accepted.
+    async fn report_unexpected(
+        &self,
+        account: &AccountId,
+        client: &dyn AccountOrganizations,
+        verdict: &Verdict,
+    ) -> Result<(), AcceptorError> {
         for (handshake, organization, refusal) in &verdict.unexpected {
             info!(handshake_id = %handshake, reason = refusal.code(), "unexpected invitation; never accepted");
             let kind = EventKind::InvitationRefused {
@@ -286,15 +298,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 }
             }
         }
-        match verdict.accept {
-            Some(handshake) => match self.target_verified().await {
-                Ok(()) => self.accept(account, client, handshake).await,
-                Err(reason) => Ok(AcceptorOutcome::Blocked { reason }),
-            },
-            None => Ok(AcceptorOutcome::NothingToAccept {
-                reported: verdict.unexpected.len(),
-            }),
-        }
+        Ok(())
     }
 
     async fn accept(

@@ -25,7 +25,7 @@ use crate::error_class::{Classified, ErrorClass};
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
-use crate::sweep::{resume_after, sweep, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
 
@@ -147,21 +147,20 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
             records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
         }
         let run = self.plan_run().await?;
-        let cursor = store
-            .sweep_cursor(SWEEP)
-            .await
-            .map_err(TrackerError::from)?;
-        let order = resume_after(records.keys().cloned().collect(), cursor.as_ref());
+        let accounts = records.keys().cloned().collect();
         let (records, run) = (&records, &run);
-        let report = sweep(self.sweep_limits, order.clone(), |account| async move {
-            let record = records[&account].clone();
-            self.process_record(record, run, false).await
-        })
-        .await;
-        store
-            .save_sweep_cursor(SWEEP, report.next_cursor(&order).as_ref())
-            .await
-            .map_err(TrackerError::from)?;
+        let report = resumable(
+            store,
+            SWEEP,
+            self.sweep_limits,
+            accounts,
+            |account| async move {
+                let record = records[&account].clone();
+                self.process_record(record, run, false).await
+            },
+        )
+        .await
+        .map_err(TrackerError::from)?;
         Ok(report)
     }
 

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 
 use crate::domain::AccountId;
 use crate::error_class::{Classified, ErrorClass};
+use crate::ports::{RecordStore, StoreError};
 
 /// How a sweep may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,30 @@ pub fn resume_after(mut accounts: Vec<AccountId>, cursor: Option<&AccountId>) ->
     accounts
 }
 
+/// Sweeps `accounts` as [`sweep`] does, resuming after the cursor `name` the last run of
+/// this sweep left in `store`, and leaves the cursor for the next run.
+pub async fn resumable<S, T, E, F, Fut>(
+    store: &S,
+    name: &str,
+    limits: SweepLimits,
+    accounts: Vec<AccountId>,
+    work: F,
+) -> Result<SweepReport<T>, StoreError>
+where
+    S: RecordStore,
+    F: Fn(AccountId) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Classified + Display,
+{
+    let cursor = store.sweep_cursor(name).await?;
+    let order = resume_after(accounts, cursor.as_ref());
+    let report = sweep(limits, order.clone(), work).await;
+    store
+        .save_sweep_cursor(name, report.next_cursor(&order).as_ref())
+        .await?;
+    Ok(report)
+}
+
 /// Runs `work` for every account in order, within `limits`.
 pub async fn sweep<T, E, F, Fut>(
     limits: SweepLimits,
@@ -134,7 +159,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::StoreError;
 
     fn ids(n: u64) -> Vec<AccountId> {
         (1..=n)

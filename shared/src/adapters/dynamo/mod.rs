@@ -501,6 +501,20 @@ impl DynamoRecordStore {
         Ok(outcomes)
     }
 
+    /// One item by its key, read consistently: every read an event makes is one of these.
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        Ok(output.item)
+    }
+
     async fn query_index(
         &self,
         index: &str,
@@ -529,16 +543,10 @@ impl DynamoRecordStore {
 impl RecordStore for DynamoRecordStore {
     #[tracing::instrument(skip(self), fields(account_id = %account))]
     async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(record_pk(account.as_str()), RECORD_SK)?))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
-        output.item.map(record_from_item).transpose()
+        self.get(key(record_pk(account.as_str()), RECORD_SK)?)
+            .await?
+            .map(record_from_item)
+            .transpose()
     }
 
     #[tracing::instrument(skip(self), fields(enrollment = %enrollment))]
@@ -748,17 +756,8 @@ impl RecordStore for DynamoRecordStore {
         scope: &str,
         event_id: &str,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(outbox_pk(scope), event_id)?))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
-        output
-            .item
+        self.get(key(outbox_pk(scope), event_id)?)
+            .await?
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|e| {
                     StoreError::Permanent(format!("malformed outbox item of {scope}: {e}"))
@@ -769,16 +768,8 @@ impl RecordStore for DynamoRecordStore {
 
     #[tracing::instrument(skip(self))]
     async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(sweep_pk(name), CURSOR_SK)?))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", &e))?;
-        match output.item.as_ref().and_then(|item| item.get("after")) {
+        let item = self.get(key(sweep_pk(name), CURSOR_SK)?).await?;
+        match item.as_ref().and_then(|item| item.get("after")) {
             Some(AttributeValue::S(after)) => AccountId::parse(after)
                 .map(Some)
                 .map_err(|e| StoreError::Permanent(format!("sweep cursor {name}: {e}"))),
