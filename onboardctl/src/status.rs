@@ -163,17 +163,7 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
 
 /// Each blocker's message and what to do, under "Blocked:".
 pub fn print_remediation(records: &[OnboardingRecord]) {
-    let lines: Vec<String> = records
-        .iter()
-        .flat_map(|r| {
-            r.blockers.iter().map(move |b| {
-                format!(
-                    "  {} {}: {} Fix: {}",
-                    r.account_id, b.code, b.message, b.remediation
-                )
-            })
-        })
-        .collect();
+    let lines = onboarding::report::remediation_lines(records);
     if !lines.is_empty() {
         println!("Blocked:\n{}\n", lines.join("\n"));
     }

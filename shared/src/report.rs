@@ -152,17 +152,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
         ]);
     }
     let mut out = table.render();
-    let remediations: Vec<String> = records
-        .iter()
-        .flat_map(|r| {
-            r.blockers.iter().map(move |b| {
-                format!(
-                    "  {} {}: {} Fix: {}",
-                    r.account_id, b.code, b.message, b.remediation
-                )
-            })
-        })
-        .collect();
+    let remediations = remediation_lines(records);
     if !remediations.is_empty() {
         out.push_str("\n\nBlocked:\n");
         out.push_str(&remediations.join("\n"));
@@ -183,5 +173,20 @@ pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
     by_enrollment
         .into_iter()
         .map(|(name, (joined, total))| format!("{name}: {joined} of {total} joined"))
+        .collect()
+}
+
+/// One line per blocker: the account, the code, the message and what to do.
+pub fn remediation_lines(records: &[OnboardingRecord]) -> Vec<String> {
+    records
+        .iter()
+        .flat_map(|r| {
+            r.blockers.iter().map(move |b| {
+                format!(
+                    "  {} {}: {} Fix: {}",
+                    r.account_id, b.code, b.message, b.remediation
+                )
+            })
+        })
         .collect()
 }

@@ -501,6 +501,17 @@ impl DynamoRecordStore {
         Ok(outcomes)
     }
 
+    /// A consistent Scan of the record items (every other kind of item filtered out).
+    fn scan_records(&self) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#sk = :record")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
+            .consistent_read(true)
+    }
+
     /// One item by its key, read consistently: every read an event makes is one of these.
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
@@ -568,13 +579,7 @@ impl RecordStore for DynamoRecordStore {
     #[tracing::instrument(skip(self))]
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
         let items = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("#sk = :record")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
-            .consistent_read(true)
+            .scan_records()
             .into_paginator()
             .items()
             .send()
@@ -889,13 +894,7 @@ impl RecordStore for DynamoRecordStore {
             }
             None => {
                 let output = self
-                    .client
-                    .scan()
-                    .table_name(&self.table)
-                    .filter_expression("#sk = :record")
-                    .expression_attribute_names("#sk", "sk")
-                    .expression_attribute_values(":record", AttributeValue::S(RECORD_SK.to_owned()))
-                    .consistent_read(true)
+                    .scan_records()
                     .set_exclusive_start_key(start)
                     .send()
                     .await
