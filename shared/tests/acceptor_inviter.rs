@@ -310,10 +310,7 @@ async fn a_verified_invitation_is_accepted_and_the_account_joins() {
     world
         .credentials
         .account(SOLO)
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(ours("h-examplehandshakeid111", SOLO));
+        .offer(ours("h-examplehandshakeid111", SOLO));
     let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
     assert_eq!(
         outcome,
@@ -730,10 +727,7 @@ async fn nothing_is_accepted_while_the_configured_target_is_not_the_hubs_organiz
     world
         .credentials
         .account(SOLO)
-        .handshakes
-        .lock()
-        .unwrap()
-        .push(ours("h-examplehandshakeid111", SOLO));
+        .offer(ours("h-examplehandshakeid111", SOLO));
     *world.credentials.hub_organization.lock().unwrap() = Some(Membership {
         organization: OrganizationId::parse("o-otherorg123").unwrap(),
         management_account: acct(TARGET_MGMT),

@@ -77,14 +77,9 @@ fn row(account: &AccountView<'_>, placed: bool) -> Vec<String> {
         timestamp(record.updated_at),
     ];
     if placed {
-        let placement = account.placement.clone().unwrap_or_default();
-        cells.push(placement.organizational_unit.unwrap_or_default());
-        let tags: Vec<String> = placement
-            .tags
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        cells.push(tags.join(";"));
+        let (ou, tags) = account.placement_cells(";");
+        cells.push(ou);
+        cells.push(tags);
     }
     cells
 }

@@ -169,18 +169,8 @@ fn account_row(out: &mut String, account: &AccountView<'_>, placed: bool) {
         escape(&account.blocker_codes()),
     );
     if placed {
-        let placement = account.placement.clone().unwrap_or_default();
-        let tags: Vec<String> = placement
-            .tags
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let _ = write!(
-            out,
-            "<td>{}</td><td>{}</td>",
-            escape(&placement.organizational_unit.unwrap_or_default()),
-            escape(&tags.join(", "))
-        );
+        let (ou, tags) = account.placement_cells(", ");
+        let _ = write!(out, "<td>{}</td><td>{}</td>", escape(&ou), escape(&tags));
     }
     out.push_str("</tr>");
 }

@@ -84,18 +84,8 @@ fn accounts_table(out: &mut String, enrollment: &EnrollmentView<'_>) {
             account.blocker_codes()
         );
         if placed {
-            let placement = account.placement.clone().unwrap_or_default();
-            let tags: Vec<String> = placement
-                .tags
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let _ = write!(
-                out,
-                " {} | {} |",
-                cell(&placement.organizational_unit.unwrap_or_default()),
-                cell(&tags.join(", "))
-            );
+            let (ou, tags) = account.placement_cells(", ");
+            let _ = write!(out, " {} | {} |", cell(&ou), cell(&tags));
         }
         out.push('\n');
     }

@@ -22,6 +22,23 @@ pub struct Placement {
     pub tags: BTreeMap<String, String>,
 }
 
+impl AccountView<'_> {
+    /// The placement columns as text: the OU (empty when none) and the tags as
+    /// `key=value` joined by `separator`.
+    pub fn placement_cells(&self, separator: &str) -> (String, String) {
+        let placement = self.placement.clone().unwrap_or_default();
+        let tags: Vec<String> = placement
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        (
+            placement.organizational_unit.unwrap_or_default(),
+            tags.join(separator),
+        )
+    }
+}
+
 /// One account as the reports show it.
 #[derive(Debug, Clone)]
 pub struct AccountView<'r> {
