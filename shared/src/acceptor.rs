@@ -215,6 +215,10 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             return Ok(AcceptorOutcome::NotEnrolled);
         };
         if record.phase == Phase::Joined {
+            // A retry of an invocation that recorded the join and died before its
+            // follow-ups (the management account, the enrollment's completion).
+            let cause = format!("acceptor:joined:{account}");
+            self.tracker.redo_follow_ups(record, &cause).await?;
             return Ok(AcceptorOutcome::AlreadyJoined);
         }
         let organizations = match self.credentials.organizations_for(account).await {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{AccountId, InvitationLimits, OrganizationId, Target};
+use crate::domain::{AccountId, Deadlines, InvitationLimits, OrganizationId, Target};
 use crate::sweep::SweepLimits;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
@@ -21,6 +21,8 @@ pub const ORGANIZATION_ACCOUNT_LIMIT: &str = "ORGANIZATION_ACCOUNT_LIMIT";
 pub const SWEEP_CONCURRENCY: &str = "SWEEP_CONCURRENCY";
 /// Seconds after which a sweep starts no more accounts (default 840, for a 900 s timeout).
 pub const SWEEP_BUDGET_SECONDS: &str = "SWEEP_BUDGET_SECONDS";
+/// Hours without progress after which the reconciler announces a stall (default 24).
+pub const STALL_AFTER_HOURS: &str = "STALL_AFTER_HOURS";
 
 /// The variables each function reads (the template test checks they are all set there).
 pub fn variables(function: &str) -> &'static [&'static str] {
@@ -51,9 +53,21 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         SWEEP_CONCURRENCY,
         SWEEP_BUDGET_SECONDS,
     ];
+    const RECONCILER: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+        SPOKE_ROLE_NAME,
+        SPOKE_EXTERNAL_ID,
+        STALL_AFTER_HOURS,
+        SWEEP_CONCURRENCY,
+        SWEEP_BUDGET_SECONDS,
+    ];
     match function {
         "acceptor" => ACCEPTOR,
         "inviter" => INVITER,
+        "reconciler" => RECONCILER,
         _ => CORE,
     }
 }
@@ -83,6 +97,8 @@ pub struct Config {
     pub decline_unexpected_invitations: bool,
     pub invitation_limits: InvitationLimits,
     pub sweep_limits: SweepLimits,
+    /// When the reconciler calls a record stalled and an invitation expiring.
+    pub deadlines: Deadlines,
 }
 
 impl std::fmt::Debug for Config {
@@ -101,6 +117,7 @@ impl std::fmt::Debug for Config {
             )
             .field("invitation_limits", &self.invitation_limits)
             .field("sweep_limits", &self.sweep_limits)
+            .field("deadlines", &self.deadlines)
             .finish()
     }
 }
@@ -169,9 +186,15 @@ impl Config {
                 number(SWEEP_BUDGET_SECONDS, defaults.1.budget.as_secs() as u32)?.into(),
             ),
         };
+        let default_stall = Deadlines::default().stall_after.num_hours() as u32;
+        let deadlines = Deadlines {
+            stall_after: chrono::Duration::hours(number(STALL_AFTER_HOURS, default_stall)?.into()),
+            ..Deadlines::default()
+        };
         Ok(Self {
             invitation_limits,
             sweep_limits,
+            deadlines,
             table_name: required(TABLE_NAME)?,
             event_bus_name: required(EVENT_BUS_NAME)?,
             target: Target {

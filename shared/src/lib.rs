@@ -6,7 +6,8 @@
 //! - [`ports`]: what the handlers need (record store, notifier, Organizations as a
 //!   customer account and as the target), and [`adapters`]: those ports on DynamoDB,
 //!   EventBridge, Organizations and STS, and in memory.
-//! - [`tracker`], [`acceptor`], [`inviter`]: the functions' handlers, behind the ports;
+//! - [`tracker`], [`acceptor`], [`inviter`], [`reconciler`]: the functions' handlers,
+//!   behind the ports;
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
 //! - [`wiring`]: the composition root, where every handler is built on the AWS adapters
 //!   (for the Lambdas, `onboardctl` and the test harness); `serve` (feature `lambda`):
@@ -31,6 +32,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod pace;
 pub mod ports;
+pub mod reconciler;
 pub mod report;
 pub mod retry;
 #[cfg(feature = "lambda")]

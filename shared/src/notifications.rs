@@ -8,6 +8,7 @@
 //! template.yaml's rules are checked against [`SOURCE`], [`DETAIL_TYPES`] and [`EMAILED`]
 //! (tests/tests/template_contract.rs).
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,24 +28,30 @@ pub const UNBLOCKED: &str = "Onboarding Unblocked";
 pub const UNEXPECTED_INVITATION: &str = "Unexpected Invitation";
 pub const ACCOUNT_JOINED: &str = "Account Joined";
 pub const ENROLLMENT_COMPLETED: &str = "Enrollment Completed";
+pub const STALLED: &str = "Onboarding Stalled";
+pub const INVITATION_EXPIRING: &str = "Invitation Expiring";
 
 /// Every detail-type the product publishes, one per [`NotificationDetail`] variant.
-pub const DETAIL_TYPES: [&str; 6] = [
+pub const DETAIL_TYPES: [&str; 8] = [
     PHASE_CHANGED,
     BLOCKED,
     UNBLOCKED,
     UNEXPECTED_INVITATION,
     ACCOUNT_JOINED,
     ENROLLMENT_COMPLETED,
+    STALLED,
+    INVITATION_EXPIRING,
 ];
 
 /// The detail-types a person must see: template.yaml's `NotificationRule` routes these to
 /// the SNS topic (e-mail). Phase changes and unblocks are for machines and dashboards.
-pub const EMAILED: [&str; 4] = [
+pub const EMAILED: [&str; 6] = [
     BLOCKED,
     UNEXPECTED_INVITATION,
     ACCOUNT_JOINED,
     ENROLLMENT_COMPLETED,
+    STALLED,
+    INVITATION_EXPIRING,
 ];
 
 /// The `detail` of one detail-type, tied to its detail-type.
@@ -188,6 +195,25 @@ pub struct EnrollmentCompleted {
     pub cloudtrail_event_id: String,
 }
 
+/// `Onboarding Stalled`: no progress for the configured time (announced once per stall);
+/// the context's blockers say what a person must do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stalled {
+    #[serde(flatten)]
+    pub context: AccountContext,
+    /// When the account entered the phase it is still in.
+    pub stalled_since: DateTime<Utc>,
+}
+
+/// `Invitation Expiring`: the current invitation closes soon unless it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationExpiring {
+    #[serde(flatten)]
+    pub context: AccountContext,
+    pub expiring_handshake_id: HandshakeId,
+    pub expires_at: DateTime<Utc>,
+}
+
 impl Detail for PhaseChanged {
     const DETAIL_TYPE: &'static str = PHASE_CHANGED;
 }
@@ -206,6 +232,12 @@ impl Detail for AccountJoined {
 impl Detail for EnrollmentCompleted {
     const DETAIL_TYPE: &'static str = ENROLLMENT_COMPLETED;
 }
+impl Detail for Stalled {
+    const DETAIL_TYPE: &'static str = STALLED;
+}
+impl Detail for InvitationExpiring {
+    const DETAIL_TYPE: &'static str = INVITATION_EXPIRING;
+}
 
 /// Any notification the product publishes, by detail-type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +248,8 @@ pub enum NotificationDetail {
     UnexpectedInvitation(UnexpectedInvitation),
     AccountJoined(AccountJoined),
     EnrollmentCompleted(EnrollmentCompleted),
+    Stalled(Stalled),
+    InvitationExpiring(InvitationExpiring),
 }
 
 impl NotificationDetail {
@@ -227,6 +261,8 @@ impl NotificationDetail {
             NotificationDetail::UnexpectedInvitation(_) => UnexpectedInvitation::DETAIL_TYPE,
             NotificationDetail::AccountJoined(_) => AccountJoined::DETAIL_TYPE,
             NotificationDetail::EnrollmentCompleted(_) => EnrollmentCompleted::DETAIL_TYPE,
+            NotificationDetail::Stalled(_) => Stalled::DETAIL_TYPE,
+            NotificationDetail::InvitationExpiring(_) => InvitationExpiring::DETAIL_TYPE,
         }
     }
 
@@ -242,6 +278,10 @@ impl NotificationDetail {
             ACCOUNT_JOINED => AccountJoined::parse(detail_type, detail).map(Self::AccountJoined),
             ENROLLMENT_COMPLETED => {
                 EnrollmentCompleted::parse(detail_type, detail).map(Self::EnrollmentCompleted)
+            }
+            STALLED => Stalled::parse(detail_type, detail).map(Self::Stalled),
+            INVITATION_EXPIRING => {
+                InvitationExpiring::parse(detail_type, detail).map(Self::InvitationExpiring)
             }
             other => Err(ContractError::UnknownDetailType(other.to_owned())),
         }
@@ -262,6 +302,8 @@ impl NotificationDetail {
             NotificationDetail::Unblocked(d) => Some(&d.context),
             NotificationDetail::UnexpectedInvitation(d) => Some(&d.context),
             NotificationDetail::AccountJoined(d) => Some(&d.context),
+            NotificationDetail::Stalled(d) => Some(&d.context),
+            NotificationDetail::InvitationExpiring(d) => Some(&d.context),
             NotificationDetail::EnrollmentCompleted(_) => None,
         }
     }
@@ -289,6 +331,8 @@ impl NotificationDetail {
             NotificationDetail::UnexpectedInvitation(d) => serde_json::to_value(d),
             NotificationDetail::AccountJoined(d) => serde_json::to_value(d),
             NotificationDetail::EnrollmentCompleted(d) => serde_json::to_value(d),
+            NotificationDetail::Stalled(d) => serde_json::to_value(d),
+            NotificationDetail::InvitationExpiring(d) => serde_json::to_value(d),
         };
         // Only strings, numbers, lists and structs: serialising to a Value cannot fail.
         json.expect("a notification detail is plain JSON data")
@@ -376,6 +420,18 @@ fn detail_of(notification: &Notification, context: AccountContext) -> Notificati
             unexpected_handshake_id: handshake.clone(),
             inviting_organization: organization.clone(),
             reason: reason.clone(),
+        }),
+        Notification::Stalled { since } => NotificationDetail::Stalled(Stalled {
+            context,
+            stalled_since: *since,
+        }),
+        Notification::InvitationExpiring {
+            handshake,
+            expires_at,
+        } => NotificationDetail::InvitationExpiring(InvitationExpiring {
+            context,
+            expiring_handshake_id: handshake.clone(),
+            expires_at: *expires_at,
         }),
     }
 }

@@ -148,17 +148,23 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 return Ok(confirmed);
             }
         }
+        self.follow_up(follow_ups, &event.id).await?;
+        Ok(outcome)
+    }
+
+    /// Does what a committed (or redelivered) event asks of the tracker beyond its record.
+    async fn follow_up(&self, follow_ups: FollowUps, cause: &str) -> Result<(), TrackerError> {
         let Some(record) = follow_ups.record else {
-            return Ok(outcome);
+            return Ok(());
         };
         for follow_up in &follow_ups.list {
             match follow_up {
                 FollowUp::ReevaluateManagement => {
-                    self.reevaluate_management(&record.enrollment, &event.id)
+                    self.reevaluate_management(&record.enrollment, cause)
                         .await?
                 }
                 FollowUp::OldOrganizationDeleted => {
-                    self.members_departed(&record.enrollment, &event.id).await?
+                    self.members_departed(&record.enrollment, cause).await?
                 }
                 FollowUp::SendInvitation | FollowUp::AcceptInvitation { .. } => {
                     // Carried by the "Onboarding Phase Changed" notification to the inviter
@@ -167,10 +173,9 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             }
         }
         if record.phase == Phase::Joined {
-            self.announce_completion(&record.enrollment, &event.id)
-                .await?;
+            self.announce_completion(&record.enrollment, cause).await?;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     /// Applies one event to its account's record once, if the event may speak for it.
@@ -325,22 +330,41 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     /// (one key read), unless another invocation holds its claim (it is publishing it
     /// right now).
     async fn flush(&self, scope: &str, event_id: &str) -> Result<(), TrackerError> {
-        let Some(item) = self.store.outbox_item(scope, event_id).await? else {
-            return Ok(());
-        };
+        match self.store.outbox_item(scope, event_id).await? {
+            Some(item) => self.publish_pending(&item).await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes a pending outbox item and clears it, unless another invocation holds its
+    /// claim (it is publishing it right now): `Ok(false)` then.
+    pub async fn publish_pending(&self, item: &OutboxItem) -> Result<bool, TrackerError> {
         let now = now();
         let claimant = claimant();
         if !self
             .store
-            .claim_outbox(&item, now, now + OUTBOX_LEASE, &claimant)
+            .claim_outbox(item, now, now + OUTBOX_LEASE, &claimant)
             .await?
         {
             info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
-            return Ok(());
+            return Ok(false);
         }
         info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
-        self.publish_claimed(&item, &item.notifications, &claimant)
-            .await
+        self.publish_claimed(item, &item.notifications, &claimant)
+            .await?;
+        Ok(true)
+    }
+
+    /// Redoes the follow-ups `record`'s state implies (the management account's
+    /// re-evaluation, the enrollment's completion): what a function that recorded an
+    /// event itself calls when it finds the event's work done but may have died before
+    /// the follow-ups. Each is idempotent, so a plain repeat costs reads only.
+    pub async fn redo_follow_ups(
+        &self,
+        record: OnboardingRecord,
+        cause: &str,
+    ) -> Result<(), TrackerError> {
+        self.follow_up(FollowUps::redo(record), cause).await
     }
 
     /// A member left: tell the management account how many enrolled members remain, as

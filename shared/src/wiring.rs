@@ -20,11 +20,14 @@ use crate::adapters::organizations::{ClientHook, SdkTargetOrganization, StsCrede
 use crate::config::{Config, ConfigError};
 use crate::error_class::{Classified, FunctionError};
 use crate::inviter::Inviter;
+use crate::reconciler::Reconciler;
 use crate::tracker::Tracker;
 
 pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
 pub type AwsAcceptor = Acceptor<DynamoRecordStore, EventBridgeNotifier, StsCredentials>;
 pub type AwsInviter = Inviter<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization>;
+pub type AwsReconciler =
+    Reconciler<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization, StsCredentials>;
 
 /// What every handler is built from. Clients are built on demand; each shares the
 /// configuration's HTTP client and credentials cache.
@@ -94,16 +97,21 @@ impl Wiring {
         SdkTargetOrganization::new(client)
     }
 
-    /// The acceptor reaches customer accounts through the spoke role only.
-    pub fn acceptor(&self) -> Result<AwsAcceptor, ConfigError> {
+    /// Customer accounts are reached through the spoke role only.
+    fn spoke_credentials(&self) -> Result<StsCredentials, ConfigError> {
         let spoke = self.config.require_spoke()?;
         let mut credentials = StsCredentials::new(&self.aws, &spoke.role_name, &spoke.external_id);
         if let Some(hook) = &self.spoke_client_hook {
             credentials = credentials.with_client_hook(hook.clone());
         }
+        Ok(credentials)
+    }
+
+    /// The acceptor acts in customer accounts, after checking the target once.
+    pub fn acceptor(&self) -> Result<AwsAcceptor, ConfigError> {
         Ok(Acceptor::new(
             self.tracker(),
-            credentials,
+            self.spoke_credentials()?,
             Arc::new(self.target_organization()),
             self.config.decline_unexpected_invitations,
         )
@@ -115,6 +123,18 @@ impl Wiring {
         Inviter::new(self.tracker(), self.target_organization())
             .with_limits(self.config.invitation_limits)
             .with_sweep_limits(self.config.sweep_limits)
+    }
+
+    /// The reconciler reads the target organization with the function's own credentials
+    /// and customer accounts through the spoke role.
+    pub fn reconciler(&self) -> Result<AwsReconciler, ConfigError> {
+        Ok(Reconciler::new(
+            self.tracker(),
+            self.target_organization(),
+            self.spoke_credentials()?,
+        )
+        .with_deadlines(self.config.deadlines)
+        .with_sweep_limits(self.config.sweep_limits))
     }
 }
 
@@ -160,6 +180,17 @@ impl Function for AwsInviter {
     const NAME: &'static str = "inviter";
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         Ok(wiring.inviter())
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
+    }
+}
+
+#[async_trait]
+impl Function for AwsReconciler {
+    const NAME: &'static str = "reconciler";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        wiring.reconciler()
     }
     async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
         outcome(self.handle_json(event).await)

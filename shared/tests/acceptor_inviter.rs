@@ -109,6 +109,9 @@ impl AccountOrganizations for FakeAccount {
     async fn membership(&self) -> Result<Option<Membership>, OrganizationsError> {
         Ok(self.membership.lock().unwrap().clone())
     }
+    async fn other_members(&self) -> Result<u32, OrganizationsError> {
+        Err(aws_error("AccessDeniedException", None, false))
+    }
 }
 
 #[derive(Default)]
@@ -219,8 +222,11 @@ impl TargetOrganization for FakeTarget {
         self.handshakes.lock().unwrap().push(h.clone());
         Ok(h)
     }
-    async fn account_count(&self) -> Result<u32, OrganizationsError> {
-        Ok(*self.accounts.lock().unwrap())
+    async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
+        let count = u64::from(*self.accounts.lock().unwrap());
+        Ok((0..count)
+            .map(|i| acct(&format!("{:012}", 900_000_000_000 + i)))
+            .collect())
     }
 }
 

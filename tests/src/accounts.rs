@@ -171,6 +171,7 @@ impl SpokeRole {
                 "Effect": "Allow",
                 "Action": [
                     "organizations:DescribeOrganization",
+                    "organizations:ListAccounts",
                     "organizations:ListHandshakesForAccount",
                     "organizations:DescribeHandshake",
                     "organizations:AcceptHandshake",

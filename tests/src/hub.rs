@@ -13,12 +13,12 @@ use onboarding::adapters::eventbridge::EventBridgeNotifier;
 use onboarding::adapters::organizations::{ClientHook, SdkTargetOrganization, SpokeSession};
 use onboarding::config::{Config, SpokeAccess};
 use onboarding::domain::{
-    AccountId, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
+    AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
 };
 use onboarding::ports::RecordStore;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;
-use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsTracker, Wiring};
+use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsReconciler, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::counter::CallCounter;
@@ -105,6 +105,7 @@ impl Hub {
             decline_unexpected_invitations: self.decline_unexpected,
             invitation_limits: self.invitation_limits,
             sweep_limits: SweepLimits::default(),
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -164,6 +165,12 @@ impl Hub {
 
     pub fn inviter(&self) -> AwsInviter {
         self.wiring().inviter()
+    }
+
+    pub fn reconciler(&self) -> AwsReconciler {
+        self.wiring()
+            .reconciler()
+            .expect("the hub's configuration names the spoke role")
     }
 
     /// Enrolls every account of `enrollment`.

@@ -1091,6 +1091,17 @@ impl Screen {
                 "Enrollment Completed: {} ({} accounts joined)",
                 d.enrollment, d.accounts
             ),
+            Ok(NotificationDetail::Stalled(d)) => format!(
+                "Onboarding Stalled: {}: no progress since {}",
+                self.name(d.context.account_id.as_str()),
+                d.stalled_since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Ok(NotificationDetail::InvitationExpiring(d)) => format!(
+                "Invitation Expiring: {}: {} closes at {}",
+                self.name(d.context.account_id.as_str()),
+                d.expiring_handshake_id,
+                d.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
             Err(error) => format!(
                 "unknown notification {}: {error}",
                 note["detail-type"].as_str().unwrap_or("(no detail-type)")

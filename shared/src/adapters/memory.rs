@@ -20,6 +20,8 @@ struct State {
     records: BTreeMap<AccountId, OnboardingRecord>,
     markers: HashSet<String>,
     outbox: BTreeMap<(String, String), OutboxItem>,
+    /// When each outbox item was committed.
+    committed: HashMap<(String, String), DateTime<Utc>>,
     /// Until when, and by whom, an outbox item is claimed by the invocation publishing it.
     claims: HashMap<(String, String), (DateTime<Utc>, String)>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
@@ -163,6 +165,7 @@ impl RecordStore for InMemoryRecordStore {
                 key.clone(),
                 (Utc::now() + OUTBOX_LEASE, commit.claimant.clone()),
             );
+            state.committed.insert(key.clone(), Utc::now());
             state.outbox.insert(key, item);
         }
         Ok(())
@@ -183,9 +186,9 @@ impl RecordStore for InMemoryRecordStore {
             event_id: event_id.to_owned(),
             notifications: outbox.to_vec(),
         };
-        state
-            .outbox
-            .insert((scope.to_owned(), event_id.to_owned()), item);
+        let key = (scope.to_owned(), event_id.to_owned());
+        state.committed.insert(key.clone(), Utc::now());
+        state.outbox.insert(key, item);
         Ok(true)
     }
 
@@ -230,7 +233,18 @@ impl RecordStore for InMemoryRecordStore {
         let key = (item.scope.clone(), item.event_id.clone());
         state.outbox.remove(&key);
         state.claims.remove(&key);
+        state.committed.remove(&key);
         Ok(())
+    }
+
+    async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .outbox
+            .iter()
+            .filter(|(key, _)| state.committed.get(*key).is_some_and(|at| *at < before))
+            .map(|(_, item)| item.clone())
+            .collect())
     }
 
     async fn claim_outbox(

@@ -434,6 +434,33 @@ impl AccountOrganizations for SdkAccountOrganizations {
     async fn membership(&self) -> Result<Option<Membership>, OrganizationsError> {
         describe_organization(&self.client).await
     }
+
+    #[tracing::instrument(skip(self), fields(account_id = %self.account_field()))]
+    async fn other_members(&self) -> Result<u32, OrganizationsError> {
+        let accounts = list_accounts(&self.client).await?;
+        let others = accounts
+            .iter()
+            .filter(|a| Some(*a) != self.account.as_ref())
+            .count();
+        Ok(u32::try_from(others).unwrap_or(u32::MAX))
+    }
+}
+
+/// ListAccounts with `client`'s credentials, all pages (20 accounts a page).
+async fn list_accounts(client: &Client) -> Result<Vec<AccountId>, OrganizationsError> {
+    let mut pages = client.list_accounts().into_paginator().send();
+    let mut accounts = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| logged("ListAccounts", map_sdk_error(e)))?;
+        for account in page.accounts() {
+            let id = account
+                .id()
+                .ok_or_else(|| malformed("ListAccounts returned an account without an id"))?;
+            accounts.push(AccountId::parse(id).map_err(|e| malformed(e.to_string()))?);
+        }
+    }
+    tracing::debug!(count = accounts.len(), "listed the organization's accounts");
+    Ok(accounts)
 }
 
 /// DescribeOrganization with `client`'s credentials: `None` when the account is in no
@@ -535,14 +562,8 @@ impl TargetOrganization for SdkTargetOrganization {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn account_count(&self) -> Result<u32, OrganizationsError> {
-        let mut pages = self.client.list_accounts().into_paginator().send();
-        let mut count = 0u32;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| logged("ListAccounts", map_sdk_error(e)))?;
-            count += page.accounts().len() as u32;
-        }
-        Ok(count)
+    async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
+        list_accounts(&self.client).await
     }
 }
 

@@ -74,6 +74,9 @@ pub enum Closure {
     Expired,
 }
 
+/// The functions whose observations carry their name as the prefix of the event id.
+pub const OBSERVERS: [&str; 3] = ["acceptor", "inviter", "reconciler"];
+
 /// Something that happened to one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainEvent {
@@ -92,6 +95,19 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
+    /// Who made the event known, as an account's history shows it: `cloudtrail` for an
+    /// AWS record, else the function that observed it (the prefix of its id, e.g.
+    /// `reconciler:left:…`), `tracker` for the tracker's own derived observations.
+    pub fn source(&self) -> &str {
+        if self.recorded_in.is_some() {
+            return "cloudtrail";
+        }
+        match self.id.split_once(':') {
+            Some((prefix, _)) if OBSERVERS.contains(&prefix) => prefix,
+            _ => "tracker",
+        }
+    }
+
     /// What a function observed through the API (no CloudTrail record behind it).
     pub fn observed(id: impl Into<String>, account: AccountId, kind: EventKind) -> Self {
         Self {
@@ -161,6 +177,14 @@ pub enum EventKind {
     /// The API, with the hub's own credentials, shows the account in the target
     /// organization: the proof of joining (with the target's service event).
     MembershipConfirmed,
+    /// Observed by the reconciler: the account has made no progress since `since` (when
+    /// it entered its phase). Announced once per stall.
+    Stalled { since: DateTime<Utc> },
+    /// Observed by the reconciler: the current invitation closes soon unless accepted.
+    InvitationExpiring {
+        handshake: HandshakeId,
+        expires_at: DateTime<Utc>,
+    },
 }
 
 impl EventKind {
@@ -181,6 +205,8 @@ impl EventKind {
             EventKind::CallRefused { .. } => "call_refused",
             EventKind::MembershipConfirmed => "membership_confirmed",
             EventKind::InvitationDeferred { .. } => "invitation_deferred",
+            EventKind::Stalled { .. } => "stalled",
+            EventKind::InvitationExpiring { .. } => "invitation_expiring",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod origin;
 pub mod phase;
 pub mod policy;
 pub mod quota;
+pub mod reconcile;
 pub mod record;
 pub mod transition;
 
@@ -22,6 +23,7 @@ pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
 pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
+pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
 pub use record::{
     ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target,
 };

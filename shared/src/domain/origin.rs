@@ -63,7 +63,9 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::AccessChecked { .. }
         | EventKind::CallRefused { .. }
         | EventKind::MembershipConfirmed
-        | EventKind::InvitationDeferred { .. } => &[],
+        | EventKind::InvitationDeferred { .. }
+        | EventKind::Stalled { .. }
+        | EventKind::InvitationExpiring { .. } => &[],
     }
 }
 

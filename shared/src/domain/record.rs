@@ -30,6 +30,10 @@ pub struct HistoryEntry {
     /// What happened, e.g. `left_organization` or `call_failed: LeaveOrganization`.
     pub summary: String,
     pub phase: Phase,
+    /// Who made the event known ([`super::DomainEvent::source`]); empty in entries written
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// A blocker a success cleared, and when that success happened.

@@ -51,6 +51,15 @@ pub enum Notification {
         organization: Option<OrganizationId>,
         reason: String,
     },
+    /// No progress since `since`: a person should look at the blockers.
+    Stalled {
+        since: DateTime<Utc>,
+    },
+    /// The current invitation closes at `expires_at` unless it is accepted.
+    InvitationExpiring {
+        handshake: HandshakeId,
+        expires_at: DateTime<Utc>,
+    },
 }
 
 /// Work a transition asks of the functions.
@@ -202,6 +211,7 @@ fn append_history(next: &mut OnboardingRecord, event: &DomainEvent, now: DateTim
         applied_at: now,
         summary: summarize(&event.kind),
         phase: next.phase,
+        source: event.source().to_owned(),
     });
     if next.history.len() > HISTORY_LIMIT {
         let excess = next.history.len() - HISTORY_LIMIT;
@@ -274,6 +284,34 @@ fn decide(
         EventKind::InvitationDeferred { code, message } => {
             defer_invitation(next, *code, message, now)
         }
+        EventKind::Stalled { since } => announce_stall(next, out, *since),
+        EventKind::InvitationExpiring {
+            handshake,
+            expires_at,
+        } => announce_expiry(next, out, handshake, *expires_at),
+    }
+}
+
+/// A stall is announced for the phase the account has been in since `since`; once the
+/// account moves on, that stall is over and the observation changes nothing.
+fn announce_stall(next: &OnboardingRecord, out: &mut Decision, since: DateTime<Utc>) {
+    if next.phase_since == since {
+        out.notifications.push(Notification::Stalled { since });
+    }
+}
+
+/// An expiry is announced for the current invitation only.
+fn announce_expiry(
+    next: &OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    expires_at: DateTime<Utc>,
+) {
+    if next.phase == Phase::Invited && next.handshake_id.as_ref() == Some(handshake) {
+        out.notifications.push(Notification::InvitationExpiring {
+            handshake: handshake.clone(),
+            expires_at,
+        });
     }
 }
 

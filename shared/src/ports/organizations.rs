@@ -46,6 +46,9 @@ pub trait AccountOrganizations: Send + Sync {
     async fn decline(&self, handshake: &HandshakeId) -> Result<(), OrganizationsError>;
     /// `None` when the account is in no organization (AWSOrganizationsNotInUseException).
     async fn membership(&self) -> Result<Option<Membership>, OrganizationsError>;
+    /// How many other accounts the organization this account manages has (ListAccounts,
+    /// all pages): only a management account may ask.
+    async fn other_members(&self) -> Result<u32, OrganizationsError>;
 }
 
 /// Getting a client that acts as a customer account.
@@ -70,8 +73,13 @@ pub trait TargetOrganization: Send + Sync {
         account: &AccountId,
         notes: &str,
     ) -> Result<ObservedHandshake, OrganizationsError>;
-    /// How many accounts the organization has (ListAccounts, all pages).
-    async fn account_count(&self) -> Result<u32, OrganizationsError>;
+    /// The organization's accounts (ListAccounts, all pages).
+    async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError>;
+    /// How many accounts the organization has.
+    async fn account_count(&self) -> Result<u32, OrganizationsError> {
+        let accounts = self.member_accounts().await?;
+        Ok(u32::try_from(accounts.len()).unwrap_or(u32::MAX))
+    }
 }
 
 /// What the hub's own credentials see of the organization it runs in: the proof that an
@@ -108,7 +116,7 @@ impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
     ) -> Result<ObservedHandshake, OrganizationsError> {
         (**self).invite(account, notes).await
     }
-    async fn account_count(&self) -> Result<u32, OrganizationsError> {
-        (**self).account_count().await
+    async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
+        (**self).member_accounts().await
     }
 }

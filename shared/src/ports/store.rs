@@ -113,6 +113,9 @@ pub trait RecordStore: Send + Sync {
         event_id: &str,
     ) -> Result<Option<OutboxItem>, StoreError>;
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+    /// Every outbox item, of any scope, committed before `before` and not yet cleared: what
+    /// the reconciler publishes when the invocation that committed it died first.
+    async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError>;
     /// Where the sweep `name` stops and the next one resumes: after this account.
     async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError>;
     /// Keeps where the sweep `name` resumes (`None`: from the beginning).
@@ -201,6 +204,9 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     }
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         (**self).clear_outbox(item).await
+    }
+    async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError> {
+        (**self).stale_outbox(before).await
     }
     async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
         (**self).sweep_cursor(name).await

@@ -38,6 +38,7 @@ fn record(
         applied_at: record.phase_since,
         summary: "left_organization".into(),
         phase,
+        source: "cloudtrail".into(),
     });
     record
 }

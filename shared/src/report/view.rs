@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::age;
 use crate::domain::{Blocker, OnboardingRecord, Phase};
 
-/// No progress for this long, while not `Joined`, makes an account "stalled" in reports.
-/// (A reconciler will publish `Onboarding Stalled` later; until then the report decides.)
-pub const STALLED_AFTER: Duration = Duration::hours(24);
+/// No progress for this long, while not `Joined`, makes an account "stalled" in reports:
+/// the reconciler's default for publishing `Onboarding Stalled`.
+pub const STALLED_AFTER: Duration = crate::domain::reconcile::STALL_AFTER;
 
 /// Where an account was placed once it joined. Records do not carry an OU or tags yet;
 /// when they do, [`AccountView::from_record`] fills this and every format shows the

@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`] field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
-//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `claimed_until` (epoch seconds, while an invocation publishes it), `claimed_by` (that invocation's token) |
+//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `pending`, `pending_since`, `claimed_until` (epoch seconds, while an invocation publishes it), `claimed_by` (that invocation's token) |
 //! | sweep cursor | `SWEEP#<name>` | `CURSOR` | `after` (the account the last sweep stopped after) |
 //! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization` (numbers, changed only by `ADD`), `enrollment`, `management_account` (see `counts`) |
 //!
@@ -18,6 +18,10 @@
 //! (they are record fields, not copies):
 //! - `by_enrollment`: HASH `enrollment`, RANGE `account_id`;
 //! - `by_phase`: HASH `phase`, RANGE `account_id`.
+//!
+//! A third, `by_pending` (HASH `pending` = `OUTBOX`, RANGE `pending_since`, epoch seconds),
+//! holds only the outbox items, so the reconciler finds those left pending by a dead
+//! invocation with one query (sized by the pending items, not the table).
 //!
 //! # Writes
 //!
@@ -100,6 +104,10 @@ use crate::ports::{
 pub const BY_ENROLLMENT_INDEX: &str = "by_enrollment";
 /// Name of the index listing records by phase.
 pub const BY_PHASE_INDEX: &str = "by_phase";
+/// Name of the index listing outbox items by when they were committed.
+pub const BY_PENDING_INDEX: &str = "by_pending";
+/// The `pending` value every outbox item carries (the hash key of [`BY_PENDING_INDEX`]).
+const PENDING_OUTBOX: &str = "OUTBOX";
 /// The table's TTL attribute (event markers only).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// How many records one enrollment write takes: the 100 items of a `TransactWriteItems`,
@@ -163,6 +171,9 @@ struct OutboxEntry<'a> {
     event_id: &'a str,
     notifications: &'a [OutgoingNotification],
     created_at: DateTime<Utc>,
+    /// [`BY_PENDING_INDEX`]'s keys: a constant, and the commit time in epoch seconds.
+    pending: &'static str,
+    pending_since: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     claimed_until: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,6 +246,8 @@ fn outbox_item(
             event_id,
             notifications,
             created_at: now,
+            pending: PENDING_OUTBOX,
+            pending_since: now.timestamp(),
             claimed_until: claim.map(|(until, _)| until.timestamp()),
             claimed_by: claim.map(|(_, by)| by),
         },
@@ -772,6 +785,36 @@ impl RecordStore for DynamoRecordStore {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PENDING_INDEX)
+            .key_condition_expression("#p = :p AND #since < :before")
+            .expression_attribute_names("#p", "pending")
+            .expression_attribute_names("#since", "pending_since")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING_OUTBOX.to_owned()))
+            .expression_attribute_values(
+                ":before",
+                AttributeValue::N(before.timestamp().to_string()),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("Query", &e))?;
+        items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError::Permanent(format!("malformed outbox item: {e}")))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
         let item = self.get(key(sweep_pk(name), CURSOR_SK)?).await?;
         match item.as_ref().and_then(|item| item.get("after")) {
@@ -998,10 +1041,19 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute("account_id"))
         .attribute_definitions(string_attribute("enrollment"))
         .attribute_definitions(string_attribute("phase"))
+        .attribute_definitions(string_attribute("pending"))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pending_since")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .expect("name and type are set"),
+        )
         .key_schema(key_element("pk", KeyType::Hash))
         .key_schema(key_element("sk", KeyType::Range))
         .global_secondary_indexes(index(BY_ENROLLMENT_INDEX, "enrollment", "account_id"))
         .global_secondary_indexes(index(BY_PHASE_INDEX, "phase", "account_id"))
+        .global_secondary_indexes(index(BY_PENDING_INDEX, "pending", "pending_since"))
         .send()
         .await;
     match created {
