@@ -9,6 +9,7 @@ use onboarding::adapters::dynamo::create_table;
 use onboarding::adapters::dynamo::ENROLL_BATCH;
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
 use onboarding::ports::{CreateOutcome, RecordStore};
+use onboarding::reconciler::{Pass, ReconcilerOutcome};
 use onboarding::report::view::plural;
 use onboarding::sweep::SweepReport;
 use onboarding::tracker::Outcome;
@@ -341,7 +342,67 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
             print_sweep(&report);
             Ok(ExitCode::SUCCESS)
         }
+        Function::Reconciler { account: id } => {
+            let reconciler = cx.wiring()?.reconciler()?;
+            let pass = match id {
+                Some(id) => {
+                    let id = known(cx, &id).await?;
+                    let outcome =
+                        cx.at(reconciler.reconcile(&id).await, "running the reconciler")?;
+                    Pass {
+                        accounts: SweepReport::of_one(id, outcome),
+                        republished: 0,
+                    }
+                }
+                None => {
+                    let spinner = Terminal::detect().spinner("reconciler pass");
+                    let pass = reconciler.pass().await;
+                    spinner.finish_and_clear();
+                    cx.at(pass, "running the reconciler")?
+                }
+            };
+            print_pass(&pass);
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// One line per account the pass corrected or could not reach, then the totals.
+fn print_pass(pass: &Pass) {
+    let report = &pass.accounts;
+    for (account, outcome) in &report.done {
+        match outcome {
+            ReconcilerOutcome::Corrected { corrections, phase } => {
+                println!(
+                    "{account}  corrected to {phase}: {}",
+                    corrections.join(", ")
+                )
+            }
+            ReconcilerOutcome::Unreachable { reason } => {
+                println!("{account}  unreachable: {reason}")
+            }
+            ReconcilerOutcome::InStep | ReconcilerOutcome::NotEnrolled => {}
+        }
+    }
+    let corrected = report
+        .done
+        .iter()
+        .filter(|(_, o)| matches!(o, ReconcilerOutcome::Corrected { .. }))
+        .count();
+    print_sweep(&SweepReport::<()> {
+        done: Vec::new(),
+        failed: report.failed.clone(),
+        deferred: report.deferred.clone(),
+    });
+    println!(
+        "{} checked, {corrected} corrected, {} published",
+        plural(report.done.len() + report.failed.len(), "record", "records"),
+        plural(
+            pass.republished,
+            "pending notification",
+            "pending notifications"
+        ),
+    );
 }
 
 /// One line per account a sweep reached, then what it could not do.

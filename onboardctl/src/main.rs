@@ -124,6 +124,12 @@ enum Function {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Run one reconciler pass (every record not joined, against the real state), or for
+    /// one account; one line per corrected account.
+    Reconciler {
+        #[arg(long)]
+        account: Option<String>,
+    },
 }
 
 fn parse_mode(value: &str) -> Result<TransferMode, String> {

@@ -11,7 +11,8 @@
 //! * act 1, enrolled in **standalone** mode (fakecloud predates direct transfer): a
 //!   foreign organization invites the standalone account (reported, never accepted);
 //!   member 1's `LeaveOrganization` fails for a missing payment method (fault injection:
-//!   the emulator has no billing data) and succeeds once "fixed"; member 2 leaves;
+//!   the emulator has no billing data) and succeeds once "fixed"; member 2 leaves and
+//!   its event is lost, so the reconciler's pass corrects its record;
 //!   the management account tries `DeleteOrganization` too early (the emulator's own
 //!   `OrganizationNotEmptyException`), removes member 3, then deletes its organization;
 //! * act 2 (optional), a second customer in **direct** mode: the emulator refuses the
@@ -34,6 +35,7 @@ use chrono::Utc;
 use onboarding::domain::{BlockerCode, OnboardingRecord, Phase, TransferMode};
 use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordStore;
+use onboarding::reconciler::ReconcilerOutcome;
 use onboarding::report;
 use onboarding::tracker::Outcome;
 use serde_json::Value;
@@ -517,6 +519,8 @@ async fn member_1_leaves_once_its_payment_method_is_fixed(
     watcher.pause(screen).await
 }
 
+/// Member 2 leaves, and its CloudTrail event is lost (a call nobody records): only the
+/// reconciler, reading the real state, moves its record on.
 async fn member_2_leaves(
     stage: &Stage<'_>,
     screen: &mut Screen,
@@ -524,16 +528,41 @@ async fn member_2_leaves(
 ) -> Result<()> {
     let member2 = &stage.customer.members[1];
     screen.customer(&format!(
-        "member 2 ({}) calls LeaveOrganization",
+        "member 2 ({}) calls LeaveOrganization, and its CloudTrail event is lost",
         member2.account_id()
     ));
-    recorded_organizations_client(member2, stage.recorder)
+    member2
+        .organizations()
         .leave_organization()
         .send()
         .await
         .context("member 2 leaves")?;
-    screen.aws("OK: member 2 left");
-    watcher.pause(screen).await
+    screen.aws("OK: member 2 left (no event reaches the hub)");
+    watcher.pause(screen).await?;
+    screen.say("the reconciler's scheduled pass reads the real state");
+    let pass = stage
+        .hub
+        .reconciler()
+        .pass()
+        .await
+        .context("the reconciler's pass")?;
+    for (account, outcome) in &pass.accounts.done {
+        if let ReconcilerOutcome::Corrected { corrections, phase } = outcome {
+            screen.say(&format!(
+                "reconciler: {} corrected to {phase} ({})",
+                screen.name(account.as_str()),
+                corrections.join(", ")
+            ));
+        }
+    }
+    let m2 = member2.account_id().to_string();
+    watcher
+        .until(
+            screen,
+            "member 2's record leaves LeavingOrganization",
+            |records, _| phase_of(records, &m2).is_some_and(|p| p != Phase::LeavingOrganization),
+        )
+        .await
 }
 
 /// The emulator's own `OrganizationNotEmptyException`: member 3 is still in it.
