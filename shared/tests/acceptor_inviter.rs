@@ -329,6 +329,31 @@ async fn a_verified_invitation_is_accepted_and_the_account_joins() {
 }
 
 #[tokio::test]
+async fn a_retry_after_the_join_was_committed_redoes_the_enrollments_completion() {
+    let (world, accounts) = World::with_standalone(1).await;
+    let account = accounts[0].clone();
+    world
+        .credentials
+        .account(account.as_str())
+        .offer(ours("h-examplehandshakeid111", account.as_str()));
+    // The join commits, then the completion check fails (its counters read).
+    world.store.fail_next_listings(1);
+    let acceptor = world.acceptor(false);
+    assert!(acceptor.process(&account).await.is_err());
+    assert_eq!(world.record(account.as_str()).await.phase, Phase::Joined);
+    assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 0);
+
+    // Lambda's retry finds the record joined and redoes what the join asked for.
+    assert_eq!(
+        acceptor.process(&account).await.unwrap(),
+        AcceptorOutcome::AlreadyJoined
+    );
+    assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 1);
+    acceptor.process(&account).await.unwrap();
+    assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 1, "announced once");
+}
+
+#[tokio::test]
 async fn a_foreign_invitation_is_never_accepted_and_reported_once() {
     let world = World::new(TransferMode::Standalone).await;
     let account = world.credentials.account(SOLO);
