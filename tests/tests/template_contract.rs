@@ -456,6 +456,161 @@ fn every_notification_email_is_plain_text_from_an_input_transformer() {
     }
 }
 
+/// The resource a `!Ref Resource` or `!GetAtt Resource.Attribute` names.
+fn referenced(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" || tagged.tag == "GetAtt" => {
+            tagged.value.as_str()?.split('.').next()
+        }
+        _ => None,
+    }
+}
+
+/// The resources a policy resource (`AWS::SQS::QueuePolicy`, `AWS::SNS::TopicPolicy`)
+/// admits by `aws:SourceArn`, one value or a list, in any of its statements.
+fn admitted_sources(policy: &Value) -> BTreeSet<String> {
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_sequence();
+    let mut sources = BTreeSet::new();
+    for statement in statements.into_iter().flatten() {
+        let arns = &statement["Condition"]["ArnEquals"]["aws:SourceArn"];
+        let arns = match arns {
+            Value::Sequence(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            single => vec![single],
+        };
+        for arn in arns {
+            let name = referenced(arn).unwrap_or_else(|| panic!("not a reference: {arn:?}"));
+            sources.insert(name.to_owned());
+        }
+    }
+    sources
+}
+
+/// The policy resource of type `kind` that applies to `resource` (its `list` property).
+fn policy_of<'t>(template: &'t Value, kind: &str, list: &str, resource: &str) -> &'t Value {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let policies: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some(kind))
+        .filter(|r| {
+            r["Properties"][list]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|item| referenced(item) == Some(resource))
+        })
+        .collect();
+    assert_eq!(policies.len(), 1, "{resource}: one {kind}");
+    policies[0]
+}
+
+/// A rule or schedule whose target may not use its dead-letter queue loses the events it
+/// fails to deliver, silently: every trigger of a function dead-letters to the function's
+/// queue, whose policy admits exactly those rules (SAM names them `<Function><Event>`).
+#[test]
+fn every_function_trigger_may_dead_letter_to_the_function_queue() {
+    let template = load("template.yaml");
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    for (id, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap_or_default();
+        let properties = &resource["Properties"];
+        let queue = referenced(&properties["DeadLetterQueue"]["TargetArn"])
+            .unwrap_or_else(|| panic!("{id}: a dead-letter queue"));
+        let events = properties["Events"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id}: no trigger"));
+        let mut rules = BTreeSet::new();
+        for (event, trigger) in events {
+            let event = event.as_str().unwrap_or_default();
+            assert!(
+                matches!(
+                    trigger["Type"].as_str(),
+                    Some("EventBridgeRule" | "Schedule")
+                ),
+                "{id}.{event}: an EventBridge rule or a schedule"
+            );
+            assert_eq!(
+                referenced(&trigger["Properties"]["DeadLetterConfig"]["Arn"]),
+                Some(queue),
+                "{id}.{event}: dead-letters to {queue}"
+            );
+            rules.insert(format!("{id}{event}"));
+        }
+        let policy = policy_of(&template, "AWS::SQS::QueuePolicy", "Queues", queue);
+        assert_eq!(admitted_sources(policy), rules, "{queue}'s policy");
+    }
+}
+
+/// An e-mail rule the topic policy does not name is refused by SNS, and one the
+/// notification dead-letter queue does not admit loses what it fails to deliver.
+#[test]
+fn every_email_rule_may_publish_to_the_topic_and_dead_letter_there() {
+    let template = load("template.yaml");
+    let rules: BTreeSet<String> = email_rules(&template).into_keys().collect();
+    let topic = policy_of(
+        &template,
+        "AWS::SNS::TopicPolicy",
+        "Topics",
+        "NotificationTopic",
+    );
+    assert_eq!(admitted_sources(topic), rules, "NotificationTopicPolicy");
+    for (id, rule) in email_rules(&template) {
+        let target = &rule["Properties"]["Targets"][0];
+        assert_eq!(
+            referenced(&target["DeadLetterConfig"]["Arn"]),
+            Some("NotificationDeadLetterQueue"),
+            "{id}"
+        );
+    }
+    let queue = policy_of(
+        &template,
+        "AWS::SQS::QueuePolicy",
+        "Queues",
+        "NotificationDeadLetterQueue",
+    );
+    assert_eq!(
+        admitted_sources(queue),
+        rules,
+        "NotificationDeadLetterQueuePolicy"
+    );
+}
+
+/// The table has the indexes the DynamoDB adapter queries, and every index a role may
+/// query is one of them.
+#[test]
+fn the_table_has_the_adapter_indexes_and_roles_query_only_those() {
+    use onboarding::adapters::dynamo::{BY_ENROLLMENT_INDEX, BY_PENDING_INDEX, BY_PHASE_INDEX};
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml::from_str(&text).unwrap();
+    let indexes: BTreeSet<String> = template["Resources"]["RecordTable"]["Properties"]
+        ["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .map(|i| i["IndexName"].as_str().expect("IndexName").to_owned())
+        .collect();
+    assert_eq!(
+        indexes,
+        set(&[BY_ENROLLMENT_INDEX, BY_PHASE_INDEX, BY_PENDING_INDEX])
+    );
+    let marker = "${RecordTable.Arn}/index/";
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(marker) {
+        rest = &rest[at + marker.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '*')
+            .collect();
+        assert!(
+            name == "*" || indexes.contains(&name),
+            "a role may query index {name:?}, which the table does not have"
+        );
+    }
+}
+
 /// Every `events:source` condition (what a function may publish, what the hub bus
 /// admits from the spokes) names one of the two sources the product knows.
 #[test]
@@ -486,9 +641,10 @@ fn event_source_conditions_name_the_library_sources() {
     }
 }
 
-/// The emulator's event loop installs the deployment's rules: the same functions, the
-/// acceptor's and inviter's patterns as in template.yaml, a tracker rule that admits every
-/// followed event; and the recorder records every followed call.
+/// The emulator's event loop installs the deployment's rules: the functions template.yaml's
+/// rules wake (a function on a schedule only, the reconciler, the tests invoke themselves),
+/// the acceptor's and inviter's patterns as in template.yaml, a tracker rule that admits
+/// every followed event; and the recorder records every followed call.
 #[test]
 fn the_test_harness_installs_the_template_rules_and_records_the_followed_calls() {
     let template = load("template.yaml");
@@ -496,8 +652,11 @@ fn the_test_harness_installs_the_template_rules_and_records_the_followed_calls()
     let harness_rules = FunctionRule::defaults();
     let harness_functions: BTreeSet<String> =
         harness_rules.iter().map(|r| r.function.clone()).collect();
-    let crates: BTreeSet<String> = function_crates().into_iter().collect();
-    assert_eq!(harness_functions, crates, "the event loop's functions");
+    let woken: BTreeSet<String> = template_rules
+        .iter()
+        .filter_map(|r| r.function.clone())
+        .collect();
+    assert_eq!(harness_functions, woken, "the event loop's functions");
     for rule in &harness_rules {
         let in_template: Vec<&Rule> = template_rules
             .iter()
