@@ -611,6 +611,59 @@ fn the_table_has_the_adapter_indexes_and_roles_query_only_those() {
     }
 }
 
+/// A hub role that may assume the spoke role but is not trusted by it fails in every
+/// customer account: the spoke trusts exactly the hub roles with `sts:AssumeRole` on
+/// `role/${SpokeRoleName}`, each through the parameter `Hub<Output>` that takes the hub's
+/// output of that role's ARN.
+#[test]
+fn the_spoke_role_trusts_exactly_the_hub_roles_that_assume_it() {
+    let hub = load("template.yaml");
+    let resources = hub["Resources"].as_mapping().expect("Resources");
+    let assumes_spoke = |role: &Value| {
+        let policies = role["Properties"]["Policies"].as_sequence();
+        policies.into_iter().flatten().any(|policy| {
+            let statements = policy["PolicyDocument"]["Statement"].as_sequence();
+            statements.into_iter().flatten().any(|statement| {
+                let resource = match &statement["Resource"] {
+                    Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default(),
+                    _ => "",
+                };
+                statement["Action"].as_str() == Some("sts:AssumeRole")
+                    && resource.ends_with(":role/${SpokeRoleName}")
+            })
+        })
+    };
+    let outputs = hub["Outputs"].as_mapping().expect("Outputs");
+    let expected: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role") && assumes_spoke(r))
+        .map(|(id, _)| {
+            let id = id.as_str().unwrap_or_default();
+            let output = outputs
+                .iter()
+                .find(|(_, o)| referenced(&o["Value"]) == Some(id))
+                .unwrap_or_else(|| panic!("{id} assumes the spoke role but is no output"));
+            format!("Hub{}", output.0.as_str().unwrap_or_default())
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    let spoke = load("infra/spoke.yaml");
+    let trust = &spoke["Resources"]["SpokeRole"]["Properties"]["AssumeRolePolicyDocument"];
+    let mut trusted = BTreeSet::new();
+    for statement in trust["Statement"].as_sequence().expect("Statement") {
+        let principals = &statement["Condition"]["ArnEquals"]["aws:PrincipalArn"];
+        for principal in principals.as_sequence().expect("a list of role ARNs") {
+            let parameter = referenced(principal).expect("a parameter");
+            assert!(
+                !spoke["Parameters"][parameter].is_null(),
+                "spoke parameter {parameter}"
+            );
+            trusted.insert(parameter.to_owned());
+        }
+    }
+    assert_eq!(trusted, expected, "the spoke role's trusted principals");
+}
+
 /// Every `events:source` condition (what a function may publish, what the hub bus
 /// admits from the spokes) names one of the two sources the product knows.
 #[test]
