@@ -114,7 +114,7 @@ async fn spoke(wiring: &onboarding::wiring::Wiring, config: &Config, account: &s
         &spoke.external_id,
     );
     let organizations = credentials.organizations_for(&account).await.map_err(|e| {
-        format!("cannot assume {} in {account} ({e}): deploy infra/spoke.yaml there with the hub's external id and acceptor role", spoke.role_name)
+        format!("cannot assume {} in {account} ({e}): deploy infra/spoke.yaml there with the hub's external id and its acceptor and reconciler roles", spoke.role_name)
     })?;
     let membership = organizations.membership().await.map_err(|e| {
         format!("DescribeOrganization in {account} failed ({e}): update the spoke stack")

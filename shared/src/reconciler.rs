@@ -24,7 +24,7 @@ use tracing::{info, warn};
 
 use crate::domain::{
     corrections, needs_account_read, AccountId, Deadlines, EventKind, ObservedHandshake,
-    OldOrganization, OnboardingRecord, Phase, RealState, Role,
+    OldOrganization, OnboardingRecord, Phase, RealState, Role, Step,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{
@@ -322,6 +322,11 @@ where
         let membership = self
             .call("DescribeOrganization", || client.membership())
             .await;
+        if membership.is_ok() && record.blockers.iter().any(|b| b.step == Step::Access) {
+            // The role works (again): what blocked access to the account no longer does.
+            let kind = EventKind::AccessChecked { failure: None };
+            self.observe(account, "access-ok", kind).await?;
+        }
         let membership = match membership {
             Ok(membership) => membership,
             Err(ReconcilerError::Organizations { call, error }) if !error.transient => {
