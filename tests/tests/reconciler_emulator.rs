@@ -198,10 +198,14 @@ async fn one_pass_without_any_event_brings_every_record_to_the_real_state_and_th
 async fn a_stalled_record_is_announced_once_with_its_blockers_not_every_pass() {
     let (emulator, _recorder, hub) = hub("rec-stall").await;
     let member = unique_account_id();
-    let acme =
-        CustomerOrganization::create(emulator, &hub, &unique_account_id(), &[member.clone()])
-            .await
-            .unwrap();
+    let acme = CustomerOrganization::create(
+        emulator,
+        &hub,
+        &unique_account_id(),
+        std::slice::from_ref(&member),
+    )
+    .await
+    .unwrap();
     // Enrolled 30 hours ago; the member never left.
     let plan = enrollment(
         "acme",
