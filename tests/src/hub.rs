@@ -10,12 +10,15 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::adapters::eventbridge::EventBridgeNotifier;
-use onboarding::adapters::organizations::{ClientHook, SdkTargetOrganization, SpokeSession};
+use onboarding::adapters::organizations::{
+    ClientHook, SdkTargetOrganization, SpokeSession, StsCredentials,
+};
 use onboarding::config::{Config, SpokeAccess};
 use onboarding::domain::{
     AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
 };
 use onboarding::ports::RecordStore;
+use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;
 use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsReconciler, AwsTracker, Wiring};
@@ -155,6 +158,21 @@ impl Hub {
             self.target.clone(),
         )
         .with_target_directory(Arc::new(SdkTargetOrganization::new(organizations)))
+    }
+
+    /// The reconciler with the hub's clients (DynamoDB, EventBridge, Organizations)
+    /// counting their calls on `counter`; customer accounts through the spoke role.
+    pub fn counted_reconciler(&self, counter: &CallCounter) -> AwsReconciler {
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(self.account.config())
+                .interceptor(counter.clone())
+                .build(),
+        );
+        Reconciler::new(
+            self.counted_tracker(counter),
+            SdkTargetOrganization::new(organizations),
+            StsCredentials::new(self.account.config(), &self.spoke.name, EXTERNAL_ID),
+        )
     }
 
     pub fn acceptor(&self) -> AwsAcceptor {

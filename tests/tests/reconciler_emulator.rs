@@ -16,6 +16,7 @@ use onboarding::ports::RecordStore;
 use onboarding::reconciler::ReconcilerOutcome;
 
 use onboarding_e2e::accounts::{invite, unique_account_id, AwsAccount};
+use onboarding_e2e::counter::CallCounter;
 use onboarding_e2e::customers::{enrollment, CustomerOrganization};
 use onboarding_e2e::hub::Hub;
 use onboarding_e2e::Emulator;
@@ -157,9 +158,23 @@ async fn one_pass_without_any_event_brings_every_record_to_the_real_state_and_th
         .count();
     assert_eq!(joined, 1, "the accepted account's join is announced");
 
-    // A second pass reads the same state and changes nothing.
+    // A second pass reads the same state and changes nothing, with the organization-wide
+    // reads once and no call per record (none believes it is in its old organization).
     let versions: Vec<u64> = records.iter().map(|r| r.version).collect();
-    let again = hub.reconciler().pass().await.unwrap();
+    let counter = CallCounter::default();
+    let again = hub.counted_reconciler(&counter).pass().await.unwrap();
+    assert_eq!(
+        counter.counts(),
+        counts(&[
+            ("ListAccounts", 1),
+            ("ListHandshakesForOrganization", 1),
+            // The stale outbox, then the four phases not joined.
+            ("Query", 5),
+            ("GetItem", 1),
+            ("PutItem", 1),
+        ]),
+        "the sweep cursor is read and written once"
+    );
     assert!(
         again
             .accounts
