@@ -285,18 +285,24 @@ fn enrollment(size: usize, sampled: usize, run: usize) -> Result<(Enrollment, Ve
 }
 
 /// The emulator's latency for a consistent GetItem of a record and a TransactWriteItems of
-/// one conditional put, 200 of each: what the product's time per event is made of.
+/// one conditional put, 200 of each, from sending the request to receiving the response
+/// (the [`CallCounter`]'s measure of the replay's calls).
 async fn emulator_latency(hub: &Hub, account: &AccountId) -> Result<(Duration, Duration)> {
     use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-    let client = aws_sdk_dynamodb::Client::new(hub.account.config());
+    const CALLS: u32 = 200;
+    let probe = CallCounter::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(hub.account.config())
+            .interceptor(probe.clone())
+            .build(),
+    );
     let key = |pk: String, sk: &str| {
         [("pk", pk), ("sk", sk.to_owned())]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
             .collect::<std::collections::HashMap<_, _>>()
     };
-    let started = Instant::now();
-    for _ in 0..200 {
+    for _ in 0..CALLS {
         client
             .get_item()
             .table_name(&hub.table)
@@ -305,9 +311,7 @@ async fn emulator_latency(hub: &Hub, account: &AccountId) -> Result<(Duration, D
             .send()
             .await?;
     }
-    let get_item = started.elapsed() / 200;
-    let started = Instant::now();
-    for i in 0..200 {
+    for i in 0..CALLS {
         let put = Put::builder()
             .table_name(&hub.table)
             .set_item(Some(key(format!("LATENCY#{i}"), "PROBE")))
@@ -319,7 +323,9 @@ async fn emulator_latency(hub: &Hub, account: &AccountId) -> Result<(Duration, D
             .send()
             .await?;
     }
-    Ok((get_item, started.elapsed() / 200))
+    let time = probe.durations();
+    let per_call = |op: &str| time.get(op).copied().unwrap_or_default() / CALLS;
+    Ok((per_call("GetItem"), per_call(TRANSACT)))
 }
 
 /// The fixture as an event about `account` in the hub's organization, with its own ids.
