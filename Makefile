@@ -34,9 +34,10 @@ unit: nextest
 bench:
 	$(CARGO) bench --locked -p onboarding
 
-## bench-scale: 1,000 and 10,000 accounts on the emulator: events/s, calls per event, growth ratio
+## bench-scale: 1,000 and 10,000 accounts on the emulator: events/s, calls per event, growth ratios
+## (BENCH_SCALE_ARGS, e.g. "--sample 200" or "100 1000 --full", overrides the defaults)
 bench-scale: fakecloud
-	$(CARGO) run --quiet --locked -p onboarding-e2e --bin bench_scale
+	$(CARGO) run --quiet --locked -p onboarding-e2e --bin bench_scale -- $(BENCH_SCALE_ARGS)
 
 ## coldstart: the tracker's first event after process start, as Lambda runs it (release build)
 coldstart: fakecloud
