@@ -5,7 +5,7 @@
 //! acceptance, the target's `AccountJoinedOrganization`) for a sample of K standalone
 //! accounts spread over the enrollment, the same K at every size (`--sample K`, default
 //! 500; `--full` replays every account), runs the inviter's and the acceptor's sweeps and
-//! reads the status. The other N − K accounts are a management account and its members
+//! reads the status, then runs one reconciler pass over the records not joined. The other N − K accounts are a management account and its members
 //! still leaving their old organization, so the sweeps read every due account of the
 //! N-account table and find none, as after a full replay. Usage:
 //! `bench_scale [SIZE]... [--sample K] [--full]`.
@@ -28,8 +28,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use onboarding::adapters::organizations::{AmbientCredentials, SdkTargetOrganization};
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, Phase, TransferMode};
 use onboarding::ports::RecordStore;
+use onboarding::reconciler::{Reconciler, ReconcilerOutcome};
 use onboarding::tracker::Outcome;
 use onboarding_e2e::counter::CallCounter;
 use onboarding_e2e::hub::Hub;
@@ -88,6 +90,10 @@ struct Figures {
     /// Time spent in each operation's calls during the replay.
     time: BTreeMap<String, Duration>,
     sweeps: Duration,
+    /// One reconciler pass over the records not joined, and its calls.
+    reconcile: Duration,
+    reconciled: usize,
+    reconcile_calls: BTreeMap<String, usize>,
     status: Duration,
     /// The emulator's own latency at this table size: a key read, a one-item transaction.
     get_item: Duration,
@@ -240,6 +246,7 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
         invited.done.is_empty() && accepted.done.is_empty(),
         "the sweeps found accounts due: {invited:?} {accepted:?}"
     );
+    let (reconcile, reconciled, reconcile_calls) = reconciler_pass(&hub).await?;
     let started = Instant::now();
     let counts = hub.store().load_counts(&enrollment.name).await?;
     let listed = hub.store().list_by_enrollment(&enrollment.name).await?;
@@ -259,10 +266,48 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
         calls: counter.counts(),
         time: counter.durations(),
         sweeps,
+        reconcile,
+        reconciled,
+        reconcile_calls,
         status,
         get_item,
         transaction,
     })
+}
+
+/// One reconciler pass, timed, with its calls. The benchmark's accounts do not exist on
+/// the emulator, so the per-account reads (DescribeOrganization through the spoke role)
+/// are answered with the hub's own credentials: every record is in step (the hub is in
+/// the target organization, none of its accounts is the old management account), and the
+/// pass does every read a pass over records still leaving their organization does, less
+/// the AssumeRole per account.
+async fn reconciler_pass(hub: &Hub) -> Result<(Duration, usize, BTreeMap<String, usize>)> {
+    let counter = CallCounter::default();
+    let organizations = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(hub.account.config())
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let reconciler = Reconciler::new(
+        hub.counted_tracker(&counter),
+        SdkTargetOrganization::new(organizations.clone()),
+        AmbientCredentials(organizations),
+    );
+    let started = Instant::now();
+    let pass = reconciler.pass().await?;
+    let elapsed = started.elapsed();
+    let report = &pass.accounts;
+    anyhow::ensure!(
+        report.failed.is_empty()
+            && report.deferred.is_empty()
+            && report
+                .done
+                .iter()
+                .all(|(_, o)| *o == ReconcilerOutcome::InStep),
+        "the reconciler's pass was not a pass over records in step: {:?}",
+        report.failed
+    );
+    Ok((elapsed, report.done.len(), counter.counts()))
 }
 
 /// An enrollment of `size` accounts and the `sampled` standalone ones among them whose
@@ -385,6 +430,22 @@ fn print(figures: &Figures) {
     println!(
         "  sweeps (inviter, acceptor; nothing due): {:.2} s",
         figures.sweeps.as_secs_f64()
+    );
+    let reconcile_calls: Vec<String> = figures
+        .reconcile_calls
+        .iter()
+        .map(|(op, count)| {
+            format!(
+                "{op} {:.2}",
+                *count as f64 / figures.reconciled.max(1) as f64
+            )
+        })
+        .collect();
+    println!(
+        "  reconciler pass:         {} records not joined in {:.2} s; per record: {}",
+        figures.reconciled,
+        figures.reconcile.as_secs_f64(),
+        reconcile_calls.join(", ")
     );
     println!(
         "  status (counters + listing {n}): {:.2} s",
