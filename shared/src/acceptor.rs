@@ -35,7 +35,7 @@ use crate::ports::{
     AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore, TargetDirectory,
 };
 use crate::retry;
-use crate::sweep::{resumable, SweepLimits, SweepReport};
+use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
 use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::dispatch;
@@ -139,14 +139,11 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// starting after the account the last sweep stopped at.
     pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
         let store = self.tracker.store();
-        let mut accounts: Vec<AccountId> = Vec::new();
-        for phase in [Phase::Invited, Phase::AwaitingInvitation] {
-            let records = store
-                .list_by_phase(phase)
-                .await
-                .map_err(TrackerError::from)?;
-            accounts.extend(records.into_iter().map(|r| r.account_id));
-        }
+        let accounts = records_in(store, &[Phase::Invited, Phase::AwaitingInvitation])
+            .await
+            .map_err(TrackerError::from)?
+            .into_keys()
+            .collect();
         let report = resumable(store, SWEEP, self.limits, accounts, |account| async move {
             self.process(&account).await
         })

@@ -10,7 +10,6 @@
 //! ([`crate::domain::quota`]), sends that many (paced within Organizations' rate), and
 //! shows every other account awaiting one why it waits and when the next slot opens.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::Utc;
@@ -25,7 +24,7 @@ use crate::error_class::{Classified, ErrorClass};
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
-use crate::sweep::{resumable, SweepLimits, SweepReport};
+use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
 
@@ -138,14 +137,9 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
     /// have closed, within the sweep's limits, resuming after the last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
         let store = self.tracker.store();
-        let mut records: HashMap<AccountId, OnboardingRecord> = HashMap::new();
-        for phase in [Phase::Invited, Phase::AwaitingInvitation] {
-            let listed = store
-                .list_by_phase(phase)
-                .await
-                .map_err(TrackerError::from)?;
-            records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
-        }
+        let records = records_in(store, &[Phase::Invited, Phase::AwaitingInvitation])
+            .await
+            .map_err(TrackerError::from)?;
         let run = self.plan_run().await?;
         let accounts = records.keys().cloned().collect();
         let (records, run) = (&records, &run);

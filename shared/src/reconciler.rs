@@ -31,7 +31,7 @@ use crate::ports::{
     Credentials, Notifier, OrganizationsError, RecordStore, TargetOrganization, OUTBOX_LEASE,
 };
 use crate::retry;
-use crate::sweep::{resumable, SweepLimits, SweepReport};
+use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
 
@@ -165,14 +165,13 @@ where
     pub async fn pass(&self) -> Result<Pass, ReconcilerError> {
         let republished = self.publish_stale_outbox(Utc::now() - OUTBOX_LEASE).await?;
         let store = self.tracker.store();
-        let mut records: HashMap<AccountId, OnboardingRecord> = HashMap::new();
-        for phase in Phase::ALL.into_iter().filter(|p| *p != Phase::Joined) {
-            let listed = store
-                .list_by_phase(phase)
-                .await
-                .map_err(TrackerError::from)?;
-            records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
-        }
+        let not_joined: Vec<Phase> = Phase::ALL
+            .into_iter()
+            .filter(|p| *p != Phase::Joined)
+            .collect();
+        let records = records_in(store, &not_joined)
+            .await
+            .map_err(TrackerError::from)?;
         let view = self.read_target().await?;
         let accounts = records.keys().cloned().collect();
         let (records, view) = (&records, &view);

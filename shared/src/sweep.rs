@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use crate::domain::AccountId;
+use std::collections::HashMap;
+
+use crate::domain::{AccountId, OnboardingRecord, Phase};
 use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{RecordStore, StoreError};
 
@@ -80,6 +82,19 @@ pub fn resume_after(mut accounts: Vec<AccountId>, cursor: Option<&AccountId>) ->
         accounts.rotate_left(start);
     }
     accounts
+}
+
+/// The records in `phases`, by account: what a sweep works through.
+pub async fn records_in<S: RecordStore>(
+    store: &S,
+    phases: &[Phase],
+) -> Result<HashMap<AccountId, OnboardingRecord>, StoreError> {
+    let mut records = HashMap::new();
+    for phase in phases {
+        let listed = store.list_by_phase(*phase).await?;
+        records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
+    }
+    Ok(records)
 }
 
 /// Sweeps `accounts` as [`sweep`] does, resuming after the cursor `name` the last run of
