@@ -1,11 +1,13 @@
-//! `enroll --file`: an `account_id,role` CSV as spreadsheets export it, read with the
-//! `csv` crate: a UTF-8 byte-order mark, quoted fields, CRLF line ends, a header line (or
-//! none), blank lines and surrounding spaces are all fine.
+//! `enroll --file`: an `account_id,role[,ou,tags]` CSV as spreadsheets export it, read
+//! with the `csv` crate: a UTF-8 byte-order mark, quoted fields, CRLF line ends, a header
+//! line (or none), blank lines and surrounding spaces are all fine. `ou` is the account's
+//! own OU (replacing `--ou`), `tags` its own `KEY=VALUE` tags separated by `;` (added to
+//! `--tag`).
 
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
-use onboarding::domain::{AccountId, Enrollment};
+use onboarding::domain::{parse_tag, AccountId, AccountPlacement, Enrollment, OuRef};
 
 /// Adds the file's accounts to `enrollment`; errors name the file and line.
 pub fn read_into(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
@@ -25,13 +27,32 @@ pub fn read_into(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
         }
         let id = AccountId::parse(first).with_context(at)?;
         match row.get(1).filter(|r| !r.is_empty()).unwrap_or("standalone") {
-            "management" => enrollment.management_account = Some(id),
-            "member" => enrollment.members.push(id),
-            "standalone" => enrollment.standalone_accounts.push(id),
+            "management" => enrollment.management_account = Some(id.clone()),
+            "member" => enrollment.members.push(id.clone()),
+            "standalone" => enrollment.standalone_accounts.push(id.clone()),
             other => bail!(
                 "{}: unknown role {other:?} (management, member or standalone)",
                 at()
             ),
+        }
+        let own = AccountPlacement {
+            ou: row
+                .get(2)
+                .filter(|ou| !ou.is_empty())
+                .map(OuRef::parse)
+                .transpose()
+                .with_context(at)?,
+            tags: row
+                .get(3)
+                .unwrap_or_default()
+                .split(';')
+                .filter(|tag| !tag.trim().is_empty())
+                .map(parse_tag)
+                .collect::<Result<_, _>>()
+                .with_context(at)?,
+        };
+        if own != AccountPlacement::default() {
+            enrollment.placement.per_account.insert(id, own);
         }
     }
     Ok(())
@@ -43,9 +64,9 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
-/// The ids of the parsed file, for tests.
+/// The enrollment a file of `text` makes, for tests.
 #[cfg(test)]
-fn ids(text: &[u8]) -> Result<Vec<AccountId>> {
+fn enrollment_of(text: &[u8]) -> Result<Enrollment> {
     use onboarding::domain::{EnrollmentName, TransferMode};
     let dir = std::env::temp_dir().join(format!("accounts-file-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -57,8 +78,16 @@ fn ids(text: &[u8]) -> Result<Vec<AccountId>> {
         management_account: None,
         members: Vec::new(),
         standalone_accounts: Vec::new(),
+        placement: Default::default(),
     };
     read_into(&path, &mut enrollment)?;
+    Ok(enrollment)
+}
+
+/// The ids of the parsed file, for tests.
+#[cfg(test)]
+fn ids(text: &[u8]) -> Result<Vec<AccountId>> {
+    let enrollment = enrollment_of(text)?;
     let mut ids: Vec<AccountId> = enrollment.management_account.into_iter().collect();
     ids.extend(enrollment.members);
     ids.extend(enrollment.standalone_accounts);
@@ -88,6 +117,27 @@ mod tests {
     #[test]
     fn a_file_without_header_or_role_enrolls_standalone_accounts() {
         assert_eq!(ids(b"555555555555\n666666666666\n").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_account_may_name_its_own_ou_and_tags() {
+        let text = b"account_id,role,ou,tags\n555555555555,standalone,Customers/Acme,team=data;tier=gold\n666666666666,standalone,,\n";
+        let enrollment = super::enrollment_of(text).unwrap();
+        let own = &enrollment.placement.per_account;
+        assert_eq!(
+            own.len(),
+            1,
+            "the account without its own OU or tags has none"
+        );
+        let acme = own.values().next().unwrap();
+        assert_eq!(acme.ou.as_ref().unwrap().to_string(), "Customers/Acme");
+        assert_eq!(acme.tags.len(), 2);
+        assert_eq!(acme.tags["tier"], "gold");
+        let error = super::enrollment_of(b"555555555555,standalone,,team\n").unwrap_err();
+        assert!(
+            format!("{error:#}").contains(":1: invalid tag"),
+            "{error:#}"
+        );
     }
 
     #[test]

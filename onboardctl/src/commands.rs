@@ -1,13 +1,17 @@
 //! The commands. Each prints for a person (or JSON with `--json`) and returns the exit code.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use chrono::Utc;
 use onboarding::adapters::dynamo::create_table;
 use onboarding::adapters::dynamo::ENROLL_BATCH;
-use onboarding::domain::{AccountId, Enrollment, EnrollmentName, OnboardingRecord, TransferMode};
+use onboarding::domain::placement::check_tag_count;
+use onboarding::domain::{
+    wanted_tags, AccountId, Enrollment, EnrollmentName, OnboardingRecord, OrganizationId, Placement,
+};
 use onboarding::ports::{CreateOutcome, RecordStore};
 use onboarding::reconciler::{Pass, ReconcilerOutcome};
 use onboarding::report::view::plural;
@@ -17,31 +21,13 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::terminal::{say, Terminal};
-use crate::{accounts_file, report_command, status, Command, Function};
+use crate::{accounts_file, report_command, status, Command, EnrollArgs, Function};
 
 pub async fn run(command: Command) -> Result<ExitCode> {
     let cx = Context::load().await;
     match command {
         Command::Init => init(&cx).await,
-        Command::Enroll {
-            name,
-            mode,
-            management,
-            members,
-            standalone,
-            file,
-        } => {
-            enroll(
-                &cx,
-                &name,
-                mode,
-                management,
-                members,
-                standalone,
-                file.as_deref(),
-            )
-            .await
-        }
+        Command::Enroll(args) => enroll(&cx, args).await,
         Command::Status {
             enrollment,
             phase,
@@ -108,26 +94,29 @@ fn account(value: &str) -> Result<AccountId> {
     Ok(AccountId::parse(value.trim())?)
 }
 
-async fn enroll(
-    cx: &Context,
-    name: &str,
-    mode: TransferMode,
-    management: Option<String>,
-    members: Vec<String>,
-    standalone: Vec<String>,
-    file: Option<&Path>,
-) -> Result<ExitCode> {
+async fn enroll(cx: &Context, args: EnrollArgs) -> Result<ExitCode> {
+    let accounts = |ids: &[String]| ids.iter().map(|a| account(a)).collect::<Result<Vec<_>>>();
+    let mode = args.mode;
+    let tags: BTreeMap<String, String> = args.tags.into_iter().collect();
+    check_tag_count(&tags)?;
     let mut enrollment = Enrollment {
-        name: EnrollmentName::parse(name)?,
+        name: EnrollmentName::parse(&args.name)?,
         transfer_mode: mode,
-        management_account: management.as_deref().map(account).transpose()?,
-        members: members.iter().map(|a| account(a)).collect::<Result<_>>()?,
-        standalone_accounts: standalone
-            .iter()
-            .map(|a| account(a))
-            .collect::<Result<_>>()?,
+        management_account: args.management.as_deref().map(account).transpose()?,
+        members: accounts(&args.members)?,
+        standalone_accounts: accounts(&args.standalone)?,
+        placement: Placement {
+            ou: args.ou,
+            tags,
+            source_organization: args
+                .source_organization
+                .as_deref()
+                .map(OrganizationId::parse)
+                .transpose()?,
+            per_account: BTreeMap::new(),
+        },
     };
-    if let Some(file) = file {
+    if let Some(file) = &args.file {
         accounts_file::read_into(file, &mut enrollment)?;
     }
     let records = enrollment.records(Utc::now())?;
@@ -193,6 +182,7 @@ fn print_record(record: &OnboardingRecord) {
             fallback.at, fallback.reason
         );
     }
+    print_placement(record);
     println!("\nhistory:");
     for entry in &record.history {
         println!(
@@ -202,6 +192,36 @@ fn print_record(record: &OnboardingRecord) {
             entry.summary,
             entry.event_id
         );
+    }
+}
+
+/// What the enrollment asked of the placer, and what it did.
+fn print_placement(record: &OnboardingRecord) {
+    let tags: Vec<String> = wanted_tags(record)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!(
+        "ou: {}   tags: {}",
+        record
+            .ou
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string),
+        tags.join(", ")
+    );
+    match &record.placed {
+        Some(placed) => println!(
+            "placed at {} in {}, access {}",
+            placed.at.format("%Y-%m-%d %H:%M:%S"),
+            placed.placed_in.as_deref().unwrap_or("(where it joined)"),
+            placed
+                .access_role
+                .as_deref()
+                .map_or("not verified".to_owned(), |role| format!(
+                    "verified with {role}"
+                ))
+        ),
+        None => println!("placed: not yet"),
     }
 }
 
@@ -337,6 +357,24 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
                     let outcomes = inviter.sweep().await;
                     spinner.finish_and_clear();
                     cx.at(outcomes, "running the inviter")?
+                }
+            };
+            print_sweep(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Function::Placer { account: id } => {
+            let placer = cx.wiring()?.placer();
+            let report = match id {
+                Some(id) => {
+                    let id = known(cx, &id).await?;
+                    let outcome = cx.at(placer.place(&id).await, "running the placer")?;
+                    SweepReport::of_one(id, outcome)
+                }
+                None => {
+                    let spinner = Terminal::detect().spinner("placer sweep");
+                    let outcomes = placer.sweep().await;
+                    spinner.finish_and_clear();
+                    cx.at(outcomes, "running the placer")?
                 }
             };
             print_sweep(&report);

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use onboarding::domain::{Phase, TransferMode};
+use onboarding::domain::{parse_tag, OuRef, Phase, TransferMode};
 use onboarding::report::Format;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -34,29 +34,45 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct EnrollArgs {
+    /// The enrollment's name, e.g. acme-2026.
+    name: String,
+    #[arg(long, value_parser = parse_mode, default_value = "direct")]
+    mode: TransferMode,
+    /// The management account of the organization the accounts leave.
+    #[arg(long)]
+    management: Option<String>,
+    /// A member account of that organization (repeatable).
+    #[arg(long = "member")]
+    members: Vec<String>,
+    /// An account in no organization (repeatable).
+    #[arg(long = "standalone")]
+    standalone: Vec<String>,
+    /// A CSV file of `account_id,role[,ou,tags]` lines (role: management, member or
+    /// standalone; tags: `KEY=VALUE` separated by `;`).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The target OU every account is placed in once it joined: an OU id (ou-…) or a path
+    /// of unit names under the root, such as Customers/Acme.
+    #[arg(long, value_parser = parse_ou)]
+    ou: Option<OuRef>,
+    /// A tag every account gets, KEY=VALUE (repeatable); the invitation carries it.
+    #[arg(long = "tag", value_parser = parse_tag_arg)]
+    tags: Vec<(String, String)>,
+    /// The organization the accounts leave (o-…), for their
+    /// org-onboarding:source-organization tag (standalone accounts get `none`; without it
+    /// the others get no such tag).
+    #[arg(long)]
+    source_organization: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create the table and the event bus if missing (idempotent).
     Init,
     /// Enroll a customer's accounts (idempotent; direct transfer by default).
-    Enroll {
-        /// The enrollment's name, e.g. acme-2026.
-        name: String,
-        #[arg(long, value_parser = parse_mode, default_value = "direct")]
-        mode: TransferMode,
-        /// The management account of the organization the accounts leave.
-        #[arg(long)]
-        management: Option<String>,
-        /// A member account of that organization (repeatable).
-        #[arg(long = "member")]
-        members: Vec<String>,
-        /// An account in no organization (repeatable).
-        #[arg(long = "standalone")]
-        standalone: Vec<String>,
-        /// A CSV file of `account_id,role` lines (role: management, member or standalone).
-        #[arg(long)]
-        file: Option<PathBuf>,
-    },
+    Enroll(EnrollArgs),
     /// A summary per enrollment and phase, then every account (or those the filters
     /// keep): phase, blockers and remediation; progress per enrollment.
     Status {
@@ -124,6 +140,12 @@ enum Function {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Run the placer's sweep (every joined account not yet placed), or for one account:
+    /// move it into its OU, apply missing tags, verify the access role.
+    Placer {
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Run one reconciler pass (every record not joined, against the real state), or for
     /// one account; one line per corrected account.
     Reconciler {
@@ -134,6 +156,14 @@ enum Function {
 
 fn parse_mode(value: &str) -> Result<TransferMode, String> {
     value.parse()
+}
+
+fn parse_ou(value: &str) -> Result<OuRef, String> {
+    OuRef::parse(value).map_err(|e| e.to_string())
+}
+
+fn parse_tag_arg(value: &str) -> Result<(String, String), String> {
+    parse_tag(value).map_err(|e| e.to_string())
 }
 
 fn parse_format(value: &str) -> Result<Format, String> {

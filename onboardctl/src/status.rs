@@ -103,9 +103,10 @@ pub async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<
     }
     for (name, count) in &counts {
         println!(
-            "{name}: {} of {} joined",
+            "{name}: {} of {} joined, {} placed",
             count.in_phase(Phase::Joined),
-            count.accounts()
+            count.accounts(),
+            count.placed()
         );
     }
     Ok(())
@@ -145,6 +146,7 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
         "ROLE",
         "PHASE",
         "IN PHASE",
+        "PLACED",
         "BLOCKERS",
     ]);
     for record in records {
@@ -155,10 +157,19 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
             comfy_table::Cell::new(record.role.as_str()),
             terminal.phase_cell(record.phase, view.phase.clone()),
             comfy_table::Cell::new(&view.in_phase),
+            comfy_table::Cell::new(placed_cell(record)),
             terminal.blockers_cell(view.blocker_codes()),
         ]);
     }
     terminal::render(&table)
+}
+
+/// Where a placed account is (`yes` when nothing was asked), or `-`.
+fn placed_cell(record: &OnboardingRecord) -> String {
+    match &record.placed {
+        Some(placed) => placed.placed_in.clone().unwrap_or_else(|| "yes".to_owned()),
+        None => "-".to_owned(),
+    }
 }
 
 /// Each blocker's message and what to do, under "Blocked:".

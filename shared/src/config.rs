@@ -23,6 +23,11 @@ pub const SWEEP_CONCURRENCY: &str = "SWEEP_CONCURRENCY";
 pub const SWEEP_BUDGET_SECONDS: &str = "SWEEP_BUDGET_SECONDS";
 /// Hours without progress after which the reconciler announces a stall (default 24).
 pub const STALL_AFTER_HOURS: &str = "STALL_AFTER_HOURS";
+/// The role the placer assumes in a joined account to prove the target can reach it
+/// (default `OrganizationAccountAccessRole`; empty: access is not verified).
+pub const ACCESS_ROLE_NAME: &str = "ACCESS_ROLE_NAME";
+/// The role an invited account gets for the target (the Organizations user guide's name).
+pub const DEFAULT_ACCESS_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 
 /// The variables each function reads (the template test checks they are all set there).
 pub fn variables(function: &str) -> &'static [&'static str] {
@@ -64,8 +69,18 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         SWEEP_CONCURRENCY,
         SWEEP_BUDGET_SECONDS,
     ];
+    const PLACER: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+        ACCESS_ROLE_NAME,
+        SWEEP_CONCURRENCY,
+        SWEEP_BUDGET_SECONDS,
+    ];
     match function {
         "acceptor" => ACCEPTOR,
+        "placer" => PLACER,
         "inviter" => INVITER,
         "reconciler" => RECONCILER,
         _ => CORE,
@@ -99,6 +114,8 @@ pub struct Config {
     pub sweep_limits: SweepLimits,
     /// When the reconciler calls a record stalled and an invitation expiring.
     pub deadlines: Deadlines,
+    /// The role the placer assumes in a joined account; `None`: access is not verified.
+    pub access_role_name: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -118,6 +135,7 @@ impl std::fmt::Debug for Config {
             .field("invitation_limits", &self.invitation_limits)
             .field("sweep_limits", &self.sweep_limits)
             .field("deadlines", &self.deadlines)
+            .field("access_role_name", &self.access_role_name)
             .finish()
     }
 }
@@ -191,7 +209,13 @@ impl Config {
             stall_after: chrono::Duration::hours(number(STALL_AFTER_HOURS, default_stall)?.into()),
             ..Deadlines::default()
         };
+        let access_role_name = match lookup(ACCESS_ROLE_NAME) {
+            None => Some(DEFAULT_ACCESS_ROLE_NAME.to_owned()),
+            Some(name) if name.trim().is_empty() => None,
+            Some(name) => Some(name.trim().to_owned()),
+        };
         Ok(Self {
+            access_role_name,
             invitation_limits,
             sweep_limits,
             deadlines,
@@ -284,6 +308,23 @@ mod tests {
             err.to_string()
                 .contains("INVITATION_QUOTA_PER_DAY is invalid"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn access_is_verified_with_the_user_guides_role_unless_the_name_is_empty() {
+        let config = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!(
+            config.access_role_name.as_deref(),
+            Some("OrganizationAccountAccessRole")
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push((ACCESS_ROLE_NAME, ""));
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs))
+                .unwrap()
+                .access_role_name,
+            None
         );
     }
 

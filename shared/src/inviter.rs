@@ -17,8 +17,8 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    plan_invitations, AccountId, DomainEvent, EventKind, HandshakeId, InvitationLimits,
-    ObservedHandshake, OnboardingRecord, Operation, Phase, Waiting,
+    plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, HandshakeId,
+    InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, Waiting,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::pace::{Pacer, INVITE_PER_SECOND};
@@ -223,9 +223,13 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
             return self.wait(&account, waiting).await;
         }
         let notes = format!("org-onboarding: enrollment {}", record.enrollment);
+        // AWS tags the account with these when it accepts; the placer adds what is missing.
+        let tags = wanted_tags(&record);
         match self
             .invites
-            .call(ATTEMPTS, || self.organization.invite(&account, &notes))
+            .call(ATTEMPTS, || {
+                self.organization.invite(&account, &notes, &tags)
+            })
             .await
         {
             Ok(handshake) => {

@@ -31,6 +31,7 @@ pub mod inviter;
 pub mod metrics;
 pub mod notifications;
 pub mod pace;
+pub mod placer;
 pub mod ports;
 pub mod reconciler;
 pub mod report;

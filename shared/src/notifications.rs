@@ -30,9 +30,10 @@ pub const ACCOUNT_JOINED: &str = "Account Joined";
 pub const ENROLLMENT_COMPLETED: &str = "Enrollment Completed";
 pub const STALLED: &str = "Onboarding Stalled";
 pub const INVITATION_EXPIRING: &str = "Invitation Expiring";
+pub const ACCOUNT_PLACED: &str = "Account Placed";
 
 /// Every detail-type the product publishes, one per [`NotificationDetail`] variant.
-pub const DETAIL_TYPES: [&str; 8] = [
+pub const DETAIL_TYPES: [&str; 9] = [
     PHASE_CHANGED,
     BLOCKED,
     UNBLOCKED,
@@ -41,17 +42,19 @@ pub const DETAIL_TYPES: [&str; 8] = [
     ENROLLMENT_COMPLETED,
     STALLED,
     INVITATION_EXPIRING,
+    ACCOUNT_PLACED,
 ];
 
 /// The detail-types a person must see: template.yaml's `NotificationRule` routes these to
 /// the SNS topic (e-mail). Phase changes and unblocks are for machines and dashboards.
-pub const EMAILED: [&str; 6] = [
+pub const EMAILED: [&str; 7] = [
     BLOCKED,
     UNEXPECTED_INVITATION,
     ACCOUNT_JOINED,
     ENROLLMENT_COMPLETED,
     STALLED,
     INVITATION_EXPIRING,
+    ACCOUNT_PLACED,
 ];
 
 /// The `detail` of one detail-type, tied to its detail-type.
@@ -186,7 +189,22 @@ pub struct AccountJoined {
     pub context: AccountContext,
 }
 
-/// `Enrollment Completed`: every account of an enrollment joined (announced once).
+/// `Account Placed`: the joined account is in its OU, carries its tags and the target can
+/// reach it: onboarding ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPlaced {
+    #[serde(flatten)]
+    pub context: AccountContext,
+    /// The OU (or root) id the account is in; `null` when the enrollment asked for none.
+    pub placed_in: Option<String>,
+    /// The role the target assumed in the account; `null` when access was not verified.
+    pub access_role: Option<String>,
+    /// The tags the enrollment asked for.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `Enrollment Completed`: every account of an enrollment joined and was placed
+/// (announced once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollmentCompleted {
     pub notification_id: String,
@@ -238,6 +256,9 @@ impl Detail for Stalled {
 impl Detail for InvitationExpiring {
     const DETAIL_TYPE: &'static str = INVITATION_EXPIRING;
 }
+impl Detail for AccountPlaced {
+    const DETAIL_TYPE: &'static str = ACCOUNT_PLACED;
+}
 
 /// Any notification the product publishes, by detail-type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +271,7 @@ pub enum NotificationDetail {
     EnrollmentCompleted(EnrollmentCompleted),
     Stalled(Stalled),
     InvitationExpiring(InvitationExpiring),
+    AccountPlaced(AccountPlaced),
 }
 
 impl NotificationDetail {
@@ -263,6 +285,7 @@ impl NotificationDetail {
             NotificationDetail::EnrollmentCompleted(_) => EnrollmentCompleted::DETAIL_TYPE,
             NotificationDetail::Stalled(_) => Stalled::DETAIL_TYPE,
             NotificationDetail::InvitationExpiring(_) => InvitationExpiring::DETAIL_TYPE,
+            NotificationDetail::AccountPlaced(_) => AccountPlaced::DETAIL_TYPE,
         }
     }
 
@@ -283,6 +306,7 @@ impl NotificationDetail {
             INVITATION_EXPIRING => {
                 InvitationExpiring::parse(detail_type, detail).map(Self::InvitationExpiring)
             }
+            ACCOUNT_PLACED => AccountPlaced::parse(detail_type, detail).map(Self::AccountPlaced),
             other => Err(ContractError::UnknownDetailType(other.to_owned())),
         }
     }
@@ -304,6 +328,7 @@ impl NotificationDetail {
             NotificationDetail::AccountJoined(d) => Some(&d.context),
             NotificationDetail::Stalled(d) => Some(&d.context),
             NotificationDetail::InvitationExpiring(d) => Some(&d.context),
+            NotificationDetail::AccountPlaced(d) => Some(&d.context),
             NotificationDetail::EnrollmentCompleted(_) => None,
         }
     }
@@ -333,6 +358,7 @@ impl NotificationDetail {
             NotificationDetail::EnrollmentCompleted(d) => serde_json::to_value(d),
             NotificationDetail::Stalled(d) => serde_json::to_value(d),
             NotificationDetail::InvitationExpiring(d) => serde_json::to_value(d),
+            NotificationDetail::AccountPlaced(d) => serde_json::to_value(d),
         };
         // Only strings, numbers, lists and structs: serialising to a Value cannot fail.
         json.expect("a notification detail is plain JSON data")
@@ -392,7 +418,11 @@ fn account_context(
     }
 }
 
-fn detail_of(notification: &Notification, context: AccountContext) -> NotificationDetail {
+fn detail_of(
+    notification: &Notification,
+    record: &OnboardingRecord,
+    context: AccountContext,
+) -> NotificationDetail {
     match notification {
         Notification::PhaseChanged { from, to, reason } => {
             NotificationDetail::PhaseChanged(PhaseChanged {
@@ -433,6 +463,15 @@ fn detail_of(notification: &Notification, context: AccountContext) -> Notificati
             expiring_handshake_id: handshake.clone(),
             expires_at: *expires_at,
         }),
+        Notification::AccountPlaced {
+            placed_in,
+            access_role,
+        } => NotificationDetail::AccountPlaced(AccountPlaced {
+            context,
+            placed_in: placed_in.clone(),
+            access_role: access_role.clone(),
+            tags: record.tags.clone(),
+        }),
     }
 }
 
@@ -448,12 +487,12 @@ pub fn render(
         .enumerate()
         .map(|(index, notification)| {
             let context = account_context(record, format!("{event_id}#{index}"), event_id);
-            detail_of(notification, context).to_outgoing()
+            detail_of(notification, record, context).to_outgoing()
         })
         .collect()
 }
 
-/// The one-time announcement that every account of an enrollment joined.
+/// The one-time announcement that every account of an enrollment joined and was placed.
 pub fn enrollment_completed(
     enrollment: &EnrollmentName,
     accounts: usize,

@@ -172,7 +172,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 }
             }
         }
-        if record.phase == Phase::Joined {
+        if record.placed.is_some() {
             self.announce_completion(&record.enrollment, cause).await?;
         }
         Ok(())
@@ -419,14 +419,15 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         Ok(())
     }
 
-    /// Announces, once, that every account of the enrollment joined (the counters say so).
+    /// Announces, once, that every account of the enrollment joined and was placed (the
+    /// counters say so).
     async fn announce_completion(
         &self,
         enrollment: &EnrollmentName,
         cause: &str,
     ) -> Result<(), TrackerError> {
         let counts = self.store.load_counts(enrollment).await?;
-        if !counts.all_joined() {
+        if !counts.all_placed() {
             return Ok(());
         }
         let scope = format!("ENROLLMENT#{enrollment}");

@@ -48,6 +48,29 @@ pub const INVITER_TRIGGER: PhaseTrigger = PhaseTrigger {
 /// Every function woken by a phase change (the tracker follows CloudTrail instead).
 pub const PHASE_TRIGGERS: [PhaseTrigger; 2] = [ACCEPTOR_TRIGGER, INVITER_TRIGGER];
 
+/// A function woken by one of the product's notifications about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationTrigger {
+    pub function: &'static str,
+    pub detail_type: &'static str,
+}
+
+impl NotificationTrigger {
+    /// The EventBridge pattern of the function's rule on the hub bus.
+    pub fn event_pattern(&self) -> Value {
+        json!({
+            "source": [notifications::SOURCE],
+            "detail-type": [self.detail_type],
+        })
+    }
+}
+
+/// The placer moves, tags and checks an account once it joined.
+pub const PLACER_TRIGGER: NotificationTrigger = NotificationTrigger {
+    function: "placer",
+    detail_type: notifications::ACCOUNT_JOINED,
+};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Account(AccountId),

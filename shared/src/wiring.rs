@@ -17,15 +17,19 @@ use crate::acceptor::Acceptor;
 use crate::adapters::dynamo::DynamoRecordStore;
 use crate::adapters::eventbridge::EventBridgeNotifier;
 use crate::adapters::organizations::{ClientHook, SdkTargetOrganization, StsCredentials};
+use crate::adapters::placement::StsTargetAccess;
 use crate::config::{Config, ConfigError};
 use crate::error_class::{Classified, FunctionError};
 use crate::inviter::Inviter;
+use crate::placer::Placer;
 use crate::reconciler::Reconciler;
 use crate::tracker::Tracker;
 
 pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
 pub type AwsAcceptor = Acceptor<DynamoRecordStore, EventBridgeNotifier, StsCredentials>;
 pub type AwsInviter = Inviter<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization>;
+pub type AwsPlacer =
+    Placer<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization, StsTargetAccess>;
 pub type AwsReconciler =
     Reconciler<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization, StsCredentials>;
 
@@ -136,6 +140,18 @@ impl Wiring {
         .with_deadlines(self.config.deadlines)
         .with_sweep_limits(self.config.sweep_limits))
     }
+
+    /// The placer arranges the target organization and assumes the access role with the
+    /// function's own credentials (the target management account's).
+    pub fn placer(&self) -> AwsPlacer {
+        Placer::new(
+            self.tracker(),
+            self.target_organization(),
+            StsTargetAccess::new(aws_sdk_sts::Client::new(&self.aws)),
+        )
+        .with_access_role(self.config.access_role_name.clone())
+        .with_sweep_limits(self.config.sweep_limits)
+    }
 }
 
 /// The record store on `table` (for what needs only the table, such as `onboardctl status`).
@@ -191,6 +207,17 @@ impl Function for AwsReconciler {
     const NAME: &'static str = "reconciler";
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         wiring.reconciler()
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
+    }
+}
+
+#[async_trait]
+impl Function for AwsPlacer {
+    const NAME: &'static str = "placer";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        Ok(wiring.placer())
     }
     async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
         outcome(self.handle_json(event).await)

@@ -200,6 +200,7 @@ impl TargetOrganization for FakeTarget {
         &self,
         account: &AccountId,
         _notes: &str,
+        _tags: &std::collections::BTreeMap<String, String>,
     ) -> Result<ObservedHandshake, OrganizationsError> {
         if let Some(error) = self.invite_errors.lock().unwrap().get(account) {
             return Err(error.clone());
@@ -253,6 +254,7 @@ impl World {
             management_account: None,
             members: Vec::new(),
             standalone_accounts: accounts.clone(),
+            placement: Default::default(),
         };
         world
             .store
@@ -270,6 +272,7 @@ impl World {
             management_account: Some(acct("222222222222")),
             members: vec![acct(MEMBER)],
             standalone_accounts: vec![acct(SOLO)],
+            placement: Default::default(),
         };
         for record in enrollment.records(Utc::now()).unwrap() {
             store.create(&record).await.unwrap();

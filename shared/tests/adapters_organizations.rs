@@ -372,7 +372,7 @@ async fn accept_with(rule: Rule) -> OrganizationsError {
 async fn invite_with(rule: Rule) -> OrganizationsError {
     let client = organizations_client(RuleMode::Sequential, &[&rule]);
     SdkTargetOrganization::new(client)
-        .invite(&account(INVITED), "enrollment acme")
+        .invite(&account(INVITED), "enrollment acme", &Default::default())
         .await
         .unwrap_err()
 }
@@ -623,7 +623,7 @@ async fn invite_targets_the_account_with_the_notes() {
         });
     let client = organizations_client(RuleMode::Sequential, &[&rule]);
     let handshake = SdkTargetOrganization::new(client)
-        .invite(&account(INVITED), "enrollment acme")
+        .invite(&account(INVITED), "enrollment acme", &Default::default())
         .await
         .unwrap();
     assert_eq!(handshake.id, handshake_id());

@@ -147,6 +147,7 @@ fn enrollment_gives_every_account_its_record_and_rejects_duplicates() {
         management_account: Some(acct(MGMT)),
         members: vec![acct(MEMBER)],
         standalone_accounts: vec![acct(SOLO)],
+        placement: Default::default(),
     };
     let records = enrollment.records(t(0)).unwrap();
     let phases: Vec<_> = records
@@ -692,4 +693,96 @@ fn an_acceptance_alone_never_joins() {
     assert!(!s.last().changed, "a prompt to confirm, no change");
     s.when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
+}
+
+// --- placement, after joining ------------------------------------------------------------
+
+fn asking_an_ou() -> OnboardingRecord {
+    let mut record = given(Role::Standalone, TransferMode::Direct);
+    record.ou = Some(OuRef::parse("Customers/Acme").unwrap());
+    record
+}
+
+fn problem(code: BlockerCode) -> PlacementProblem {
+    PlacementProblem {
+        code,
+        failure: AwsFailure::new("X", None, "why"),
+    }
+}
+
+fn placed(ou: &str) -> EventKind {
+    EventKind::AccountPlaced {
+        placed_in: Some(ou.to_owned()),
+        access_role: Some("OrganizationAccountAccessRole".to_owned()),
+    }
+}
+
+#[test]
+fn an_account_with_nothing_asked_is_placed_as_it_joins() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(EventKind::MembershipConfirmed)
+        .then_phase(Phase::Joined);
+    assert!(s.record.placed.is_some());
+    assert!(s
+        .last()
+        .notifications
+        .contains(&Notification::AccountPlaced {
+            placed_in: None,
+            access_role: None
+        }));
+}
+
+#[test]
+fn an_account_asking_an_ou_is_placed_only_by_the_placer_and_only_once_joined() {
+    let early = Scenario::new(asking_an_ou()).when(placed("ou-ab12-cdef3456"));
+    assert!(!early.last().changed, "not joined: nothing to place");
+    let s = Scenario::new(asking_an_ou())
+        .when(EventKind::MembershipConfirmed)
+        .then_phase(Phase::Joined);
+    assert!(s.record.placed.is_none());
+    assert!(s
+        .last()
+        .notifications
+        .contains(&Notification::AccountJoined));
+    let s = s.when(placed("ou-ab12-cdef3456"));
+    let placed_record = s.record.placed.clone().unwrap();
+    assert_eq!(placed_record.placed_in.as_deref(), Some("ou-ab12-cdef3456"));
+    assert!(matches!(
+        &s.last().notifications[..],
+        [Notification::AccountPlaced { .. }]
+    ));
+    let s = s.when(placed("ou-other-00000000"));
+    assert!(!s.last().changed, "placed once, never again");
+}
+
+#[test]
+fn placement_blockers_are_exactly_the_last_problems_found_and_clear_when_placed() {
+    let s = Scenario::new(asking_an_ou())
+        .when(EventKind::MembershipConfirmed)
+        .when(EventKind::PlacementBlocked {
+            problems: vec![
+                problem(BlockerCode::OuNotFound),
+                problem(BlockerCode::AccessRoleMissing),
+            ],
+        });
+    let codes: Vec<BlockerCode> = s.record.blockers.iter().map(|b| b.code).collect();
+    assert_eq!(
+        codes,
+        [BlockerCode::OuNotFound, BlockerCode::AccessRoleMissing]
+    );
+    assert!(s.record.blockers.iter().all(|b| b.step == Step::Place));
+    let s = s.when(EventKind::PlacementBlocked {
+        problems: vec![problem(BlockerCode::AccessRoleMissing)],
+    });
+    assert_eq!(s.record.blockers.len(), 1);
+    assert!(matches!(
+        &s.last().notifications[..],
+        [Notification::Unblocked { cleared }] if cleared == &[BlockerCode::OuNotFound]
+    ));
+    let s = s.when(EventKind::PlacementBlocked {
+        problems: vec![problem(BlockerCode::AccessRoleMissing)],
+    });
+    assert!(!s.last().changed, "the same problems again change nothing");
+    let s = s.when(placed("ou-ab12-cdef3456"));
+    assert!(s.record.blockers.is_empty());
 }

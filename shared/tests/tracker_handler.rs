@@ -34,6 +34,7 @@ async fn setup(
         management_account: Some(acct("222222222222")),
         members: vec![acct("333333333333"), acct("444444444444")],
         standalone_accounts: vec![acct("555555555555")],
+        placement: Default::default(),
     };
     for record in enrollment.records(Utc::now()).unwrap() {
         store.create(&record).await.unwrap();

@@ -33,6 +33,7 @@ async fn enrolled() -> (
         management_account: Some(acct(OLD_MANAGEMENT)),
         members: vec![acct("333333333333"), acct("444444444444")],
         standalone_accounts: vec![acct("555555555555")],
+        placement: Default::default(),
     };
     store
         .create_many(&enrollment.records(Utc::now()).unwrap())

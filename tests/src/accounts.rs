@@ -32,6 +32,7 @@
 //! emulator, so tests that use [`unique_account_id`] never see each other's data even
 //! when they share one emulator process (`cargo test`).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -342,6 +343,100 @@ impl AwsAccount {
                 return Ok(ids);
             }
         }
+    }
+
+    /// Creates the access role the target uses once this account joined, as
+    /// infra/spoke.yaml's `AccessRole` does: `name`, trusting `target_management`'s root,
+    /// with AdministratorAccess.
+    pub async fn create_access_role(&self, name: &str, target_management: &str) -> Result<()> {
+        let trust = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{target_management}:root")},
+                "Action": "sts:AssumeRole"
+            }]
+        });
+        let iam = self.iam();
+        iam.create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .with_context(|| format!("CreateRole {name} in {}", self.account_id()))?;
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+            .send()
+            .await
+            .context("AttachRolePolicy on the access role")?;
+        Ok(())
+    }
+
+    /// Creates the OU `name` under `parent` in this account's organization; its id.
+    pub async fn create_organizational_unit(&self, parent: &str, name: &str) -> Result<String> {
+        let created = self
+            .organizations()
+            .create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .send()
+            .await
+            .with_context(|| format!("CreateOrganizationalUnit {name} under {parent}"))?;
+        created
+            .organizational_unit()
+            .and_then(|ou| ou.id())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("CreateOrganizationalUnit returned no id"))
+    }
+
+    /// The root id of this account's organization.
+    pub async fn root_id(&self) -> Result<String> {
+        let roots = self
+            .organizations()
+            .list_roots()
+            .send()
+            .await
+            .context("ListRoots")?;
+        roots
+            .roots()
+            .first()
+            .and_then(|r| r.id())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("ListRoots returned no root"))
+    }
+
+    /// The root or OU `account` is in, in this account's organization.
+    pub async fn parent_of(&self, account: &str) -> Result<String> {
+        let parents = self
+            .organizations()
+            .list_parents()
+            .child_id(account)
+            .send()
+            .await
+            .context("ListParents")?;
+        parents
+            .parents()
+            .first()
+            .and_then(|p| p.id())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("ListParents named no parent"))
+    }
+
+    /// The tags of `account` in this account's organization.
+    pub async fn account_tags(&self, account: &str) -> Result<BTreeMap<String, String>> {
+        let listed = self
+            .organizations()
+            .list_tags_for_resource()
+            .resource_id(account)
+            .send()
+            .await
+            .context("ListTagsForResource")?;
+        Ok(listed
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
     }
 
     /// Creates the spoke role in this (customer) account and returns its ARN.

@@ -91,6 +91,7 @@ pub fn enrollment(
         management_account: management.map(AccountId::parse).transpose()?,
         members: ids(members)?,
         standalone_accounts: ids(standalone)?,
+        placement: Default::default(),
     })
 }
 

@@ -43,7 +43,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
 use onboarding::cloudtrail;
 use onboarding::notifications;
-use onboarding::trigger::PHASE_TRIGGERS;
+use onboarding::trigger::{PHASE_TRIGGERS, PLACER_TRIGGER};
 use onboarding::wiring::Wiring;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -77,8 +77,9 @@ impl FunctionRule {
         }
     }
 
-    /// The deployment's rules: tracker, acceptor, inviter. The acceptor's and inviter's
-    /// patterns are the library's [`PHASE_TRIGGERS`], as in template.yaml. The tracker's is
+    /// The deployment's rules: tracker, acceptor, inviter, placer. The acceptor's and
+    /// inviter's patterns are the library's [`PHASE_TRIGGERS`], the placer's its
+    /// [`PLACER_TRIGGER`], as in template.yaml. The tracker's is
     /// wider than the template's two rules (which filter on detail-type and the followed
     /// `eventName`s): the recorder only records followed calls, and the tracker skips
     /// anything else itself. tests/tests/template_contract.rs checks both.
@@ -87,8 +88,10 @@ impl FunctionRule {
         let woken_by_phase_changes = PHASE_TRIGGERS
             .iter()
             .map(|trigger| FunctionRule::new(trigger.function, trigger.event_pattern()));
+        let placer = FunctionRule::new(PLACER_TRIGGER.function, PLACER_TRIGGER.event_pattern());
         std::iter::once(tracker)
             .chain(woken_by_phase_changes)
+            .chain([placer])
             .collect()
     }
 }

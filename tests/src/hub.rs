@@ -13,7 +13,7 @@ use onboarding::adapters::eventbridge::EventBridgeNotifier;
 use onboarding::adapters::organizations::{
     ClientHook, SdkTargetOrganization, SpokeSession, StsCredentials,
 };
-use onboarding::config::{Config, SpokeAccess};
+use onboarding::config::{Config, SpokeAccess, DEFAULT_ACCESS_ROLE_NAME};
 use onboarding::domain::{
     AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
 };
@@ -21,7 +21,7 @@ use onboarding::ports::RecordStore;
 use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;
-use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsReconciler, AwsTracker, Wiring};
+use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsPlacer, AwsReconciler, AwsTracker, Wiring};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::counter::CallCounter;
@@ -109,6 +109,7 @@ impl Hub {
             invitation_limits: self.invitation_limits,
             sweep_limits: SweepLimits::default(),
             deadlines: Deadlines::default(),
+            access_role_name: Some(DEFAULT_ACCESS_ROLE_NAME.to_owned()),
         }
     }
 
@@ -185,6 +186,10 @@ impl Hub {
         self.wiring().inviter()
     }
 
+    pub fn placer(&self) -> AwsPlacer {
+        self.wiring().placer()
+    }
+
     pub fn reconciler(&self) -> AwsReconciler {
         self.wiring()
             .reconciler()
@@ -218,15 +223,17 @@ impl Hub {
         Ok(records)
     }
 
-    /// A dispatcher running the real handlers for the three functions' queues, as Lambda
-    /// would: a handler's `Err` leaves the message for a retry.
+    /// A dispatcher running the real handlers for the functions' queues (tracker,
+    /// acceptor, inviter, placer), as Lambda would: a handler's `Err` leaves the message
+    /// for a retry.
     pub fn dispatcher(&self) -> Result<Dispatcher> {
         let wiring = self.wiring();
         self.event_loop
             .dispatcher()
             .function::<AwsTracker>(&wiring)?
             .function::<AwsAcceptor>(&wiring)?
-            .function::<AwsInviter>(&wiring)
+            .function::<AwsInviter>(&wiring)?
+            .function::<AwsPlacer>(&wiring)
     }
 }
 

@@ -1117,8 +1117,13 @@ impl Screen {
                 self.name(d.context.account_id.as_str())
             ),
             Ok(NotificationDetail::EnrollmentCompleted(d)) => format!(
-                "Enrollment Completed: {} ({} accounts joined)",
+                "Enrollment Completed: {} ({} accounts joined and placed)",
                 d.enrollment, d.accounts
+            ),
+            Ok(NotificationDetail::AccountPlaced(d)) => format!(
+                "Account Placed: {} in {}",
+                self.name(d.context.account_id.as_str()),
+                d.placed_in.as_deref().unwrap_or("the root (nothing asked)")
             ),
             Ok(NotificationDetail::Stalled(d)) => format!(
                 "Onboarding Stalled: {}: no progress since {}",

@@ -184,6 +184,7 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
         management_account: Some(acct(CUSTOMER_MANAGEMENT)),
         members: MEMBERS.iter().map(|m| acct(m)).collect(),
         standalone_accounts: Vec::new(),
+        placement: Default::default(),
     };
     for record in enrollment.records(Utc::now()).unwrap() {
         store.create(&record).await.unwrap();

@@ -708,6 +708,7 @@ async fn enrollment_counters_stay_exact_under_sixteen_concurrent_events() {
         management_account: Some(acct(&onboarding_e2e::accounts::unique_account_id())),
         members: members.clone(),
         standalone_accounts: Vec::new(),
+        placement: Default::default(),
     };
     hub.enroll(&enrollment).await.unwrap();
     // Sixteen members of one enrollment leave at once: each event moves its own record

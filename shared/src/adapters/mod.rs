@@ -5,4 +5,5 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
 pub mod organizations;
+pub mod placement;
 mod sdk_error;

@@ -81,7 +81,7 @@ pub trait OperationError: ProvideErrorMetadata + std::error::Error + Send + Sync
 }
 
 /// The wire code of a modeled exception, from its Rust variant name.
-fn wire_code(variant: &'static str) -> &'static str {
+pub(crate) fn wire_code(variant: &'static str) -> &'static str {
     // The one exception here whose Rust name differs from its code.
     if variant == "AwsOrganizationsNotInUseException" {
         "AWSOrganizationsNotInUseException"
@@ -97,8 +97,8 @@ macro_rules! operation_error {
         impl OperationError for $ty {
             fn modeled_code(&self) -> Option<&'static str> {
                 match self {
-                    $(Self::$plain(_) => Some(wire_code(stringify!($plain))),)*
-                    $(Self::$reasoned(_) => Some(wire_code(stringify!($reasoned))),)*
+                    $(Self::$plain(_) => Some($crate::adapters::organizations::wire_code(stringify!($plain))),)*
+                    $(Self::$reasoned(_) => Some($crate::adapters::organizations::wire_code(stringify!($reasoned))),)*
                     _ => None,
                 }
             }
@@ -118,6 +118,8 @@ macro_rules! operation_error {
         }
     };
 }
+
+pub(crate) use operation_error;
 
 use aws_sdk_organizations::operation::accept_handshake::AcceptHandshakeError;
 use aws_sdk_organizations::operation::decline_handshake::DeclineHandshakeError;
@@ -263,7 +265,7 @@ pub fn map_sdk_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> Organ
     }
 }
 
-fn malformed(message: impl Into<String>) -> OrganizationsError {
+pub(crate) fn malformed(message: impl Into<String>) -> OrganizationsError {
     OrganizationsError {
         failure: AwsFailure::new(MALFORMED_RESPONSE, None, message),
         transient: false,
@@ -271,7 +273,7 @@ fn malformed(message: impl Into<String>) -> OrganizationsError {
 }
 
 /// Logs a failed call at a level that says whether anyone must act.
-fn logged(operation: &'static str, err: OrganizationsError) -> OrganizationsError {
+pub(crate) fn logged(operation: &'static str, err: OrganizationsError) -> OrganizationsError {
     if err.transient {
         tracing::warn!(operation, code = %err.failure.code, error = %err, "transient Organizations failure");
     } else {
@@ -534,11 +536,12 @@ impl TargetOrganization for SdkTargetOrganization {
         Ok(handshakes)
     }
 
-    #[tracing::instrument(skip(self, notes), fields(account_id = %account))]
+    #[tracing::instrument(skip(self, notes, tags), fields(account_id = %account))]
     async fn invite(
         &self,
         account: &AccountId,
         notes: &str,
+        tags: &std::collections::BTreeMap<String, String>,
     ) -> Result<ObservedHandshake, OrganizationsError> {
         let target = HandshakeParty::builder()
             .r#type(HandshakePartyType::Account)
@@ -551,6 +554,9 @@ impl TargetOrganization for SdkTargetOrganization {
         let mut request = self.client.invite_account_to_organization().target(target);
         if !notes.is_empty() {
             request = request.notes(notes);
+        }
+        for tag in super::placement::sdk_tags(tags)? {
+            request = request.tags(tag);
         }
         let output = request
             .send()

@@ -41,6 +41,8 @@ pub enum Step {
     Accept,
     /// Reaching the account at all (spoke role).
     Access,
+    /// Placing the joined account: its OU, its tags, the target's access role.
+    Place,
 }
 
 /// Stable blocker codes: notification consumers and dashboards key on these strings.
@@ -73,6 +75,8 @@ pub enum BlockerCode {
     HandshakeNotOpen,
     DuplicateInvitation,
     SpokeRoleUntrusted,
+    OuNotFound,
+    AccessRoleMissing,
     UnknownError,
 }
 
@@ -117,6 +121,8 @@ impl BlockerCode {
             HandshakeNotOpen => HANDSHAKE_NOT_OPEN,
             DuplicateInvitation => DUPLICATE_INVITATION,
             SpokeRoleUntrusted => SPOKE_ROLE_UNTRUSTED,
+            OuNotFound => OU_NOT_FOUND,
+            AccessRoleMissing => ACCESS_ROLE_MISSING,
             UnknownError => UNKNOWN_ERROR,
         }
     }
@@ -244,6 +250,17 @@ mod explanation {
     pub const SPOKE_ROLE_UNTRUSTED: Explanation = (
         "The hub cannot assume the spoke role in this account (not deployed, or the external id does not match).",
         "Deploy infra/spoke.yaml in the account (or the StackSet) with the hub account id and the configured external id.",
+    );
+
+    // Placing a joined account.
+
+    pub const OU_NOT_FOUND: Explanation = (
+        "The organizational unit the enrollment names does not exist in the target organization.",
+        "Create the OU in the target organization (AWS Organizations > AWS accounts > Actions > Create new), with the path or id the blocker's raw message names; the placer moves the account on its next run.",
+    );
+    pub const ACCESS_ROLE_MISSING: Explanation = (
+        "The target management account cannot assume the access role in this account.",
+        "Deploy infra/spoke.yaml in the account with CreateAccessRole=true, or create the role the raw message names yourself, trusting the target management account; the placer checks again on its next run.",
     );
     pub const UNKNOWN_ERROR: Explanation = (
         "AWS refused the call for a reason this tool does not know.",

@@ -24,6 +24,8 @@ pub enum Counter {
     InPhase(Phase),
     /// Enrolled members still recorded in the old organization.
     MembersInOldOrganization,
+    /// Accounts placed: in their OU, tagged and reachable (onboarding ended).
+    Placed,
 }
 
 /// The counters of one enrollment, as last committed.
@@ -53,6 +55,15 @@ impl EnrollmentCounts {
     /// Every enrolled account joined.
     pub fn all_joined(&self) -> bool {
         self.accounts() > 0 && self.in_phase(Phase::Joined) == self.accounts()
+    }
+
+    pub fn placed(&self) -> i64 {
+        self.get(Counter::Placed)
+    }
+
+    /// Every enrolled account is placed: the enrollment is complete.
+    pub fn all_placed(&self) -> bool {
+        self.accounts() > 0 && self.placed() == self.accounts()
     }
 
     /// Applies a change (the in-memory store and tests; DynamoDB adds on its side).
@@ -104,6 +115,11 @@ impl CountChange {
         );
         if was != is {
             deltas.push((Counter::MembersInOldOrganization, if is { 1 } else { -1 }));
+        }
+        match (before.placed.is_some(), after.placed.is_some()) {
+            (false, true) => deltas.push((Counter::Placed, 1)),
+            (true, false) => deltas.push((Counter::Placed, -1)),
+            _ => {}
         }
         (!deltas.is_empty()).then(|| Self {
             enrollment: after.enrollment.clone(),
@@ -192,5 +208,14 @@ mod tests {
         counts.add(&CountChange::between(&before, &joined).unwrap());
         assert!(counts.all_joined());
         assert!(!EnrollmentCounts::default().all_joined());
+        assert!(!counts.all_placed(), "joined is not placed");
+        let mut placed = joined.clone();
+        placed.placed = Some(crate::domain::Placed {
+            placed_in: None,
+            access_role: None,
+            at: Utc::now(),
+        });
+        counts.add(&CountChange::between(&joined, &placed).unwrap());
+        assert!(counts.all_placed());
     }
 }

@@ -75,7 +75,7 @@ pub enum Closure {
 }
 
 /// The functions whose observations carry their name as the prefix of the event id.
-pub const OBSERVERS: [&str; 3] = ["acceptor", "inviter", "reconciler"];
+pub const OBSERVERS: [&str; 4] = ["acceptor", "inviter", "placer", "reconciler"];
 
 /// Something that happened to one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +185,32 @@ pub enum EventKind {
         handshake: HandshakeId,
         expires_at: DateTime<Utc>,
     },
+    /// Observed by the placer: the joined account is in its OU (`placed_in`), carries its
+    /// tags, and the target assumed `access_role` in it.
+    AccountPlaced {
+        placed_in: Option<String>,
+        access_role: Option<String>,
+    },
+    /// Observed by the placer: what keeps the joined account from being placed. Replaces
+    /// the placement blockers the record had.
+    PlacementBlocked { problems: Vec<PlacementProblem> },
+}
+
+/// One reason the placer could not place an account, with what AWS (or the placer) said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementProblem {
+    pub code: BlockerCode,
+    pub failure: AwsFailure,
+}
+
+impl EventKind {
+    /// Placement happens after joining: these are the only events a joined record takes.
+    pub fn is_placement(&self) -> bool {
+        matches!(
+            self,
+            EventKind::AccountPlaced { .. } | EventKind::PlacementBlocked { .. }
+        )
+    }
 }
 
 impl EventKind {
@@ -207,6 +233,8 @@ impl EventKind {
             EventKind::InvitationDeferred { .. } => "invitation_deferred",
             EventKind::Stalled { .. } => "stalled",
             EventKind::InvitationExpiring { .. } => "invitation_expiring",
+            EventKind::AccountPlaced { .. } => "account_placed",
+            EventKind::PlacementBlocked { .. } => "placement_blocked",
         }
     }
 }

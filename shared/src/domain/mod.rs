@@ -7,6 +7,7 @@ pub mod event;
 pub mod ids;
 pub mod origin;
 pub mod phase;
+pub mod placement;
 pub mod policy;
 pub mod quota;
 pub mod reconcile;
@@ -15,16 +16,21 @@ pub mod transition;
 
 pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
 pub use counts::{CountChange, Counter, EnrollmentCounts};
-pub use event::{Closure, DomainEvent, EventKind, Operation};
+pub use event::{Closure, DomainEvent, EventKind, Operation, PlacementProblem};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
+pub use placement::{
+    asks_placement, awaits_placement, missing_tags, parse_tag, wanted_tags, OuRef, Placed,
+    PlacementError,
+};
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
 pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
 pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
 pub use record::{
-    ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry, OnboardingRecord, Target,
+    AccountPlacement, ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry,
+    OnboardingRecord, Placement, Target,
 };
 pub use transition::{apply, FollowUp, Notification, Transition};

@@ -65,7 +65,9 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::MembershipConfirmed
         | EventKind::InvitationDeferred { .. }
         | EventKind::Stalled { .. }
-        | EventKind::InvitationExpiring { .. } => &[],
+        | EventKind::InvitationExpiring { .. }
+        | EventKind::AccountPlaced { .. }
+        | EventKind::PlacementBlocked { .. } => &[],
     }
 }
 

@@ -1,11 +1,14 @@
 //! The onboarding record: one per account, the single source of truth of where it stands.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocker::{Blocker, BlockerCode, Step};
 use super::ids::{AccountId, EnrollmentName, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
+use super::placement::{OuRef, Placed};
 
 /// How many applied events a record remembers. Enough to read an account's story and to
 /// drop most redeliveries in the domain itself; the store's event markers catch the rest.
@@ -77,6 +80,19 @@ pub struct OnboardingRecord {
     /// never brings it back (events arrive out of order).
     #[serde(default)]
     pub cleared_blockers: Vec<ClearedBlocker>,
+    /// The target OU the account is to be placed in (`None`: where it lands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou: Option<OuRef>,
+    /// The tags the enrollment asks for (the product adds its own two).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The organization the account leaves, once known (given at enrollment, or read by
+    /// the reconciler while the account is still in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_organization: Option<OrganizationId>,
+    /// Set once the account is in its OU, tagged and reachable: onboarding ended.
+    #[serde(default)]
+    pub placed: Option<Placed>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -128,6 +144,10 @@ impl OnboardingRecord {
             settled_handshakes: Vec::new(),
             old_management_account: None,
             cleared_blockers: Vec::new(),
+            ou: None,
+            tags: BTreeMap::new(),
+            source_organization: None,
+            placed: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -162,6 +182,46 @@ pub struct Enrollment {
     pub management_account: Option<AccountId>,
     pub members: Vec<AccountId>,
     pub standalone_accounts: Vec<AccountId>,
+    /// Where every account lands, and the tags it carries.
+    pub placement: Placement,
+}
+
+/// What an enrollment asks of the placer for its accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub ou: Option<OuRef>,
+    pub tags: BTreeMap<String, String>,
+    /// The organization the accounts leave, when the operator knows it.
+    pub source_organization: Option<OrganizationId>,
+    /// What single accounts ask beyond that (a CSV's `ou` and `tags` columns): their OU
+    /// replaces the enrollment's, their tags add to its tags.
+    pub per_account: BTreeMap<AccountId, AccountPlacement>,
+}
+
+/// One account's own OU and tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountPlacement {
+    pub ou: Option<OuRef>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Placement {
+    /// Gives `record` this placement.
+    pub fn apply_to(&self, record: &mut OnboardingRecord) {
+        record.ou.clone_from(&self.ou);
+        record.tags.clone_from(&self.tags);
+        if let Some(own) = self.per_account.get(&record.account_id) {
+            if own.ou.is_some() {
+                record.ou.clone_from(&own.ou);
+            }
+            record.tags.extend(own.tags.clone());
+        }
+        if record.role != Role::Standalone {
+            record
+                .source_organization
+                .clone_from(&self.source_organization);
+        }
+    }
 }
 
 /// Why an enrollment cannot be created.
@@ -217,6 +277,7 @@ impl Enrollment {
                         .old_management_account
                         .clone_from(&self.management_account);
                 }
+                self.placement.apply_to(&mut record);
                 record
             })
             .collect())

@@ -22,9 +22,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
-use super::event::{Closure, DomainEvent, EventKind, Operation};
+use super::event::{Closure, DomainEvent, EventKind, Operation, PlacementProblem};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
+use super::placement::{asks_placement, awaits_placement, Placed};
 use super::record::{
     ClearedBlocker, Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY,
     HISTORY_LIMIT,
@@ -59,6 +60,11 @@ pub enum Notification {
     InvitationExpiring {
         handshake: HandshakeId,
         expires_at: DateTime<Utc>,
+    },
+    /// The joined account is in its OU, tagged and reachable: onboarding ended.
+    AccountPlaced {
+        placed_in: Option<String>,
+        access_role: Option<String>,
     },
 }
 
@@ -112,7 +118,7 @@ pub fn apply(
 ) -> Transition {
     if event.account != record.account_id
         || record.has_applied(&event.id)
-        || record.phase == Phase::Joined
+        || (record.phase == Phase::Joined && !event.kind.is_placement())
     {
         return Transition::unchanged(record);
     }
@@ -132,6 +138,9 @@ pub fn apply(
     if next.phase != record.phase {
         next.phase_since = now;
         announce_phase_change(record, &next, reason, &mut notifications, &mut follow_ups);
+        if next.phase == Phase::Joined && !asks_placement(&next) {
+            place(&mut next, &mut notifications, None, None, now);
+        }
     }
     notifications.extend(blocker_changes(record, &next));
     if record.role == Role::Member && record.in_old_organization && !next.in_old_organization {
@@ -289,6 +298,54 @@ fn decide(
             handshake,
             expires_at,
         } => announce_expiry(next, out, handshake, *expires_at),
+        EventKind::AccountPlaced {
+            placed_in,
+            access_role,
+        } => {
+            if awaits_placement(next) {
+                let (placed_in, access_role) = (placed_in.clone(), access_role.clone());
+                place(next, &mut out.notifications, placed_in, access_role, now)
+            }
+        }
+        EventKind::PlacementBlocked { problems } => block_placement(next, problems, now),
+    }
+}
+
+/// Onboarding ends: the record says where the account is and how the target reaches it,
+/// and what blocked placing it is cleared.
+fn place(
+    next: &mut OnboardingRecord,
+    notifications: &mut Vec<Notification>,
+    placed_in: Option<String>,
+    access_role: Option<String>,
+    now: DateTime<Utc>,
+) {
+    clear_steps(next, &[Step::Place]);
+    notifications.push(Notification::AccountPlaced {
+        placed_in: placed_in.clone(),
+        access_role: access_role.clone(),
+    });
+    next.placed = Some(Placed {
+        placed_in,
+        access_role,
+        at: now,
+    });
+}
+
+/// The placement blockers become exactly `problems` (one still there keeps its `since`);
+/// a placed account is left alone.
+fn block_placement(next: &mut OnboardingRecord, problems: &[PlacementProblem], now: DateTime<Utc>) {
+    if !awaits_placement(next) {
+        return;
+    }
+    let wanted: Vec<Blocker> = problems
+        .iter()
+        .map(|p| Blocker::from_failure(p.code, Step::Place, &p.failure, now))
+        .collect();
+    next.blockers
+        .retain(|b| b.step != Step::Place || wanted.iter().any(|w| w.same_as(b)));
+    for blocker in wanted {
+        add_blocker(next, blocker);
     }
 }
 
@@ -509,7 +566,7 @@ fn is_stale_failure(
     let step_done = match operation.step() {
         Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
         Step::Invite => next.phase == Phase::Invited,
-        Step::Accept | Step::Access => false,
+        Step::Accept | Step::Access | Step::Place => false,
     };
     about_another_handshake || step_done
 }

@@ -3,6 +3,7 @@
 
 mod notifier;
 mod organizations;
+mod placement;
 mod store;
 
 pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
@@ -10,5 +11,6 @@ pub use organizations::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
     TargetOrganization,
 };
+pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
 pub use store::RecordPage;
 pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};

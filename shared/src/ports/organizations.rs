@@ -1,6 +1,7 @@
 //! AWS Organizations, as the acceptor and inviter need it: acting as a customer account
 //! (through the spoke role) and as the target organization (the hub's own credentials).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -67,11 +68,13 @@ pub trait Credentials: Send + Sync {
 pub trait TargetOrganization: Send + Sync {
     /// ListHandshakesForOrganization, all pages.
     async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, OrganizationsError>;
-    /// InviteAccountToOrganization with target type ACCOUNT.
+    /// InviteAccountToOrganization with target type ACCOUNT; AWS applies `tags` to the
+    /// account when it accepts.
     async fn invite(
         &self,
         account: &AccountId,
         notes: &str,
+        tags: &BTreeMap<String, String>,
     ) -> Result<ObservedHandshake, OrganizationsError>;
     /// The organization's accounts (ListAccounts, all pages).
     async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError>;
@@ -113,8 +116,9 @@ impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
         &self,
         account: &AccountId,
         notes: &str,
+        tags: &BTreeMap<String, String>,
     ) -> Result<ObservedHandshake, OrganizationsError> {
-        (**self).invite(account, notes).await
+        (**self).invite(account, notes, tags).await
     }
     async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
         (**self).member_accounts().await

@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::age;
-use crate::domain::{Blocker, OnboardingRecord, Phase};
+use crate::domain::{Blocker, OnboardingRecord, OuRef, Phase};
 
 /// No progress for this long, while not `Joined`, makes an account "stalled" in reports:
 /// the reconciler's default for publishing `Onboarding Stalled`.
 pub const STALLED_AFTER: Duration = crate::domain::reconcile::STALL_AFTER;
 
-/// Where an account was placed once it joined. Records do not carry an OU or tags yet;
-/// when they do, [`AccountView::from_record`] fills this and every format shows the
-/// columns, which stay absent until then.
+/// Where an account was placed once it joined ([`AccountView::from_record`] fills it for a
+/// placed record): every format shows the columns once an enrollment has one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
     pub organizational_unit: Option<String>,
@@ -60,7 +59,7 @@ impl<'r> AccountView<'r> {
             phase,
             in_phase: age(record.phase_since, now),
             stalled: is_stalled(record, now),
-            placement: None,
+            placement: placement_of(record),
         }
     }
 
@@ -90,6 +89,20 @@ impl<'r> AccountView<'r> {
             .collect();
         codes.join(", ")
     }
+}
+
+/// The OU as asked with the id it resolved to (`Customers/Acme (ou-…)`), and the tags.
+fn placement_of(record: &OnboardingRecord) -> Option<Placement> {
+    let placed = record.placed.as_ref()?;
+    let organizational_unit = match (&record.ou, &placed.placed_in) {
+        (Some(OuRef::Path(names)), Some(id)) => Some(format!("{} ({id})", names.join("/"))),
+        (_, Some(id)) => Some(id.clone()),
+        (_, None) => None,
+    };
+    Some(Placement {
+        organizational_unit,
+        tags: record.tags.clone(),
+    })
 }
 
 pub fn is_stalled(record: &OnboardingRecord, now: DateTime<Utc>) -> bool {

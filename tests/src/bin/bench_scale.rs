@@ -330,6 +330,7 @@ fn enrollment(size: usize, sampled: usize, run: usize) -> Result<(Enrollment, Ve
         management_account: rest.next(),
         members: rest.collect(),
         standalone_accounts: sample.clone(),
+        placement: Default::default(),
     };
     Ok((enrollment, sample))
 }

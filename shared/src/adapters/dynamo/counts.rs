@@ -28,13 +28,18 @@ fn attribute(counter: Counter) -> String {
         Counter::Accounts => "accounts".to_owned(),
         Counter::InPhase(phase) => format!("phase_{phase}"),
         Counter::MembersInOldOrganization => "members_in_old_organization".to_owned(),
+        Counter::Placed => "placed".to_owned(),
     }
 }
 
 fn every_counter() -> impl Iterator<Item = Counter> {
-    [Counter::Accounts, Counter::MembersInOldOrganization]
-        .into_iter()
-        .chain(Phase::ALL.into_iter().map(Counter::InPhase))
+    [
+        Counter::Accounts,
+        Counter::MembersInOldOrganization,
+        Counter::Placed,
+    ]
+    .into_iter()
+    .chain(Phase::ALL.into_iter().map(Counter::InPhase))
 }
 
 /// The transaction item adding `change` to its enrollment's counters.

@@ -1,0 +1,378 @@
+//! The placer: a joined account lands where its enrollment asked. With the hub's own
+//! credentials (the target management account), for each joined account not yet placed:
+//! 1. **OU**: the enrollment's OU (an id, or a path resolved from the root with
+//!    ListRoots and ListOrganizationalUnitsForParent) against the account's parent
+//!    (ListParents); MoveAccount only when they differ. An OU that does not exist is the
+//!    blocker `OU_NOT_FOUND`.
+//! 2. **Tags**: the enrollment's tags and the product's own two against the account's
+//!    (ListTagsForResource); TagResource with only those missing or different.
+//! 3. **Access**: AssumeRole of the access role in the account; a refusal is the blocker
+//!    `ACCESS_ROLE_MISSING`.
+//!
+//! All three done is `AccountPlaced` (published as `Account Placed`); otherwise every
+//! problem found is the record's placement blockers, cleared by the run that finds none.
+//! Each step reads before it writes, so a re-run changes nothing. A placed record is never
+//! touched again: an account a person moves or retags afterwards stays as they left it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::adapters::organizations::spoke_role_arn;
+use crate::domain::{
+    asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
+    DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, PlacementProblem,
+};
+use crate::error_class::{Classified, ErrorClass};
+use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
+use crate::retry;
+use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::tracker::{Tracker, TrackerError};
+use crate::trigger::dispatch;
+
+/// The sweep's cursor name in the store.
+const SWEEP: &str = "placer";
+
+/// Transient Organizations failures are retried this many times per call.
+const ATTEMPTS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacerOutcome {
+    /// In its OU (or where it landed, `None`: nothing was asked), tagged, reachable.
+    Placed {
+        placed_in: Option<String>,
+    },
+    /// What keeps it from being placed: the record's blockers say what to do.
+    Blocked {
+        codes: Vec<BlockerCode>,
+    },
+    /// Placed before: left as it is.
+    AlreadyPlaced,
+    /// Not joined yet: nothing to place.
+    NotJoined {
+        phase: Phase,
+    },
+    NotEnrolled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlacerError {
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
+    #[error("Organizations kept failing: {0}")]
+    Organizations(#[from] OrganizationsError),
+}
+
+impl Classified for PlacerError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Tracker(error) => error.class(),
+            Self::Organizations(error) => error.class(),
+        }
+    }
+}
+
+pub struct Placer<S, N, O, A> {
+    tracker: Tracker<S, N>,
+    tree: O,
+    access: A,
+    access_role: Option<String>,
+    sweep_limits: SweepLimits,
+}
+
+/// OU paths resolved during one sweep: accounts of one enrollment share their OU, so the
+/// path is walked once per sweep, not once per account. Never kept across invocations,
+/// so an OU created or renamed meanwhile is seen by the next run.
+#[derive(Default)]
+struct ResolvedPaths(Mutex<HashMap<Vec<String>, String>>);
+
+/// A step's result: done, or a problem for a person (the call's own transient failures
+/// past their retries are errors: the invocation is retried).
+type StepResult<T> = Result<Result<T, PlacementProblem>, OrganizationsError>;
+
+impl<S, N, O, A> Placer<S, N, O, A>
+where
+    S: RecordStore,
+    N: Notifier,
+    O: OrganizationTree,
+    A: TargetAccess,
+{
+    /// Access is verified with `OrganizationAccountAccessRole` unless told otherwise
+    /// ([`Self::with_access_role`]).
+    pub fn new(tracker: Tracker<S, N>, tree: O, access: A) -> Self {
+        Self {
+            tracker,
+            tree,
+            access,
+            access_role: Some(crate::config::DEFAULT_ACCESS_ROLE_NAME.to_owned()),
+            sweep_limits: SweepLimits::default(),
+        }
+    }
+
+    /// The role to assume in a joined account; `None` verifies no access.
+    pub fn with_access_role(mut self, role: Option<String>) -> Self {
+        self.access_role = role;
+        self
+    }
+
+    pub fn with_sweep_limits(mut self, limits: SweepLimits) -> Self {
+        self.sweep_limits = limits;
+        self
+    }
+
+    pub async fn handle_json(
+        &self,
+        event: &Value,
+    ) -> Result<SweepReport<PlacerOutcome>, PlacerError> {
+        dispatch(
+            event,
+            |account| async move { self.place(&account).await },
+            || self.sweep(),
+        )
+        .await
+    }
+
+    /// Every joined account not yet placed, within the sweep's limits, resuming after the
+    /// last sweep's stop.
+    pub async fn sweep(&self) -> Result<SweepReport<PlacerOutcome>, PlacerError> {
+        let store = self.tracker.store();
+        let mut records = records_in(store, &[Phase::Joined])
+            .await
+            .map_err(TrackerError::from)?;
+        records.retain(|_, record| record.placed.is_none());
+        let accounts = records.keys().cloned().collect();
+        let (records, paths) = (&records, &ResolvedPaths::default());
+        let report = resumable(
+            store,
+            SWEEP,
+            self.sweep_limits,
+            accounts,
+            |account| async move { self.place_record(records[&account].clone(), paths).await },
+        )
+        .await
+        .map_err(TrackerError::from)?;
+        Ok(report)
+    }
+
+    /// One account, as `Account Joined` or `onboardctl invoke placer --account` asks.
+    #[tracing::instrument(skip(self), fields(account_id = %account))]
+    pub async fn place(&self, account: &AccountId) -> Result<PlacerOutcome, PlacerError> {
+        let store = self.tracker.store();
+        let Some(record) = store.load(account).await.map_err(TrackerError::from)? else {
+            return Ok(PlacerOutcome::NotEnrolled);
+        };
+        self.place_record(record, &ResolvedPaths::default()).await
+    }
+
+    async fn place_record(
+        &self,
+        record: OnboardingRecord,
+        paths: &ResolvedPaths,
+    ) -> Result<PlacerOutcome, PlacerError> {
+        if record.placed.is_some() {
+            return Ok(PlacerOutcome::AlreadyPlaced);
+        }
+        if record.phase != Phase::Joined {
+            return Ok(PlacerOutcome::NotJoined {
+                phase: record.phase,
+            });
+        }
+        if !asks_placement(&record) {
+            // Joined before placement existed: nothing is asked, so it is placed as is.
+            return self.placed(&record.account_id, None, None).await;
+        }
+        let account = &record.account_id;
+        let mut problems = Vec::new();
+        let placed_in = match self.move_into_ou(&record, paths).await? {
+            Ok(parent) => Some(parent),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        if let Err(problem) = self.apply_missing_tags(&record).await? {
+            problems.push(problem);
+        }
+        if let Err(problem) = self.verify_access(account).await? {
+            problems.push(problem);
+        }
+        if problems.is_empty() {
+            return self
+                .placed(account, placed_in, self.access_role.clone())
+                .await;
+        }
+        let codes = problems.iter().map(|p| p.code).collect();
+        warn!(account_id = %account, ?codes, "the account cannot be placed yet");
+        let id = format!(
+            "placer:blocked:{account}:{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        self.record(account, id, EventKind::PlacementBlocked { problems })
+            .await?;
+        Ok(PlacerOutcome::Blocked { codes })
+    }
+
+    async fn placed(
+        &self,
+        account: &AccountId,
+        placed_in: Option<String>,
+        access_role: Option<String>,
+    ) -> Result<PlacerOutcome, PlacerError> {
+        info!(account_id = %account, ?placed_in, "placed");
+        let kind = EventKind::AccountPlaced {
+            placed_in: placed_in.clone(),
+            access_role,
+        };
+        self.record(account, format!("placer:placed:{account}"), kind)
+            .await?;
+        Ok(PlacerOutcome::Placed { placed_in })
+    }
+
+    /// The account in the enrollment's OU (moved only when it is elsewhere): the id of
+    /// the root or OU it is in. Without an OU asked, where it landed.
+    async fn move_into_ou(
+        &self,
+        record: &OnboardingRecord,
+        paths: &ResolvedPaths,
+    ) -> StepResult<String> {
+        let account = &record.account_id;
+        let parent = retry::transient(ATTEMPTS, || self.tree.parent_of(account)).await;
+        let parent = match parent {
+            Ok(parent) => parent,
+            Err(error) => return refused(error),
+        };
+        let Some(ou) = &record.ou else {
+            return Ok(Ok(parent));
+        };
+        let wanted = match self.resolve(ou, paths).await? {
+            Ok(wanted) => wanted,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        if wanted == parent {
+            return Ok(Ok(parent));
+        }
+        let moved = retry::transient(ATTEMPTS, || {
+            self.tree.move_account(account, &parent, &wanted)
+        });
+        match moved.await {
+            Ok(()) => Ok(Ok(wanted)),
+            Err(error)
+                if !error.transient && error.code() == "DestinationParentNotFoundException" =>
+            {
+                Ok(Err(ou_not_found(ou, &error.failure.message)))
+            }
+            Err(error) => refused(error),
+        }
+    }
+
+    /// The OU's id: as given, or found by walking its path from the root.
+    async fn resolve(&self, ou: &OuRef, paths: &ResolvedPaths) -> StepResult<String> {
+        let names = match ou {
+            OuRef::Id(id) => return Ok(Ok(id.clone())),
+            OuRef::Path(names) => names,
+        };
+        if let Some(id) = paths.0.lock().unwrap_or_else(|e| e.into_inner()).get(names) {
+            return Ok(Ok(id.clone()));
+        }
+        let mut parent = match retry::transient(ATTEMPTS, || self.tree.root_id()).await {
+            Ok(root) => root,
+            Err(error) => return refused(error),
+        };
+        for name in names {
+            let units = match retry::transient(ATTEMPTS, || self.tree.child_units(&parent)).await {
+                Ok(units) => units,
+                Err(error) => return refused(error),
+            };
+            match units.into_iter().find(|unit| &unit.name == name) {
+                Some(unit) => parent = unit.id,
+                None => {
+                    let why = format!("no OU named {name:?} under {parent}");
+                    return Ok(Err(ou_not_found(ou, &why)));
+                }
+            }
+        }
+        let mut resolved = paths.0.lock().unwrap_or_else(|e| e.into_inner());
+        resolved.insert(names.clone(), parent.clone());
+        Ok(Ok(parent))
+    }
+
+    /// Tags the account with what it lacks of its wanted tags.
+    async fn apply_missing_tags(&self, record: &OnboardingRecord) -> StepResult<()> {
+        let account = &record.account_id;
+        let present = match retry::transient(ATTEMPTS, || self.tree.tags_of(account)).await {
+            Ok(present) => present,
+            Err(error) => return refused(error),
+        };
+        let missing = missing_tags(&wanted_tags(record), &present);
+        if missing.is_empty() {
+            return Ok(Ok(()));
+        }
+        match retry::transient(ATTEMPTS, || self.tree.tag(account, &missing)).await {
+            Ok(()) => Ok(Ok(())),
+            Err(error) => refused(error),
+        }
+    }
+
+    /// The target can assume the access role in the account.
+    async fn verify_access(&self, account: &AccountId) -> StepResult<()> {
+        let Some(role) = &self.access_role else {
+            return Ok(Ok(()));
+        };
+        match retry::transient(ATTEMPTS, || self.access.verify(account, role)).await {
+            Ok(()) => Ok(Ok(())),
+            Err(error) if error.transient => Err(error),
+            Err(error) => {
+                let message = format!(
+                    "cannot assume {}: {}",
+                    spoke_role_arn(account, role),
+                    error.failure.message
+                );
+                Ok(Err(PlacementProblem {
+                    code: BlockerCode::AccessRoleMissing,
+                    failure: AwsFailure::new(error.failure.code, None, message),
+                }))
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        account: &AccountId,
+        id: String,
+        kind: EventKind,
+    ) -> Result<(), PlacerError> {
+        let event = DomainEvent::observed(id, account.clone(), kind);
+        self.tracker.record(&event).await?;
+        Ok(())
+    }
+}
+
+/// A call the placer makes, refused for good (an SCP, a missing permission), is a problem
+/// for a person; a transient failure past its retries fails the run.
+fn refused<T>(error: OrganizationsError) -> StepResult<T> {
+    if error.transient {
+        return Err(error);
+    }
+    let code = match classify(&error.failure) {
+        FailureClass::Blocker(code) => code,
+        _ => BlockerCode::UnknownError,
+    };
+    Ok(Err(PlacementProblem {
+        code,
+        failure: error.failure,
+    }))
+}
+
+fn ou_not_found(ou: &OuRef, why: &str) -> PlacementProblem {
+    PlacementProblem {
+        code: BlockerCode::OuNotFound,
+        failure: AwsFailure::new(
+            "OrganizationalUnitNotFound",
+            None,
+            format!("OU {ou} of the enrollment: {why}"),
+        ),
+    }
+}
