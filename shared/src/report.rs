@@ -125,6 +125,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
         "ROLE",
         "PHASE",
         "IN PHASE",
+        "PLACED",
         "BLOCKERS",
     ]);
     for record in records {
@@ -148,6 +149,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
             record.role.as_str().to_owned(),
             phase,
             age(record.phase_since, now),
+            view::placed_cell(record),
             blockers,
         ]);
     }

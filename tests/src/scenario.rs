@@ -24,7 +24,7 @@
 //! dispatcher runs the handlers (as Lambda would), and "schedules" run the inviter's and
 //! the acceptor's sweeps every second (as the EventBridge schedules would).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,7 +32,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use chrono::Utc;
-use onboarding::domain::{BlockerCode, OnboardingRecord, Phase, TransferMode};
+use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
+use onboarding::domain::{
+    BlockerCode, OnboardingRecord, OrganizationId, OuRef, Phase, Placement, TransferMode,
+};
 use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordStore;
 use onboarding::reconciler::ReconcilerOutcome;
@@ -166,6 +169,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     let notifications_queue = hub.event_loop.notifications_queue("notifications").await?;
     let customer = create_customer(emulator, &hub, &id).await?;
     introduce(&mut screen, &hub, &customer);
+    create_target_units(&hub, &screen).await?;
     let order = enroll_in_standalone_mode(&hub, &customer, &mut screen).await?;
     let foreign_handshake = foreign_invitation(&customer, &recorder, &screen).await?;
     let functions = Functions::start(&hub, &recorder, options.variant, &screen)?;
@@ -291,6 +295,12 @@ async fn create_customer(
     let foreign = AwsAccount::create(emulator, &id("999999999999")).await?;
     let foreign_organization = foreign.create_organization().await?;
     hub.add_spoke(&standalone).await?;
+    let enrolled: Vec<&AwsAccount> = [&management]
+        .into_iter()
+        .chain(&members)
+        .chain([&standalone])
+        .collect();
+    grant_target_access(hub, &enrolled).await?;
     Ok(Customer {
         management,
         organization,
@@ -341,22 +351,61 @@ async fn enroll_in_standalone_mode(
     screen: &mut Screen,
 ) -> Result<Vec<String>> {
     let members: Vec<&str> = customer.members.iter().map(|m| m.account_id()).collect();
-    let enrollment = customers::enrollment(
+    let mut enrollment = customers::enrollment(
         "acme",
         TransferMode::Standalone,
         Some(customer.management.account_id()),
         &members,
         &[customer.standalone.account_id()],
     )?;
+    enrollment.placement = placement("Customers/Acme", "acme-42", &customer.organization)?;
     let order = customer.order();
     screen.order = order.clone();
     hub.enroll(&enrollment).await?;
     screen.act(
-        "Act 1: enrollment acme in STANDALONE mode. fakecloud 0.51.0 predates direct \
-         transfer (AWS, December 2025), so members leave, the organization is deleted, \
-         then each account accepts the invitation.",
+        "Act 1: enrollment acme in STANDALONE mode, to be placed in Customers/Acme with \
+         the tag cost-center=acme-42. fakecloud 0.51.0 predates direct transfer (AWS, \
+         December 2025), so members leave, the organization is deleted, then each account \
+         accepts the invitation.",
     );
     Ok(order)
+}
+
+/// An enrollment's placement: the OU path, the cost-center tag, the organization it leaves.
+fn placement(ou: &str, cost_center: &str, organization: &str) -> Result<Placement> {
+    Ok(Placement {
+        ou: Some(OuRef::parse(ou)?),
+        tags: BTreeMap::from([("cost-center".to_owned(), cost_center.to_owned())]),
+        source_organization: Some(OrganizationId::parse(organization)?),
+        ..Placement::default()
+    })
+}
+
+/// The target's OUs the enrollments name: Customers, and Acme and Globex under it.
+async fn create_target_units(hub: &Hub, screen: &Screen) -> Result<()> {
+    let root = hub.account.root_id().await?;
+    let customers = hub
+        .account
+        .create_organizational_unit(&root, "Customers")
+        .await?;
+    for name in ["Acme", "Globex"] {
+        hub.account
+            .create_organizational_unit(&customers, name)
+            .await?;
+    }
+    screen.say("target OUs Customers/Acme and Customers/Globex created");
+    Ok(())
+}
+
+/// Each account gets the target's access role while still in its old organization, as
+/// infra/spoke.yaml's `AccessRole` does.
+async fn grant_target_access(hub: &Hub, accounts: &[&AwsAccount]) -> Result<()> {
+    for account in accounts {
+        account
+            .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
+            .await?;
+    }
+    Ok(())
 }
 
 /// The foreign organization invites the standalone account before the functions run, so
@@ -393,7 +442,7 @@ impl Functions {
         let dispatcher = dispatcher(hub, variant, redeliveries_applied.clone())?;
         let dispatcher = spawn_dispatcher(dispatcher, recorder.clone(), stop_rx.clone());
         let schedules = spawn_schedules(hub, stop_rx);
-        screen.say("functions running: dispatcher on the tracker, acceptor and inviter queues; inviter and acceptor sweeps every second");
+        screen.say("functions running: dispatcher on the tracker, acceptor, inviter and placer queues; inviter, acceptor and placer sweeps every second");
         Ok(Functions {
             stop,
             dispatcher,
@@ -665,9 +714,9 @@ async fn every_account_joins(screen: &mut Screen, watcher: &mut Watch<'_>) -> Re
     watcher
         .until(
             screen,
-            "every account joined and the enrollment completed",
+            "every account joined, was placed, and the enrollment completed",
             |records, notes| {
-                all_joined(records, 5)
+                all_placed(records, 5)
                     && notes
                         .iter()
                         .any(|n| n["detail-type"] == notifications::ENROLLMENT_COMPLETED)
@@ -789,6 +838,7 @@ async fn direct_act(
     let customer =
         CustomerOrganization::create(emulator, hub, &id("444444444444"), &[id("444444444401")])
             .await?;
+    grant_target_access(hub, &[&customer.management, &customer.members[0]]).await?;
     enroll_in_direct_mode(hub, &customer, screen).await?;
     let member = &customer.members[0];
     direct_member_falls_back(screen, watcher, member).await?;
@@ -802,9 +852,11 @@ async fn direct_act(
     )
     .await?;
     watcher
-        .until(screen, "both accounts of globex joined", |records, _| {
-            all_joined(records, 2)
-        })
+        .until(
+            screen,
+            "both accounts of globex joined and were placed",
+            |records, _| all_placed(records, 2),
+        )
         .await
 }
 
@@ -823,8 +875,9 @@ async fn enroll_in_direct_mode(
         .insert(member.account_id().to_string(), "member".into());
     screen.order = customer.account_ids();
     screen.last = None;
-    hub.enroll(&customer.enrollment("globex", TransferMode::Direct, &[])?)
-        .await?;
+    let mut enrollment = customer.enrollment("globex", TransferMode::Direct, &[])?;
+    enrollment.placement = placement("Customers/Globex", "globex-7", &customer.organization)?;
+    hub.enroll(&enrollment).await?;
     screen.act(&format!(
         "Act 2: enrollment globex in DIRECT mode (organization {}: management {}, \
          member {}). In AWS the member would accept while still in its organization; the \
@@ -883,6 +936,7 @@ fn dispatcher(
     let tracker = Arc::new(hub.tracker());
     let acceptor = Arc::new(hub.acceptor());
     let inviter = Arc::new(hub.inviter());
+    let placer = Arc::new(hub.placer());
     let failed_once: Arc<Mutex<HashSet<String>>> = Arc::default();
     hub.event_loop
         .dispatcher()
@@ -923,6 +977,13 @@ fn dispatcher(
                 inviter.handle_json(&event).await?;
                 Ok(())
             }
+        })?
+        .on("placer", move |event| {
+            let placer = placer.clone();
+            async move {
+                placer.handle_json(&event).await?;
+                Ok(())
+            }
         })
 }
 
@@ -958,10 +1019,12 @@ fn spawn_dispatcher(
     })
 }
 
-/// The EventBridge schedules: the inviter's and the acceptor's sweeps every second.
+/// The EventBridge schedules: the inviter's, the acceptor's and the placer's sweeps every
+/// second.
 fn spawn_schedules(hub: &Hub, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let inviter = hub.inviter();
     let acceptor = hub.acceptor();
+    let placer = hub.placer();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -975,6 +1038,9 @@ fn spawn_schedules(hub: &Hub, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
             }
             if let Err(e) = acceptor.sweep().await {
                 tracing::warn!(error = %e, "acceptor sweep failed");
+            }
+            if let Err(e) = placer.sweep().await {
+                tracing::warn!(error = %e, "placer sweep failed");
             }
         }
     })
@@ -1189,6 +1255,6 @@ fn blocked_by(records: &[OnboardingRecord], account: &str, code: BlockerCode) ->
 }
 
 /// Whether there are `expected` records and every one of them joined.
-fn all_joined(records: &[OnboardingRecord], expected: usize) -> bool {
-    records.len() == expected && records.iter().all(|r| r.phase == Phase::Joined)
+fn all_placed(records: &[OnboardingRecord], expected: usize) -> bool {
+    records.len() == expected && records.iter().all(|r| r.placed.is_some())
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use onboarding::cloudtrail::{self, FOLLOWED_API_CALLS, FOLLOWED_SERVICE_EVENTS};
 use onboarding::domain::Phase;
 use onboarding::notifications::{self, DETAIL_TYPES, EMAILED};
-use onboarding::trigger::PHASE_TRIGGERS;
+use onboarding::trigger::{PHASE_TRIGGERS, PLACER_TRIGGER};
 use onboarding_e2e::event_loop::FunctionRule;
 use onboarding_e2e::recorder::RECORDED_OPERATIONS;
 use serde_json::json;
@@ -335,15 +335,34 @@ fn the_acceptor_and_inviter_rules_are_the_library_phase_triggers() {
     // Any function woken by our notifications is one of the library's triggers.
     for rule in &rules {
         if rule.pattern["source"] == json!([notifications::SOURCE]) && rule.function.is_some() {
+            let function = rule.function.as_deref();
             assert!(
-                PHASE_TRIGGERS
-                    .iter()
-                    .any(|t| Some(t.function) == rule.function.as_deref()),
-                "{} is triggered by notifications, but not in trigger::PHASE_TRIGGERS",
+                PHASE_TRIGGERS.iter().any(|t| Some(t.function) == function)
+                    || Some(PLACER_TRIGGER.function) == function,
+                "{} is triggered by notifications, but is neither in trigger::PHASE_TRIGGERS \
+                 nor trigger::PLACER_TRIGGER",
                 rule.name
             );
         }
     }
+}
+
+#[test]
+fn the_placer_rule_is_the_library_placer_trigger() {
+    let template = load("template.yaml");
+    let of_placer: Vec<Rule> = rules(&template)
+        .into_iter()
+        .filter(|r| r.function.as_deref() == Some(PLACER_TRIGGER.function))
+        .collect();
+    assert_eq!(of_placer.len(), 1, "the placer's rules: {of_placer:?}");
+    let rule = &of_placer[0];
+    assert!(rule.on_custom_bus, "{}: not on the hub bus", rule.name);
+    assert_eq!(
+        rule.pattern,
+        PLACER_TRIGGER.event_pattern(),
+        "{}",
+        rule.name
+    );
 }
 
 #[test]
@@ -728,4 +747,164 @@ fn the_test_harness_installs_the_template_rules_and_records_the_followed_calls()
         }
     }
     assert_eq!(set(&RECORDED_OPERATIONS), set(&FOLLOWED_API_CALLS));
+}
+
+/// The statements of a role's inline policies; a statement under `!If [condition, statement,
+/// !Ref AWS::NoValue]` counts as that statement.
+fn role_statements(role: &Value) -> Vec<&Value> {
+    let policies = role["Properties"]["Policies"].as_sequence();
+    let mut statements = Vec::new();
+    for policy in policies.into_iter().flatten() {
+        let listed = policy["PolicyDocument"]["Statement"].as_sequence();
+        for statement in listed.into_iter().flatten() {
+            match statement {
+                Value::Tagged(tagged) if tagged.tag == "If" => {
+                    statements.push(&tagged.value[1]);
+                }
+                statement => statements.push(statement),
+            }
+        }
+    }
+    statements
+}
+
+/// One string or a list of strings (`Action`, `Resource`), `!Sub` bodies as their text.
+fn names(value: &Value) -> Vec<String> {
+    let one = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            tagged.value.as_str().expect("a !Sub string").to_owned()
+        }
+        other => panic!("not a string or a !Sub: {other:?}"),
+    };
+    match value {
+        Value::Sequence(items) => items.iter().map(one).collect(),
+        single => vec![one(single)],
+    }
+}
+
+/// The AWS::Serverless::Function that builds `binary`.
+fn function_of<'t>(template: &'t Value, binary: &str) -> &'t Value {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function builds {binary}"))
+}
+
+/// The role resource a function's `Role: !GetAtt <Role>.Arn` names.
+fn role_of<'t>(template: &'t Value, binary: &str) -> (&'t str, &'t Value) {
+    let function = function_of(template, binary);
+    let role = referenced(&function["Properties"]["Role"]).expect("Role: !GetAtt <Role>.Arn");
+    (role, &template["Resources"][role])
+}
+
+/// The placer proves access by assuming `AccessRoleName`, the role the spoke creates: its
+/// policy names that role (in accounts of the target organization only, never one not yet
+/// joined), its function reads the same name, and the spoke's role trusts exactly the
+/// target management account, the principal the placer's credentials belong to.
+#[test]
+fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only() {
+    let hub = load("template.yaml");
+    let (role_id, role) = role_of(&hub, PLACER_TRIGGER.function);
+    let assumes: Vec<&Value> = role_statements(role)
+        .into_iter()
+        .filter(|s| names(&s["Action"]).iter().any(|a| a.starts_with("sts:")))
+        .collect();
+    assert_eq!(assumes.len(), 1, "{role_id}: one sts statement");
+    let statement = assumes[0];
+    assert_eq!(names(&statement["Action"]), ["sts:AssumeRole"], "{role_id}");
+    assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{role_id}");
+    let resources = names(&statement["Resource"]);
+    assert_eq!(resources.len(), 1, "{role_id}: {resources:?}");
+    assert!(
+        resources[0].starts_with("arn:${AWS::Partition}:iam::")
+            && resources[0].ends_with(":role/${AccessRoleName}"),
+        "{role_id}: sts:AssumeRole of {:?}, not role/${{AccessRoleName}}",
+        resources[0]
+    );
+    let org_condition = &statement["Condition"]["StringEquals"]["aws:ResourceOrgID"];
+    assert_eq!(
+        referenced(org_condition),
+        Some("TargetOrganizationId"),
+        "{role_id}: sts:AssumeRole needs aws:ResourceOrgID = !Ref TargetOrganizationId"
+    );
+    // The target's Organizations calls stay in the target organization: every action with
+    // a resource type names the organization's ARNs; ListRoots has none.
+    for statement in role_statements(role) {
+        let actions = names(&statement["Action"]);
+        if !actions.iter().any(|a| a.starts_with("organizations:")) {
+            continue;
+        }
+        for resource in names(&statement["Resource"]) {
+            let in_target = resource.contains(":organizations::${TargetManagementAccountId}:")
+                && resource.contains("/${TargetOrganizationId}/");
+            let no_resource_type = resource == "*" && actions == ["organizations:ListRoots"];
+            assert!(
+                in_target || no_resource_type,
+                "{role_id}: {actions:?} on {resource:?}"
+            );
+        }
+    }
+    let placer = function_of(&hub, PLACER_TRIGGER.function);
+    let variable = &placer["Properties"]["Environment"]["Variables"]["ACCESS_ROLE_NAME"];
+    assert_eq!(
+        referenced(variable),
+        Some("AccessRoleName"),
+        "ACCESS_ROLE_NAME"
+    );
+
+    let spoke = load("infra/spoke.yaml");
+    let default_of = |template: &Value, parameter: &str| {
+        template["Parameters"][parameter]["Default"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let default = Some(onboarding::config::DEFAULT_ACCESS_ROLE_NAME.to_owned());
+    assert_eq!(default_of(&hub, "AccessRoleName"), default, "hub default");
+    assert_eq!(
+        default_of(&spoke, "AccessRoleName"),
+        default,
+        "spoke default"
+    );
+    let access_role = &spoke["Resources"]["AccessRole"];
+    assert_eq!(access_role["Type"].as_str(), Some("AWS::IAM::Role"));
+    let condition = access_role["Condition"].as_str().expect("a condition");
+    let created_when = match &spoke["Conditions"][condition] {
+        Value::Tagged(tagged) if tagged.tag == "Equals" => tagged.value.as_sequence(),
+        _ => None,
+    };
+    let created_when: Option<Vec<Option<&str>>> = created_when.map(|operands| {
+        operands
+            .iter()
+            .map(|o| referenced(o).or(o.as_str()))
+            .collect()
+    });
+    assert_eq!(
+        created_when,
+        Some(vec![Some("CreateAccessRole"), Some("true")]),
+        "AccessRole is created when CreateAccessRole is \"true\" (condition {condition})"
+    );
+    assert_eq!(
+        referenced(&access_role["Properties"]["RoleName"]),
+        Some("AccessRoleName"),
+        "AccessRole's RoleName"
+    );
+    let trust = &access_role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    let trust = trust.as_sequence().expect("trust statements");
+    assert_eq!(trust.len(), 1, "AccessRole: one trust statement");
+    let statement = &trust[0];
+    assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+    assert_eq!(names(&statement["Action"]), ["sts:AssumeRole"]);
+    let principal = statement["Principal"].as_mapping().expect("a principal");
+    assert_eq!(
+        principal.len(),
+        1,
+        "AccessRole trusts AWS principals only: {principal:?}"
+    );
+    assert_eq!(
+        names(&statement["Principal"]["AWS"]),
+        ["arn:${AWS::Partition}:iam::${TargetManagementAccountId}:root"],
+        "AccessRole trusts exactly the target management account"
+    );
 }

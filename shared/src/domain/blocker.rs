@@ -260,7 +260,7 @@ mod explanation {
     );
     pub const ACCESS_ROLE_MISSING: Explanation = (
         "The target management account cannot assume the access role in this account.",
-        "Deploy infra/spoke.yaml in the account with CreateAccessRole=true, or create the role the raw message names yourself, trusting the target management account; the placer checks again on its next run.",
+        "Deploy infra/spoke.yaml in the account with CreateAccessRole=true, or, if the account already has the role (accounts their old organization created do, trusting the old management account), change its trust policy to the target management account; the placer checks again on its next run.",
     );
     pub const UNKNOWN_ERROR: Explanation = (
         "AWS refused the call for a reason this tool does not know.",

@@ -105,6 +105,22 @@ fn placement_of(record: &OnboardingRecord) -> Option<Placement> {
     })
 }
 
+/// Where a placed account is, as tables show it: its OU (`Customers/Acme (ou-…)`), `yes`
+/// when nothing was asked, `-` while not placed.
+pub fn placed_cell(record: &OnboardingRecord) -> String {
+    match (&record.placed, placement_of(record)) {
+        (None, _) => "-".to_owned(),
+        (
+            Some(_),
+            Some(Placement {
+                organizational_unit: Some(ou),
+                ..
+            }),
+        ) => ou,
+        (Some(_), _) => "yes".to_owned(),
+    }
+}
+
 pub fn is_stalled(record: &OnboardingRecord, now: DateTime<Utc>) -> bool {
     record.phase != Phase::Joined && now - record.phase_since > STALLED_AFTER
 }
