@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::Utc;
 use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
 use onboarding::ports::RecordStore;
-use onboarding::report::view::{plural, AccountView};
+use onboarding::report::view::{placed_cell, plural, AccountView};
 
 use crate::context::Context;
 use crate::terminal::{self, Terminal};
@@ -162,14 +162,6 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
         ]);
     }
     terminal::render(&table)
-}
-
-/// Where a placed account is (`yes` when nothing was asked), or `-`.
-fn placed_cell(record: &OnboardingRecord) -> String {
-    match &record.placed {
-        Some(placed) => placed.placed_in.clone().unwrap_or_else(|| "yes".to_owned()),
-        None => "-".to_owned(),
-    }
 }
 
 /// Each blocker's message and what to do, under "Blocked:".
