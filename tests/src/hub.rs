@@ -13,10 +13,12 @@ use onboarding::adapters::eventbridge::EventBridgeNotifier;
 use onboarding::adapters::organizations::{
     ClientHook, SdkTargetOrganization, SpokeSession, StsCredentials,
 };
+use onboarding::adapters::placement::StsTargetAccess;
 use onboarding::config::{Config, SpokeAccess, DEFAULT_ACCESS_ROLE_NAME};
 use onboarding::domain::{
     AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
 };
+use onboarding::placer::Placer;
 use onboarding::ports::RecordStore;
 use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
@@ -173,6 +175,27 @@ impl Hub {
             self.counted_tracker(counter),
             SdkTargetOrganization::new(organizations),
             StsCredentials::new(self.account.config(), &self.spoke.name, EXTERNAL_ID),
+        )
+    }
+
+    /// The placer with the hub's clients (DynamoDB, EventBridge, Organizations, STS)
+    /// counting their calls on `counter`.
+    pub fn counted_placer(&self, counter: &CallCounter) -> AwsPlacer {
+        let config = self.account.config();
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
+        );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
+        );
+        Placer::new(
+            self.counted_tracker(counter),
+            SdkTargetOrganization::new(organizations),
+            StsTargetAccess::new(sts),
         )
     }
 

@@ -206,6 +206,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     let direct_records = direct_records(&hub).await?;
     let final_table = final_table(&records, &direct_records);
     let target_accounts = verify_target_accounts(&hub, &order, &direct_records, &screen).await?;
+    verify_placement(&hub, records.iter().chain(&direct_records), &screen).await?;
     let foreign_handshake_state =
         verify_foreign_handshake(&customer, &foreign_handshake, &screen).await?;
     let dead_lettered = dead_lettered(&hub).await?;
@@ -772,6 +773,49 @@ async fn verify_target_accounts(
         }
     ));
     Ok(target_accounts)
+}
+
+/// Where each account is, read from the target organization (ListParents and
+/// ListTagsForResource): the OU its record says, with its enrollment's tags.
+async fn verify_placement(
+    hub: &Hub,
+    records: impl Iterator<Item = &OnboardingRecord>,
+    screen: &Screen,
+) -> Result<()> {
+    let mut placed = 0;
+    for record in records {
+        let account = record.account_id.as_str();
+        let Some(ou) = record.placed.as_ref().and_then(|p| p.placed_in.clone()) else {
+            bail!("{account} is not placed in an OU");
+        };
+        ensure!(
+            hub.account.parent_of(account).await? == ou,
+            "{account} is not in {ou}"
+        );
+        let tags = hub.account.account_tags(account).await?;
+        ensure!(
+            record.tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+                && tags.contains_key("org-onboarding:enrollment"),
+            "{account} lacks tags: {tags:?}"
+        );
+        screen.say(&format!(
+            "placed: {} in {} ({ou}), tags {}",
+            screen.name(account),
+            record
+                .ou
+                .as_ref()
+                .map_or("-".to_owned(), ToString::to_string),
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        placed += 1;
+    }
+    screen.say(&format!(
+        "verified: ListParents and ListTagsForResource show all {placed} accounts in their OU with their tags"
+    ));
+    Ok(())
 }
 
 /// The foreign invitation's state, read by the foreign organization: never accepted.

@@ -14,6 +14,7 @@ use onboarding::notifications::{self as n, AccountPlaced, Detail as _};
 use onboarding::placer::PlacerOutcome;
 
 use onboarding_e2e::accounts::AwsAccount;
+use onboarding_e2e::counter::CallCounter;
 use onboarding_e2e::hub::Hub;
 use onboarding_e2e::Emulator;
 
@@ -95,12 +96,43 @@ async fn accounts_are_placed_by_path_and_by_id_tagged_and_reachable_and_a_rerun_
         root
     );
 
+    let counter = CallCounter::default();
     assert_eq!(
-        place(&hub, &by_path).await,
+        hub.counted_placer(&counter)
+            .place(&acct(by_path.account_id()))
+            .await
+            .unwrap(),
         PlacerOutcome::Placed {
             placed_in: Some(acme.clone())
         }
     );
+    let calls = counter.counts();
+    let placing: BTreeMap<&str, usize> = [
+        "ListParents",
+        "ListRoots",
+        "ListOrganizationalUnitsForParent",
+        "MoveAccount",
+        "ListTagsForResource",
+        "TagResource",
+        "AssumeRole",
+    ]
+    .into_iter()
+    .map(|op| (op, calls.get(op).copied().unwrap_or(0)))
+    .collect();
+    assert_eq!(
+        placing,
+        BTreeMap::from([
+            ("AssumeRole", 1),
+            ("ListOrganizationalUnitsForParent", 2),
+            ("ListParents", 1),
+            ("ListRoots", 1),
+            ("ListTagsForResource", 1),
+            ("MoveAccount", 1),
+            ("TagResource", 1),
+        ]),
+        "a first placement by a two-level path: {calls:?}"
+    );
+    println!("placer calls for one account placed by path: {calls:?}");
     assert_eq!(
         place(&hub, &by_id).await,
         PlacerOutcome::Placed {
