@@ -61,8 +61,8 @@ struct EnrollArgs {
     #[arg(long = "tag", value_parser = parse_tag_arg)]
     tags: Vec<(String, String)>,
     /// The organization the accounts leave (o-…), for their
-    /// org-onboarding:source-organization tag (standalone accounts get `none`; without it
-    /// the others get no such tag).
+    /// org-onboarding:source-organization tag; without it, the reconciler reads it while
+    /// the account is still there (standalone accounts get `none`).
     #[arg(long)]
     source_organization: Option<String>,
 }

@@ -349,7 +349,10 @@ where
         } else {
             None
         };
-        Ok(Ok(OldOrganization::Member { other_members }))
+        Ok(Ok(OldOrganization::Member {
+            organization: membership.organization,
+            other_members,
+        }))
     }
 
     /// Publishes the outbox items committed before `before` and never cleared (a pass

@@ -122,15 +122,24 @@ fn a_member_outside_any_organization_left_and_takes_the_open_invitation_in_the_s
 }
 
 #[test]
-fn a_member_still_in_its_organization_stays_leaving() {
+fn a_member_still_in_its_organization_stays_leaving_and_its_record_learns_the_organization() {
     let member = record(MEMBER, Role::Member);
     let state = RealState {
         old_organization: Some(OldOrganization::Member {
+            organization: OrganizationId::parse("o-oldorg0001").unwrap(),
             other_members: None,
         }),
         ..RealState::default()
     };
-    assert!(corrected(&member, &state, t(1)).is_empty());
+    let events = corrected(&member, &state, t(1));
+    assert_eq!(kinds(&events), ["source_organization_observed"]);
+    let after = applied(&member, &events, t(1));
+    assert_eq!(after.phase, Phase::LeavingOrganization);
+    assert_eq!(
+        after.source_organization.as_ref().map(|o| o.as_str()),
+        Some("o-oldorg0001")
+    );
+    assert!(corrected(&after, &state, t(2)).is_empty(), "learnt once");
 }
 
 #[test]
@@ -150,10 +159,12 @@ fn a_management_account_outside_any_organization_had_it_deleted() {
 
 #[test]
 fn an_empty_old_organization_unblocks_its_management_account_and_a_non_empty_one_does_not() {
-    let management = record(MGMT, Role::Management);
+    let mut management = record(MGMT, Role::Management);
+    management.source_organization = Some(OrganizationId::parse("o-oldorg0001").unwrap());
     assert!(management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
     let empty = RealState {
         old_organization: Some(OldOrganization::Member {
+            organization: OrganizationId::parse("o-oldorg0001").unwrap(),
             other_members: Some(0),
         }),
         ..RealState::default()
@@ -170,6 +181,7 @@ fn an_empty_old_organization_unblocks_its_management_account_and_a_non_empty_one
 
     let not_empty = RealState {
         old_organization: Some(OldOrganization::Member {
+            organization: OrganizationId::parse("o-oldorg0001").unwrap(),
             other_members: Some(2),
         }),
         ..RealState::default()
@@ -245,9 +257,11 @@ fn an_invitation_closing_within_48_hours_is_announced_once() {
 
 #[test]
 fn a_stall_is_announced_once_per_phase_and_again_after_progress_stalls() {
-    let member = record(MEMBER, Role::Member);
+    let mut member = record(MEMBER, Role::Member);
+    member.source_organization = Some(OrganizationId::parse("o-oldorg0001").unwrap());
     let state = RealState {
         old_organization: Some(OldOrganization::Member {
+            organization: OrganizationId::parse("o-oldorg0001").unwrap(),
             other_members: None,
         }),
         ..RealState::default()

@@ -194,6 +194,9 @@ pub enum EventKind {
     /// Observed by the placer: what keeps the joined account from being placed. Replaces
     /// the placement blockers the record had.
     PlacementBlocked { problems: Vec<PlacementProblem> },
+    /// Observed by the reconciler: the organization the account is leaving (for its
+    /// `org-onboarding:source-organization` tag), when the record did not know it.
+    SourceOrganizationObserved { organization: OrganizationId },
 }
 
 /// One reason the placer could not place an account, with what AWS (or the placer) said.
@@ -235,6 +238,7 @@ impl EventKind {
             EventKind::InvitationExpiring { .. } => "invitation_expiring",
             EventKind::AccountPlaced { .. } => "account_placed",
             EventKind::PlacementBlocked { .. } => "placement_blocked",
+            EventKind::SourceOrganizationObserved { .. } => "source_organization_observed",
         }
     }
 }

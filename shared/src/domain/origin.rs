@@ -67,7 +67,8 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::Stalled { .. }
         | EventKind::InvitationExpiring { .. }
         | EventKind::AccountPlaced { .. }
-        | EventKind::PlacementBlocked { .. } => &[],
+        | EventKind::PlacementBlocked { .. }
+        | EventKind::SourceOrganizationObserved { .. } => &[],
     }
 }
 

@@ -150,7 +150,7 @@ pub fn awaits_placement(record: &OnboardingRecord) -> bool {
 
 /// Every tag the account should carry: the enrollment's, then the product's own two. The
 /// source organization is `none` for an account that was standalone, and left out while it
-/// is not known.
+/// is not known (given at enrollment, or read by the reconciler while the account is in it).
 pub fn wanted_tags(record: &OnboardingRecord) -> BTreeMap<String, String> {
     let mut tags = record.tags.clone();
     tags.insert(ENROLLMENT_TAG.to_owned(), record.enrollment.to_string());

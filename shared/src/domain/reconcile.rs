@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::event::{DomainEvent, EventKind};
-use super::ids::AccountId;
+use super::ids::{AccountId, OrganizationId};
 use super::phase::{Phase, Role};
 use super::policy::ObservedHandshake;
 use super::record::{OnboardingRecord, Target};
@@ -45,9 +45,12 @@ pub enum OldOrganization {
     /// In no organization: out of leaving (a member left or was removed; a management
     /// account's organization was deleted).
     None,
-    /// Still in an organization. For the management account of it, how many other
+    /// Still in `organization`. For the management account of it, how many other
     /// accounts it still has (ListAccounts there), when that was read.
-    Member { other_members: Option<u32> },
+    Member {
+        organization: OrganizationId,
+        other_members: Option<u32>,
+    },
 }
 
 /// What the API showed about one account in this pass.
@@ -98,6 +101,7 @@ pub fn corrections(
         (
             Some(OldOrganization::Member {
                 other_members: Some(0),
+                ..
             }),
             Role::Management,
         ) => chain.try_event(
@@ -105,6 +109,15 @@ pub fn corrections(
             EventKind::MembersRemaining { count: 0 },
         ),
         _ => {}
+    }
+    if let Some(OldOrganization::Member { organization, .. }) = &state.old_organization {
+        // What the account's org-onboarding:source-organization tag says, once known.
+        chain.try_event(
+            format!("source:{account}"),
+            EventKind::SourceOrganizationObserved {
+                organization: organization.clone(),
+            },
+        );
     }
     close_current(&mut chain, state);
     take_open(&mut chain, state);

@@ -308,6 +308,12 @@ fn decide(
             }
         }
         EventKind::PlacementBlocked { problems } => block_placement(next, problems, now),
+        EventKind::SourceOrganizationObserved { organization } => {
+            // Only what the operator did not give, and only while the account is still in it.
+            if next.source_organization.is_none() && next.in_old_organization {
+                next.source_organization = Some(organization.clone());
+            }
+        }
     }
 }
 
