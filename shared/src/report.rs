@@ -162,19 +162,20 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
     out
 }
 
-/// "acme: 3 of 5 joined" per enrollment.
+/// "acme: 3 of 5 joined, 2 placed" per enrollment.
 pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
-    let mut by_enrollment: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut by_enrollment: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for record in records {
         let entry = by_enrollment.entry(record.enrollment.as_str()).or_default();
-        entry.1 += 1;
-        if record.phase == Phase::Joined {
-            entry.0 += 1;
-        }
+        entry.2 += 1;
+        entry.0 += usize::from(record.phase == Phase::Joined);
+        entry.1 += usize::from(record.placed.is_some());
     }
     by_enrollment
         .into_iter()
-        .map(|(name, (joined, total))| format!("{name}: {joined} of {total} joined"))
+        .map(|(name, (joined, placed, total))| {
+            format!("{name}: {joined} of {total} joined, {placed} placed")
+        })
         .collect()
 }
 

@@ -163,6 +163,8 @@ const fn joined(file: &'static str) -> Case {
         notifications: &[
             (Who::Standalone, n::PHASE_CHANGED, Some("Joined")),
             (Who::Standalone, n::ACCOUNT_JOINED, None),
+            // No OU or tag asked: placed as it joins.
+            (Who::Standalone, n::ACCOUNT_PLACED, None),
         ],
         others: &[],
     }
