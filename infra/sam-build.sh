@@ -3,7 +3,9 @@
 # rust-cargolambda beta feature on), timed. sam (aws-sam-cli) goes into a venv of its own,
 # .venv-sam (its pins conflict with checkov's in .venv); cargo-lambda comes from the venv
 # `make package` uses. The binaries are the same as `make package`'s: cargo-lambda,
-# release profile, arm64 (template.yaml's Architectures).
+# release profile, arm64 (template.yaml's Architectures), and the same features (the
+# workspace's default-members); when `make package`'s zips are there, each bootstrap is
+# compared with its zip's, byte for byte.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,3 +31,16 @@ started=$SECONDS
 sam build "$@"
 echo ">> sam build: $((SECONDS - started)) s"
 ls -l .aws-sam/build/*/bootstrap
+# Byte for byte against `make package`, where it ran.
+for built in .aws-sam/build/*Function/bootstrap; do
+  name=$(basename "$(dirname "$built")")
+  crate=$(echo "${name%Function}" | tr '[:upper:]' '[:lower:]')
+  zip="target/lambda/$crate/bootstrap.zip"
+  [[ -f "$zip" ]] || continue
+  if unzip -p "$zip" bootstrap | cmp -s - "$built"; then
+    echo ">> $crate: the same binary as make package's"
+  else
+    echo ">> $crate: differs from make package's ($zip)" >&2
+    exit 1
+  fi
+done
