@@ -327,57 +327,39 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
     match function {
         Function::Tracker { event } => replay(cx, &[event]).await,
         Function::Acceptor { account: id } => {
-            let acceptor = cx.wiring()?.acceptor()?;
-            let report = match id {
-                Some(id) => {
-                    let id = known(cx, &id).await?;
-                    let outcome = cx.at(acceptor.process(&id).await, "running the acceptor")?;
-                    SweepReport::of_one(id, outcome)
-                }
-                None => {
-                    let spinner = Terminal::detect().spinner("acceptor sweep");
-                    let outcomes = acceptor.sweep().await;
-                    spinner.finish_and_clear();
-                    cx.at(outcomes, "running the acceptor")?
-                }
-            };
-            print_sweep(&report);
+            let acceptor = &cx.wiring()?.acceptor()?;
+            let report = one_or_sweep(
+                cx,
+                id,
+                "acceptor",
+                |id| async move { acceptor.process(&id).await },
+                || acceptor.sweep(),
+            );
+            print_sweep(&report.await?);
             Ok(ExitCode::SUCCESS)
         }
         Function::Inviter { account: id } => {
-            let inviter = cx.wiring()?.inviter();
-            let report = match id {
-                Some(id) => {
-                    let id = known(cx, &id).await?;
-                    let outcome = cx.at(inviter.process(&id, true).await, "running the inviter")?;
-                    SweepReport::of_one(id, outcome)
-                }
-                None => {
-                    let spinner = Terminal::detect().spinner("inviter sweep");
-                    let outcomes = inviter.sweep().await;
-                    spinner.finish_and_clear();
-                    cx.at(outcomes, "running the inviter")?
-                }
-            };
-            print_sweep(&report);
+            let inviter = &cx.wiring()?.inviter();
+            let report = one_or_sweep(
+                cx,
+                id,
+                "inviter",
+                |id| async move { inviter.process(&id, true).await },
+                || inviter.sweep(),
+            );
+            print_sweep(&report.await?);
             Ok(ExitCode::SUCCESS)
         }
         Function::Placer { account: id } => {
-            let placer = cx.wiring()?.placer();
-            let report = match id {
-                Some(id) => {
-                    let id = known(cx, &id).await?;
-                    let outcome = cx.at(placer.place(&id).await, "running the placer")?;
-                    SweepReport::of_one(id, outcome)
-                }
-                None => {
-                    let spinner = Terminal::detect().spinner("placer sweep");
-                    let outcomes = placer.sweep().await;
-                    spinner.finish_and_clear();
-                    cx.at(outcomes, "running the placer")?
-                }
-            };
-            print_sweep(&report);
+            let placer = &cx.wiring()?.placer();
+            let report = one_or_sweep(
+                cx,
+                id,
+                "placer",
+                |id| async move { placer.place(&id).await },
+                || placer.sweep(),
+            );
+            print_sweep(&report.await?);
             Ok(ExitCode::SUCCESS)
         }
         Function::Reconciler { account: id } => {
@@ -401,6 +383,36 @@ async fn invoke(cx: &Context, function: Function) -> Result<ExitCode> {
             };
             print_pass(&pass);
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What `invoke FUNCTION [--account ID]` runs: `one` for an enrolled account, else the
+/// function's sweep behind a spinner.
+async fn one_or_sweep<T, E, One, All>(
+    cx: &Context,
+    id: Option<String>,
+    function: &str,
+    one: impl FnOnce(AccountId) -> One,
+    all: impl FnOnce() -> All,
+) -> Result<SweepReport<T>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    One: std::future::Future<Output = Result<T, E>>,
+    All: std::future::Future<Output = Result<SweepReport<T>, E>>,
+{
+    let running = format!("running the {function}");
+    match id {
+        Some(id) => {
+            let id = known(cx, &id).await?;
+            let outcome = cx.at(one(id.clone()).await, &running)?;
+            Ok(SweepReport::of_one(id, outcome))
+        }
+        None => {
+            let spinner = Terminal::detect().spinner(&format!("{function} sweep"));
+            let outcomes = all().await;
+            spinner.finish_and_clear();
+            cx.at(outcomes, &running)
         }
     }
 }

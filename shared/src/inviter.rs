@@ -20,12 +20,11 @@ use crate::domain::{
     plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, HandshakeId,
     InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, Waiting,
 };
-use crate::error_class::{Classified, ErrorClass};
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
-use crate::tracker::{Tracker, TrackerError};
+use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
 /// The sweep's cursor name in the store.
@@ -57,22 +56,8 @@ pub enum InviterOutcome {
     NotEnrolled,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InviterError {
-    #[error(transparent)]
-    Tracker(#[from] TrackerError),
-    #[error("Organizations kept failing: {0}")]
-    Organizations(#[from] OrganizationsError),
-}
-
-impl Classified for InviterError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            Self::Tracker(error) => error.class(),
-            Self::Organizations(error) => error.class(),
-        }
-    }
-}
+/// The inviter's and the placer's failures are the same.
+pub type InviterError = ObserverError;
 
 pub struct Inviter<S, N, T> {
     tracker: Tracker<S, N>,

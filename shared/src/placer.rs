@@ -26,11 +26,10 @@ use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
     DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, PlacementProblem,
 };
-use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
-use crate::tracker::{Tracker, TrackerError};
+use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
 /// The sweep's cursor name in the store.
@@ -58,22 +57,8 @@ pub enum PlacerOutcome {
     NotEnrolled,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PlacerError {
-    #[error(transparent)]
-    Tracker(#[from] TrackerError),
-    #[error("Organizations kept failing: {0}")]
-    Organizations(#[from] OrganizationsError),
-}
-
-impl Classified for PlacerError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            Self::Tracker(error) => error.class(),
-            Self::Organizations(error) => error.class(),
-        }
-    }
-}
+/// The inviter's and the placer's failures are the same.
+pub type PlacerError = ObserverError;
 
 pub struct Placer<S, N, O, A> {
     tracker: Tracker<S, N>,

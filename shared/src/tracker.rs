@@ -88,6 +88,25 @@ impl Classified for TrackerError {
     }
 }
 
+/// What a function that acts through Organizations and records what it observed through
+/// the tracker fails with (the inviter, the placer).
+#[derive(Debug, thiserror::Error)]
+pub enum ObserverError {
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
+    #[error("Organizations kept failing: {0}")]
+    Organizations(#[from] crate::ports::OrganizationsError),
+}
+
+impl Classified for ObserverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Tracker(error) => error.class(),
+            Self::Organizations(error) => error.class(),
+        }
+    }
+}
+
 pub struct Tracker<S, N> {
     store: S,
     notifier: N,

@@ -58,6 +58,21 @@ async fn joined_customer(
     customer
 }
 
+/// Creates the OUs of `path` (names from the root down) in the target; their ids, in order.
+async fn create_units(hub: &Hub, path: &[&str]) -> Vec<String> {
+    let mut parent = hub.account.root_id().await.unwrap();
+    let mut ids = Vec::new();
+    for name in path {
+        parent = hub
+            .account
+            .create_organizational_unit(&parent, name)
+            .await
+            .unwrap();
+        ids.push(parent.clone());
+    }
+    ids
+}
+
 async fn place(hub: &Hub, account: &AwsAccount) -> PlacerOutcome {
     hub.placer()
         .place(&acct(account.account_id()))
@@ -79,16 +94,8 @@ async fn accounts_are_placed_by_path_and_by_id_tagged_and_reachable_and_a_rerun_
     let (emulator, _recorder, hub) = hub("place").await;
     let queue = notifications(&hub).await;
     let root = hub.account.root_id().await.unwrap();
-    let customers_ou = hub
-        .account
-        .create_organizational_unit(&root, "Customers")
-        .await
-        .unwrap();
-    let acme = hub
-        .account
-        .create_organizational_unit(&customers_ou, "Acme")
-        .await
-        .unwrap();
+    let [customers_ou, acme] =
+        <[String; 2]>::try_from(create_units(&hub, &["Customers", "Acme"]).await).unwrap();
     let by_path = joined_customer(emulator, &hub, "acme", placement("Customers/Acme"), true).await;
     let by_id = joined_customer(emulator, &hub, "globex", placement(&customers_ou), true).await;
     assert_eq!(
@@ -253,16 +260,9 @@ async fn a_missing_ou_blocks_with_its_remediation_and_clears_once_it_is_created(
         record.version
     );
 
-    let root = hub.account.root_id().await.unwrap();
-    let customers_ou = hub
-        .account
-        .create_organizational_unit(&root, "Customers")
+    let initech = create_units(&hub, &["Customers", "Initech"])
         .await
-        .unwrap();
-    let initech = hub
-        .account
-        .create_organizational_unit(&customers_ou, "Initech")
-        .await
+        .pop()
         .unwrap();
     let swept = hub.placer().sweep().await.unwrap();
     assert_eq!(
@@ -285,12 +285,7 @@ async fn a_missing_ou_blocks_with_its_remediation_and_clears_once_it_is_created(
 #[tokio::test]
 async fn a_missing_access_role_blocks_and_clears_once_the_role_exists() {
     let (emulator, _recorder, hub) = hub("place-role").await;
-    let root = hub.account.root_id().await.unwrap();
-    let ou = hub
-        .account
-        .create_organizational_unit(&root, "Acquired")
-        .await
-        .unwrap();
+    let ou = create_units(&hub, &["Acquired"]).await.pop().unwrap();
     let customer = joined_customer(emulator, &hub, "hooli", placement("Acquired"), false).await;
 
     assert_eq!(
@@ -333,17 +328,8 @@ async fn a_missing_access_role_blocks_and_clears_once_the_role_exists() {
 #[tokio::test]
 async fn a_placed_account_a_person_moves_afterwards_is_left_where_they_put_it() {
     let (emulator, _recorder, hub) = hub("place-moved").await;
-    let root = hub.account.root_id().await.unwrap();
-    let landing = hub
-        .account
-        .create_organizational_unit(&root, "Landing")
-        .await
-        .unwrap();
-    let production = hub
-        .account
-        .create_organizational_unit(&root, "Production")
-        .await
-        .unwrap();
+    let landing = create_units(&hub, &["Landing"]).await.pop().unwrap();
+    let production = create_units(&hub, &["Production"]).await.pop().unwrap();
     let customer = joined_customer(emulator, &hub, "umbrella", placement("Landing"), true).await;
     assert!(matches!(
         place(&hub, &customer).await,
