@@ -236,20 +236,48 @@ where
             Ok(wanted) => wanted,
             Err(problem) => return Ok(Err(problem)),
         };
-        if wanted == parent {
-            return Ok(Ok(parent));
-        }
-        let moved = retry::transient(ATTEMPTS, || {
-            self.tree.move_account(account, &parent, &wanted)
-        });
-        match moved.await {
-            Ok(()) => Ok(Ok(wanted)),
-            Err(error)
-                if !error.transient && error.code() == "DestinationParentNotFoundException" =>
-            {
-                Ok(Err(ou_not_found(ou, &error.failure.message)))
+        self.move_from(account, ou, parent, &wanted).await
+    }
+
+    /// MoveAccount from `parent` to `wanted`. Another run (the `Account Joined` trigger and
+    /// a sweep at once) may move it first: AWS then says the source is wrong, or that the
+    /// account is already there, and the parent is read again, once.
+    async fn move_from(
+        &self,
+        account: &AccountId,
+        ou: &OuRef,
+        mut parent: String,
+        wanted: &str,
+    ) -> StepResult<String> {
+        let mut read_again = false;
+        loop {
+            if parent == wanted {
+                return Ok(Ok(parent));
             }
-            Err(error) => refused(error),
+            let moved = retry::transient(ATTEMPTS, || {
+                self.tree.move_account(account, &parent, wanted)
+            });
+            match moved.await {
+                Ok(()) => return Ok(Ok(wanted.to_owned())),
+                Err(error) if error.code() == "DestinationParentNotFoundException" => {
+                    return Ok(Err(ou_not_found(ou, &error.failure.message)))
+                }
+                Err(error)
+                    if !read_again
+                        && matches!(
+                            error.code(),
+                            "SourceParentNotFoundException" | "DuplicateAccountException"
+                        ) =>
+                {
+                    read_again = true;
+                    parent = match retry::transient(ATTEMPTS, || self.tree.parent_of(account)).await
+                    {
+                        Ok(parent) => parent,
+                        Err(error) => return refused(error),
+                    };
+                }
+                Err(error) => return refused(error),
+            }
         }
     }
 
