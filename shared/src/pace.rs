@@ -16,6 +16,10 @@ use crate::retry;
 pub const ACCEPT_PER_SECOND: f64 = 5.0;
 /// Organizations' rate for InviteAccountToOrganization, about 3 per second.
 pub const INVITE_PER_SECOND: f64 = 3.0;
+/// The placer's Organizations calls (ListParents, MoveAccount, tags). Organizations
+/// documents no rate per call; this keeps well below what throttles the management account,
+/// whose rate the inviter and the acceptor share, and throttling slows it further.
+pub const PLACE_PER_SECOND: f64 = 5.0;
 /// The slowest a throttled pacer goes: one call every 8 seconds.
 const SLOWEST: Duration = Duration::from_secs(8);
 

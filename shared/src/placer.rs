@@ -26,9 +26,10 @@ use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
     DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, PlacementProblem,
 };
+use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
 use crate::retry;
-use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
@@ -66,6 +67,9 @@ pub struct Placer<S, N, O, A> {
     access: A,
     access_role: Option<String>,
     sweep_limits: SweepLimits,
+    /// Every Organizations call of the placer, paced: they share the target management
+    /// account's rate with the inviter and the acceptor.
+    organizations: Pacer,
 }
 
 /// OU paths resolved during one sweep: accounts of one enrollment share their OU, so the
@@ -94,6 +98,7 @@ where
             access,
             access_role: Some(crate::config::DEFAULT_ACCESS_ROLE_NAME.to_owned()),
             sweep_limits: SweepLimits::default(),
+            organizations: Pacer::per_second(PLACE_PER_SECOND),
         }
     }
 
@@ -124,10 +129,13 @@ where
     /// last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<PlacerOutcome>, PlacerError> {
         let store = self.tracker.store();
-        let mut records = records_in(store, &[Phase::Joined])
+        let records: HashMap<AccountId, OnboardingRecord> = store
+            .list_awaiting_placement()
             .await
-            .map_err(TrackerError::from)?;
-        records.retain(|_, record| record.placed.is_none());
+            .map_err(TrackerError::from)?
+            .into_iter()
+            .map(|record| (record.account_id.clone(), record))
+            .collect();
         let accounts = records.keys().cloned().collect();
         let (records, paths) = (&records, &ResolvedPaths::default());
         let report = resumable(
@@ -224,7 +232,10 @@ where
         paths: &ResolvedPaths,
     ) -> StepResult<String> {
         let account = &record.account_id;
-        let parent = retry::transient(ATTEMPTS, || self.tree.parent_of(account)).await;
+        let parent = self
+            .organizations
+            .call(ATTEMPTS, || self.tree.parent_of(account))
+            .await;
         let parent = match parent {
             Ok(parent) => parent,
             Err(error) => return refused(error),
@@ -254,7 +265,7 @@ where
             if parent == wanted {
                 return Ok(Ok(parent));
             }
-            let moved = retry::transient(ATTEMPTS, || {
+            let moved = self.organizations.call(ATTEMPTS, || {
                 self.tree.move_account(account, &parent, wanted)
             });
             match moved.await {
@@ -270,7 +281,10 @@ where
                         ) =>
                 {
                     read_again = true;
-                    parent = match retry::transient(ATTEMPTS, || self.tree.parent_of(account)).await
+                    parent = match self
+                        .organizations
+                        .call(ATTEMPTS, || self.tree.parent_of(account))
+                        .await
                     {
                         Ok(parent) => parent,
                         Err(error) => return refused(error),
@@ -290,12 +304,20 @@ where
         if let Some(id) = paths.0.lock().unwrap_or_else(|e| e.into_inner()).get(names) {
             return Ok(Ok(id.clone()));
         }
-        let mut parent = match retry::transient(ATTEMPTS, || self.tree.root_id()).await {
+        let mut parent = match self
+            .organizations
+            .call(ATTEMPTS, || self.tree.root_id())
+            .await
+        {
             Ok(root) => root,
             Err(error) => return refused(error),
         };
         for name in names {
-            let units = match retry::transient(ATTEMPTS, || self.tree.child_units(&parent)).await {
+            let units = match self
+                .organizations
+                .call(ATTEMPTS, || self.tree.child_units(&parent))
+                .await
+            {
                 Ok(units) => units,
                 Err(error) => return refused(error),
             };
@@ -315,7 +337,11 @@ where
     /// Tags the account with what it lacks of its wanted tags.
     async fn apply_missing_tags(&self, record: &OnboardingRecord) -> StepResult<()> {
         let account = &record.account_id;
-        let present = match retry::transient(ATTEMPTS, || self.tree.tags_of(account)).await {
+        let present = match self
+            .organizations
+            .call(ATTEMPTS, || self.tree.tags_of(account))
+            .await
+        {
             Ok(present) => present,
             Err(error) => return refused(error),
         };
@@ -323,7 +349,11 @@ where
         if missing.is_empty() {
             return Ok(Ok(()));
         }
-        match retry::transient(ATTEMPTS, || self.tree.tag(account, &missing)).await {
+        match self
+            .organizations
+            .call(ATTEMPTS, || self.tree.tag(account, &missing))
+            .await
+        {
             Ok(()) => Ok(Ok(())),
             Err(error) => refused(error),
         }

@@ -650,7 +650,7 @@ async fn create_table_is_idempotent_and_tolerates_missing_ttl_support() {
                 .collect();
             req.table_name() == Some(TABLE)
                 && req.billing_mode() == Some(&aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-                && indexes == ["by_enrollment", "by_phase", "by_pending"]
+                && indexes == ["by_enrollment", "by_phase", "by_pending", "by_placement"]
         })
         .then_http_response(|| error_response(400, "ResourceInUseException", json!({})));
     let describe = mock!(Client::describe_table).then_output(|| {

@@ -138,7 +138,8 @@ async fn an_account_another_run_moved_meanwhile_is_placed_without_a_blocker() {
     assert!(record.placed.is_some());
 }
 
-#[tokio::test]
+// The paced retries wait seconds: the clock is paused and advances by itself.
+#[tokio::test(start_paused = true)]
 async fn a_call_throttled_past_its_retries_fails_the_run_and_blocks_nothing() {
     let store = Arc::new(InMemoryRecordStore::new());
     joined_record(&store).await;

@@ -601,7 +601,9 @@ fn every_email_rule_may_publish_to_the_topic_and_dead_letter_there() {
 /// query is one of them.
 #[test]
 fn the_table_has_the_adapter_indexes_and_roles_query_only_those() {
-    use onboarding::adapters::dynamo::{BY_ENROLLMENT_INDEX, BY_PENDING_INDEX, BY_PHASE_INDEX};
+    use onboarding::adapters::dynamo::{
+        BY_ENROLLMENT_INDEX, BY_PENDING_INDEX, BY_PHASE_INDEX, BY_PLACEMENT_INDEX,
+    };
     let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
     let template: Value = serde_yaml::from_str(&text).unwrap();
     let indexes: BTreeSet<String> = template["Resources"]["RecordTable"]["Properties"]
@@ -613,7 +615,12 @@ fn the_table_has_the_adapter_indexes_and_roles_query_only_those() {
         .collect();
     assert_eq!(
         indexes,
-        set(&[BY_ENROLLMENT_INDEX, BY_PHASE_INDEX, BY_PENDING_INDEX])
+        set(&[
+            BY_ENROLLMENT_INDEX,
+            BY_PHASE_INDEX,
+            BY_PENDING_INDEX,
+            BY_PLACEMENT_INDEX
+        ])
     );
     let marker = "${RecordTable.Arn}/index/";
     let mut rest = text.as_str();

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
+    awaits_placement, AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord,
+    Phase,
 };
 use crate::ports::{
     Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
@@ -100,6 +101,16 @@ impl RecordStore for InMemoryRecordStore {
 
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
         Ok(self.state().records.values().cloned().collect())
+    }
+
+    async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        Ok(self
+            .state()
+            .records
+            .values()
+            .filter(|r| awaits_placement(r))
+            .cloned()
+            .collect())
     }
 
     async fn create_many(

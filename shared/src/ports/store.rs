@@ -74,6 +74,9 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<Vec<OnboardingRecord>, StoreError>;
     async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError>;
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError>;
+    /// The joined records not yet placed: what the placer's sweep works through (one query
+    /// sized by those records, not by every joined account).
+    async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError>;
     /// Creates the record unless one exists for the account (re-enrolling is idempotent),
     /// counting it on its enrollment.
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
@@ -165,6 +168,9 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     }
     async fn list_all(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
         (**self).list_all().await
+    }
+    async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        (**self).list_awaiting_placement().await
     }
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
         (**self).create(record).await

@@ -21,7 +21,10 @@
 //!
 //! A third, `by_pending` (HASH `pending` = `OUTBOX`, RANGE `pending_since`, epoch seconds),
 //! holds only the outbox items, so the reconciler finds those left pending by a dead
-//! invocation with one query (sized by the pending items, not the table).
+//! invocation with one query (sized by the pending items, not the table). A fourth,
+//! `by_placement` (HASH `to_place` = `PLACE`, RANGE `account_id`), holds only the joined
+//! records not yet placed (the adapter writes `to_place` on those alone), so the placer's
+//! sweep reads what it has to do, not every joined account.
 //!
 //! # Writes
 //!
@@ -94,7 +97,8 @@ mod counts;
 use super::sdk_error::{self, describe};
 use crate::domain::blocker::is_transient_code;
 use crate::domain::{
-    AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase,
+    awaits_placement, AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord,
+    Phase,
 };
 use crate::ports::{
     Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError, OUTBOX_LEASE,
@@ -106,6 +110,11 @@ pub const BY_ENROLLMENT_INDEX: &str = "by_enrollment";
 pub const BY_PHASE_INDEX: &str = "by_phase";
 /// Name of the index listing outbox items by when they were committed.
 pub const BY_PENDING_INDEX: &str = "by_pending";
+/// Name of the index listing the joined records not yet placed.
+pub const BY_PLACEMENT_INDEX: &str = "by_placement";
+/// The `to_place` value of a joined record not yet placed (the hash key of
+/// [`BY_PLACEMENT_INDEX`]); the attribute is absent otherwise.
+const TO_PLACE: &str = "PLACE";
 /// The `pending` value every outbox item carries (the hash key of [`BY_PENDING_INDEX`]).
 const PENDING_OUTBOX: &str = "OUTBOX";
 /// The table's TTL attribute (event markers only).
@@ -149,6 +158,9 @@ struct Key<'a> {
 struct RecordItem<'a> {
     pk: String,
     sk: &'static str,
+    /// [`BY_PLACEMENT_INDEX`]'s hash key, only on a joined record not yet placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_place: Option<&'static str>,
     #[serde(flatten)]
     record: &'a OnboardingRecord,
 }
@@ -212,6 +224,7 @@ fn record_item(record: &OnboardingRecord) -> Result<Item, StoreError> {
         &RecordItem {
             pk: record_pk(record.account_id.as_str()),
             sk: RECORD_SK,
+            to_place: awaits_placement(record).then_some(TO_PLACE),
             record,
         },
     )
@@ -587,6 +600,12 @@ impl RecordStore for DynamoRecordStore {
     async fn list_by_phase(&self, phase: Phase) -> Result<Vec<OnboardingRecord>, StoreError> {
         let value = to_value("the phase", &phase)?;
         self.query_index(BY_PHASE_INDEX, "phase", value).await
+    }
+
+    async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
+        let value = AttributeValue::S(TO_PLACE.to_owned());
+        self.query_index(BY_PLACEMENT_INDEX, "to_place", value)
+            .await
     }
 
     #[tracing::instrument(skip(self))]
@@ -1042,6 +1061,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute("enrollment"))
         .attribute_definitions(string_attribute("phase"))
         .attribute_definitions(string_attribute("pending"))
+        .attribute_definitions(string_attribute("to_place"))
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name("pending_since")
@@ -1054,6 +1074,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .global_secondary_indexes(index(BY_ENROLLMENT_INDEX, "enrollment", "account_id"))
         .global_secondary_indexes(index(BY_PHASE_INDEX, "phase", "account_id"))
         .global_secondary_indexes(index(BY_PENDING_INDEX, "pending", "pending_since"))
+        .global_secondary_indexes(index(BY_PLACEMENT_INDEX, "to_place", "account_id"))
         .send()
         .await;
     match created {
@@ -1132,7 +1153,28 @@ mod tests {
         assert_eq!(item["phase"], to_value("phase", &record.phase).unwrap());
         assert!(matches!(item["phase"], AttributeValue::S(_)));
         assert_eq!(item["version"], AttributeValue::N("1".into()));
+        assert!(!item.contains_key("to_place"), "not joined: not to place");
         assert_eq!(record_from_item(item).unwrap(), record);
+    }
+
+    #[test]
+    fn only_a_joined_record_not_yet_placed_is_in_the_placement_index() {
+        let mut record = record();
+        record.phase = Phase::Joined;
+        record.ou = Some(crate::domain::OuRef::parse("Customers").unwrap());
+        let item = record_item(&record).unwrap();
+        assert_eq!(item["to_place"], AttributeValue::S(TO_PLACE.into()));
+        assert_eq!(
+            record_from_item(item).unwrap(),
+            record,
+            "read back without it"
+        );
+        record.placed = Some(crate::domain::Placed {
+            placed_in: None,
+            access_role: None,
+            at: Utc::now(),
+        });
+        assert!(!record_item(&record).unwrap().contains_key("to_place"));
     }
 
     #[test]
