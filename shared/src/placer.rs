@@ -13,6 +13,8 @@
 //! problem found is the record's placement blockers, cleared by the run that finds none.
 //! Each step reads before it writes, so a re-run changes nothing. A placed record is never
 //! touched again: an account a person moves or retags afterwards stays as they left it.
+//! Every Organizations call is paced ([`crate::pace::PLACE_PER_SECOND`]), and the sweep
+//! reads only the joined records not yet placed ([`RecordStore::list_awaiting_placement`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
