@@ -5,6 +5,7 @@ pub mod blocker;
 pub mod counts;
 pub mod event;
 pub mod ids;
+pub mod org_trust;
 pub mod origin;
 pub mod phase;
 pub mod placement;
@@ -20,6 +21,7 @@ pub use event::{Closure, DomainEvent, EventKind, Operation, PlacementProblem};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
+pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use placement::{
