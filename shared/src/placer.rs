@@ -23,7 +23,7 @@ use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::adapters::organizations::spoke_role_arn;
+use crate::adapters::organizations::role_arn;
 use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
     DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, PlacementProblem,
@@ -372,7 +372,7 @@ where
             Err(error) => {
                 let message = format!(
                     "cannot assume {}: {}",
-                    spoke_role_arn(account, role),
+                    role_arn(account, role),
                     error.failure.message
                 );
                 Ok(Err(PlacementProblem {

@@ -653,8 +653,8 @@ pub type ClientHook = Arc<
         + Sync,
 >;
 
-/// The spoke role's ARN in `account`.
-pub fn spoke_role_arn(account: &AccountId, role_name: &str) -> String {
+/// The ARN of the role `role_name` in `account` (the spoke role, the access role).
+pub fn role_arn(account: &AccountId, role_name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{role_name}")
 }
 
@@ -746,7 +746,7 @@ impl StsCredentials {
         &self,
         account: &AccountId,
     ) -> Result<(Arc<SdkAccountOrganizations>, Option<SystemTime>), OrganizationsError> {
-        let role_arn = spoke_role_arn(account, &self.role_name);
+        let role_arn = role_arn(account, &self.role_name);
         let session_name = session_name(account);
         let output = self
             .sts

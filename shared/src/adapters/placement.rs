@@ -17,8 +17,8 @@ use aws_sdk_organizations::operation::tag_resource::TagResourceError;
 use aws_sdk_organizations::types::Tag;
 
 use super::organizations::{
-    logged, malformed, map_sdk_error, operation_error, session_name, spoke_role_arn,
-    OperationError, SdkTargetOrganization,
+    logged, malformed, map_sdk_error, operation_error, role_arn, session_name, OperationError,
+    SdkTargetOrganization,
 };
 use crate::domain::AccountId;
 use crate::ports::{OrganizationTree, OrganizationalUnit, OrganizationsError, TargetAccess};
@@ -242,7 +242,7 @@ impl StsTargetAccess {
 #[async_trait]
 impl TargetAccess for StsTargetAccess {
     async fn verify(&self, account: &AccountId, role_name: &str) -> Result<(), OrganizationsError> {
-        let role_arn = spoke_role_arn(account, role_name);
+        let role_arn = role_arn(account, role_name);
         self.sts
             .assume_role()
             .role_arn(&role_arn)
