@@ -28,6 +28,13 @@ pub const STALL_AFTER_HOURS: &str = "STALL_AFTER_HOURS";
 pub const ACCESS_ROLE_NAME: &str = "ACCESS_ROLE_NAME";
 /// The role an invited account gets for the target (the Organizations user guide's name).
 pub const DEFAULT_ACCESS_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+/// The regions whose resource policies (KMS, SNS, SQS, Lambda) the preflight reads,
+/// comma-separated; default: the function's own region. IAM and S3 are read once.
+pub const PREFLIGHT_REGIONS: &str = "PREFLIGHT_REGIONS";
+/// How old an account's last preflight may get before the preflight's sweep checks it
+/// again (hours, default 24); an account never checked is checked on the next run.
+pub const PREFLIGHT_EVERY_HOURS: &str = "PREFLIGHT_EVERY_HOURS";
+const DEFAULT_PREFLIGHT_EVERY_HOURS: u32 = 24;
 
 /// The variables each function reads (the template test checks they are all set there).
 pub fn variables(function: &str) -> &'static [&'static str] {
@@ -78,8 +85,21 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         SWEEP_CONCURRENCY,
         SWEEP_BUDGET_SECONDS,
     ];
+    const PREFLIGHT: &[&str] = &[
+        TABLE_NAME,
+        EVENT_BUS_NAME,
+        TARGET_ORGANIZATION_ID,
+        TARGET_MANAGEMENT_ACCOUNT_ID,
+        SPOKE_ROLE_NAME,
+        SPOKE_EXTERNAL_ID,
+        PREFLIGHT_REGIONS,
+        PREFLIGHT_EVERY_HOURS,
+        SWEEP_CONCURRENCY,
+        SWEEP_BUDGET_SECONDS,
+    ];
     match function {
         "acceptor" => ACCEPTOR,
+        "preflight" => PREFLIGHT,
         "placer" => PLACER,
         "inviter" => INVITER,
         "reconciler" => RECONCILER,
@@ -116,6 +136,10 @@ pub struct Config {
     pub deadlines: Deadlines,
     /// The role the placer assumes in a joined account; `None`: access is not verified.
     pub access_role_name: Option<String>,
+    /// The regions the preflight reads resource policies in; empty: the function's own.
+    pub preflight_regions: Vec<String>,
+    /// How often the preflight's sweep checks an account again.
+    pub preflight_every: chrono::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -136,6 +160,8 @@ impl std::fmt::Debug for Config {
             .field("sweep_limits", &self.sweep_limits)
             .field("deadlines", &self.deadlines)
             .field("access_role_name", &self.access_role_name)
+            .field("preflight_regions", &self.preflight_regions)
+            .field("preflight_every", &self.preflight_every)
             .finish()
     }
 }
@@ -214,8 +240,20 @@ impl Config {
             Some(name) if name.trim().is_empty() => None,
             Some(name) => Some(name.trim().to_owned()),
         };
+        let preflight_regions = lookup(PREFLIGHT_REGIONS)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let preflight_every = chrono::Duration::hours(
+            number(PREFLIGHT_EVERY_HOURS, DEFAULT_PREFLIGHT_EVERY_HOURS)?.into(),
+        );
         Ok(Self {
             access_role_name,
+            preflight_regions,
+            preflight_every,
             invitation_limits,
             sweep_limits,
             deadlines,
@@ -326,6 +364,19 @@ mod tests {
                 .access_role_name,
             None
         );
+    }
+
+    #[test]
+    fn preflight_regions_are_a_comma_list_and_default_to_none() {
+        let config = Config::from_lookup(lookup(BASE)).unwrap();
+        assert!(config.preflight_regions.is_empty());
+        assert_eq!(config.preflight_every, chrono::Duration::hours(24));
+        let mut pairs = BASE.to_vec();
+        pairs.push((PREFLIGHT_REGIONS, " eu-west-1, us-east-1 ,"));
+        pairs.push((PREFLIGHT_EVERY_HOURS, "6"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.preflight_regions, ["eu-west-1", "us-east-1"]);
+        assert_eq!(config.preflight_every, chrono::Duration::hours(6));
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! - [`ports`]: what the handlers need (record store, notifier, Organizations as a
 //!   customer account and as the target), and [`adapters`]: those ports on DynamoDB,
 //!   EventBridge, Organizations and STS, and in memory.
-//! - [`tracker`], [`acceptor`], [`inviter`], [`reconciler`]: the functions' handlers,
-//!   behind the ports;
+//! - [`tracker`], [`acceptor`], [`inviter`], [`reconciler`], [`placer`], [`preflight`]:
+//!   the functions' handlers, behind the ports (the preflight's AWS readers are behind
+//!   the feature `preflight`);
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
 //! - [`wiring`]: the composition root, where every handler is built on the AWS adapters
 //!   (for the Lambdas, `onboardctl` and the test harness); `serve` (feature `lambda`):
@@ -33,6 +34,7 @@ pub mod notifications;
 pub mod pace;
 pub mod placer;
 pub mod ports;
+pub mod preflight;
 pub mod reconciler;
 pub mod report;
 pub mod retry;

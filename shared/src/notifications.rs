@@ -31,9 +31,10 @@ pub const ENROLLMENT_COMPLETED: &str = "Enrollment Completed";
 pub const STALLED: &str = "Onboarding Stalled";
 pub const INVITATION_EXPIRING: &str = "Invitation Expiring";
 pub const ACCOUNT_PLACED: &str = "Account Placed";
+pub const PREFLIGHT_COMPLETED: &str = "Preflight Completed";
 
 /// Every detail-type the product publishes, one per [`NotificationDetail`] variant.
-pub const DETAIL_TYPES: [&str; 9] = [
+pub const DETAIL_TYPES: [&str; 10] = [
     PHASE_CHANGED,
     BLOCKED,
     UNBLOCKED,
@@ -43,11 +44,12 @@ pub const DETAIL_TYPES: [&str; 9] = [
     STALLED,
     INVITATION_EXPIRING,
     ACCOUNT_PLACED,
+    PREFLIGHT_COMPLETED,
 ];
 
 /// The detail-types a person must see: template.yaml's `NotificationRule` routes these to
 /// the SNS topic (e-mail). Phase changes and unblocks are for machines and dashboards.
-pub const EMAILED: [&str; 7] = [
+pub const EMAILED: [&str; 8] = [
     BLOCKED,
     UNEXPECTED_INVITATION,
     ACCOUNT_JOINED,
@@ -55,6 +57,7 @@ pub const EMAILED: [&str; 7] = [
     STALLED,
     INVITATION_EXPIRING,
     ACCOUNT_PLACED,
+    PREFLIGHT_COMPLETED,
 ];
 
 /// The `detail` of one detail-type, tied to its detail-type.
@@ -213,6 +216,27 @@ pub struct EnrollmentCompleted {
     pub cloudtrail_event_id: String,
 }
 
+/// `Preflight Completed`: a preflight run checked accounts of one enrollment (published
+/// by every run, with what it found; the accounts' records hold the details).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreflightCompleted {
+    pub notification_id: String,
+    pub enrollment: EnrollmentName,
+    /// Accounts checked by this run.
+    pub accounts: usize,
+    /// Accounts with at least one predicted blocker.
+    pub accounts_blocked: usize,
+    /// Predicted blockers by code.
+    pub blockers: std::collections::BTreeMap<BlockerCode, usize>,
+    /// Policy conditions that trust the old organization, and the accounts that have some.
+    pub policies: usize,
+    pub accounts_with_policies: usize,
+    /// Items a person must look at (what no API answers, reads that were refused).
+    pub checks: usize,
+    /// Accounts the spoke role could not reach (their records say why).
+    pub unreachable: usize,
+}
+
 /// `Onboarding Stalled`: no progress for the configured time (announced once per stall);
 /// the context's blockers say what a person must do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +283,9 @@ impl Detail for InvitationExpiring {
 impl Detail for AccountPlaced {
     const DETAIL_TYPE: &'static str = ACCOUNT_PLACED;
 }
+impl Detail for PreflightCompleted {
+    const DETAIL_TYPE: &'static str = PREFLIGHT_COMPLETED;
+}
 
 /// Any notification the product publishes, by detail-type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +299,7 @@ pub enum NotificationDetail {
     Stalled(Stalled),
     InvitationExpiring(InvitationExpiring),
     AccountPlaced(AccountPlaced),
+    PreflightCompleted(PreflightCompleted),
 }
 
 impl NotificationDetail {
@@ -286,6 +314,7 @@ impl NotificationDetail {
             NotificationDetail::Stalled(_) => Stalled::DETAIL_TYPE,
             NotificationDetail::InvitationExpiring(_) => InvitationExpiring::DETAIL_TYPE,
             NotificationDetail::AccountPlaced(_) => AccountPlaced::DETAIL_TYPE,
+            NotificationDetail::PreflightCompleted(_) => PreflightCompleted::DETAIL_TYPE,
         }
     }
 
@@ -307,6 +336,9 @@ impl NotificationDetail {
                 InvitationExpiring::parse(detail_type, detail).map(Self::InvitationExpiring)
             }
             ACCOUNT_PLACED => AccountPlaced::parse(detail_type, detail).map(Self::AccountPlaced),
+            PREFLIGHT_COMPLETED => {
+                PreflightCompleted::parse(detail_type, detail).map(Self::PreflightCompleted)
+            }
             other => Err(ContractError::UnknownDetailType(other.to_owned())),
         }
     }
@@ -318,7 +350,7 @@ impl NotificationDetail {
     }
 
     /// The account the notification is about, with the record's context; `None` for the
-    /// enrollment-wide announcement.
+    /// enrollment-wide announcements.
     pub fn account_context(&self) -> Option<&AccountContext> {
         match self {
             NotificationDetail::PhaseChanged(d) => Some(&d.context),
@@ -329,7 +361,8 @@ impl NotificationDetail {
             NotificationDetail::Stalled(d) => Some(&d.context),
             NotificationDetail::InvitationExpiring(d) => Some(&d.context),
             NotificationDetail::AccountPlaced(d) => Some(&d.context),
-            NotificationDetail::EnrollmentCompleted(_) => None,
+            NotificationDetail::EnrollmentCompleted(_)
+            | NotificationDetail::PreflightCompleted(_) => None,
         }
     }
 
@@ -340,6 +373,7 @@ impl NotificationDetail {
     pub fn notification_id(&self) -> &str {
         match self {
             NotificationDetail::EnrollmentCompleted(d) => &d.notification_id,
+            NotificationDetail::PreflightCompleted(d) => &d.notification_id,
             other => other
                 .account_context()
                 .map(|c| c.notification_id.as_str())
@@ -359,6 +393,7 @@ impl NotificationDetail {
             NotificationDetail::Stalled(d) => serde_json::to_value(d),
             NotificationDetail::InvitationExpiring(d) => serde_json::to_value(d),
             NotificationDetail::AccountPlaced(d) => serde_json::to_value(d),
+            NotificationDetail::PreflightCompleted(d) => serde_json::to_value(d),
         };
         // Only strings, numbers, lists and structs: serialising to a Value cannot fail.
         json.expect("a notification detail is plain JSON data")

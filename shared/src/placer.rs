@@ -26,7 +26,7 @@ use tracing::{info, warn};
 use crate::adapters::organizations::role_arn;
 use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
-    DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, PlacementProblem,
+    DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
@@ -82,7 +82,7 @@ struct ResolvedPaths(Mutex<HashMap<Vec<String>, String>>);
 
 /// A step's result: done, or a problem for a person (the call's own transient failures
 /// past their retries are errors: the invocation is retried).
-type StepResult<T> = Result<Result<T, PlacementProblem>, OrganizationsError>;
+type StepResult<T> = Result<Result<T, Problem>, OrganizationsError>;
 
 impl<S, N, O, A> Placer<S, N, O, A>
 where
@@ -375,7 +375,7 @@ where
                     role_arn(account, role),
                     error.failure.message
                 );
-                Ok(Err(PlacementProblem {
+                Ok(Err(Problem {
                     code: BlockerCode::AccessRoleMissing,
                     failure: AwsFailure::new(error.failure.code, None, message),
                 }))
@@ -405,14 +405,14 @@ fn refused<T>(error: OrganizationsError) -> StepResult<T> {
         FailureClass::Blocker(code) => code,
         _ => BlockerCode::UnknownError,
     };
-    Ok(Err(PlacementProblem {
+    Ok(Err(Problem {
         code,
         failure: error.failure,
     }))
 }
 
-fn ou_not_found(ou: &OuRef, why: &str) -> PlacementProblem {
-    PlacementProblem {
+fn ou_not_found(ou: &OuRef, why: &str) -> Problem {
+    Problem {
         code: BlockerCode::OuNotFound,
         failure: AwsFailure::new(
             "OrganizationalUnitNotFound",

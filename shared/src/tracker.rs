@@ -449,18 +449,34 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         if !counts.all_placed() {
             return Ok(());
         }
-        let scope = format!("ENROLLMENT#{enrollment}");
         let marker = format!("enrollment-completed#{enrollment}");
         let accounts = usize::try_from(counts.accounts()).unwrap_or_default();
         let notification = notifications::enrollment_completed(enrollment, accounts, cause);
         if self
-            .store
-            .commit_once(&scope, &marker, std::slice::from_ref(&notification))
+            .announce_once(enrollment, &marker, notification)
             .await?
         {
             info!(%enrollment, "enrollment completed");
         }
-        self.flush(&scope, &marker).await
+        Ok(())
+    }
+
+    /// Publishes an announcement about a whole enrollment once per `marker`, through the
+    /// outbox (a failed publish is retried by the next pass, never lost). `true` when this
+    /// call committed it.
+    pub async fn announce_once(
+        &self,
+        enrollment: &EnrollmentName,
+        marker: &str,
+        notification: OutgoingNotification,
+    ) -> Result<bool, TrackerError> {
+        let scope = format!("ENROLLMENT#{enrollment}");
+        let committed = self
+            .store
+            .commit_once(&scope, marker, std::slice::from_ref(&notification))
+            .await?;
+        self.flush(&scope, marker).await?;
+        Ok(committed)
     }
 }
 

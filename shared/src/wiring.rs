@@ -32,6 +32,12 @@ pub type AwsPlacer =
     Placer<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization, StsTargetAccess>;
 pub type AwsReconciler =
     Reconciler<DynamoRecordStore, EventBridgeNotifier, SdkTargetOrganization, StsCredentials>;
+#[cfg(feature = "preflight")]
+pub type AwsPreflight = crate::preflight::Preflight<
+    DynamoRecordStore,
+    EventBridgeNotifier,
+    crate::adapters::preflight::SdkAccountInspector,
+>;
 
 /// What every handler is built from. Clients are built on demand; each shares the
 /// configuration's HTTP client and credentials cache.
@@ -151,6 +157,32 @@ impl Wiring {
         )
         .with_access_role(self.config.access_role_name.clone())
         .with_sweep_limits(self.config.sweep_limits)
+    }
+}
+
+#[cfg(feature = "preflight")]
+impl Wiring {
+    /// The preflight reads customer accounts through the spoke role only.
+    pub fn preflight(&self) -> Result<AwsPreflight, ConfigError> {
+        let inspector = crate::adapters::preflight::SdkAccountInspector::new(
+            Arc::new(self.spoke_credentials()?),
+            self.config.preflight_regions.clone(),
+        );
+        Ok(crate::preflight::Preflight::new(self.tracker(), inspector)
+            .with_interval(self.config.preflight_every)
+            .with_sweep_limits(self.config.sweep_limits))
+    }
+}
+
+#[cfg(feature = "preflight")]
+#[async_trait]
+impl Function for AwsPreflight {
+    const NAME: &'static str = "preflight";
+    fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
+        wiring.preflight()
+    }
+    async fn invoke(&self, event: &Value) -> Result<(), FunctionError> {
+        outcome(self.handle_json(event).await)
     }
 }
 

@@ -703,8 +703,8 @@ fn asking_an_ou() -> OnboardingRecord {
     record
 }
 
-fn problem(code: BlockerCode) -> PlacementProblem {
-    PlacementProblem {
+fn problem(code: BlockerCode) -> Problem {
+    Problem {
         code,
         failure: AwsFailure::new("X", None, "why"),
     }
@@ -785,4 +785,92 @@ fn placement_blockers_are_exactly_the_last_problems_found_and_clear_when_placed(
     assert!(!s.last().changed, "the same problems again change nothing");
     let s = s.when(placed("ou-ab12-cdef3456"));
     assert!(s.record.blockers.is_empty());
+}
+
+// --- preflight predictions ---------------------------------------------------------------
+
+fn preflight(codes: &[BlockerCode], at_minute: u32) -> EventKind {
+    EventKind::PreflightChecked {
+        predicted: codes.iter().map(|code| problem(*code)).collect(),
+        organization: Some(OrganizationId::parse("o-oldorg12345").unwrap()),
+        summary: preflight::PreflightSummary {
+            at: t(at_minute),
+            policies: Vec::new(),
+            policies_total: 0,
+            checks: 3,
+        },
+    }
+}
+
+#[test]
+fn predicted_blockers_are_exactly_the_last_preflights_and_are_never_announced_one_by_one() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone)).when(preflight(
+        &[BlockerCode::ContactInfoMissing, BlockerCode::AccountTooNew],
+        1,
+    ));
+    assert!(s.record.blockers.iter().all(|b| b.is_predicted()));
+    assert_eq!(s.record.blockers.len(), 2);
+    assert!(
+        s.last().notifications.is_empty(),
+        "Preflight Completed counts them: {:?}",
+        s.last().notifications
+    );
+    assert_eq!(
+        s.record.source_organization.as_ref().map(|o| o.as_str()),
+        Some("o-oldorg12345")
+    );
+    let s = s.when(preflight(&[BlockerCode::AccountTooNew], 2));
+    let codes: Vec<BlockerCode> = s.record.blockers.iter().map(|b| b.code).collect();
+    assert_eq!(
+        codes,
+        [BlockerCode::AccountTooNew],
+        "no longer found: cleared"
+    );
+    assert_eq!(s.record.preflight.as_ref().unwrap().at, t(2));
+}
+
+#[test]
+fn an_actual_refusal_replaces_its_prediction_and_leaving_clears_every_prediction() {
+    let s = Scenario::new(given(Role::Member, TransferMode::Standalone))
+        .when(preflight(
+            &[BlockerCode::ContactInfoMissing, BlockerCode::AccountTooNew],
+            1,
+        ))
+        .when(failed(
+            Operation::LeaveOrganization,
+            "ConstraintViolationException",
+            Some("MASTER_ACCOUNT_MISSING_CONTACT_INFO"),
+            "",
+        ));
+    let blockers: Vec<(BlockerCode, bool)> = s
+        .record
+        .blockers
+        .iter()
+        .map(|b| (b.code, b.is_predicted()))
+        .collect();
+    assert_eq!(
+        blockers,
+        [
+            (BlockerCode::AccountTooNew, true),
+            (BlockerCode::ContactInfoMissing, false)
+        ]
+    );
+    let s = s.when(preflight(
+        &[BlockerCode::ContactInfoMissing, BlockerCode::AccountTooNew],
+        3,
+    ));
+    assert_eq!(
+        s.record.blockers.len(),
+        2,
+        "no prediction beside the refusal"
+    );
+    let s = s
+        .when(EventKind::LeftOrganization { removed: false })
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(s.record.blockers.is_empty(), "{:?}", s.record.blockers);
+    let s = s.when(preflight(&[BlockerCode::ContactInfoMissing], 5));
+    assert!(
+        s.record.blockers.is_empty(),
+        "a preflight of an account out of its organization predicts nothing"
+    );
 }

@@ -301,6 +301,61 @@ impl AwsAccount {
         aws_sdk_eventbridge::Client::new(&self.config)
     }
 
+    pub fn account(&self) -> aws_sdk_account::Client {
+        aws_sdk_account::Client::new(&self.config)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::new(&self.config)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.config)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.config)
+    }
+
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.config)
+    }
+
+    /// Gives the account its primary contact; with `verify_phone`, verifies its phone
+    /// number too (the emulator's passcode is the documented `000000`).
+    pub async fn put_contact_information(&self, verify_phone: bool) -> Result<()> {
+        let contact = aws_sdk_account::types::ContactInformation::builder()
+            .full_name("Pat Example")
+            .address_line1("1 Example Street")
+            .city("Springfield")
+            .country_code("US")
+            .postal_code("12345")
+            .phone_number("+1-555-0100")
+            .build()
+            .context("a contact information")?;
+        let account = self.account();
+        account
+            .put_contact_information()
+            .contact_information(contact)
+            .send()
+            .await
+            .context("PutContactInformation")?;
+        if verify_phone {
+            account
+                .send_phone_number_verification()
+                .send()
+                .await
+                .context("SendPhoneNumberVerification")?;
+            account
+                .verify_phone_number()
+                .otp("000000")
+                .send()
+                .await
+                .context("VerifyPhoneNumber")?;
+        }
+        Ok(())
+    }
+
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.config)
     }

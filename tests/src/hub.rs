@@ -23,7 +23,9 @@ use onboarding::ports::RecordStore;
 use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;
-use onboarding::wiring::{AwsAcceptor, AwsInviter, AwsPlacer, AwsReconciler, AwsTracker, Wiring};
+use onboarding::wiring::{
+    AwsAcceptor, AwsInviter, AwsPlacer, AwsPreflight, AwsReconciler, AwsTracker, Wiring,
+};
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 use crate::counter::CallCounter;
@@ -112,6 +114,8 @@ impl Hub {
             sweep_limits: SweepLimits::default(),
             deadlines: Deadlines::default(),
             access_role_name: Some(DEFAULT_ACCESS_ROLE_NAME.to_owned()),
+            preflight_regions: Vec::new(),
+            preflight_every: chrono::Duration::hours(24),
         }
     }
 
@@ -211,6 +215,12 @@ impl Hub {
 
     pub fn placer(&self) -> AwsPlacer {
         self.wiring().placer()
+    }
+
+    pub fn preflight(&self) -> AwsPreflight {
+        self.wiring()
+            .preflight()
+            .expect("the hub's configuration names the spoke role")
     }
 
     pub fn reconciler(&self) -> AwsReconciler {

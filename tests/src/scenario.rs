@@ -34,10 +34,12 @@ use aws_sdk_organizations::error::ProvideErrorMetadata;
 use chrono::Utc;
 use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::{
-    BlockerCode, OnboardingRecord, OrganizationId, OuRef, Phase, Placement, TransferMode,
+    AccountId, BlockerCode, EnrollmentName, OnboardingRecord, OrganizationId, OuRef, Phase,
+    Placement, TransferMode,
 };
 use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordStore;
+use onboarding::preflight::PreflightOutcome;
 use onboarding::reconciler::ReconcilerOutcome;
 use onboarding::report;
 use onboarding::tracker::Outcome;
@@ -171,6 +173,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     introduce(&mut screen, &hub, &customer);
     create_target_units(&hub, &screen).await?;
     let order = enroll_in_standalone_mode(&hub, &customer, &mut screen).await?;
+    preflight_before_the_move(&hub, &customer, &screen).await?;
     let foreign_handshake = foreign_invitation(&customer, &recorder, &screen).await?;
     let functions = Functions::start(&hub, &recorder, options.variant, &screen)?;
 
@@ -370,6 +373,86 @@ async fn enroll_in_standalone_mode(
          accepts the invitation.",
     );
     Ok(order)
+}
+
+/// The preflight, before anyone leaves: every account has its contact information but
+/// member 1, and a bucket of member 2 trusts the old organization by
+/// `aws:PrincipalOrgID`. The first run predicts member 1's blocker and lists the bucket;
+/// once its contact is filled in, a second run clears the prediction.
+async fn preflight_before_the_move(hub: &Hub, customer: &Customer, screen: &Screen) -> Result<()> {
+    let [member1, member2, member3] = &customer.members[..] else {
+        bail!("the customer has three members");
+    };
+    for account in [&customer.management, member2, member3, &customer.standalone] {
+        account.put_contact_information(true).await?;
+    }
+    let bucket = format!("acme-logs-{}", member2.account_id());
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": customer.organization}}}]
+    });
+    let s3 = member2.s3();
+    s3.create_bucket().bucket(&bucket).send().await?;
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy.to_string())
+        .send()
+        .await?;
+    let enrollment = EnrollmentName::parse("acme")?;
+    let preflight = hub.preflight();
+    let first = preflight.check_enrollment(&enrollment).await?;
+    screen.say(&format!(
+        "preflight of acme ({} accounts, through the spoke roles):",
+        first.done.len()
+    ));
+    for (account, outcome) in &first.done {
+        let PreflightOutcome::Checked(report) = outcome else {
+            bail!("preflight of {account}: {outcome:?}");
+        };
+        for blocker in &report.blockers {
+            screen.say(&format!(
+                "  {}: {} (predicted): {}",
+                screen.name(account.as_str()),
+                blocker.code,
+                blocker.detail
+            ));
+        }
+        for policy in &report.policies {
+            screen.say(&format!(
+                "  {}: {} trusts the old organization by {} = {}: it will stop working after the move",
+                screen.name(account.as_str()),
+                policy.resource,
+                policy.condition_key,
+                policy.value
+            ));
+        }
+    }
+    let predicted: Vec<&AccountId> = first
+        .done
+        .iter()
+        .filter(|(_, o)| matches!(o, PreflightOutcome::Checked(r) if !r.blockers.is_empty()))
+        .map(|(account, _)| account)
+        .collect();
+    ensure!(
+        predicted.len() == 1 && predicted[0].as_str() == member1.account_id(),
+        "the preflight predicts a blocker for member 1 only: {predicted:?}"
+    );
+    screen.customer("member 1 fills in its contact information (PutContactInformation)");
+    member1.put_contact_information(true).await?;
+    let second = preflight.check_enrollment(&enrollment).await?;
+    let still: usize = second
+        .done
+        .iter()
+        .filter(|(_, o)| matches!(o, PreflightOutcome::Checked(r) if !r.blockers.is_empty()))
+        .count();
+    ensure!(
+        still == 0,
+        "the second preflight predicts nothing: {second:?}"
+    );
+    screen.say("preflight again: no blocker predicted; member 1's prediction is cleared");
+    Ok(())
 }
 
 /// An enrollment's placement: the OU path, the cost-center tag, the organization it leaves.
@@ -1230,6 +1313,21 @@ impl Screen {
                 "Enrollment Completed: {} ({} accounts joined and placed)",
                 d.enrollment, d.accounts
             ),
+            Ok(NotificationDetail::PreflightCompleted(d)) => {
+                let blockers: Vec<String> = d
+                    .blockers
+                    .iter()
+                    .map(|(code, n)| format!("{code} x{n}"))
+                    .collect();
+                format!(
+                    "Preflight Completed: {}: {} accounts checked, {} with predicted blockers ({}), {} policies trusting the old organization",
+                    d.enrollment,
+                    d.accounts,
+                    d.accounts_blocked,
+                    if blockers.is_empty() { "none".to_owned() } else { blockers.join(", ") },
+                    d.policies
+                )
+            }
             Ok(NotificationDetail::AccountPlaced(d)) => format!(
                 "Account Placed: {} in {}",
                 self.name(d.context.account_id.as_str()),

@@ -640,7 +640,10 @@ fn the_table_has_the_adapter_indexes_and_roles_query_only_those() {
 /// A hub role that may assume the spoke role but is not trusted by it fails in every
 /// customer account: the spoke trusts exactly the hub roles with `sts:AssumeRole` on
 /// `role/${SpokeRoleName}`, each through the parameter `Hub<Output>` that takes the hub's
-/// output of that role's ARN.
+/// output of that role's ARN. A principal may be optional (a parameter that defaults to
+/// empty, for spokes deployed before its function existed): then it is listed as
+/// `!If [<condition>, !Ref <parameter>, !Ref AWS::NoValue]` with a condition that is
+/// exactly "the parameter is not empty", so that an empty value never reaches the policy.
 #[test]
 fn the_spoke_role_trusts_exactly_the_hub_roles_that_assume_it() {
     let hub = load("template.yaml");
@@ -679,7 +682,19 @@ fn the_spoke_role_trusts_exactly_the_hub_roles_that_assume_it() {
     for statement in trust["Statement"].as_sequence().expect("Statement") {
         let principals = &statement["Condition"]["ArnEquals"]["aws:PrincipalArn"];
         for principal in principals.as_sequence().expect("a list of role ARNs") {
-            let parameter = referenced(principal).expect("a parameter");
+            let parameter = match principal {
+                Value::Tagged(tagged) if tagged.tag == "If" => {
+                    optional_principal(&spoke, &tagged.value)
+                }
+                principal => {
+                    let parameter = referenced(principal).expect("a parameter");
+                    assert!(
+                        spoke["Parameters"][parameter]["Default"].is_null(),
+                        "{parameter} has a default: list it under !If [<not empty>, ...]"
+                    );
+                    parameter
+                }
+            };
             assert!(
                 !spoke["Parameters"][parameter].is_null(),
                 "spoke parameter {parameter}"
@@ -688,6 +703,41 @@ fn the_spoke_role_trusts_exactly_the_hub_roles_that_assume_it() {
         }
     }
     assert_eq!(trusted, expected, "the spoke role's trusted principals");
+}
+
+/// The parameter of an optional trusted principal, `!If [condition, !Ref <parameter>,
+/// !Ref AWS::NoValue]`, whose condition is `!Not [!Equals [!Ref <parameter>, ""]]` and
+/// whose parameter defaults to empty.
+fn optional_principal<'t>(spoke: &'t Value, operands: &'t Value) -> &'t str {
+    let operands = operands.as_sequence().expect("!If [condition, then, else]");
+    assert_eq!(operands.len(), 3, "!If {operands:?}");
+    let parameter = referenced(&operands[1]).expect("!If [_, !Ref <parameter>, _]");
+    assert_eq!(
+        referenced(&operands[2]),
+        Some("AWS::NoValue"),
+        "{parameter}: !If [_, _, !Ref AWS::NoValue]"
+    );
+    let condition = operands[0].as_str().expect("a condition name");
+    let not_empty = match &spoke["Conditions"][condition] {
+        Value::Tagged(not) if not.tag == "Not" => match &not.value[0] {
+            Value::Tagged(equals) if equals.tag == "Equals" => {
+                referenced(&equals.value[0]) == Some(parameter)
+                    && equals.value[1].as_str() == Some("")
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    assert!(
+        not_empty,
+        "condition {condition} is !Not [!Equals [!Ref {parameter}, \"\"]]"
+    );
+    assert_eq!(
+        spoke["Parameters"][parameter]["Default"].as_str(),
+        Some(""),
+        "{parameter}: an optional principal defaults to empty"
+    );
+    parameter
 }
 
 /// Every `events:source` condition (what a function may publish, what the hub bus
@@ -914,4 +964,358 @@ fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only(
         ["arn:${AWS::Partition}:iam::${TargetManagementAccountId}:root"],
         "AccessRole trusts exactly the target management account"
     );
+}
+
+/// `Resource` of a statement as text, one string or a list: strings as they are, `!Sub`
+/// bodies as their text, `!GetAtt X.Arn` as `GetAtt X.Arn`, `!Ref X` as `Ref X`.
+fn resources(value: &Value) -> BTreeSet<String> {
+    let one = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            tagged.value.as_str().expect("a !Sub string").to_owned()
+        }
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" || tagged.tag == "Ref" => {
+            let tag = tagged.tag.to_string();
+            let name = tagged.value.as_str().expect("a name");
+            format!("{} {name}", tag.trim_start_matches('!'))
+        }
+        other => panic!("not a resource: {other:?}"),
+    };
+    match value {
+        Value::Sequence(items) => items.iter().map(one).collect(),
+        single => BTreeSet::from([one(single)]),
+    }
+}
+
+/// action -> the resources it is allowed on, over every statement of a role (all Allow).
+fn allowed(role_id: &str, statements: &[&Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in statements {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{role_id}");
+        for action in names(&statement["Action"]) {
+            assert!(!action.contains('*'), "{role_id}: wildcard action {action}");
+            allowed
+                .entry(action)
+                .or_default()
+                .extend(resources(&statement["Resource"]));
+        }
+    }
+    allowed
+}
+
+/// The actions a role may take on the records table itself (items, not indexes).
+fn table_actions(allowed: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    allowed
+        .iter()
+        .filter(|(_, on)| on.contains("GetAtt RecordTable.Arn"))
+        .map(|(action, _)| action.clone())
+        .collect()
+}
+
+/// The preflight reads customer accounts only through the spoke role, and with its own
+/// credentials writes records as the placer does, queries the two indexes it reads, and
+/// publishes on the hub bus: no Organizations call of its own (the target organization is
+/// none of its business), no other role, no scan.
+#[test]
+fn the_preflight_role_writes_like_the_placer_and_assumes_only_the_spoke_role() {
+    use onboarding::adapters::dynamo::{BY_ENROLLMENT_INDEX, BY_PHASE_INDEX};
+    let hub = load("template.yaml");
+    let (role_id, role) = role_of(&hub, "preflight");
+    let statements = role_statements(role);
+    let allowed = allowed(role_id, &statements);
+    let actions: BTreeSet<String> = allowed.keys().cloned().collect();
+    assert_eq!(
+        actions,
+        set(&[
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:Query",
+            "events:PutEvents",
+            "sts:AssumeRole",
+        ]),
+        "{role_id}: its actions (no organizations:*)"
+    );
+    // The records: the tracker's transaction and the sweep cursor, as the placer writes them.
+    let (placer_role_id, placer_role) = role_of(&hub, PLACER_TRIGGER.function);
+    let placer = self::allowed(placer_role_id, &role_statements(placer_role));
+    assert_eq!(
+        table_actions(&allowed),
+        table_actions(&placer),
+        "{role_id}: the table actions of {placer_role_id}"
+    );
+    assert_eq!(
+        table_actions(&allowed),
+        set(&[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        ]),
+        "{role_id}: items on the table, no Query or Scan of it"
+    );
+    let index = |name: &str| format!("${{RecordTable.Arn}}/index/{name}");
+    assert_eq!(
+        allowed["dynamodb:Query"],
+        BTreeSet::from([index(BY_PHASE_INDEX), index(BY_ENROLLMENT_INDEX)]),
+        "{role_id}: Query on by_phase and by_enrollment only"
+    );
+    // Its own log group and dead-letter queue.
+    let function = function_of(&hub, "preflight");
+    let log_group = referenced(&function["Properties"]["LoggingConfig"]["LogGroup"]);
+    let queue = referenced(&function["Properties"]["DeadLetterQueue"]["TargetArn"]);
+    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        assert_eq!(
+            allowed[action],
+            BTreeSet::from([format!("GetAtt {}.Arn", log_group.expect("a log group"))]),
+            "{role_id}: {action}"
+        );
+    }
+    assert_eq!(
+        allowed["sqs:SendMessage"],
+        BTreeSet::from([format!("GetAtt {}.Arn", queue.expect("a queue"))]),
+        "{role_id}: sqs:SendMessage"
+    );
+    // Notifications: the hub bus, source org-onboarding only.
+    let publish: Vec<&&Value> = statements
+        .iter()
+        .filter(|s| names(&s["Action"]) == ["events:PutEvents"])
+        .collect();
+    assert_eq!(publish.len(), 1, "{role_id}: one PutEvents statement");
+    assert_eq!(
+        resources(&publish[0]["Resource"]),
+        BTreeSet::from(["GetAtt HubEventBus.Arn".to_owned()])
+    );
+    assert_eq!(
+        publish[0]["Condition"]["StringEquals"]["events:source"].as_str(),
+        Some(notifications::SOURCE),
+        "{role_id}: PutEvents with events:source {}",
+        notifications::SOURCE
+    );
+    // The spoke role, by name, as the acceptor and the reconciler assume it; nothing else.
+    let spoke_role =
+        BTreeSet::from(["arn:${AWS::Partition}:iam::*:role/${SpokeRoleName}".to_owned()]);
+    assert_eq!(allowed["sts:AssumeRole"], spoke_role, "{role_id}");
+    for other in ["acceptor", "reconciler"] {
+        let (other_id, other_role) = role_of(&hub, other);
+        let theirs = self::allowed(other_id, &role_statements(other_role));
+        assert_eq!(theirs["sts:AssumeRole"], spoke_role, "{other_id}");
+    }
+}
+
+/// The preflight runs on its schedule only (no event wakes it: an account is checked before
+/// anything happens to it), with the variables its parameters set, one at a time.
+#[test]
+fn the_preflight_runs_on_its_schedule_with_its_parameters() {
+    use onboarding::config::{
+        PREFLIGHT_EVERY_HOURS, PREFLIGHT_REGIONS, SPOKE_EXTERNAL_ID, SPOKE_ROLE_NAME,
+        SWEEP_BUDGET_SECONDS,
+    };
+    let hub = load("template.yaml");
+    let function = function_of(&hub, "preflight");
+    let properties = &function["Properties"];
+    let events = properties["Events"].as_mapping().expect("Events");
+    assert_eq!(events.len(), 1, "the preflight's triggers: {events:?}");
+    let (_, sweep) = events.iter().next().unwrap();
+    assert_eq!(sweep["Type"].as_str(), Some("Schedule"));
+    assert_eq!(
+        referenced(&sweep["Properties"]["Schedule"]),
+        Some("PreflightSchedule")
+    );
+    let parameter = |name: &str| &hub["Parameters"][name];
+    assert_eq!(
+        parameter("PreflightSchedule")["Default"].as_str(),
+        Some("rate(1 hour)")
+    );
+    let variables = &properties["Environment"]["Variables"];
+    for (variable, from) in [
+        (PREFLIGHT_REGIONS, "PreflightRegions"),
+        (PREFLIGHT_EVERY_HOURS, "PreflightEveryHours"),
+        (SPOKE_ROLE_NAME, "SpokeRoleName"),
+        (SPOKE_EXTERNAL_ID, "SpokeExternalId"),
+    ] {
+        assert_eq!(referenced(&variables[variable]), Some(from), "{variable}");
+        assert!(!parameter(from).is_null(), "parameter {from}");
+    }
+    // Empty: the function's own region (Config::preflight_regions); 24 hours, the default
+    // Config reads when the variable is unset.
+    assert_eq!(parameter("PreflightRegions")["Default"].as_str(), Some(""));
+    assert_eq!(
+        parameter("PreflightEveryHours")["Default"].as_u64(),
+        Some(24)
+    );
+    let budget: u64 = variables[SWEEP_BUDGET_SECONDS]
+        .as_str()
+        .and_then(|b| b.parse().ok())
+        .expect("SWEEP_BUDGET_SECONDS");
+    let timeout = properties["Timeout"].as_u64().expect("Timeout");
+    assert!(
+        budget < timeout,
+        "the sweep budget ({budget} s) within the timeout ({timeout} s)"
+    );
+    // One at a time, as the reconciler: runs share one resume cursor.
+    let reserved = match &properties["ReservedConcurrentExecutions"] {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.as_sequence(),
+        _ => None,
+    }
+    .expect("ReservedConcurrentExecutions: !If [ReservesConcurrency, 1, !Ref AWS::NoValue]");
+    assert_eq!(reserved[0].as_str(), Some("ReservesConcurrency"));
+    assert_eq!(reserved[1].as_u64(), Some(1));
+    assert_eq!(referenced(&reserved[2]), Some("AWS::NoValue"));
+}
+
+/// What the preflight reads through the spoke role besides the handshakes: the account's
+/// own settings and its organization's delegated administrators always (they predict
+/// blockers), and the resource policies only where the customer said so
+/// (`PreflightReads`, default "false"). The reads of `shared/src/adapters/preflight.rs`.
+const ACCOUNT_READS: [&str; 3] = [
+    "account:GetContactInformation",
+    "account:GetAccountInformation",
+    "organizations:ListDelegatedAdministrators",
+];
+const POLICY_READS: [&str; 12] = [
+    "iam:ListRoles",
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketLocation",
+    "kms:ListKeys",
+    "kms:GetKeyPolicy",
+    "sns:ListTopics",
+    "sns:GetTopicAttributes",
+    "sqs:ListQueues",
+    "sqs:GetQueueAttributes",
+    "lambda:ListFunctions",
+    "lambda:GetPolicy",
+];
+
+#[test]
+fn the_spoke_lets_the_preflight_read_policies_only_when_preflight_reads_is_true() {
+    let spoke = load("infra/spoke.yaml");
+    let role = &spoke["Resources"]["SpokeRole"];
+    let allows: Vec<&Value> = role_statements(role)
+        .into_iter()
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .collect();
+    let always = allowed("SpokeRole", &allows);
+    for action in ACCOUNT_READS {
+        assert!(always.contains_key(action), "SpokeRole allows {action}");
+    }
+    for action in [
+        "account:GetContactInformation",
+        "account:GetAccountInformation",
+    ] {
+        assert_eq!(
+            always[action],
+            BTreeSet::from(["arn:${AWS::Partition}:account::${AWS::AccountId}:account".to_owned()]),
+            "SpokeRole: {action} on this account only"
+        );
+    }
+    for action in POLICY_READS {
+        assert!(
+            !always.contains_key(action),
+            "SpokeRole allows {action} whatever PreflightReads says"
+        );
+    }
+
+    let parameter = &spoke["Parameters"]["PreflightReads"];
+    assert_eq!(
+        parameter["Default"].as_str(),
+        Some("false"),
+        "off by default"
+    );
+    assert_eq!(
+        to_json(&parameter["AllowedValues"]),
+        json!(["true", "false"])
+    );
+
+    // The one policy that grants them, on the spoke role, when PreflightReads is "true".
+    let spoke_resources = spoke["Resources"].as_mapping().expect("Resources");
+    let granting: Vec<(&str, &Value)> = spoke_resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::RolePolicy"))
+        .filter(|(_, r)| {
+            let statements = r["Properties"]["PolicyDocument"]["Statement"].as_sequence();
+            statements
+                .into_iter()
+                .flatten()
+                .flat_map(|s| names(&s["Action"]))
+                .any(|a| POLICY_READS.contains(&a.as_str()))
+        })
+        .map(|(id, r)| (id.as_str().unwrap_or_default(), r))
+        .collect();
+    assert_eq!(granting.len(), 1, "one policy grants the policy reads");
+    let (id, policy) = granting[0];
+    assert_eq!(
+        referenced(&policy["Properties"]["RoleName"]),
+        Some("SpokeRole"),
+        "{id}: on the spoke role"
+    );
+    let condition = policy["Condition"].as_str().expect("a condition");
+    let operands: Vec<String> = match &spoke["Conditions"][condition] {
+        Value::Tagged(and) if and.tag == "And" => and
+            .value
+            .as_sequence()
+            .expect("!And operands")
+            .iter()
+            .map(|o| serde_json::to_string(&to_json(o)).unwrap())
+            .collect(),
+        other => panic!("{id}: condition {condition} is !And [...]: {other:?}"),
+    };
+    let equals_true = serde_json::to_string(&to_json(
+        &serde_yaml::from_str::<Value>(r#"!Equals [!Ref PreflightReads, "true"]"#).unwrap(),
+    ))
+    .unwrap();
+    let creates_role = serde_json::to_string(&to_json(
+        &serde_yaml::from_str::<Value>("!Condition CreatesSpokeRole").unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        operands,
+        [creates_role, equals_true],
+        "{id}: condition {condition} is !And [CreatesSpokeRole, PreflightReads = \"true\"]"
+    );
+
+    let statements: Vec<&Value> = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("Statement")
+        .iter()
+        .collect();
+    let granted = allowed(id, &statements);
+    let actions: BTreeSet<String> = granted.keys().cloned().collect();
+    assert_eq!(
+        actions,
+        set(&POLICY_READS),
+        "{id}: exactly the policy reads"
+    );
+    // Read-only, and every read that has a resource type on this account's resources.
+    for statement in statements {
+        for action in names(&statement["Action"]) {
+            let verb = action.split(':').nth(1).unwrap_or_default();
+            assert!(
+                verb.starts_with("List") || verb.starts_with("Get"),
+                "{id}: {action} is not a read"
+            );
+        }
+        let on = resources(&statement["Resource"]);
+        if on == BTreeSet::from(["*".to_owned()]) {
+            for action in names(&statement["Action"]) {
+                let verb = action.split(':').nth(1).unwrap_or_default();
+                assert!(
+                    verb.starts_with("List"),
+                    "{id}: {action} on \"*\" (only the listings have no resource type)"
+                );
+            }
+            continue;
+        }
+        let own_account = on.iter().all(|r| r.contains(":${AWS::AccountId}:"))
+            || referenced(&statement["Condition"]["StringEquals"]["aws:ResourceAccount"])
+                == Some("AWS::AccountId");
+        assert!(own_account, "{id}: {on:?} is not this account's");
+    }
 }

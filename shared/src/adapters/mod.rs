@@ -6,4 +6,6 @@ pub mod eventbridge;
 pub mod memory;
 pub mod organizations;
 pub mod placement;
+#[cfg(feature = "preflight")]
+pub mod preflight;
 mod sdk_error;

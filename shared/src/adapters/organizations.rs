@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_sdk_organizations::config::SharedCredentialsProvider;
 use aws_sdk_organizations::config::{Credentials as StaticCredentials, Region};
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Handshake, HandshakeParty, HandshakePartyType};
@@ -666,6 +667,8 @@ pub fn session_name(account: &AccountId) -> String {
 
 struct CachedClient {
     organizations: Arc<SdkAccountOrganizations>,
+    /// The session's configuration, for clients of other services (the preflight's).
+    config: SdkConfig,
     expires_at: Option<SystemTime>,
 }
 
@@ -732,20 +735,55 @@ impl StsCredentials {
         &self.role_name
     }
 
-    fn cached(&self, account: &AccountId) -> Option<Arc<SdkAccountOrganizations>> {
+    /// The spoke session of `account` as an [`SdkConfig`] (its credentials, the base
+    /// configuration's endpoint, HTTP client, retry and timeout settings, and region), for
+    /// clients of any service in the account; assumed once per session like the
+    /// Organizations client.
+    pub async fn session_config(
+        &self,
+        account: &AccountId,
+    ) -> Result<SdkConfig, OrganizationsError> {
+        Ok(self.session(account).await?.config)
+    }
+
+    /// The account's cached session, or a new one.
+    async fn session(&self, account: &AccountId) -> Result<Session, OrganizationsError> {
+        if let Some(session) = self.cached(account) {
+            return Ok(session);
+        }
+        let (organizations, config, expires_at) = self.assume(account).await?;
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            account.clone(),
+            CachedClient {
+                organizations: organizations.clone(),
+                config: config.clone(),
+                expires_at,
+            },
+        );
+        Ok(Session {
+            organizations,
+            config,
+        })
+    }
+
+    fn cached(&self, account: &AccountId) -> Option<Session> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let entry = cache.get(account)?;
         let fresh = entry.expires_at.is_none_or(|at| {
             at.duration_since(SystemTime::now())
                 .is_ok_and(|left| left > REFRESH_MARGIN)
         });
-        fresh.then(|| entry.organizations.clone())
+        fresh.then(|| Session {
+            organizations: entry.organizations.clone(),
+            config: entry.config.clone(),
+        })
     }
 
     async fn assume(
         &self,
         account: &AccountId,
-    ) -> Result<(Arc<SdkAccountOrganizations>, Option<SystemTime>), OrganizationsError> {
+    ) -> Result<(Arc<SdkAccountOrganizations>, SdkConfig, Option<SystemTime>), OrganizationsError>
+    {
         let role_arn = role_arn(account, &self.role_name);
         let session_name = session_name(account);
         let output = self
@@ -786,9 +824,13 @@ impl StsCredentials {
             expires_at,
             "spoke",
         );
-        let mut builder = aws_sdk_organizations::config::Builder::from(&self.base)
-            .region(Region::new(ORGANIZATIONS_REGION))
-            .credentials_provider(static_credentials);
+        let config = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(static_credentials))
+            .build();
+        let mut builder = aws_sdk_organizations::config::Builder::from(&config)
+            .region(Region::new(ORGANIZATIONS_REGION));
         if let Some(hook) = &self.hook {
             builder = hook(&session, builder);
         }
@@ -799,9 +841,16 @@ impl StsCredentials {
                 client,
                 account.clone(),
             )),
+            config,
             expires_at,
         ))
     }
+}
+
+/// One account's spoke session: its Organizations client and its configuration.
+struct Session {
+    organizations: Arc<SdkAccountOrganizations>,
+    config: SdkConfig,
 }
 
 #[async_trait]
@@ -811,18 +860,7 @@ impl Credentials for StsCredentials {
         &self,
         account: &AccountId,
     ) -> Result<Arc<dyn AccountOrganizations>, OrganizationsError> {
-        if let Some(organizations) = self.cached(account) {
-            return Ok(organizations);
-        }
-        let (organizations, expires_at) = self.assume(account).await?;
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            account.clone(),
-            CachedClient {
-                organizations: organizations.clone(),
-                expires_at,
-            },
-        );
-        Ok(organizations)
+        Ok(self.session(account).await?.organizations)
     }
 }
 

@@ -45,13 +45,18 @@ where
             let service = context.err();
             let (modeled_code, modeled_message) = modeled(service);
             let code = service.code().or(modeled_code).unwrap_or("UnknownError");
-            let message = service.message().or(modeled_message).unwrap_or_default();
+            // A response the SDK could not read (a 200 whose body does not match the
+            // model) has no message of its own: its causes say what went wrong.
+            let message = service
+                .message()
+                .or(modeled_message)
+                .map_or_else(|| causes(err), str::to_owned);
             let status = context.raw().status().as_u16();
             let transient = is_transient_code(code) || status == 429 || status >= 500;
-            let described = format!("{code} (HTTP {status}): {}", or_none(message));
+            let described = format!("{code} (HTTP {status}): {}", or_none(&message));
             return SdkFailure {
                 code: code.to_owned(),
-                message: message.to_owned(),
+                message,
                 transient,
                 described,
             };

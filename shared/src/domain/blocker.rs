@@ -43,10 +43,13 @@ pub enum Step {
     Access,
     /// Placing the joined account: its OU, its tags, the target's access role.
     Place,
+    /// Predicted by the preflight, before AWS refuses anything: cleared by a later
+    /// preflight that no longer finds it, or once the account is out of its organization.
+    Preflight,
 }
 
 /// Stable blocker codes: notification consumers and dashboards key on these strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BlockerCode {
     PaymentMethodMissing,
@@ -77,6 +80,8 @@ pub enum BlockerCode {
     SpokeRoleUntrusted,
     OuNotFound,
     AccessRoleMissing,
+    EnrollmentMismatch,
+    DelegatedAdministrator,
     UnknownError,
 }
 
@@ -123,6 +128,8 @@ impl BlockerCode {
             SpokeRoleUntrusted => SPOKE_ROLE_UNTRUSTED,
             OuNotFound => OU_NOT_FOUND,
             AccessRoleMissing => ACCESS_ROLE_MISSING,
+            EnrollmentMismatch => ENROLLMENT_MISMATCH,
+            DelegatedAdministrator => DELEGATED_ADMINISTRATOR,
             UnknownError => UNKNOWN_ERROR,
         }
     }
@@ -262,6 +269,16 @@ mod explanation {
         "The target management account cannot assume the access role in this account.",
         "Deploy infra/spoke.yaml in the account with CreateAccessRole=true, or, if the account already has the role (accounts their old organization created do, trusting the old management account), change its trust policy to the target management account; the placer checks again on its next run.",
     );
+    // Predicted by the preflight.
+
+    pub const ENROLLMENT_MISMATCH: Explanation = (
+        "The account's role in its organization is not the one the enrollment gives it (a management account enrolled as a member, a member enrolled as a management account or under another management account, a standalone account that is in an organization).",
+        "Read the detail on this blocker for where the account really is, then enroll it again with the right role (onboardctl enroll ... --management / --member / --standalone) in the right enrollment.",
+    );
+    pub const DELEGATED_ADMINISTRATOR: Explanation = (
+        "The account is a delegated administrator of its old organization, which must be deregistered before it can leave.",
+        "From the old management account, list its services (aws organizations list-delegated-services-for-account --account-id ID) and deregister each (aws organizations deregister-delegated-administrator --account-id ID --service-principal PRINCIPAL), after moving that administration elsewhere.",
+    );
     pub const UNKNOWN_ERROR: Explanation = (
         "AWS refused the call for a reason this tool does not know.",
         "Read the raw error code and message on this blocker and act on them; then retry.",
@@ -311,6 +328,11 @@ impl Blocker {
             raw_message: Some(failure.message.clone()).filter(|m| !m.is_empty()),
             ..Self::new(code, step, since)
         }
+    }
+
+    /// Predicted by the preflight, not returned by AWS.
+    pub fn is_predicted(&self) -> bool {
+        self.step == Step::Preflight
     }
 
     /// Same blocker for de-duplication purposes: a repeated failure does not add a copy.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blocker::{AwsFailure, BlockerCode, Step};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
+use super::preflight::PreflightSummary;
 
 /// The AWS Organizations calls the product follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub enum Closure {
 }
 
 /// The functions whose observations carry their name as the prefix of the event id.
-pub const OBSERVERS: [&str; 4] = ["acceptor", "inviter", "placer", "reconciler"];
+pub const OBSERVERS: [&str; 5] = ["acceptor", "inviter", "placer", "preflight", "reconciler"];
 
 /// Something that happened to one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,15 +194,23 @@ pub enum EventKind {
     },
     /// Observed by the placer: what keeps the joined account from being placed. Replaces
     /// the placement blockers the record had.
-    PlacementBlocked { problems: Vec<PlacementProblem> },
+    PlacementBlocked { problems: Vec<Problem> },
     /// Observed by the reconciler: the organization the account is leaving (for its
     /// `org-onboarding:source-organization` tag), when the record did not know it.
     SourceOrganizationObserved { organization: OrganizationId },
+    /// Observed by the preflight: the blockers it predicts (replacing those it predicted
+    /// before), the organization the account is in, and what it found to look at.
+    PreflightChecked {
+        predicted: Vec<Problem>,
+        organization: Option<OrganizationId>,
+        summary: PreflightSummary,
+    },
 }
 
-/// One reason the placer could not place an account, with what AWS (or the placer) said.
+/// One reason a step cannot proceed, with what AWS (or the function that found it) said:
+/// what the placer could not do, what the preflight predicts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlacementProblem {
+pub struct Problem {
     pub code: BlockerCode,
     pub failure: AwsFailure,
 }
@@ -239,6 +248,7 @@ impl EventKind {
             EventKind::AccountPlaced { .. } => "account_placed",
             EventKind::PlacementBlocked { .. } => "placement_blocked",
             EventKind::SourceOrganizationObserved { .. } => "source_organization_observed",
+            EventKind::PreflightChecked { .. } => "preflight_checked",
         }
     }
 }

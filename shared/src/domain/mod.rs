@@ -10,6 +10,7 @@ pub mod origin;
 pub mod phase;
 pub mod placement;
 pub mod policy;
+pub mod preflight;
 pub mod quota;
 pub mod reconcile;
 pub mod record;
@@ -17,7 +18,7 @@ pub mod transition;
 
 pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
 pub use counts::{CountChange, Counter, EnrollmentCounts};
-pub use event::{Closure, DomainEvent, EventKind, Operation, PlacementProblem};
+pub use event::{Closure, DomainEvent, EventKind, Operation, Problem};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
@@ -29,6 +30,7 @@ pub use placement::{
     PlacementError,
 };
 pub use policy::{judge, verify, ObservedHandshake, Refusal, Verdict};
+pub use preflight::{assess, AccountFacts, PreflightReport, PreflightSummary};
 pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
 pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
 pub use record::{

@@ -68,7 +68,8 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::InvitationExpiring { .. }
         | EventKind::AccountPlaced { .. }
         | EventKind::PlacementBlocked { .. }
-        | EventKind::SourceOrganizationObserved { .. } => &[],
+        | EventKind::SourceOrganizationObserved { .. }
+        | EventKind::PreflightChecked { .. } => &[],
     }
 }
 

@@ -9,6 +9,7 @@ use super::blocker::{Blocker, BlockerCode, Step};
 use super::ids::{AccountId, EnrollmentName, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
 use super::placement::{OuRef, Placed};
+use super::preflight::PreflightSummary;
 
 /// How many applied events a record remembers. Enough to read an account's story and to
 /// drop most redeliveries in the domain itself; the store's event markers catch the rest.
@@ -93,6 +94,10 @@ pub struct OnboardingRecord {
     /// Set once the account is in its OU, tagged and reachable: onboarding ended.
     #[serde(default)]
     pub placed: Option<Placed>,
+    /// What the last preflight found beyond its predicted blockers (which are among
+    /// `blockers`, of step `preflight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightSummary>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -148,6 +153,7 @@ impl OnboardingRecord {
             tags: BTreeMap::new(),
             source_organization: None,
             placed: None,
+            preflight: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -159,6 +165,11 @@ impl OnboardingRecord {
     /// Whether an event with this id was already applied to the record.
     pub fn has_applied(&self, event_id: &str) -> bool {
         self.history.iter().any(|h| h.event_id == event_id)
+    }
+
+    /// The blockers AWS returned (or a function met), without the preflight's predictions.
+    pub fn actual_blockers(&self) -> impl Iterator<Item = &Blocker> {
+        self.blockers.iter().filter(|b| !b.is_predicted())
     }
 
     pub fn is_blocked_by(&self, code: BlockerCode) -> bool {

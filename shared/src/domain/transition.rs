@@ -22,10 +22,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
-use super::event::{Closure, DomainEvent, EventKind, Operation, PlacementProblem};
+use super::event::{Closure, DomainEvent, EventKind, Operation, Problem};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
 use super::placement::{asks_placement, awaits_placement, Placed};
+use super::preflight::PreflightSummary;
 use super::record::{
     ClearedBlocker, Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY,
     HISTORY_LIMIT,
@@ -188,17 +189,16 @@ fn announce_phase_change(
 }
 
 /// `Blocked` with the blockers `next` has that `record` had not, then `Unblocked` with the
-/// codes of those it lost (each only when there are some).
+/// codes of those it lost (each only when there are some). Predictions are not announced
+/// one by one: the preflight's `Preflight Completed` counts them per enrollment.
 fn blocker_changes(record: &OnboardingRecord, next: &OnboardingRecord) -> Vec<Notification> {
     let added: Vec<Blocker> = next
-        .blockers
-        .iter()
+        .actual_blockers()
         .filter(|b| !record.blockers.iter().any(|o| o.same_as(b)))
         .cloned()
         .collect();
     let cleared: Vec<BlockerCode> = record
-        .blockers
-        .iter()
+        .actual_blockers()
         .filter(|o| !next.blockers.iter().any(|b| b.same_as(o)))
         .map(|b| b.code)
         .collect();
@@ -307,7 +307,16 @@ fn decide(
                 place(next, &mut out.notifications, placed_in, access_role, now)
             }
         }
-        EventKind::PlacementBlocked { problems } => block_placement(next, problems, now),
+        EventKind::PlacementBlocked { problems } => {
+            if awaits_placement(next) {
+                replace_blockers(next, Step::Place, problems, now)
+            }
+        }
+        EventKind::PreflightChecked {
+            predicted,
+            organization,
+            summary,
+        } => predict(next, predicted, organization, summary, now),
         EventKind::SourceOrganizationObserved { organization } => {
             // Only what the operator did not give, and only while the account is still in it.
             if next.source_organization.is_none() && next.in_old_organization {
@@ -338,20 +347,49 @@ fn place(
     });
 }
 
-/// The placement blockers become exactly `problems` (one still there keeps its `since`);
-/// a placed account is left alone.
-fn block_placement(next: &mut OnboardingRecord, problems: &[PlacementProblem], now: DateTime<Utc>) {
-    if !awaits_placement(next) {
-        return;
-    }
+/// The blockers of `step` become exactly `problems` (one still there keeps its `since`).
+fn replace_blockers(
+    next: &mut OnboardingRecord,
+    step: Step,
+    problems: &[Problem],
+    now: DateTime<Utc>,
+) {
     let wanted: Vec<Blocker> = problems
         .iter()
-        .map(|p| Blocker::from_failure(p.code, Step::Place, &p.failure, now))
+        .map(|p| Blocker::from_failure(p.code, step, &p.failure, now))
         .collect();
     next.blockers
-        .retain(|b| b.step != Step::Place || wanted.iter().any(|w| w.same_as(b)));
+        .retain(|b| b.step != step || wanted.iter().any(|w| w.same_as(b)));
     for blocker in wanted {
         add_blocker(next, blocker);
+    }
+}
+
+/// The preflight's predictions replace its last ones, except where AWS already returned
+/// the same refusal (the actual blocker says it). It is kept while the account can still
+/// meet what it predicts: in its old organization, or standalone and not joined.
+fn predict(
+    next: &mut OnboardingRecord,
+    predicted: &[Problem],
+    organization: &Option<OrganizationId>,
+    summary: &PreflightSummary,
+    now: DateTime<Utc>,
+) {
+    if !next.in_old_organization && next.role != Role::Standalone {
+        return;
+    }
+    let actual: Vec<BlockerCode> = next.actual_blockers().map(|b| b.code).collect();
+    let predicted: Vec<Problem> = predicted
+        .iter()
+        .filter(|p| !actual.contains(&p.code))
+        .cloned()
+        .collect();
+    replace_blockers(next, Step::Preflight, &predicted, now);
+    // It read the account through the spoke role: access works.
+    clear_steps(next, &[Step::Access]);
+    next.preflight = Some(summary.clone());
+    if next.source_organization.is_none() && next.in_old_organization {
+        next.source_organization.clone_from(organization);
     }
 }
 
@@ -502,6 +540,7 @@ fn delete_organization(next: &mut OnboardingRecord, out: &mut Decision) {
 fn out_of_old_organization(next: &mut OnboardingRecord, steps: &[Step]) {
     next.in_old_organization = false;
     clear_steps(next, steps);
+    clear_steps(next, &[Step::Preflight]);
     next.blockers
         .retain(|b| b.code != BlockerCode::StillInOrganization);
 }
@@ -572,7 +611,7 @@ fn is_stale_failure(
     let step_done = match operation.step() {
         Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
         Step::Invite => next.phase == Phase::Invited,
-        Step::Accept | Step::Access | Step::Place => false,
+        Step::Accept | Step::Access | Step::Place | Step::Preflight => false,
     };
     about_another_handshake || step_done
 }
@@ -770,7 +809,14 @@ fn settle(record: &mut OnboardingRecord, handshake: &HandshakeId) {
     }
 }
 
+/// Adds `blocker` unless the record has it; an actual refusal replaces the prediction of
+/// the same code.
 fn add_blocker(record: &mut OnboardingRecord, blocker: Blocker) {
+    if !blocker.is_predicted() {
+        record
+            .blockers
+            .retain(|b| !(b.is_predicted() && b.code == blocker.code));
+    }
     if !record.blockers.iter().any(|b| b.same_as(&blocker)) {
         record.blockers.push(blocker);
     }

@@ -4,6 +4,7 @@
 mod notifier;
 mod organizations;
 mod placement;
+mod preflight;
 mod store;
 
 pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
@@ -12,5 +13,6 @@ pub use organizations::{
     TargetOrganization,
 };
 pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
+pub use preflight::AccountInspector;
 pub use store::RecordPage;
 pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};

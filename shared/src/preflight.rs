@@ -1,0 +1,409 @@
+//! The preflight: before an account leaves its organization, what will block it and what
+//! will break. For each account still in its old organization (and each standalone
+//! account not joined yet), through its spoke role ([`AccountInspector`]), the facts
+//! [`crate::domain::preflight::assess`] judges: predicted blockers, items no API answers,
+//! policies that trust the old organization, other organizations' open invitations.
+//!
+//! Each account's result is an observed `PreflightChecked` event: the record's predicted
+//! blockers become exactly those found (a later run that no longer finds one clears it),
+//! and leaving the organization clears them all. Each run then publishes one
+//! `Preflight Completed` per enrollment it checked, with counts.
+//!
+//! Runs: the schedule's sweep checks every account never checked and those checked longer
+//! ago than `PREFLIGHT_EVERY_HOURS`; `{"enrollment": NAME}` checks one enrollment now;
+//! `onboardctl preflight` does either by hand and prints the reports.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::domain::preflight::{Read, POLICY_MEMORY};
+use crate::domain::{
+    assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, OnboardingRecord, Phase,
+    PreflightReport, PreflightSummary, Role,
+};
+use crate::notifications::{NotificationDetail, PreflightCompleted};
+use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
+use crate::retry;
+use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::tracker::{ObserverError, Tracker, TrackerError};
+use crate::trigger::dispatch;
+
+/// The sweep's cursor name in the store.
+const SWEEP: &str = "preflight";
+
+/// Transient failures are retried this many times per account.
+const ATTEMPTS: u32 = 3;
+
+/// The phases an account can be checked in (a joined account has nothing to predict).
+const BEFORE_JOINING: [Phase; 4] = [
+    Phase::LeavingOrganization,
+    Phase::DeletingOrganization,
+    Phase::AwaitingInvitation,
+    Phase::Invited,
+];
+
+pub type PreflightError = ObserverError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreflightOutcome {
+    /// Checked: what was found (also on the record).
+    Checked(Box<PreflightReport>),
+    /// The spoke role could not be assumed: the record's access blocker says why.
+    Unreachable {
+        failure: AwsFailure,
+    },
+    /// Out of its old organization, or joined: nothing to predict.
+    NotApplicable {
+        phase: Phase,
+    },
+    NotEnrolled,
+}
+
+pub struct Preflight<S, N, I> {
+    tracker: Tracker<S, N>,
+    inspector: I,
+    /// How old a preflight may get before the sweep checks the account again.
+    every: chrono::Duration,
+    sweep_limits: SweepLimits,
+}
+
+/// The delegated administrators each old management account listed, read once per run.
+#[derive(Default)]
+struct Administrators(Mutex<HashMap<AccountId, Read<Vec<AccountId>>>>);
+
+impl<S, N, I> Preflight<S, N, I>
+where
+    S: RecordStore,
+    N: Notifier,
+    I: AccountInspector,
+{
+    pub fn new(tracker: Tracker<S, N>, inspector: I) -> Self {
+        Self {
+            tracker,
+            inspector,
+            every: chrono::Duration::hours(24),
+            sweep_limits: SweepLimits::default(),
+        }
+    }
+
+    pub fn with_interval(mut self, every: chrono::Duration) -> Self {
+        self.every = every;
+        self
+    }
+
+    pub fn with_sweep_limits(mut self, limits: SweepLimits) -> Self {
+        self.sweep_limits = limits;
+        self
+    }
+
+    /// A schedule sweeps, `{"enrollment": NAME}` checks that enrollment, a notification
+    /// about one account checks that account.
+    pub async fn handle_json(
+        &self,
+        event: &Value,
+    ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        if let Some(name) = event.get("enrollment").and_then(Value::as_str) {
+            return match EnrollmentName::parse(name) {
+                Ok(enrollment) => self.check_enrollment(&enrollment).await,
+                Err(error) => {
+                    warn!(%error, "skipping a preflight request for an invalid enrollment");
+                    Ok(SweepReport::default())
+                }
+            };
+        }
+        dispatch(
+            event,
+            |account| async move { self.check_account(&account).await },
+            || self.sweep(),
+        )
+        .await
+    }
+
+    /// Every account due a check (never checked, or longer ago than the interval), within
+    /// the sweep's limits, resuming after the last sweep's stop.
+    pub async fn sweep(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        let now = Utc::now();
+        let store = self.tracker.store();
+        let mut records = records_in(store, &BEFORE_JOINING)
+            .await
+            .map_err(TrackerError::from)?;
+        records.retain(|_, r| applies(r) && self.is_due(r, now));
+        self.run(records, true).await
+    }
+
+    /// Every account a preflight applies to, now, due or not (`onboardctl preflight`).
+    pub async fn check_all(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        let mut records = records_in(self.tracker.store(), &BEFORE_JOINING)
+            .await
+            .map_err(TrackerError::from)?;
+        records.retain(|_, r| applies(r));
+        self.run(records, false).await
+    }
+
+    /// Every account of `enrollment` a preflight applies to, now.
+    pub async fn check_enrollment(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        let records = self
+            .tracker
+            .store()
+            .list_by_enrollment(enrollment)
+            .await
+            .map_err(TrackerError::from)?
+            .into_iter()
+            .filter(applies)
+            .map(|r| (r.account_id.clone(), r))
+            .collect();
+        self.run(records, false).await
+    }
+
+    /// One account, now (a notification about it, `onboardctl preflight --account`).
+    pub async fn check_account(
+        &self,
+        account: &AccountId,
+    ) -> Result<PreflightOutcome, PreflightError> {
+        let Some(record) = self
+            .tracker
+            .store()
+            .load(account)
+            .await
+            .map_err(TrackerError::from)?
+        else {
+            return Ok(PreflightOutcome::NotEnrolled);
+        };
+        let enrollment = record.enrollment.clone();
+        let outcome = self.check(record, &Administrators::default()).await?;
+        let checked = [(account.clone(), outcome.clone())];
+        self.announce(&enrollment, &checked).await?;
+        Ok(outcome)
+    }
+
+    fn is_due(&self, record: &OnboardingRecord, now: DateTime<Utc>) -> bool {
+        record
+            .preflight
+            .as_ref()
+            .is_none_or(|last| now - last.at >= self.every)
+    }
+
+    /// Checks `records` (the sweep resumable, within its limits; an enrollment at once),
+    /// then announces each enrollment's results.
+    async fn run(
+        &self,
+        records: HashMap<AccountId, OnboardingRecord>,
+        resume: bool,
+    ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        let mut accounts: Vec<AccountId> = records.keys().cloned().collect();
+        accounts.sort();
+        let (records, administrators) = (&records, &Administrators::default());
+        let work = |account: AccountId| async move {
+            self.check(records[&account].clone(), administrators).await
+        };
+        let report = if resume {
+            resumable(
+                self.tracker.store(),
+                SWEEP,
+                self.sweep_limits,
+                accounts,
+                work,
+            )
+            .await
+            .map_err(TrackerError::from)?
+        } else {
+            crate::sweep::sweep(self.sweep_limits, accounts, work).await
+        };
+        let mut by_enrollment: BTreeMap<&EnrollmentName, Vec<(AccountId, PreflightOutcome)>> =
+            BTreeMap::new();
+        for (account, outcome) in &report.done {
+            by_enrollment
+                .entry(&records[account].enrollment)
+                .or_default()
+                .push((account.clone(), outcome.clone()));
+        }
+        for (enrollment, checked) in by_enrollment {
+            self.announce(enrollment, &checked).await?;
+        }
+        Ok(report)
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %record.account_id))]
+    async fn check(
+        &self,
+        record: OnboardingRecord,
+        administrators: &Administrators,
+    ) -> Result<PreflightOutcome, PreflightError> {
+        if !applies(&record) {
+            return Ok(PreflightOutcome::NotApplicable {
+                phase: record.phase,
+            });
+        }
+        let account = &record.account_id;
+        let mut facts = match retry::transient(ATTEMPTS, || self.inspector.inspect(account)).await {
+            Ok(facts) => facts,
+            Err(error) if error.transient => return Err(error.into()),
+            Err(error) => return self.unreachable(account, error).await,
+        };
+        if record.role == Role::Member {
+            if let Some(management) = &record.old_management_account {
+                let listed = self.administrators_of(management, administrators).await?;
+                facts.delegated_administrator = Some(listed.map(|ids| ids.contains(account)));
+            }
+        }
+        let now = Utc::now();
+        let report = assess(&record, &facts, self.tracker.target(), now);
+        let summary = PreflightSummary {
+            at: now,
+            policies: report
+                .policies
+                .iter()
+                .take(POLICY_MEMORY)
+                .cloned()
+                .collect(),
+            policies_total: report.policies.len(),
+            checks: report.checks.len(),
+        };
+        let kind = EventKind::PreflightChecked {
+            predicted: report.blockers.iter().map(|b| b.problem()).collect(),
+            organization: report.organization.clone(),
+            summary,
+        };
+        let id = format!(
+            "preflight:{account}:{}",
+            now.timestamp_nanos_opt().unwrap_or_default()
+        );
+        self.tracker
+            .record(&DomainEvent::observed(id, account.clone(), kind))
+            .await?;
+        info!(
+            blockers = report.blockers.len(),
+            policies = report.policies.len(),
+            checks = report.checks.len(),
+            "preflight checked"
+        );
+        Ok(PreflightOutcome::Checked(Box::new(report)))
+    }
+
+    /// The spoke role refused: the record's access blocker says so (as the reconciler's
+    /// and the acceptor's do).
+    async fn unreachable(
+        &self,
+        account: &AccountId,
+        error: OrganizationsError,
+    ) -> Result<PreflightOutcome, PreflightError> {
+        warn!(account_id = %account, code = %error.failure.code, "cannot reach the account for its preflight");
+        let id = format!(
+            "preflight:access:{account}:{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        let kind = EventKind::AccessChecked {
+            failure: Some(error.failure.clone()),
+        };
+        self.tracker
+            .record(&DomainEvent::observed(id, account.clone(), kind))
+            .await?;
+        Ok(PreflightOutcome::Unreachable {
+            failure: error.failure,
+        })
+    }
+
+    /// The old organization's delegated administrators, read once per run and management
+    /// account; a management account that cannot be reached is a read not made.
+    async fn administrators_of(
+        &self,
+        management: &AccountId,
+        administrators: &Administrators,
+    ) -> Result<Read<Vec<AccountId>>, PreflightError> {
+        let known = administrators
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(management)
+            .cloned();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let listed = match retry::transient(ATTEMPTS, || {
+            self.inspector.delegated_administrators(management)
+        })
+        .await
+        {
+            Ok(listed) => listed,
+            Err(error) if error.transient => return Err(error.into()),
+            Err(error) => Err(error.failure),
+        };
+        administrators
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(management.clone(), listed.clone());
+        Ok(listed)
+    }
+
+    /// `Preflight Completed` for what this run checked of `enrollment`.
+    async fn announce(
+        &self,
+        enrollment: &EnrollmentName,
+        checked: &[(AccountId, PreflightOutcome)],
+    ) -> Result<(), PreflightError> {
+        let Some(detail) = completed(enrollment, checked) else {
+            return Ok(());
+        };
+        let marker = detail.notification_id.clone();
+        let notification = NotificationDetail::PreflightCompleted(detail).to_outgoing();
+        self.tracker
+            .announce_once(enrollment, &marker, notification)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether a preflight can still predict anything for the account: it is in its old
+/// organization, or standalone and not joined yet.
+fn applies(record: &OnboardingRecord) -> bool {
+    record.phase != Phase::Joined && (record.in_old_organization || record.role == Role::Standalone)
+}
+
+/// The counts of one run over one enrollment; `None` when it checked nothing there.
+fn completed(
+    enrollment: &EnrollmentName,
+    checked: &[(AccountId, PreflightOutcome)],
+) -> Option<PreflightCompleted> {
+    let mut detail = PreflightCompleted {
+        notification_id: format!(
+            "preflight-completed#{enrollment}#{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ),
+        enrollment: enrollment.clone(),
+        accounts: 0,
+        accounts_blocked: 0,
+        blockers: BTreeMap::new(),
+        policies: 0,
+        accounts_with_policies: 0,
+        checks: 0,
+        unreachable: 0,
+    };
+    for (_, outcome) in checked {
+        match outcome {
+            PreflightOutcome::Checked(report) => {
+                detail.accounts += 1;
+                detail.accounts_blocked += usize::from(!report.blockers.is_empty());
+                for blocker in &report.blockers {
+                    *detail.blockers.entry(blocker.code).or_default() += 1;
+                }
+                detail.policies += report.policies.len();
+                detail.accounts_with_policies += usize::from(!report.policies.is_empty());
+                detail.checks += report.checks.len();
+            }
+            PreflightOutcome::Unreachable { .. } => {
+                detail.accounts += 1;
+                detail.unreachable += 1;
+            }
+            PreflightOutcome::NotApplicable { .. } | PreflightOutcome::NotEnrolled => {}
+        }
+    }
+    (detail.accounts > 0).then_some(detail)
+}
