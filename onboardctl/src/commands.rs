@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::terminal::{say, Terminal};
-use crate::{accounts_file, report_command, status, Command, EnrollArgs, Function};
+use crate::{accounts_file, preflight, report_command, status, Command, EnrollArgs, Function};
 
 pub async fn run(command: Command) -> Result<ExitCode> {
     let cx = Context::load().await;
@@ -62,6 +62,18 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { account, json } => show(&cx, &account, json).await,
+        Command::Preflight {
+            enrollment,
+            account,
+            json,
+        } => {
+            let scope = match (account, enrollment) {
+                (Some(account), _) => preflight::Scope::Account(account),
+                (None, Some(enrollment)) => preflight::Scope::Enrollment(enrollment),
+                (None, None) => preflight::Scope::All,
+            };
+            preflight::preflight(&cx, scope, json).await
+        }
         Command::Replay { paths } => replay(&cx, &paths).await,
         Command::Invoke { function } => invoke(&cx, function).await,
         Command::Doctor { account } => crate::doctor::doctor(&cx, account.as_deref()).await,
@@ -183,6 +195,7 @@ fn print_record(record: &OnboardingRecord) {
         );
     }
     print_placement(record);
+    print_preflight(record);
     println!("\nhistory:");
     for entry in &record.history {
         println!(
@@ -222,6 +235,58 @@ fn print_placement(record: &OnboardingRecord) {
                 ))
         ),
         None => println!("placed: not yet"),
+    }
+}
+
+/// What the last preflight found beyond its predicted blockers (those are in the table
+/// and under "Blocked:", marked `(predicted)`): when, the checks to do by hand, and the
+/// policies that trust the old organization the record kept.
+fn print_preflight(record: &OnboardingRecord) {
+    let Some(summary) = &record.preflight else {
+        // Said only while a preflight can still predict something for the account.
+        let applies = record.phase != onboarding::domain::Phase::Joined
+            && (record.in_old_organization || record.role == onboarding::domain::Role::Standalone);
+        if applies {
+            println!(
+                "preflight: not run yet (onboardctl preflight --account {})",
+                record.account_id
+            );
+        }
+        return;
+    };
+    let predicted = record.blockers.iter().filter(|b| b.is_predicted()).count();
+    println!(
+        "preflight at {}: {} predicted, {} to do by hand, {} trusting the old organization{}",
+        summary.at.format("%Y-%m-%d %H:%M:%S"),
+        plural(predicted, "blocker", "blockers"),
+        plural(summary.checks, "check", "checks"),
+        plural(summary.policies_total, "policy", "policies"),
+        if summary.policies_total > 0 {
+            " (they stop working after the move):"
+        } else {
+            ""
+        }
+    );
+    for policy in &summary.policies {
+        println!(
+            "  {}  {} = {}",
+            policy.resource, policy.condition_key, policy.value
+        );
+    }
+    let untold = summary
+        .policies_total
+        .saturating_sub(summary.policies.len());
+    if untold > 0 {
+        println!(
+            "  and {untold} more: onboardctl preflight --account {} lists every one",
+            record.account_id
+        );
+    }
+    if summary.checks > 0 {
+        println!(
+            "  the checks, and all it found: onboardctl preflight --account {}",
+            record.account_id
+        );
     }
 }
 
@@ -473,9 +538,14 @@ fn print_sweep<T: std::fmt::Debug>(report: &SweepReport<T>) {
 
 /// An enrolled account id, or an error naming the unknown one.
 async fn known(cx: &Context, id: &str) -> Result<AccountId> {
+    Ok(known_record(cx, id).await?.account_id)
+}
+
+/// The record of an enrolled account, or an error naming the unknown one.
+pub async fn known_record(cx: &Context, id: &str) -> Result<OnboardingRecord> {
     let id = account(id)?;
     match cx.at(cx.store()?.load(&id).await, "reading the table")? {
-        Some(_) => Ok(id),
+        Some(record) => Ok(record),
         None => bail!("account {id} is not enrolled (enroll it with onboardctl enroll)"),
     }
 }

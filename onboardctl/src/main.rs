@@ -10,6 +10,7 @@ mod accounts_file;
 mod commands;
 mod context;
 mod doctor;
+mod preflight;
 mod report_command;
 mod status;
 mod terminal;
@@ -101,6 +102,21 @@ enum Command {
     /// One account's record with its history.
     Show {
         account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Before anyone leaves an organization: per account, what AWS will refuse (predicted
+    /// blockers), what to check by hand, the policies that trust the old organization and
+    /// other organizations' invitations, read through the spoke role. Runs the preflight
+    /// in process: the records keep the predicted blockers, `Preflight Completed` is
+    /// published.
+    Preflight {
+        /// Only this enrollment's accounts (default: every account still to move).
+        enrollment: Option<String>,
+        /// Only this account.
+        #[arg(long, conflicts_with = "enrollment")]
+        account: Option<String>,
+        /// One JSON object per account and line (JSON Lines), nothing else on stdout.
         #[arg(long)]
         json: bool,
     },

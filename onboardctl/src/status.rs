@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::Utc;
 use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
 use onboarding::ports::RecordStore;
-use onboarding::report::view::{placed_cell, plural, AccountView};
+use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
 use crate::context::Context;
 use crate::terminal::{self, Terminal};
@@ -127,12 +127,21 @@ fn summary(
         table.add_row(row);
     }
     let blocked = shown.iter().filter(|r| !r.blockers.is_empty()).count();
+    let predicted_only = shown
+        .iter()
+        .filter(|r| !r.blockers.is_empty() && r.actual_blockers().next().is_none())
+        .count();
     let mut out = terminal::render(&table);
     if blocked > 0 {
         out.push_str(&format!(
             "\n\n{} blocked (below, with what to do)",
             plural(blocked, "account is", "accounts are")
         ));
+        if predicted_only > 0 {
+            out.push_str(&format!(
+                "; {predicted_only} of them only by what the preflight predicts"
+            ));
+        }
     }
     out
 }
@@ -158,15 +167,19 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
             terminal.phase_cell(record.phase, view.phase.clone()),
             comfy_table::Cell::new(&view.in_phase),
             comfy_table::Cell::new(placed_cell(record)),
-            terminal.blockers_cell(view.blocker_codes()),
+            terminal.blockers_cell(
+                view.blocker_codes(),
+                record.blockers.iter().all(|b| b.is_predicted()),
+            ),
         ]);
     }
     terminal::render(&table)
 }
 
-/// Each blocker's message and what to do, under "Blocked:".
+/// Each blocker's message and what to do, under "Blocked:"; a blocker the preflight
+/// predicted is marked `(predicted)`, with what it saw.
 pub fn print_remediation(records: &[OnboardingRecord]) {
-    let lines = onboarding::report::remediation_lines(records);
+    let lines = remediation_lines(records);
     if !lines.is_empty() {
         println!("Blocked:\n{}\n", lines.join("\n"));
     }

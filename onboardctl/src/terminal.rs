@@ -26,6 +26,15 @@ impl Terminal {
         }
     }
 
+    /// No colour, no progress: what a pipe gets.
+    #[cfg(test)]
+    pub fn plain() -> Self {
+        Self {
+            color: false,
+            progress: false,
+        }
+    }
+
     /// A table in the house layout: no borders, two spaces between columns.
     pub fn table(&self, header: &[&str]) -> Table {
         let mut table = Table::new();
@@ -53,13 +62,42 @@ impl Terminal {
         }
     }
 
-    /// Blocker codes, red when there are any and colour is on.
-    pub fn blockers_cell(&self, codes: String) -> Cell {
+    /// Blocker codes, when colour is on: red when AWS refused something, yellow when
+    /// every blocker is only predicted by the preflight.
+    pub fn blockers_cell(&self, codes: String, only_predicted: bool) -> Cell {
         let cell = Cell::new(&codes);
-        if self.color && codes != "-" {
-            cell.fg(Color::Red)
+        match (self.color, codes == "-", only_predicted) {
+            (false, _, _) | (true, true, _) => cell,
+            (true, false, true) => cell.fg(Color::Yellow),
+            (true, false, false) => cell.fg(Color::Red),
+        }
+    }
+
+    /// Text in bold (a heading in a report), when colour is on.
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    /// Text in red (what will fail), when colour is on.
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    /// Text in yellow (what a person should look at), when colour is on.
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    /// Text in green (nothing to do), when colour is on.
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    fn paint(&self, sgr: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{sgr}m{text}\u{1b}[0m")
         } else {
-            cell
+            text.to_owned()
         }
     }
 

@@ -135,7 +135,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
             record
                 .blockers
                 .iter()
-                .map(|b| b.code.to_string())
+                .map(view::blocker_label)
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -154,7 +154,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
         ]);
     }
     let mut out = table.render();
-    let remediations = remediation_lines(records);
+    let remediations = view::remediation_lines(records);
     if !remediations.is_empty() {
         out.push_str("\n\nBlocked:\n");
         out.push_str(&remediations.join("\n"));
@@ -175,21 +175,6 @@ pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
         .into_iter()
         .map(|(name, (joined, placed, total))| {
             format!("{name}: {joined} of {total} joined, {placed} placed")
-        })
-        .collect()
-}
-
-/// One line per blocker: the account, the code, the message and what to do.
-pub fn remediation_lines(records: &[OnboardingRecord]) -> Vec<String> {
-    records
-        .iter()
-        .flat_map(|r| {
-            r.blockers.iter().map(move |b| {
-                format!(
-                    "  {} {}: {} Fix: {}",
-                    r.account_id, b.code, b.message, b.remediation
-                )
-            })
         })
         .collect()
 }

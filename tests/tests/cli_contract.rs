@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use aws_credential_types::provider::ProvideCredentials;
 use onboarding::domain::Phase;
 use onboarding::fixtures::json as fixture;
-use onboarding_e2e::accounts::AwsAccount;
+use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole, SPOKE_ROLE_NAME};
 use onboarding_e2e::Emulator;
 use serde_json::Value;
 
@@ -104,6 +104,8 @@ impl Run {
 struct Operator {
     env: HashMap<&'static str, String>,
     home: PathBuf,
+    /// The account the operator's keys belong to (the hub, for the spoke roles).
+    account_id: String,
 }
 
 impl Operator {
@@ -136,7 +138,30 @@ impl Operator {
             ("TARGET_ORGANIZATION_ID", "o-exampleorgid".to_string()),
             ("TARGET_MANAGEMENT_ACCOUNT_ID", "111111111111".to_string()),
         ]);
-        Operator { env, home }
+        Operator {
+            env,
+            home,
+            account_id: admin.account_id().to_owned(),
+        }
+    }
+
+    /// The spoke variables set, and a customer management account on the emulator with
+    /// its own organization and the spoke role trusting the operator's account (as
+    /// infra/spoke.yaml does): the preflight can reach it. It has no contact information
+    /// (the emulator has none until PutContactInformation).
+    async fn with_reachable_management_account(self) -> (Operator, AwsAccount) {
+        let emulator = Emulator::shared().await.expect("emulator");
+        let customer = AwsAccount::create_unique(emulator).await.expect("account");
+        customer.create_organization().await.expect("organization");
+        let external_id = format!("cli-external-{}", self.account_id);
+        customer
+            .create_spoke_role(&SpokeRole::new(&self.account_id, &external_id))
+            .await
+            .expect("spoke role");
+        let operator = self
+            .with("SPOKE_ROLE_NAME", SPOKE_ROLE_NAME)
+            .with("SPOKE_EXTERNAL_ID", external_id);
+        (operator, customer)
     }
 
     /// Runs `onboardctl args…` with exactly this environment (and `HOME` pointing to an
@@ -661,4 +686,156 @@ fn report_writes_html_csv_and_markdown_of_the_table() {
     let markdown = operator.ok(&["report", "--format", "md"]).stdout;
     assert!(markdown.contains("## acme"), "{markdown}");
     assert_eq!(operator.run(&["report", "--format", "pdf"]).code, 2);
+}
+
+/// The keys every `preflight --json` line has, whatever the account's outcome.
+fn assert_preflight_contract(line: &Value) {
+    let account = line["account_id"].as_str().expect("account_id string");
+    assert!(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+    for blocker in line["blockers"].as_array().expect("blockers array") {
+        for field in ["code", "message", "remediation", "detail"] {
+            assert!(
+                blocker[field].is_string(),
+                "blocker without {field}: {line:#}"
+            );
+        }
+    }
+    for check in line["checks"].as_array().expect("checks array") {
+        assert!(
+            check["item"].is_string() && check["why"].is_string(),
+            "{line:#}"
+        );
+    }
+    for policy in line["policies"].as_array().expect("policies array") {
+        for field in ["resource", "condition_key", "value"] {
+            assert!(
+                policy[field].is_string(),
+                "policy without {field}: {line:#}"
+            );
+        }
+    }
+    assert!(line["invitations"].is_array(), "{line:#}");
+}
+
+/// JSON Lines: one parseable object per line, nothing else.
+fn json_lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{run:#?}"))
+        })
+        .collect()
+}
+
+#[test]
+fn preflight_json_is_one_report_per_account_and_status_marks_predicted_blockers() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (operator, customer) = runtime.block_on(async {
+        Operator::new()
+            .await
+            .with_reachable_management_account()
+            .await
+    });
+    let management = customer.account_id();
+    // No spoke role there: the preflight cannot reach it.
+    let unreachable = unique_account_id();
+    operator.ok(&["init"]);
+    operator.ok(&[
+        "enroll",
+        "acme",
+        "--mode",
+        "standalone",
+        "--management",
+        management,
+        "--standalone",
+        &unreachable,
+    ]);
+
+    let run = operator.ok(&["preflight", "--json"]);
+    let lines = json_lines(&run);
+    assert_eq!(lines.len(), 2, "one object per account: {run:#?}");
+    for line in &lines {
+        assert_preflight_contract(line);
+    }
+    let of = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["account_id"] == id)
+            .unwrap_or_else(|| panic!("no line for {id}: {run:#?}"))
+    };
+    let reached = of(management);
+    let codes: Vec<&str> = reached["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"CONTACT_INFO_MISSING"),
+        "an account without contact information: {reached:#}"
+    );
+    assert!(reached.get("unreachable").is_none(), "{reached:#}");
+    assert!(
+        reached["organization"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("o-")),
+        "{reached:#}"
+    );
+    let missed = of(&unreachable);
+    assert!(
+        missed["unreachable"]["code"].is_string() && missed["unreachable"]["message"].is_string(),
+        "{missed:#}"
+    );
+    assert_eq!(missed["blockers"], Value::Array(Vec::new()), "{missed:#}");
+
+    // The records keep the prediction, marked apart from refusals AWS returned.
+    let status = operator.ok(&["status"]).stdout;
+    assert!(
+        status.contains("CONTACT_INFO_MISSING (predicted)"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("{management} CONTACT_INFO_MISSING (predicted): ")),
+        "the remediation under Blocked: is marked too: {status}"
+    );
+    let record = operator.ok(&["show", management, "--json"]).json();
+    let predicted = record["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["code"] == "CONTACT_INFO_MISSING")
+        .expect("the predicted blocker on the record");
+    assert_eq!(predicted["step"], "preflight", "{record:#}");
+    assert!(record["preflight"]["at"].is_string(), "{record:#}");
+    let shown = operator.ok(&["show", management]).stdout;
+    assert!(shown.contains("preflight at "), "{shown}");
+
+    // For a person: the account, its blockers with what to do, the checks, a summary.
+    let text = operator.ok(&["preflight", "acme"]).stdout;
+    assert!(
+        text.contains(&format!("{management}  management")),
+        "{text}"
+    );
+    assert!(text.contains("CONTACT_INFO_MISSING"), "{text}");
+    assert!(text.contains("Fix: "), "{text}");
+    assert!(text.contains("payment_method"), "{text}");
+    assert!(
+        text.contains("the spoke role could not be assumed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 accounts checked: 1 with predicted blockers, 1 unreachable"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+
+    // One account; an account nobody enrolled is named.
+    let one = operator.ok(&["preflight", "--account", management, "--json"]);
+    assert_eq!(json_lines(&one).len(), 1, "{one:#?}");
+    let run = operator.run(&["preflight", "--account", "999999999999"]);
+    assert_one_line_naming(&run, "999999999999");
+    assert!(run.stderr.contains("not enrolled"), "{run:#?}");
+    let run = operator.run(&["preflight", "globex"]);
+    assert_one_line_naming(&run, "globex");
 }

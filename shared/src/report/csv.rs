@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::view::{by_enrollment, AccountView};
+use super::view::{blocker_label, by_enrollment, AccountView};
 use super::ReportError;
 use crate::domain::OnboardingRecord;
 
@@ -48,7 +48,7 @@ fn row(account: &AccountView<'_>, placed: bool) -> Vec<String> {
     let remediation: Vec<String> = record
         .blockers
         .iter()
-        .map(|b| format!("{}: {}", b.code, b.remediation))
+        .map(|b| format!("{}: {}", blocker_label(b), b.remediation))
         .collect();
     let mut cells = vec![
         record.account_id.to_string(),

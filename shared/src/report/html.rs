@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::view::{by_enrollment, plural, AccountView, EnrollmentView};
+use super::view::{
+    by_enrollment, plural, predicted_detail, AccountView, EnrollmentView, PREDICTED,
+};
 use crate::domain::{OnboardingRecord, Phase};
 
 /// Open every account's timeline up to this many accounts per enrollment; beyond, they are
@@ -122,9 +124,24 @@ fn attention(out: &mut String, enrollment: &EnrollmentView<'_>) {
             );
         }
         for blocker in account.blockers() {
+            // A predicted blocker is the preflight's forecast, not a refusal AWS returned.
+            let (class, predicted) = if blocker.is_predicted() {
+                (
+                    "tag predicted",
+                    format!(" <span class=\"tag predicted-note\">{PREDICTED}</span>"),
+                )
+            } else {
+                ("tag blocked", String::new())
+            };
+            let seen = predicted_detail(blocker).map_or(String::new(), |detail| {
+                format!(
+                    " <span class=\"muted\">(preflight saw: {})</span>",
+                    escape(detail)
+                )
+            });
             let _ = write!(
                 out,
-                "<li><b>{id}</b> <span class=\"tag blocked\">{}</span> {}<div class=\"fix\"><b>Fix:</b> {}</div></li>",
+                "<li><b>{id}</b> <span class=\"{class}\">{}</span>{predicted} {}<div class=\"fix\"><b>Fix:</b> {}{seen}</div></li>",
                 escape(&blocker.code.to_string()),
                 escape(&blocker.message),
                 escape(&blocker.remediation)

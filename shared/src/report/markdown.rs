@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::view::{by_enrollment, plural, AccountView, EnrollmentView};
+use super::view::{
+    by_enrollment, plural, predicted_detail, AccountView, EnrollmentView, PREDICTED,
+};
 use crate::domain::{OnboardingRecord, Phase};
 
 pub fn render(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
@@ -53,9 +55,17 @@ fn attention_item(out: &mut String, account: &AccountView<'_>) {
         );
     }
     for blocker in account.blockers() {
+        let predicted = if blocker.is_predicted() {
+            format!(" ({PREDICTED})")
+        } else {
+            String::new()
+        };
+        let seen = predicted_detail(blocker).map_or(String::new(), |detail| {
+            format!(" (preflight saw: {})", cell(detail))
+        });
         let _ = writeln!(
             out,
-            "- **{id}** `{}`: {} **Fix:** {}",
+            "- **{id}** `{}`{predicted}: {} **Fix:** {}{seen}",
             blocker.code,
             cell(&blocker.message),
             cell(&blocker.remediation)

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::{render, Format};
 use crate::domain::{
-    AccountId, Blocker, BlockerCode, EnrollmentName, HistoryEntry, OnboardingRecord, Phase, Role,
-    Step, TransferMode,
+    AccountId, AwsFailure, Blocker, BlockerCode, EnrollmentName, HistoryEntry, OnboardingRecord,
+    Phase, Role, Step, TransferMode,
 };
 
 fn now() -> DateTime<Utc> {
@@ -161,4 +161,92 @@ fn the_markdown_report_is_a_table_per_enrollment_with_cells_escaped() {
     assert!(text.contains("| 222222222203 | member | Invited | 2h 0m | - |"));
     assert!(text.contains("&lt;script&gt;"));
     assert!(text.contains("**Fix:**"));
+}
+
+/// The fixture, with a blocker the preflight predicted on globex's management account (as
+/// `PreflightChecked` leaves it: step `preflight`, what it saw as the raw message).
+fn with_predicted() -> Vec<OnboardingRecord> {
+    let mut records = fixture();
+    let globex = records
+        .iter_mut()
+        .find(|r| r.account_id.as_str() == "444444444444")
+        .unwrap();
+    globex.blockers.push(Blocker::from_failure(
+        BlockerCode::ContactInfoMissing,
+        Step::Preflight,
+        &AwsFailure::new(
+            "Preflight",
+            None,
+            "GetContactInformation: the account has no primary contact",
+        ),
+        now(),
+    ));
+    records
+}
+
+#[test]
+fn predicted_blockers_are_marked_apart_from_refusals_in_every_format() {
+    let records = with_predicted();
+    let views = super::view::by_enrollment(&records, now());
+    let cell = |id: &str| {
+        views
+            .iter()
+            .flat_map(|e| &e.accounts)
+            .find(|a| a.record.account_id.as_str() == id)
+            .unwrap()
+            .blocker_codes()
+    };
+    assert_eq!(cell("444444444444"), "CONTACT_INFO_MISSING (predicted)");
+    assert_eq!(cell("222222222201"), "PAYMENT_METHOD_MISSING");
+    assert_eq!(cell("222222222203"), "-");
+
+    let lines = super::view::remediation_lines(&records);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("  222222222201 PAYMENT_METHOD_MISSING: ")
+            && !lines[0].contains("predicted"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("  444444444444 CONTACT_INFO_MISSING (predicted): ")
+            && lines[1].contains(" Fix: ")
+            && lines[1].ends_with(
+                "(preflight saw: GetContactInformation: the account has no primary contact)"
+            ),
+        "{lines:#?}"
+    );
+
+    let page = render(Format::Html, &records, now()).unwrap();
+    assert!(
+        page.contains("<td>CONTACT_INFO_MISSING (predicted)</td>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"tag predicted\">CONTACT_INFO_MISSING</span>"));
+    assert!(page.contains("<span class=\"tag blocked\">PAYMENT_METHOD_MISSING</span>"));
+    assert!(!page.contains("PAYMENT_METHOD_MISSING (predicted)"));
+
+    let text = render(Format::Markdown, &records, now()).unwrap();
+    assert!(
+        text.contains("| 444444444444 | management | DeletingOrganization | 0s | CONTACT_INFO_MISSING (predicted) |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- **444444444444** `CONTACT_INFO_MISSING` (predicted): "),
+        "{text}"
+    );
+    assert!(
+        text.contains("- **222222222201** `PAYMENT_METHOD_MISSING`: "),
+        "{text}"
+    );
+
+    // CSV keeps the stable codes in `blockers` (for filters) and marks the remediation.
+    let csv = render(Format::Csv, &records, now()).unwrap();
+    let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let globex = rows.iter().find(|r| &r[0] == "444444444444").unwrap();
+    assert_eq!(&globex[9], "CONTACT_INFO_MISSING");
+    assert!(
+        globex[10].starts_with("CONTACT_INFO_MISSING (predicted): "),
+        "{globex:?}"
+    );
 }

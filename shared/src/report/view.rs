@@ -76,19 +76,63 @@ impl<'r> AccountView<'r> {
         self.stalled || self.is_blocked()
     }
 
-    /// The blocker codes joined by ", ", or "-".
+    /// The blocker codes joined by ", ", or "-"; a blocker the preflight predicted is
+    /// marked (`CONTACT_INFO_MISSING (predicted)`), see [`blocker_label`].
     pub fn blocker_codes(&self) -> String {
         if self.record.blockers.is_empty() {
             return "-".to_owned();
         }
-        let codes: Vec<String> = self
-            .record
-            .blockers
-            .iter()
-            .map(|b| b.code.to_string())
-            .collect();
+        let codes: Vec<String> = self.record.blockers.iter().map(blocker_label).collect();
         codes.join(", ")
     }
+}
+
+/// What marks a blocker the preflight predicted, as opposed to a refusal AWS returned.
+pub const PREDICTED: &str = "predicted";
+
+/// A blocker's code as every table shows it: `PAYMENT_METHOD_MISSING` for a refusal AWS
+/// returned (or a function met), `CONTACT_INFO_MISSING (predicted)` for one the preflight
+/// predicted ([`Blocker::is_predicted`]).
+pub fn blocker_label(blocker: &Blocker) -> String {
+    if blocker.is_predicted() {
+        format!("{} ({PREDICTED})", blocker.code)
+    } else {
+        blocker.code.to_string()
+    }
+}
+
+/// What the preflight saw for a predicted blocker (the date an age clears, the
+/// organization a mismatch is in); `None` for any other blocker.
+pub fn predicted_detail(blocker: &Blocker) -> Option<&str> {
+    blocker
+        .is_predicted()
+        .then_some(blocker.raw_message.as_deref())
+        .flatten()
+        .filter(|detail| !detail.is_empty())
+}
+
+/// One line per blocker, as under "Blocked:" in `onboardctl status` and `show`: the
+/// account, the code (marked when predicted), the message, what to do, and for a
+/// predicted blocker what the preflight saw.
+pub fn remediation_lines(records: &[OnboardingRecord]) -> Vec<String> {
+    records
+        .iter()
+        .flat_map(|r| {
+            r.blockers.iter().map(move |b| {
+                let mut line = format!(
+                    "  {} {}: {} Fix: {}",
+                    r.account_id,
+                    blocker_label(b),
+                    b.message,
+                    b.remediation
+                );
+                if let Some(detail) = predicted_detail(b) {
+                    line.push_str(&format!(" (preflight saw: {detail})"));
+                }
+                line
+            })
+        })
+        .collect()
 }
 
 /// The OU as asked with the id it resolved to (`Customers/Acme (ou-…)`), and the tags.
