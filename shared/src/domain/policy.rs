@@ -6,6 +6,10 @@
 //! target organization, an `ACCOUNT` party that is the invited account, and an ARN
 //! (`arn:aws:organizations::<management account>:handshake/<org>/invite/<id>`) naming the
 //! target's management account and organization. Every refusal has a stable reason code.
+//!
+//! A billing transfer ([`Offer::TransferBilling`], groundwork for the `billing` mode) is
+//! judged exactly as strictly, with action `TRANSFER_RESPONSIBILITY`: the target's own
+//! organization and management account invite the customer's management account.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -107,7 +111,7 @@ impl Refusal {
     pub fn describe(&self) -> String {
         match self {
             Refusal::NotAnInvitation { action } => {
-                format!("{}: action is {action}, not INVITE", self.code())
+                format!("{}: action is {action}, not the one expected", self.code())
             }
             Refusal::NotOpen { state } => format!("{}: state is {state}", self.code()),
             Refusal::Expired { expired_at } => {
@@ -127,14 +131,47 @@ impl Refusal {
     }
 }
 
-/// Judges one handshake for `invited`.
+/// What a handshake offers, by its action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// `INVITE`: join the organization.
+    Join,
+    /// `TRANSFER_RESPONSIBILITY`: let the organization take over the invited
+    /// organization's bill (InviteOrganizationToTransferResponsibility, type `BILLING`).
+    TransferBilling,
+}
+
+impl Offer {
+    /// The handshake action, as the API spells it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Offer::Join => "INVITE",
+            Offer::TransferBilling => "TRANSFER_RESPONSIBILITY",
+        }
+    }
+}
+
+/// Judges one handshake for `invited`: an invitation to join the target.
 pub fn verify(
     handshake: &ObservedHandshake,
     invited: &AccountId,
     target: &Target,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    if !handshake.action.eq_ignore_ascii_case("INVITE") {
+    verify_offer(Offer::Join, handshake, invited, target, now)
+}
+
+/// Judges one handshake for `invited` as `offer`: its action, then the same checks for
+/// every offer (open, not expired, from the target organization and its management
+/// account, naming the invited account).
+pub fn verify_offer(
+    offer: Offer,
+    handshake: &ObservedHandshake,
+    invited: &AccountId,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    if !handshake.action.eq_ignore_ascii_case(offer.action()) {
         return Err(Refusal::NotAnInvitation {
             action: handshake.action.clone(),
         });
@@ -249,6 +286,67 @@ mod tests {
     }
     fn refusal(h: ObservedHandshake) -> &'static str {
         verify(&h, &invited(), &target(), now()).unwrap_err().code()
+    }
+
+    fn transfer() -> ObservedHandshake {
+        ObservedHandshake {
+            action: "TRANSFER_RESPONSIBILITY".into(),
+            arn: Some("arn:aws:organizations::111111111111:handshake/o-exampleorgid/transfer/h-examplehandshakeid111".into()),
+            ..valid()
+        }
+    }
+
+    #[test]
+    fn a_billing_transfer_is_judged_as_strictly_as_an_invitation() {
+        let check =
+            |h: &ObservedHandshake, offer| verify_offer(offer, h, &invited(), &target(), now());
+        assert_eq!(check(&transfer(), Offer::TransferBilling), Ok(()));
+        assert_eq!(
+            check(&transfer(), Offer::Join).unwrap_err().code(),
+            "NOT_AN_INVITATION",
+            "a transfer is never taken for an invitation to join"
+        );
+        assert_eq!(
+            check(&valid(), Offer::TransferBilling).unwrap_err().code(),
+            "NOT_AN_INVITATION"
+        );
+        let foreign = ObservedHandshake {
+            parties: vec![
+                ("ORGANIZATION".into(), "o-otherorgid1".into()),
+                ("ACCOUNT".into(), "555555555555".into()),
+            ],
+            ..transfer()
+        };
+        assert_eq!(
+            check(&foreign, Offer::TransferBilling).unwrap_err().code(),
+            "WRONG_ORGANIZATION"
+        );
+        let other_management = ObservedHandshake {
+            arn: Some("arn:aws:organizations::999999999999:handshake/o-exampleorgid/transfer/h-examplehandshakeid111".into()),
+            ..transfer()
+        };
+        assert_eq!(
+            check(&other_management, Offer::TransferBilling)
+                .unwrap_err()
+                .code(),
+            "WRONG_MANAGEMENT_ACCOUNT"
+        );
+        let expired = ObservedHandshake {
+            expires_at: Some(now()),
+            ..transfer()
+        };
+        assert_eq!(
+            check(&expired, Offer::TransferBilling).unwrap_err().code(),
+            "EXPIRED"
+        );
+        let accepted = ObservedHandshake {
+            state: "ACCEPTED".into(),
+            ..transfer()
+        };
+        assert_eq!(
+            check(&accepted, Offer::TransferBilling).unwrap_err().code(),
+            "NOT_OPEN"
+        );
     }
 
     #[test]
