@@ -114,3 +114,55 @@ fn tracker_handler_in_memory(bencher: divan::Bencher) {
             })
         });
 }
+
+/// The preflight's reading of one account with `policies` resource policies (a trust
+/// policy naming the old organization every tenth): policy documents judged per second.
+#[divan::bench(args = [10, 1000])]
+fn preflight_assess(bencher: divan::Bencher, policies: usize) {
+    use onboarding::domain::preflight::{
+        Contact, PhoneVerification, PolicyDocument, SeenOrganization,
+    };
+    let now = Utc::now();
+    let mut record = OnboardingRecord::enroll(
+        AccountId::parse("222222222201").unwrap(),
+        EnrollmentName::parse("bench").unwrap(),
+        TransferMode::Standalone,
+        Role::Member,
+        0,
+        now,
+    );
+    record.old_management_account = Some(AccountId::parse("222222222222").unwrap());
+    let document = |org: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]})
+        .to_string()
+    };
+    let facts = AccountFacts {
+        contact: Ok(Contact::Present {
+            phone: PhoneVerification::Verified,
+        }),
+        created_at: Ok(Some(now - chrono::Duration::days(400))),
+        organization: Ok(Some(SeenOrganization {
+            organization: OrganizationId::parse("o-oldorg12345").unwrap(),
+            management_account: AccountId::parse("222222222222").unwrap(),
+        })),
+        delegated_administrator: Some(Ok(false)),
+        handshakes: Ok(Vec::new()),
+        policies: (0..policies)
+            .map(|i| PolicyDocument {
+                resource: format!("arn:aws:s3:::bucket-{i}"),
+                document: document(if i % 10 == 0 {
+                    "o-oldorg12345"
+                } else {
+                    "o-another1234"
+                }),
+            })
+            .collect(),
+        unread_policies: Vec::new(),
+    };
+    let target = target();
+    bencher
+        .counter(ItemsCount::new(policies))
+        .bench(|| divan::black_box(assess(&record, divan::black_box(&facts), &target, now)));
+}
