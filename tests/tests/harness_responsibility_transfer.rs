@@ -1,43 +1,36 @@
-//! The emulator's responsibility-transfer API family (issue 19's groundwork), read as the
-//! product will read it: the target's management account invites a customer's management
-//! account to transfer its billing (InviteOrganizationToTransferResponsibility, type
-//! `BILLING`); the customer sees a `TRANSFER_RESPONSIBILITY` handshake through
+//! The emulator's responsibility-transfer API family (issue 19's groundwork), through the
+//! product's adapter and policy: the target's management account invites a customer's
+//! management account to transfer its billing (InviteOrganizationToTransferResponsibility,
+//! type `BILLING`, [`BillingTransfers`]); the customer sees a `TRANSFER_RESPONSIBILITY` handshake through
 //! ListHandshakesForAccount, which the domain's policy passes only as a billing transfer
 //! from the target; accepting it makes the transfer `ACCEPTED`, and a transfer another
 //! organization sends is refused by the same policy.
 
 mod common;
 
-use aws_sdk_organizations::types::{
-    HandshakeParty, HandshakePartyType, ResponsibilityTransferType,
-};
-use onboarding::adapters::organizations::observe;
+use aws_sdk_organizations::types::ResponsibilityTransferType;
+use onboarding::adapters::organizations::{observe, SdkTargetOrganization};
+use onboarding::domain::billing::{first_day_of_next_month, TransferStatus};
 use onboarding::domain::{verify_offer, AccountId, Offer, Target};
+use onboarding::ports::BillingTransfers;
 
 use onboarding_e2e::accounts::AwsAccount;
 
 use common::*;
 
+/// The product's adapter, acting as `inviter`'s management account: the handshake id.
 async fn invite_to_transfer(inviter: &AwsAccount, customer: &AwsAccount) -> String {
-    let sent = inviter
-        .organizations()
-        .invite_organization_to_transfer_responsibility()
-        .r#type(ResponsibilityTransferType::Billing)
-        .target(
-            HandshakeParty::builder()
-                .id(customer.account_id())
-                .r#type(HandshakePartyType::Account)
-                .build()
-                .unwrap(),
+    let invited = AccountId::parse(customer.account_id()).unwrap();
+    SdkTargetOrganization::new(inviter.organizations())
+        .invite_to_transfer(
+            &invited,
+            first_day_of_next_month(chrono::Utc::now()),
+            "billing",
         )
-        .source_name("acme billing")
-        .start_timestamp(aws_smithy_types::DateTime::from_secs(
-            chrono::Utc::now().timestamp() + 3600,
-        ))
-        .send()
         .await
-        .unwrap();
-    sent.handshake().and_then(|h| h.id()).unwrap().to_owned()
+        .unwrap()
+        .id
+        .to_string()
 }
 
 #[tokio::test]
@@ -105,4 +98,46 @@ async fn a_billing_transfer_from_the_target_passes_the_policy_and_one_from_elsew
         .filter_map(|t| t.status().map(|s| s.as_str().to_owned()))
         .collect();
     assert_eq!(statuses, ["ACCEPTED"], "{outbound:?}");
+}
+
+#[tokio::test]
+async fn the_target_adapter_invites_lists_and_sees_a_duplicate_and_the_acceptance() {
+    let (emulator, _recorder, hub) = hub("transfer-adapter").await;
+    let customer = AwsAccount::create_unique(emulator).await.unwrap();
+    customer.create_organization().await.unwrap();
+    let invited = AccountId::parse(customer.account_id()).unwrap();
+    let target = SdkTargetOrganization::new(hub.account.organizations());
+    let starts_at = first_day_of_next_month(chrono::Utc::now());
+
+    let handshake = target
+        .invite_to_transfer(&invited, starts_at, "acme billing")
+        .await
+        .unwrap();
+    assert_eq!(handshake.action, "TRANSFER_RESPONSIBILITY");
+    let listed = target.outbound_transfers().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].status, TransferStatus::Requested);
+    assert_eq!(listed[0].invited.as_ref(), Some(&invited));
+    assert_eq!(listed[0].handshake.as_ref(), Some(&handshake.id));
+    assert_eq!(listed[0].starts_at, Some(starts_at));
+
+    let again = target
+        .invite_to_transfer(&invited, starts_at, "acme billing")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.code(),
+        "DuplicateHandshakeException",
+        "one open transfer per account: the open one is to be adopted"
+    );
+
+    customer
+        .organizations()
+        .accept_handshake()
+        .handshake_id(handshake.id.as_str())
+        .send()
+        .await
+        .unwrap();
+    let listed = target.outbound_transfers().await.unwrap();
+    assert_eq!(listed[0].status, TransferStatus::Accepted, "{listed:?}");
 }

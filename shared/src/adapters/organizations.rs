@@ -44,10 +44,11 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 
 use super::sdk_error;
+use crate::domain::billing::{ObservedTransfer, TransferStatus};
 use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
 use crate::ports::{
-    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
-    TargetOrganization,
+    AccountOrganizations, BillingTransfers, Credentials, Membership, OrganizationsError,
+    TargetDirectory, TargetOrganization,
 };
 
 /// The code of a failure caused by a response this adapter cannot use (an invalid
@@ -127,9 +128,11 @@ use aws_sdk_organizations::operation::decline_handshake::DeclineHandshakeError;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError;
 use aws_sdk_organizations::operation::invite_account_to_organization::InviteAccountToOrganizationError;
+use aws_sdk_organizations::operation::invite_organization_to_transfer_responsibility::InviteOrganizationToTransferResponsibilityError;
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountError;
 use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationError;
+use aws_sdk_organizations::operation::list_outbound_responsibility_transfers::ListOutboundResponsibilityTransfersError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
 operation_error!(AcceptHandshakeError {
@@ -205,6 +208,35 @@ operation_error!(InviteAccountToOrganizationError {
         ConstraintViolationException,
         HandshakeConstraintViolationException
     ],
+});
+
+operation_error!(InviteOrganizationToTransferResponsibilityError {
+    plain: [
+        AccessDeniedException,
+        AwsOrganizationsNotInUseException,
+        ConcurrentModificationException,
+        DuplicateHandshakeException,
+        InvalidInputException,
+        ServiceException,
+        TooManyRequestsException,
+        UnsupportedApiEndpointException,
+    ],
+    with_reason: [
+        ConstraintViolationException,
+        HandshakeConstraintViolationException
+    ],
+});
+
+operation_error!(ListOutboundResponsibilityTransfersError {
+    plain: [
+        AccessDeniedException,
+        AwsOrganizationsNotInUseException,
+        InvalidInputException,
+        ServiceException,
+        TooManyRequestsException,
+        UnsupportedApiEndpointException,
+    ],
+    with_reason: [ConstraintViolationException],
 });
 
 operation_error!(ListAccountsError {
@@ -571,6 +603,86 @@ impl TargetOrganization for SdkTargetOrganization {
     #[tracing::instrument(skip(self))]
     async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
         list_accounts(&self.client).await
+    }
+}
+
+#[async_trait]
+impl BillingTransfers for SdkTargetOrganization {
+    #[tracing::instrument(skip(self, name), fields(account_id = %account))]
+    async fn invite_to_transfer(
+        &self,
+        account: &AccountId,
+        starts_at: DateTime<Utc>,
+        name: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        use aws_sdk_organizations::types::ResponsibilityTransferType;
+        let target = HandshakeParty::builder()
+            .r#type(HandshakePartyType::Account)
+            .id(account.as_str())
+            .build()
+            .map_err(|e| OrganizationsError {
+                failure: AwsFailure::new("ConstructionFailure", None, e.to_string()),
+                transient: false,
+            })?;
+        let output = self
+            .client
+            .invite_organization_to_transfer_responsibility()
+            .r#type(ResponsibilityTransferType::Billing)
+            .target(target)
+            .source_name(name)
+            .start_timestamp(aws_smithy_types::DateTime::from_secs(starts_at.timestamp()))
+            .send()
+            .await
+            .map_err(|e| {
+                logged(
+                    "InviteOrganizationToTransferResponsibility",
+                    map_sdk_error(e),
+                )
+            })?;
+        let operation = "InviteOrganizationToTransferResponsibility";
+        let handshake = returned_handshake(output.handshake(), operation)?;
+        tracing::info!(handshake_id = %handshake.id, "invited the account to transfer its billing");
+        Ok(handshake)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn outbound_transfers(&self) -> Result<Vec<ObservedTransfer>, OrganizationsError> {
+        use aws_sdk_organizations::types::ResponsibilityTransferType;
+        // The SDK has no paginator for this call: follow NextToken by hand.
+        let mut transfers = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_outbound_responsibility_transfers()
+                .r#type(ResponsibilityTransferType::Billing)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| logged("ListOutboundResponsibilityTransfers", map_sdk_error(e)))?;
+            for transfer in page.responsibility_transfers() {
+                let id = transfer
+                    .id()
+                    .ok_or_else(|| malformed("a responsibility transfer without an id"))?;
+                transfers.push(ObservedTransfer {
+                    id: id.to_owned(),
+                    status: TransferStatus::parse(transfer.status().map_or("", |s| s.as_str())),
+                    invited: transfer
+                        .target()
+                        .and_then(|t| t.management_account_id())
+                        .and_then(|id| AccountId::parse(id).ok()),
+                    handshake: transfer
+                        .active_handshake_id()
+                        .and_then(|id| HandshakeId::parse(id).ok()),
+                    starts_at: transfer.start_timestamp().and_then(to_chrono),
+                    ended_at: transfer.end_timestamp().and_then(to_chrono),
+                });
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(transfers);
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The pure onboarding domain: identifiers, phases, blockers, records and the transition
 //! function. No I/O, no async, no SDK types: everything here is tested without AWS.
 
+pub mod billing;
 pub mod blocker;
 pub mod counts;
 pub mod event;

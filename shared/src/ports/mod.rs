@@ -9,8 +9,8 @@ mod store;
 
 pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 pub use organizations::{
-    AccountOrganizations, Credentials, Membership, OrganizationsError, TargetDirectory,
-    TargetOrganization,
+    AccountOrganizations, BillingTransfers, Credentials, Membership, OrganizationsError,
+    TargetDirectory, TargetOrganization,
 };
 pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
 pub use preflight::AccountInspector;

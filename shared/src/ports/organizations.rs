@@ -124,3 +124,23 @@ impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
         (**self).member_accounts().await
     }
 }
+
+/// Billing transfers the target's management account sends (groundwork for the `billing`
+/// mode), with the hub's own credentials.
+#[async_trait]
+pub trait BillingTransfers: Send + Sync {
+    /// InviteOrganizationToTransferResponsibility of type `BILLING` to the management
+    /// account `account`, taking effect at `starts_at`, named `name`: the handshake.
+    async fn invite_to_transfer(
+        &self,
+        account: &AccountId,
+        starts_at: chrono::DateTime<chrono::Utc>,
+        name: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError>;
+
+    /// Every billing transfer the organization sent (ListOutboundResponsibilityTransfers,
+    /// all pages).
+    async fn outbound_transfers(
+        &self,
+    ) -> Result<Vec<crate::domain::billing::ObservedTransfer>, OrganizationsError>;
+}

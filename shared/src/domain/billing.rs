@@ -1,0 +1,110 @@
+//! Billing transfers (groundwork for the `billing` mode): a customer keeps its
+//! organization and the target takes over its bill. The target's management account
+//! invites the customer's management account (InviteOrganizationToTransferResponsibility,
+//! type `BILLING`); the transfer is a handshake of action `TRANSFER_RESPONSIBILITY`, judged
+//! by [`super::policy::verify_offer`] exactly as strictly as an invitation to join.
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AccountId, HandshakeId};
+
+/// Where a responsibility transfer stands, as ListOutboundResponsibilityTransfers says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransferStatus {
+    /// Invited, not answered yet.
+    Requested,
+    Accepted,
+    Declined,
+    Expired,
+    /// The inviter took it back, or ended it (TerminateResponsibilityTransfer).
+    Withdrawn,
+    Canceled,
+    /// A status this version does not know, as AWS spelled it.
+    Other(String),
+}
+
+impl TransferStatus {
+    pub fn parse(status: &str) -> Self {
+        match status.to_ascii_uppercase().as_str() {
+            "REQUESTED" => Self::Requested,
+            "ACCEPTED" => Self::Accepted,
+            "DECLINED" => Self::Declined,
+            "EXPIRED" => Self::Expired,
+            "WITHDRAWN" => Self::Withdrawn,
+            "CANCELED" | "CANCELLED" => Self::Canceled,
+            _ => Self::Other(status.to_owned()),
+        }
+    }
+
+    /// Declined, expired, withdrawn or canceled: a new invitation is needed.
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self,
+            Self::Declined | Self::Expired | Self::Withdrawn | Self::Canceled
+        )
+    }
+}
+
+/// One transfer the target's organization sent, as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedTransfer {
+    /// `rt-…`.
+    pub id: String,
+    pub status: TransferStatus,
+    /// The invited management account.
+    pub invited: Option<AccountId>,
+    /// The handshake that carries it while it is open.
+    pub handshake: Option<HandshakeId>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// When an invited transfer takes effect unless the operator says otherwise: the first
+/// day of the month after `now`, at midnight UTC (a bill changes hands on a month's
+/// boundary).
+pub fn first_day_of_next_month(now: DateTime<Utc>) -> DateTime<Utc> {
+    let (year, month) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .expect("the first of a month at midnight UTC exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transfer_starts_on_the_first_day_of_next_month_by_default() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        assert_eq!(
+            first_day_of_next_month(at(2026, 12, 2, 15)),
+            at(2027, 1, 1, 0)
+        );
+        assert_eq!(
+            first_day_of_next_month(at(2027, 1, 31, 23)),
+            at(2027, 2, 1, 0)
+        );
+        assert_eq!(
+            first_day_of_next_month(at(2027, 2, 1, 0)),
+            at(2027, 3, 1, 0)
+        );
+    }
+
+    #[test]
+    fn statuses_read_as_aws_spells_them_and_closed_ones_need_a_new_invitation() {
+        assert_eq!(TransferStatus::parse("ACCEPTED"), TransferStatus::Accepted);
+        assert!(TransferStatus::parse("declined").is_closed());
+        assert!(TransferStatus::parse("WITHDRAWN").is_closed());
+        assert!(!TransferStatus::parse("REQUESTED").is_closed());
+        assert_eq!(
+            TransferStatus::parse("PAUSED"),
+            TransferStatus::Other("PAUSED".into())
+        );
+    }
+}
