@@ -226,7 +226,7 @@ pub fn account_section(
                 }
             ));
             out.push(format!(
-                "    Fix: deploy the spoke (infra/spoke.yaml) in {account}, or check SPOKE_ROLE_NAME and SPOKE_EXTERNAL_ID; `onboardctl doctor --account {account}` tests it, and `onboardctl show {account}` shows the access blocker."
+                "    Fix: deploy the spoke (infra/spoke.yaml) in {account} with HubPreflightRoleArn set to the hub's PreflightRoleArn output, or check SPOKE_ROLE_NAME and SPOKE_EXTERNAL_ID; `onboardctl doctor --account {account}` tests the spoke role. The record is left as it is."
             ));
         }
         PreflightOutcome::NotApplicable { .. } | PreflightOutcome::NotEnrolled => {

@@ -245,7 +245,7 @@ where
         let mut facts = match retry::transient(ATTEMPTS, || self.inspector.inspect(account)).await {
             Ok(facts) => facts,
             Err(error) if error.transient => return Err(error.into()),
-            Err(error) => return self.unreachable(account, error).await,
+            Err(error) => return self.unreachable(account, error),
         };
         if record.role == Role::Member {
             if let Some(management) = &record.old_management_account {
@@ -287,24 +287,16 @@ where
         Ok(PreflightOutcome::Checked(Box::new(report)))
     }
 
-    /// The spoke role refused: the record's access blocker says so (as the reconciler's
-    /// and the acceptor's do).
-    async fn unreachable(
+    /// The spoke role refused the preflight's role. Nothing is recorded: the acceptor and
+    /// the reconciler reach the account with roles of their own (a spoke deployed before
+    /// the preflight trusts only them), so an access blocker here would be wrong for them;
+    /// the run's report and `Preflight Completed` count the account as unreachable.
+    fn unreachable(
         &self,
         account: &AccountId,
         error: OrganizationsError,
     ) -> Result<PreflightOutcome, PreflightError> {
         warn!(account_id = %account, code = %error.failure.code, "cannot reach the account for its preflight");
-        let id = format!(
-            "preflight:access:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        let kind = EventKind::AccessChecked {
-            failure: Some(error.failure.clone()),
-        };
-        self.tracker
-            .record(&DomainEvent::observed(id, account.clone(), kind))
-            .await?;
         Ok(PreflightOutcome::Unreachable {
             failure: error.failure,
         })

@@ -385,8 +385,6 @@ fn predict(
         .cloned()
         .collect();
     replace_blockers(next, Step::Preflight, &predicted, now);
-    // It read the account through the spoke role: access works.
-    clear_steps(next, &[Step::Access]);
     next.preflight = Some(summary.clone());
     if next.source_organization.is_none() && next.in_old_organization {
         next.source_organization.clone_from(organization);
