@@ -576,14 +576,7 @@ impl TargetOrganization for SdkTargetOrganization {
         notes: &str,
         tags: &std::collections::BTreeMap<String, String>,
     ) -> Result<ObservedHandshake, OrganizationsError> {
-        let target = HandshakeParty::builder()
-            .r#type(HandshakePartyType::Account)
-            .id(account.as_str())
-            .build()
-            .map_err(|e| OrganizationsError {
-                failure: AwsFailure::new("ConstructionFailure", None, e.to_string()),
-                transient: false,
-            })?;
+        let target = account_party(account)?;
         let mut request = self.client.invite_account_to_organization().target(target);
         if !notes.is_empty() {
             request = request.notes(notes);
@@ -606,6 +599,18 @@ impl TargetOrganization for SdkTargetOrganization {
     }
 }
 
+/// The handshake party naming `account`, as the invitations' `Target`.
+fn account_party(account: &AccountId) -> Result<HandshakeParty, OrganizationsError> {
+    HandshakeParty::builder()
+        .r#type(HandshakePartyType::Account)
+        .id(account.as_str())
+        .build()
+        .map_err(|e| OrganizationsError {
+            failure: AwsFailure::new("ConstructionFailure", None, e.to_string()),
+            transient: false,
+        })
+}
+
 #[async_trait]
 impl BillingTransfers for SdkTargetOrganization {
     #[tracing::instrument(skip(self, name), fields(account_id = %account))]
@@ -616,14 +621,7 @@ impl BillingTransfers for SdkTargetOrganization {
         name: &str,
     ) -> Result<ObservedHandshake, OrganizationsError> {
         use aws_sdk_organizations::types::ResponsibilityTransferType;
-        let target = HandshakeParty::builder()
-            .r#type(HandshakePartyType::Account)
-            .id(account.as_str())
-            .build()
-            .map_err(|e| OrganizationsError {
-                failure: AwsFailure::new("ConstructionFailure", None, e.to_string()),
-                transient: false,
-            })?;
+        let target = account_party(account)?;
         let output = self
             .client
             .invite_organization_to_transfer_responsibility()
