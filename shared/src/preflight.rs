@@ -127,20 +127,14 @@ where
     /// the sweep's limits, resuming after the last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
         let now = Utc::now();
-        let store = self.tracker.store();
-        let mut records = records_in(store, &BEFORE_JOINING)
-            .await
-            .map_err(TrackerError::from)?;
-        records.retain(|_, r| applies(r) && self.is_due(r, now));
+        let mut records = self.applicable().await?;
+        records.retain(|_, r| self.is_due(r, now));
         self.run(records, true).await
     }
 
     /// Every account a preflight applies to, now, due or not (`onboardctl preflight`).
     pub async fn check_all(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
-        let mut records = records_in(self.tracker.store(), &BEFORE_JOINING)
-            .await
-            .map_err(TrackerError::from)?;
-        records.retain(|_, r| applies(r));
+        let records = self.applicable().await?;
         self.run(records, false).await
     }
 
@@ -181,6 +175,15 @@ where
         let checked = [(account.clone(), outcome.clone())];
         self.announce(&enrollment, &checked).await?;
         Ok(outcome)
+    }
+
+    /// Every record a preflight applies to, by account.
+    async fn applicable(&self) -> Result<HashMap<AccountId, OnboardingRecord>, PreflightError> {
+        let mut records = records_in(self.tracker.store(), &BEFORE_JOINING)
+            .await
+            .map_err(TrackerError::from)?;
+        records.retain(|_, r| applies(r));
+        Ok(records)
     }
 
     fn is_due(&self, record: &OnboardingRecord, now: DateTime<Utc>) -> bool {

@@ -1267,17 +1267,12 @@ fn the_spoke_lets_the_preflight_read_policies_only_when_preflight_reads_is_true(
             .collect(),
         other => panic!("{id}: condition {condition} is !And [...]: {other:?}"),
     };
-    let equals_true = serde_json::to_string(&to_json(
-        &serde_yaml::from_str::<Value>(r#"!Equals [!Ref PreflightReads, "true"]"#).unwrap(),
-    ))
-    .unwrap();
-    let creates_role = serde_json::to_string(&to_json(
-        &serde_yaml::from_str::<Value>("!Condition CreatesSpokeRole").unwrap(),
-    ))
-    .unwrap();
     assert_eq!(
         operands,
-        [creates_role, equals_true],
+        [
+            yaml_as_json("!Condition CreatesSpokeRole"),
+            yaml_as_json(r#"!Equals [!Ref PreflightReads, "true"]"#)
+        ],
         "{id}: condition {condition} is !And [CreatesSpokeRole, PreflightReads = \"true\"]"
     );
 
@@ -1293,7 +1288,17 @@ fn the_spoke_lets_the_preflight_read_policies_only_when_preflight_reads_is_true(
         set(&POLICY_READS),
         "{id}: exactly the policy reads"
     );
-    // Read-only, and every read that has a resource type on this account's resources.
+    assert_reads_on_own_account(id, &statements);
+}
+
+/// A YAML snippet (intrinsic functions included) as the JSON text `to_json` makes of it.
+fn yaml_as_json(text: &str) -> String {
+    serde_json::to_string(&to_json(&serde_yaml::from_str::<Value>(text).unwrap())).unwrap()
+}
+
+/// Every action of `statements` is a read (List or Get); those on `"*"` are listings (no
+/// resource type), the others name this account's resources.
+fn assert_reads_on_own_account(id: &str, statements: &[&Value]) {
     for statement in statements {
         for action in names(&statement["Action"]) {
             let verb = action.split(':').nth(1).unwrap_or_default();

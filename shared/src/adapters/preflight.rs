@@ -293,22 +293,19 @@ impl PolicyReads {
                 }
             }
         }
-        let results = stream::iter(buckets)
-            .map(|(name, region)| async move {
-                let regional = match &region {
-                    Some(region) => aws_sdk_s3::Client::new(&in_region(config, region)),
-                    None => aws_sdk_s3::Client::new(config),
-                };
-                let read = regional.get_bucket_policy().bucket(&name).send().await;
-                let policy = match read {
-                    Ok(output) => Ok(output.policy().map(str::to_owned)),
-                    Err(error) => absent_when(sdk_error::read(&error), "NoSuchBucketPolicy"),
-                };
-                (format!("arn:aws:s3:::{name}"), policy)
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .collect()
-            .await;
+        let results = read_each(buckets, |(name, region)| async move {
+            let regional = match &region {
+                Some(region) => aws_sdk_s3::Client::new(&in_region(config, region)),
+                None => aws_sdk_s3::Client::new(config),
+            };
+            let read = regional.get_bucket_policy().bucket(&name).send().await;
+            let policy = match read {
+                Ok(output) => Ok(output.policy().map(str::to_owned)),
+                Err(error) => absent_when(sdk_error::read(&error), "NoSuchBucketPolicy"),
+            };
+            (format!("arn:aws:s3:::{name}"), policy)
+        })
+        .await;
         self.keep("S3 bucket policies".into(), results);
     }
 
@@ -323,23 +320,20 @@ impl PolicyReads {
                 Err(error) => return self.refused(what, &sdk_error::read(&error)),
             }
         }
-        let results = stream::iter(keys)
-            .map(|key| async move {
-                let read = kms
-                    .get_key_policy()
-                    .key_id(&key)
-                    .policy_name("default")
-                    .send()
-                    .await;
-                let policy = match read {
-                    Ok(output) => Ok(output.policy().map(str::to_owned)),
-                    Err(error) => absent_when(sdk_error::read(&error), "NotFoundException"),
-                };
-                (key, policy)
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .collect()
-            .await;
+        let results = read_each(keys, |key| async move {
+            let read = kms
+                .get_key_policy()
+                .key_id(&key)
+                .policy_name("default")
+                .send()
+                .await;
+            let policy = match read {
+                Ok(output) => Ok(output.policy().map(str::to_owned)),
+                Err(error) => absent_when(sdk_error::read(&error), "NotFoundException"),
+            };
+            (key, policy)
+        })
+        .await;
         self.keep(what, results);
     }
 
@@ -354,18 +348,15 @@ impl PolicyReads {
                 Err(error) => return self.refused(what, &sdk_error::read(&error)),
             }
         }
-        let results = stream::iter(topics)
-            .map(|topic| async move {
-                let read = sns.get_topic_attributes().topic_arn(&topic).send().await;
-                let policy = match read {
-                    Ok(output) => Ok(output.attributes().and_then(|a| a.get("Policy")).cloned()),
-                    Err(error) => absent_when(sdk_error::read(&error), "NotFound"),
-                };
-                (topic, policy)
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .collect()
-            .await;
+        let results = read_each(topics, |topic| async move {
+            let read = sns.get_topic_attributes().topic_arn(&topic).send().await;
+            let policy = match read {
+                Ok(output) => Ok(output.attributes().and_then(|a| a.get("Policy")).cloned()),
+                Err(error) => absent_when(sdk_error::read(&error), "NotFound"),
+            };
+            (topic, policy)
+        })
+        .await;
         self.keep(what, results);
     }
 
@@ -381,39 +372,36 @@ impl PolicyReads {
                 Err(error) => return self.refused(what, &sdk_error::read(&error)),
             }
         }
-        let results = stream::iter(queues)
-            .map(|url| async move {
-                let read = sqs
-                    .get_queue_attributes()
-                    .queue_url(&url)
-                    .attribute_names(QueueAttributeName::Policy)
-                    .attribute_names(QueueAttributeName::QueueArn)
-                    .send()
-                    .await;
-                match read {
-                    Ok(output) => {
-                        let attributes = output.attributes();
-                        let arn = attributes
-                            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-                            .cloned()
-                            .unwrap_or_else(|| url.clone());
-                        let policy = attributes
-                            .and_then(|a| a.get(&QueueAttributeName::Policy))
-                            .cloned();
-                        (arn, Ok(policy))
-                    }
-                    Err(error) => (
-                        url.clone(),
-                        absent_when(
-                            sdk_error::read(&error),
-                            "AWS.SimpleQueueService.NonExistentQueue",
-                        ),
-                    ),
+        let results = read_each(queues, |url| async move {
+            let read = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::Policy)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await;
+            match read {
+                Ok(output) => {
+                    let attributes = output.attributes();
+                    let arn = attributes
+                        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+                        .cloned()
+                        .unwrap_or_else(|| url.clone());
+                    let policy = attributes
+                        .and_then(|a| a.get(&QueueAttributeName::Policy))
+                        .cloned();
+                    (arn, Ok(policy))
                 }
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .collect()
-            .await;
+                Err(error) => (
+                    url.clone(),
+                    absent_when(
+                        sdk_error::read(&error),
+                        "AWS.SimpleQueueService.NonExistentQueue",
+                    ),
+                ),
+            }
+        })
+        .await;
         self.keep(what, results);
     }
 
@@ -428,20 +416,30 @@ impl PolicyReads {
                 Err(error) => return self.refused(what, &sdk_error::read(&error)),
             }
         }
-        let results = stream::iter(functions)
-            .map(|function| async move {
-                let read = lambda.get_policy().function_name(&function).send().await;
-                let policy = match read {
-                    Ok(output) => Ok(output.policy().map(str::to_owned)),
-                    Err(error) => absent_when(sdk_error::read(&error), "ResourceNotFoundException"),
-                };
-                (function, policy)
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .collect()
-            .await;
+        let results = read_each(functions, |function| async move {
+            let read = lambda.get_policy().function_name(&function).send().await;
+            let policy = match read {
+                Ok(output) => Ok(output.policy().map(str::to_owned)),
+                Err(error) => absent_when(sdk_error::read(&error), "ResourceNotFoundException"),
+            };
+            (function, policy)
+        })
+        .await;
         self.keep(what, results);
     }
+}
+
+/// `read` of every item, [`READS_AT_ONCE`] at a time.
+async fn read_each<T, F, Fut>(items: Vec<T>, read: F) -> Vec<PolicyOf>
+where
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = PolicyOf>,
+{
+    stream::iter(items)
+        .map(read)
+        .buffer_unordered(READS_AT_ONCE)
+        .collect()
+        .await
 }
 
 /// A failure of `code` means the resource has no policy.
