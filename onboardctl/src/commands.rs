@@ -118,6 +118,7 @@ async fn enroll(cx: &Context, args: EnrollArgs) -> Result<ExitCode> {
         members: accounts(&args.members)?,
         standalone_accounts: accounts(&args.standalone)?,
         placement: Placement {
+            transfer_start: args.transfer_start,
             ou: args.ou,
             tags,
             source_organization: args
@@ -188,6 +189,9 @@ fn print_record(record: &OnboardingRecord) {
             .as_ref()
             .map_or("-".to_owned(), ToString::to_string)
     );
+    if let Some(billing) = &record.billing {
+        print_billing(record, billing);
+    }
     if let Some(fallback) = &record.fallback {
         println!(
             "fell back to the standalone path at {}: {}",
@@ -206,6 +210,27 @@ fn print_record(record: &OnboardingRecord) {
             entry.event_id
         );
     }
+}
+
+/// Billing mode: the transfer asked for and the one accepted. The members have no record:
+/// they stay in the customer's organization, and the transfer covers them all.
+fn print_billing(record: &OnboardingRecord, billing: &onboarding::domain::billing::BillingTerms) {
+    let day = |at: Option<chrono::DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d").to_string());
+    println!(
+        "billing transfer of organization {} (its management account and every member account; members need no record)",
+        record
+            .source_organization
+            .as_ref()
+            .map_or("(not read yet)".to_owned(), ToString::to_string)
+    );
+    println!(
+        "  asked to start: {}   transfer: {}   in force from: {}   ended: {}",
+        day(billing.start)
+            .unwrap_or_else(|| "the first day of the month after the invitation".to_owned()),
+        billing.transfer.as_deref().unwrap_or("-"),
+        day(billing.starts_at).unwrap_or_else(|| "-".to_owned()),
+        day(billing.ended_at).unwrap_or_else(|| "-".to_owned()),
+    );
 }
 
 /// What the enrollment asked of the placer, and what it did.
@@ -244,9 +269,7 @@ fn print_placement(record: &OnboardingRecord) {
 fn print_preflight(record: &OnboardingRecord) {
     let Some(summary) = &record.preflight else {
         // Said only while a preflight can still predict something for the account.
-        let applies = record.phase != onboarding::domain::Phase::Joined
-            && (record.in_old_organization || record.role == onboarding::domain::Role::Standalone);
-        if applies {
+        if onboarding::preflight::applies(record) {
             println!(
                 "preflight: not run yet (onboardctl preflight --account {})",
                 record.account_id

@@ -39,8 +39,15 @@ struct Cli {
 struct EnrollArgs {
     /// The enrollment's name, e.g. acme-2026.
     name: String,
+    /// direct (members accept while still in their organization, falling back to
+    /// standalone), standalone (leave first), or billing (one management account keeps
+    /// its organization, members included, and transfers its bill to the target).
     #[arg(long, value_parser = parse_mode, default_value = "direct")]
     mode: TransferMode,
+    /// Billing mode: the day the target starts paying the bill (YYYY-MM-DD, UTC
+    /// midnight); default: the first day of the month after the invitation.
+    #[arg(long, value_parser = parse_day)]
+    transfer_start: Option<chrono::DateTime<chrono::Utc>>,
     /// The management account of the organization the accounts leave.
     #[arg(long)]
     management: Option<String>,
@@ -172,6 +179,12 @@ enum Function {
 
 fn parse_mode(value: &str) -> Result<TransferMode, String> {
     value.parse()
+}
+
+fn parse_day(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|e| format!("{value:?} is not a day such as 2027-02-01: {e}"))
 }
 
 fn parse_ou(value: &str) -> Result<OuRef, String> {

@@ -104,7 +104,7 @@ pub async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<
     for (name, count) in &counts {
         println!(
             "{name}: {} of {} joined, {} placed",
-            count.in_phase(Phase::Joined),
+            count.moved(),
             count.accounts(),
             count.placed()
         );

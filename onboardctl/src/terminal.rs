@@ -57,7 +57,7 @@ impl Terminal {
     pub fn phase_cell(&self, phase: Phase, text: String) -> Cell {
         let cell = Cell::new(text);
         match (self.color, phase) {
-            (true, Phase::Joined) => cell.fg(Color::Green),
+            (true, Phase::Joined | Phase::Transferred) => cell.fg(Color::Green),
             _ => cell,
         }
     }

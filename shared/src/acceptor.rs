@@ -2,6 +2,10 @@
 //! through the spoke role), accept the one invitation the policy passes, report every
 //! other open invitation once, and record each outcome through the tracker's transition.
 //!
+//! In billing mode the one handshake accepted is the target's `TRANSFER_RESPONSIBILITY`
+//! invitation to the customer's management account, judged exactly as strictly
+//! ([`crate::domain::judge_offer`]); any other transfer invitation is reported.
+//!
 //! An already accepted handshake (AWS: `HandshakeAlreadyInStateException`; the emulator:
 //! `InvalidHandshakeTransitionException`) counts as accepted only once DescribeOrganization
 //! in the account shows the target organization.
@@ -25,8 +29,8 @@ use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 
 use crate::domain::{
-    judge, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord,
-    Operation, Phase, Step, Verdict,
+    judge_offer, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, Offer,
+    OnboardingRecord, Operation, Phase, Step, Verdict,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::metrics;
@@ -139,7 +143,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// starting after the account the last sweep stopped at.
     pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
         let store = self.tracker.store();
-        let accounts = records_in(store, &[Phase::Invited, Phase::AwaitingInvitation])
+        let accounts = records_in(store, &Phase::OFFER_PHASES)
             .await
             .map_err(TrackerError::from)?
             .into_keys()
@@ -211,7 +215,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         else {
             return Ok(AcceptorOutcome::NotEnrolled);
         };
-        if record.phase == Phase::Joined {
+        if record.phase.is_terminal() {
             // A retry of an invocation that recorded the join and died before its
             // follow-ups (the management account, the enrollment's completion).
             let cause = format!("acceptor:joined:{account}");
@@ -260,11 +264,12 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         self.close_current_if_gone(&record, &handshakes, now)
             .await?;
 
-        let verdict = judge(&handshakes, account, self.tracker.target(), now);
+        let offer = record.transfer_mode.offer();
+        let verdict = judge_offer(offer, &handshakes, account, self.tracker.target(), now);
         self.report_unexpected(account, client, &verdict).await?;
         match verdict.accept {
             Some(handshake) => match self.target_verified().await {
-                Ok(()) => self.accept(account, client, handshake).await,
+                Ok(()) => self.accept(account, client, handshake, offer).await,
                 Err(reason) => Ok(AcceptorOutcome::Blocked { reason }),
             },
             None => Ok(AcceptorOutcome::NothingToAccept {
@@ -307,6 +312,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         account: &AccountId,
         client: &dyn AccountOrganizations,
         handshake: HandshakeId,
+        offer: Offer,
     ) -> Result<AcceptorOutcome, AcceptorError> {
         let target = self.tracker.target();
         let accepted = EventKind::InvitationAccepted {
@@ -335,6 +341,11 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                     "HandshakeAlreadyInStateException" | "InvalidHandshakeTransitionException"
                 ) =>
             {
+                if offer == Offer::TransferBilling {
+                    // Accepted before: the tracker asks the target's transfers for the proof.
+                    self.record(account, event_id, accepted).await?;
+                    return Ok(AcceptorOutcome::Accepted { handshake });
+                }
                 let membership = self
                     .call(account, "DescribeOrganization", || client.membership())
                     .await?;

@@ -5,10 +5,16 @@
 //! transition: `ALREADY_IN_AN_ORGANIZATION` is the fallback of a direct-mode member (or a
 //! blocker), and the rest of the batch goes on.
 //!
+//! In billing mode ([`billing`]) the inviter sends the target's invitation to transfer the
+//! customer's bill instead, and follows each transfer through the target's own lists of
+//! transfers: its acceptance (the proof of `Transferred`), its closing, its end.
+//!
 //! Quotas are planned, not hit: each run reads the organization's handshakes and account
 //! count once, plans how many invitations fit the daily quota and the account limit
 //! ([`crate::domain::quota`]), sends that many (paced within Organizations' rate), and
 //! shows every other account awaiting one why it waits and when the next slot opens.
+
+mod billing;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,12 +22,15 @@ use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use crate::domain::billing::ObservedTransfer;
 use crate::domain::{
     plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, HandshakeId,
-    InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, Waiting,
+    InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, TransferMode, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
-use crate::ports::{Notifier, OrganizationsError, RecordStore, TargetOrganization};
+use crate::ports::{
+    BillingTransfers, Notifier, OrganizationsError, RecordStore, TargetOrganization,
+};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{ObserverError, Tracker, TrackerError};
@@ -49,6 +58,14 @@ pub enum InviterOutcome {
     Waiting {
         reason: String,
     },
+    /// Billing mode: the target's organization lists the transfer as accepted.
+    Transferred {
+        transfer: String,
+    },
+    /// Billing mode: the accepted transfer was ended (reported on the record).
+    TransferEnded {
+        transfer: String,
+    },
     /// Nothing to do in this phase.
     Skipped {
         phase: Phase,
@@ -72,6 +89,9 @@ struct Run {
     handshakes: Vec<ObservedHandshake>,
     slots: AtomicU32,
     waiting: Waiting,
+    /// The billing transfers the target is a party of, read once a run, when a billing
+    /// record needs them.
+    transfers: tokio::sync::OnceCell<Vec<ObservedTransfer>>,
 }
 
 impl Run {
@@ -84,7 +104,7 @@ impl Run {
     }
 }
 
-impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
+impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
     pub fn new(tracker: Tracker<S, N>, organization: T) -> Self {
         Self {
             tracker,
@@ -119,10 +139,13 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
     }
 
     /// Every account awaiting an invitation, and every invited one whose invitation may
-    /// have closed, within the sweep's limits, resuming after the last sweep's stop.
+    /// have closed, within the sweep's limits, resuming after the last sweep's stop; in
+    /// billing mode every transferred one too (its transfer may have ended).
     pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
         let store = self.tracker.store();
-        let records = records_in(store, &[Phase::Invited, Phase::AwaitingInvitation])
+        let mut phases = Phase::OFFER_PHASES.to_vec();
+        phases.push(Phase::Transferred);
+        let records = records_in(store, &phases)
             .await
             .map_err(TrackerError::from)?;
         let run = self.plan_run().await?;
@@ -173,6 +196,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
             handshakes,
             slots: AtomicU32::new(plan.slots),
             waiting: plan.waiting,
+            transfers: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -186,6 +210,9 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
+        if record.transfer_mode == TransferMode::Billing {
+            return self.process_billing(record, run, force).await;
+        }
         let handshakes = &run.handshakes;
         let account = record.account_id.clone();
         if record.phase == Phase::Invited {
@@ -196,7 +223,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
             };
             record = closed;
         }
-        if record.phase != Phase::AwaitingInvitation && !(force && record.phase != Phase::Joined) {
+        let may_force = force && !record.phase.is_terminal();
+        if record.phase != Phase::AwaitingInvitation && !may_force {
             return Ok(InviterOutcome::Skipped {
                 phase: record.phase,
             });
@@ -280,9 +308,20 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization> Inviter<S, N, T> {
         account: &AccountId,
         error: OrganizationsError,
     ) -> Result<InviterOutcome, InviterError> {
-        warn!(%error, "AWS refused the invitation");
+        self.refused_call(account, Operation::InviteAccountToOrganization, error)
+            .await
+    }
+
+    /// AWS refused `operation` for the account: recorded as its failure.
+    async fn refused_call(
+        &self,
+        account: &AccountId,
+        operation: Operation,
+        error: OrganizationsError,
+    ) -> Result<InviterOutcome, InviterError> {
+        warn!(%error, operation = operation.name(), "AWS refused the invitation");
         let kind = EventKind::CallFailed {
-            operation: Operation::InviteAccountToOrganization,
+            operation,
             failure: error.failure.clone(),
             handshake: None,
         };

@@ -32,9 +32,10 @@ pub const STALLED: &str = "Onboarding Stalled";
 pub const INVITATION_EXPIRING: &str = "Invitation Expiring";
 pub const ACCOUNT_PLACED: &str = "Account Placed";
 pub const PREFLIGHT_COMPLETED: &str = "Preflight Completed";
+pub const BILLING_TRANSFERRED: &str = "Billing Transferred";
 
 /// Every detail-type the product publishes, one per [`NotificationDetail`] variant.
-pub const DETAIL_TYPES: [&str; 10] = [
+pub const DETAIL_TYPES: [&str; 11] = [
     PHASE_CHANGED,
     BLOCKED,
     UNBLOCKED,
@@ -45,11 +46,12 @@ pub const DETAIL_TYPES: [&str; 10] = [
     INVITATION_EXPIRING,
     ACCOUNT_PLACED,
     PREFLIGHT_COMPLETED,
+    BILLING_TRANSFERRED,
 ];
 
 /// The detail-types a person must see: template.yaml's `NotificationRule` routes these to
 /// the SNS topic (e-mail). Phase changes and unblocks are for machines and dashboards.
-pub const EMAILED: [&str; 8] = [
+pub const EMAILED: [&str; 9] = [
     BLOCKED,
     UNEXPECTED_INVITATION,
     ACCOUNT_JOINED,
@@ -58,6 +60,7 @@ pub const EMAILED: [&str; 8] = [
     INVITATION_EXPIRING,
     ACCOUNT_PLACED,
     PREFLIGHT_COMPLETED,
+    BILLING_TRANSFERRED,
 ];
 
 /// The `detail` of one detail-type, tied to its detail-type.
@@ -192,6 +195,22 @@ pub struct AccountJoined {
     pub context: AccountContext,
 }
 
+/// `Billing Transferred` (billing mode): the target organization lists the transfer as
+/// accepted; it pays the customer organization's bill from `starts_at`. The customer's
+/// organization, members included, stays as it is: onboarding ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingTransferred {
+    #[serde(flatten)]
+    pub context: AccountContext,
+    /// The transfer (`rt-…`).
+    pub transfer_id: String,
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The customer's organization, whose members come along without a record of their own.
+    #[serde(default)]
+    pub organization: Option<OrganizationId>,
+}
+
 /// `Account Placed`: the joined account is in its OU, carries its tags and the target can
 /// reach it: onboarding ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,6 +305,9 @@ impl Detail for AccountPlaced {
 impl Detail for PreflightCompleted {
     const DETAIL_TYPE: &'static str = PREFLIGHT_COMPLETED;
 }
+impl Detail for BillingTransferred {
+    const DETAIL_TYPE: &'static str = BILLING_TRANSFERRED;
+}
 
 /// Any notification the product publishes, by detail-type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +322,7 @@ pub enum NotificationDetail {
     InvitationExpiring(InvitationExpiring),
     AccountPlaced(AccountPlaced),
     PreflightCompleted(PreflightCompleted),
+    BillingTransferred(BillingTransferred),
 }
 
 impl NotificationDetail {
@@ -315,6 +338,7 @@ impl NotificationDetail {
             NotificationDetail::InvitationExpiring(_) => InvitationExpiring::DETAIL_TYPE,
             NotificationDetail::AccountPlaced(_) => AccountPlaced::DETAIL_TYPE,
             NotificationDetail::PreflightCompleted(_) => PreflightCompleted::DETAIL_TYPE,
+            NotificationDetail::BillingTransferred(_) => BillingTransferred::DETAIL_TYPE,
         }
     }
 
@@ -339,6 +363,9 @@ impl NotificationDetail {
             PREFLIGHT_COMPLETED => {
                 PreflightCompleted::parse(detail_type, detail).map(Self::PreflightCompleted)
             }
+            BILLING_TRANSFERRED => {
+                BillingTransferred::parse(detail_type, detail).map(Self::BillingTransferred)
+            }
             other => Err(ContractError::UnknownDetailType(other.to_owned())),
         }
     }
@@ -361,6 +388,7 @@ impl NotificationDetail {
             NotificationDetail::Stalled(d) => Some(&d.context),
             NotificationDetail::InvitationExpiring(d) => Some(&d.context),
             NotificationDetail::AccountPlaced(d) => Some(&d.context),
+            NotificationDetail::BillingTransferred(d) => Some(&d.context),
             NotificationDetail::EnrollmentCompleted(_)
             | NotificationDetail::PreflightCompleted(_) => None,
         }
@@ -394,6 +422,7 @@ impl NotificationDetail {
             NotificationDetail::InvitationExpiring(d) => serde_json::to_value(d),
             NotificationDetail::AccountPlaced(d) => serde_json::to_value(d),
             NotificationDetail::PreflightCompleted(d) => serde_json::to_value(d),
+            NotificationDetail::BillingTransferred(d) => serde_json::to_value(d),
         };
         // Only strings, numbers, lists and structs: serialising to a Value cannot fail.
         json.expect("a notification detail is plain JSON data")
@@ -476,6 +505,15 @@ fn detail_of(
             cleared: cleared.clone(),
         }),
         Notification::AccountJoined => NotificationDetail::AccountJoined(AccountJoined { context }),
+        Notification::BillingTransferred {
+            transfer,
+            starts_at,
+        } => NotificationDetail::BillingTransferred(BillingTransferred {
+            context,
+            transfer_id: transfer.clone(),
+            starts_at: *starts_at,
+            organization: record.source_organization.clone(),
+        }),
         Notification::UnexpectedInvitation {
             handshake,
             organization,

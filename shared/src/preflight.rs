@@ -23,7 +23,7 @@ use tracing::{info, warn};
 use crate::domain::preflight::{Read, POLICY_MEMORY};
 use crate::domain::{
     assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, OnboardingRecord, Phase,
-    PreflightReport, PreflightSummary, Role,
+    PreflightReport, PreflightSummary, Role, TransferMode,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
 use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
@@ -357,9 +357,12 @@ where
 }
 
 /// Whether a preflight can still predict anything for the account: it is in its old
-/// organization, or standalone and not joined yet.
-fn applies(record: &OnboardingRecord) -> bool {
-    record.phase != Phase::Joined && (record.in_old_organization || record.role == Role::Standalone)
+/// organization, or standalone and not joined yet; never a billing transfer's (no account
+/// leaves its organization).
+pub fn applies(record: &OnboardingRecord) -> bool {
+    record.phase != Phase::Joined
+        && record.transfer_mode != TransferMode::Billing
+        && (record.in_old_organization || record.role == Role::Standalone)
 }
 
 /// The counts of one run over one enrollment; `None` when it checked nothing there.

@@ -167,7 +167,7 @@ where
         let store = self.tracker.store();
         let not_joined: Vec<Phase> = Phase::ALL
             .into_iter()
-            .filter(|p| *p != Phase::Joined)
+            .filter(|p| !p.is_terminal())
             .collect();
         let records = records_in(store, &not_joined)
             .await
@@ -209,7 +209,7 @@ where
         else {
             return Ok(ReconcilerOutcome::NotEnrolled);
         };
-        if record.phase == Phase::Joined {
+        if record.phase.is_terminal() {
             return Ok(ReconcilerOutcome::InStep);
         }
         let view = self.read_target().await?;

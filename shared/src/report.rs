@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{OnboardingRecord, Phase};
+use crate::domain::OnboardingRecord;
 
 /// The formats of `onboardctl report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +168,7 @@ pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
     for record in records {
         let entry = by_enrollment.entry(record.enrollment.as_str()).or_default();
         entry.2 += 1;
-        entry.0 += usize::from(record.phase == Phase::Joined);
+        entry.0 += usize::from(record.phase.is_terminal());
         entry.1 += usize::from(record.placed.is_some());
     }
     by_enrollment

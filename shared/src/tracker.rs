@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::cloudtrail::parse_event;
 use crate::domain::{
     apply, may_change, AccountId, CountChange, DomainEvent, EnrollmentName, EventKind, FollowUp,
-    OnboardingRecord, Phase, Role, Target,
+    OnboardingRecord, Phase, Role, Target, TransferMode,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
@@ -142,7 +142,10 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     /// Handles one EventBridge event. `Err` only for what a retry can fix.
     pub async fn handle_json(&self, event: &Value) -> Result<Outcome, TrackerError> {
         match parse_event(event) {
-            Ok(event) => self.record(&event).await,
+            Ok(event) => {
+                let event = event.about_customer(&self.target.management_account);
+                self.record(&event).await
+            }
             Err(error) if error.is_unsupported() => {
                 info!(event_id = error.event_id(), %error, "ignoring event");
                 Ok(Outcome::Ignored {
@@ -162,8 +165,8 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
         let (outcome, follow_ups) = self.apply_once(event).await?;
-        if follow_ups.confirm_membership {
-            if let Some(confirmed) = self.confirm_membership(&event.account, &event.id).await? {
+        if let Some(mode) = follow_ups.confirm {
+            if let Some(confirmed) = self.confirm(mode, &event.account, &event.id).await? {
                 return Ok(confirmed);
             }
         }
@@ -212,7 +215,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             let confirm = prompts_confirmation(event, &record, &self.target);
             match self.commit_transition(event, record).await? {
                 Some((outcome, mut follow_ups)) => {
-                    follow_ups.confirm_membership = confirm;
+                    follow_ups.confirm = confirm;
                     return Ok((outcome, follow_ups));
                 }
                 None => crate::retry::backoff(attempt).await,
@@ -262,7 +265,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
                 let follow_ups = FollowUps {
                     record: Some(commit.record),
                     list: transition.follow_ups,
-                    confirm_membership: false,
+                    confirm: None,
                 };
                 Ok(Some((Outcome::Applied { account, phase }, follow_ups)))
             }
@@ -276,11 +279,13 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     }
 
     /// An acceptance is a prompt, not a proof: ask the target organization, with the hub's
-    /// own credentials, whether the account is a member (one call). Only a yes joins; a
-    /// no, or a question that cannot be answered, leaves the record where it is and never
-    /// fails the event.
-    async fn confirm_membership(
+    /// own credentials, whether the account is a member (one call), or in billing mode
+    /// whether it lists the account's transfer as accepted (two list calls). Only a yes
+    /// moves the record; a no, or a question that cannot be answered, leaves it where it
+    /// is and never fails the event.
+    async fn confirm(
         &self,
+        mode: TransferMode,
         account: &AccountId,
         cause: &str,
     ) -> Result<Option<Outcome>, TrackerError> {
@@ -288,17 +293,32 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             warn!("no membership check is configured; the acceptance is not confirmed");
             return Ok(None);
         };
-        match members.is_member(account).await {
-            Ok(true) => {
-                let event = DomainEvent::observed(
-                    format!("{cause}#member"),
-                    account.clone(),
-                    EventKind::MembershipConfirmed,
-                );
+        let proof = if mode == TransferMode::Billing {
+            members.transfer_in_force(account).await.map(|transfer| {
+                transfer.map(|t| EventKind::TransferConfirmed {
+                    transfer: t.id,
+                    starts_at: t.starts_at,
+                })
+            })
+        } else {
+            members
+                .is_member(account)
+                .await
+                .map(|member| member.then_some(EventKind::MembershipConfirmed))
+        };
+        match proof {
+            Ok(Some(kind)) => {
+                let suffix = if mode == TransferMode::Billing {
+                    "transferred"
+                } else {
+                    "member"
+                };
+                let event =
+                    DomainEvent::observed(format!("{cause}#{suffix}"), account.clone(), kind);
                 Ok(Some(Box::pin(self.record(&event)).await?))
             }
-            Ok(false) => {
-                info!("the target organization does not list the account yet; the record stays");
+            Ok(None) => {
+                info!("the target organization does not list the account (or its transfer) yet; the record stays");
                 Ok(None)
             }
             Err(error) => {
@@ -484,8 +504,9 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
 struct FollowUps {
     record: Option<OnboardingRecord>,
     list: Vec<FollowUp>,
-    /// The event was an acceptance: confirm the membership through the API.
-    confirm_membership: bool,
+    /// The event was an acceptance: confirm, through the API, the membership (or the
+    /// billing transfer) the record's mode moves to.
+    confirm: Option<TransferMode>,
 }
 
 impl FollowUps {
@@ -503,20 +524,25 @@ impl FollowUps {
         Self {
             record: Some(record),
             list,
-            confirm_membership: false,
+            confirm: None,
         }
     }
 }
 
-/// An acceptance of no other organization's invitation, by an account not yet joined.
-fn prompts_confirmation(event: &DomainEvent, record: &OnboardingRecord, target: &Target) -> bool {
+/// An acceptance of no other organization's invitation, by an account not yet joined (or
+/// transferred): the mode whose proof to ask for.
+fn prompts_confirmation(
+    event: &DomainEvent,
+    record: &OnboardingRecord,
+    target: &Target,
+) -> Option<TransferMode> {
     let EventKind::InvitationAccepted { organization, .. } = &event.kind else {
-        return false;
+        return None;
     };
-    record.phase != Phase::Joined
-        && organization
-            .as_ref()
-            .is_none_or(|o| *o == target.organization)
+    let ours = organization
+        .as_ref()
+        .is_none_or(|o| *o == target.organization);
+    (!record.phase.is_terminal() && ours).then_some(record.transfer_mode)
 }
 
 /// A token naming this invocation's claim on an outbox item, so that it releases only its

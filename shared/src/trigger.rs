@@ -14,12 +14,13 @@ use crate::domain::{AccountId, Phase};
 use crate::notifications::{self, Detail, NotificationDetail, PhaseChanged};
 use crate::sweep::SweepReport;
 
-/// A function woken by the notification that an account entered `new_phase`.
+/// A function woken by the notification that an account entered one of `new_phases`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhaseTrigger {
     /// The function's binary (its crate under functions/).
     pub function: &'static str,
-    pub new_phase: Phase,
+    /// The phase that asks for the function's work, then billing mode's mirror of it.
+    pub new_phases: &'static [Phase],
 }
 
 impl PhaseTrigger {
@@ -28,21 +29,22 @@ impl PhaseTrigger {
         json!({
             "source": [notifications::SOURCE],
             "detail-type": [PhaseChanged::DETAIL_TYPE],
-            "detail": {"new_phase": [self.new_phase.as_str()]},
+            "detail": {"new_phase": self.new_phases.iter().map(|p| p.as_str()).collect::<Vec<_>>()},
         })
     }
 }
 
-/// The acceptor verifies and accepts an invitation once the account is invited.
+/// The acceptor verifies and accepts an invitation once the account is invited (to join,
+/// or to transfer its bill).
 pub const ACCEPTOR_TRIGGER: PhaseTrigger = PhaseTrigger {
     function: "acceptor",
-    new_phase: Phase::Invited,
+    new_phases: &[Phase::Invited, Phase::TransferInvited],
 };
 
 /// The inviter sends (or adopts) an invitation once the account awaits one.
 pub const INVITER_TRIGGER: PhaseTrigger = PhaseTrigger {
     function: "inviter",
-    new_phase: Phase::AwaitingInvitation,
+    new_phases: &[Phase::AwaitingInvitation, Phase::AwaitingTransfer],
 };
 
 /// Every function woken by a phase change (the tracker follows CloudTrail instead).
@@ -202,11 +204,11 @@ mod tests {
         assert_eq!(pattern["detail-type"], json!(["Onboarding Phase Changed"]));
         assert_eq!(
             pattern["detail"]["new_phase"],
-            json!(["AwaitingInvitation"])
+            json!(["AwaitingInvitation", "AwaitingTransfer"])
         );
         assert_eq!(
             ACCEPTOR_TRIGGER.event_pattern()["detail"]["new_phase"],
-            json!(["Invited"])
+            json!(["Invited", "TransferInvited"])
         );
     }
 

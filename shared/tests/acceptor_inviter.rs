@@ -175,6 +175,13 @@ impl TargetDirectory for FakeCredentials {
                 }),
         ))
     }
+    /// These tests enroll no billing transfer: the target lists none.
+    async fn transfer_in_force(
+        &self,
+        _account: &AccountId,
+    ) -> Result<Option<billing::ObservedTransfer>, OrganizationsError> {
+        Ok(None)
+    }
 }
 
 /// The target organization's side.
@@ -228,6 +235,22 @@ impl TargetOrganization for FakeTarget {
         Ok((0..count)
             .map(|i| acct(&format!("{:012}", 900_000_000_000 + i)))
             .collect())
+    }
+}
+
+/// These tests enroll no billing transfer: the inviter never sends one, and lists none.
+#[async_trait]
+impl BillingTransfers for FakeTarget {
+    async fn invite_to_transfer(
+        &self,
+        account: &AccountId,
+        _starts_at: chrono::DateTime<Utc>,
+        _name: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        panic!("no billing enrollment here, yet a transfer invitation to {account}")
+    }
+    async fn transfers(&self) -> Result<Vec<billing::ObservedTransfer>, OrganizationsError> {
+        Ok(Vec::new())
     }
 }
 

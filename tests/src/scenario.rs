@@ -1309,6 +1309,13 @@ impl Screen {
                 "Account Joined: {}",
                 self.name(d.context.account_id.as_str())
             ),
+            Ok(NotificationDetail::BillingTransferred(d)) => format!(
+                "Billing Transferred: {} (organization {}, every member included): transfer {}, the target pays from {}",
+                self.name(d.context.account_id.as_str()),
+                d.organization.as_ref().map_or("?", |o| o.as_str()),
+                d.transfer_id,
+                d.starts_at.map_or("?".to_owned(), |at| at.format("%Y-%m-%d").to_string())
+            ),
             Ok(NotificationDetail::EnrollmentCompleted(d)) => format!(
                 "Enrollment Completed: {} ({} accounts joined and placed)",
                 d.enrollment, d.accounts

@@ -132,6 +132,7 @@ use aws_sdk_organizations::operation::invite_organization_to_transfer_responsibi
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use aws_sdk_organizations::operation::list_handshakes_for_account::ListHandshakesForAccountError;
 use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationError;
+use aws_sdk_organizations::operation::list_inbound_responsibility_transfers::ListInboundResponsibilityTransfersError;
 use aws_sdk_organizations::operation::list_outbound_responsibility_transfers::ListOutboundResponsibilityTransfersError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
@@ -225,6 +226,19 @@ operation_error!(InviteOrganizationToTransferResponsibilityError {
         ConstraintViolationException,
         HandshakeConstraintViolationException
     ],
+});
+
+operation_error!(ListInboundResponsibilityTransfersError {
+    plain: [
+        AccessDeniedException,
+        AwsOrganizationsNotInUseException,
+        InvalidInputException,
+        ResponsibilityTransferNotFoundException,
+        ServiceException,
+        TooManyRequestsException,
+        UnsupportedApiEndpointException,
+    ],
+    with_reason: [ConstraintViolationException],
 });
 
 operation_error!(ListOutboundResponsibilityTransfersError {
@@ -644,44 +658,86 @@ impl BillingTransfers for SdkTargetOrganization {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn outbound_transfers(&self) -> Result<Vec<ObservedTransfer>, OrganizationsError> {
+    async fn transfers(&self) -> Result<Vec<ObservedTransfer>, OrganizationsError> {
+        let mut transfers = self.listed_transfers(true).await?;
+        for transfer in self.listed_transfers(false).await? {
+            if !transfers.iter().any(|t| t.id == transfer.id) {
+                transfers.push(transfer);
+            }
+        }
+        Ok(transfers)
+    }
+}
+
+impl SdkTargetOrganization {
+    /// One of the two lists of billing transfers, all pages (the SDK has no paginator for
+    /// them: NextToken is followed by hand).
+    async fn listed_transfers(
+        &self,
+        inbound: bool,
+    ) -> Result<Vec<ObservedTransfer>, OrganizationsError> {
         use aws_sdk_organizations::types::ResponsibilityTransferType;
-        // The SDK has no paginator for this call: follow NextToken by hand.
         let mut transfers = Vec::new();
         let mut token = None;
         loop {
-            let page = self
-                .client
-                .list_outbound_responsibility_transfers()
-                .r#type(ResponsibilityTransferType::Billing)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| logged("ListOutboundResponsibilityTransfers", map_sdk_error(e)))?;
-            for transfer in page.responsibility_transfers() {
-                let id = transfer
-                    .id()
-                    .ok_or_else(|| malformed("a responsibility transfer without an id"))?;
-                transfers.push(ObservedTransfer {
-                    id: id.to_owned(),
-                    status: TransferStatus::parse(transfer.status().map_or("", |s| s.as_str())),
-                    invited: transfer
-                        .target()
-                        .and_then(|t| t.management_account_id())
-                        .and_then(|id| AccountId::parse(id).ok()),
-                    handshake: transfer
-                        .active_handshake_id()
-                        .and_then(|id| HandshakeId::parse(id).ok()),
-                    starts_at: transfer.start_timestamp().and_then(to_chrono),
-                    ended_at: transfer.end_timestamp().and_then(to_chrono),
-                });
+            let (page, next) = if inbound {
+                let page = self
+                    .client
+                    .list_inbound_responsibility_transfers()
+                    .r#type(ResponsibilityTransferType::Billing)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| logged("ListInboundResponsibilityTransfers", map_sdk_error(e)))?;
+                let next = page.next_token().map(str::to_owned);
+                (page.responsibility_transfers, next)
+            } else {
+                let page = self
+                    .client
+                    .list_outbound_responsibility_transfers()
+                    .r#type(ResponsibilityTransferType::Billing)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| logged("ListOutboundResponsibilityTransfers", map_sdk_error(e)))?;
+                let next = page.next_token().map(str::to_owned);
+                (page.responsibility_transfers, next)
+            };
+            for transfer in page.unwrap_or_default() {
+                transfers.push(observed_transfer(&transfer)?);
             }
-            token = page.next_token().map(str::to_owned);
+            token = next;
             if token.is_none() {
                 return Ok(transfers);
             }
         }
     }
+}
+
+fn observed_transfer(
+    transfer: &aws_sdk_organizations::types::ResponsibilityTransfer,
+) -> Result<ObservedTransfer, OrganizationsError> {
+    let id = transfer
+        .id()
+        .ok_or_else(|| malformed("a responsibility transfer without an id"))?;
+    let management_accounts = [
+        transfer.source().and_then(|p| p.management_account_id()),
+        transfer.target().and_then(|p| p.management_account_id()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|id| AccountId::parse(id).ok())
+    .collect();
+    Ok(ObservedTransfer {
+        id: id.to_owned(),
+        status: TransferStatus::parse(transfer.status().map_or("", |s| s.as_str())),
+        management_accounts,
+        handshake: transfer
+            .active_handshake_id()
+            .and_then(|id| HandshakeId::parse(id).ok()),
+        starts_at: transfer.start_timestamp().and_then(to_chrono),
+        ended_at: transfer.end_timestamp().and_then(to_chrono),
+    })
 }
 
 #[async_trait]
@@ -713,6 +769,18 @@ impl TargetDirectory for SdkTargetOrganization {
     #[tracing::instrument(skip(self))]
     async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError> {
         describe_organization(&self.client).await
+    }
+
+    #[tracing::instrument(skip(self), fields(account_id = %account))]
+    async fn transfer_in_force(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<ObservedTransfer>, OrganizationsError> {
+        Ok(self
+            .transfers()
+            .await?
+            .into_iter()
+            .find(|t| t.names(account) && t.is_in_force()))
     }
 }
 

@@ -9,8 +9,9 @@
 //!
 //! | event | account the record is about |
 //! |---|---|
-//! | InviteAccountToOrganization | `requestParameters.target.id` (type ACCOUNT), else the handshake's `ACCOUNT` party that is not the caller |
+//! | InviteAccountToOrganization, InviteOrganizationToTransferResponsibility | `requestParameters.target.id` (type ACCOUNT), else the handshake's `ACCOUNT` party that is not the caller |
 //! | AcceptHandshake, DeclineHandshake | the caller (`userIdentity.accountId`, else `recipientAccountId`) |
+//! | TerminateResponsibilityTransfer | the transfer's management account (`source` or `target`) that is not the one of the target organization, as `responseElements.responsibilityTransfer` names them |
 //! | CancelHandshake | the handshake's `ACCOUNT` party that is not the caller (the inviting management account) |
 //! | LeaveOrganization, DeleteOrganization | the caller |
 //! | RemoveAccountFromOrganization | `requestParameters.accountId` |
@@ -28,7 +29,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::{
-    AccountId, AwsFailure, Closure, DomainEvent, EventKind, HandshakeId, Operation, OrganizationId,
+    AccountId, AwsFailure, Closure, DomainEvent, EventKind, HandshakeId, Offer, Operation,
+    OrganizationId,
 };
 use record::{TrailHandshake, TrailRecord};
 
@@ -283,27 +285,45 @@ impl Reader {
 
     fn successful_call(&self, operation: Operation) -> Result<DomainEvent, ParseError> {
         match operation {
-            Operation::InviteAccountToOrganization => {
+            Operation::InviteAccountToOrganization
+            | Operation::InviteOrganizationToTransferResponsibility => {
                 let handshake = self.response_handshake()?;
                 // The request names the invited account (target type ACCOUNT); an invitation
                 // by email names it only among the handshake's parties.
                 let account = self
                     .invite_target()
                     .or_else(|_| self.handshake_account(&handshake))?;
-                let kind = EventKind::InvitationSent {
-                    handshake: self.handshake_id(&handshake)?,
-                    organization: self.handshake_organization(&handshake),
-                    expires_at: handshake
+                let (handshake, organization, expires_at) = (
+                    self.handshake_id(&handshake)?,
+                    self.handshake_organization(&handshake),
+                    handshake
                         .expiration_timestamp
                         .as_ref()
                         .and_then(record::timestamp),
+                );
+                let kind = if operation == Operation::InviteAccountToOrganization {
+                    EventKind::InvitationSent {
+                        handshake,
+                        organization,
+                        expires_at,
+                    }
+                } else {
+                    EventKind::TransferInvitationSent {
+                        handshake,
+                        organization,
+                        expires_at,
+                    }
                 };
                 self.event(account, kind)
             }
+            Operation::TerminateResponsibilityTransfer => self.transfer_terminated(),
             Operation::AcceptHandshake => {
                 let handshake = self.response_handshake().ok();
                 if let Some(action) = handshake.as_ref().and_then(|h| h.action.as_deref()) {
-                    if !action.eq_ignore_ascii_case("INVITE") {
+                    let offered = [Offer::Join, Offer::TransferBilling]
+                        .iter()
+                        .any(|offer| action.eq_ignore_ascii_case(offer.action()));
+                    if !offered {
                         // e.g. APPROVE_ALL_FEATURES of the old organization: never a join.
                         return Err(ParseError::Unsupported {
                             event_id: self.event_id.clone(),
@@ -363,7 +383,15 @@ impl Reader {
 
     fn failed_call(&self, operation: Operation, code: &str) -> Result<DomainEvent, ParseError> {
         let account = match operation {
-            Operation::InviteAccountToOrganization => self.invite_target()?,
+            Operation::InviteAccountToOrganization
+            | Operation::InviteOrganizationToTransferResponsibility => self.invite_target()?,
+            Operation::TerminateResponsibilityTransfer => {
+                // A failed termination leaves the transfer as it was.
+                return Err(ParseError::Unsupported {
+                    event_id: self.event_id.clone(),
+                    what: "a failed TerminateResponsibilityTransfer changes nothing".into(),
+                });
+            }
             Operation::RemoveAccountFromOrganization => self.account(
                 "requestParameters.accountId",
                 self.request_str("/accountId"),
@@ -396,6 +424,46 @@ impl Reader {
                 handshake,
             },
         )
+    }
+
+    /// A billing transfer ended. The transfer names two management accounts, the target's
+    /// and the customer's, and the parser does not know which is the target: the event is
+    /// about the party other than the recording account, and names the recording one as
+    /// the `counterpart` ([`DomainEvent::about_customer`] turns it round when the customer
+    /// ended the transfer; the origin rules decide who may speak).
+    fn transfer_terminated(&self) -> Result<DomainEvent, ParseError> {
+        const FIELD: &str = "responseElements.responsibilityTransfer";
+        let transfer = self
+            .trail
+            .response_elements
+            .as_ref()
+            .and_then(|r| {
+                r.get("responsibilityTransfer")
+                    .or_else(|| r.get("ResponsibilityTransfer"))
+            })
+            .ok_or_else(|| self.invalid(FIELD, ""))?;
+        let party = |side: &str| {
+            transfer
+                .get(side)
+                .and_then(|p| record::find_str(p, "managementAccountId"))
+                .and_then(|id| AccountId::parse(id).ok())
+        };
+        let recorded_in = self.recorded_in()?;
+        let parties: Vec<AccountId> = [party("source"), party("target")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let account = parties
+            .iter()
+            .find(|id| **id != recorded_in)
+            .cloned()
+            .ok_or_else(|| self.invalid(FIELD, "no management account other than the caller"))?;
+        let kind = EventKind::TransferTerminated {
+            transfer: record::find_str(transfer, "id").map(str::to_owned),
+            ended_at: transfer.get("endTimestamp").and_then(record::timestamp),
+            counterpart: parties.contains(&recorded_in).then_some(recorded_in),
+        };
+        self.event(account, kind)
     }
 
     fn invite_target(&self) -> Result<AccountId, ParseError> {

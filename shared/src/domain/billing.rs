@@ -47,18 +47,59 @@ impl TransferStatus {
     }
 }
 
-/// One transfer the target's organization sent, as the API lists it.
+/// One billing transfer the target's management account is a party of, as the API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedTransfer {
     /// `rt-…`.
     pub id: String,
     pub status: TransferStatus,
-    /// The invited management account.
-    pub invited: Option<AccountId>,
+    /// Its two management accounts (`Source` and `Target`; which is which is not relied
+    /// on: the emulator and the AWS documentation disagree on the direction).
+    pub management_accounts: Vec<AccountId>,
     /// The handshake that carries it while it is open.
     pub handshake: Option<HandshakeId>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl ObservedTransfer {
+    /// Whether `account` is one of the transfer's management accounts.
+    pub fn names(&self, account: &AccountId) -> bool {
+        self.management_accounts.contains(account)
+    }
+
+    /// Accepted and not ended: the target pays the bill (from `starts_at`).
+    pub fn is_in_force(&self) -> bool {
+        self.status == TransferStatus::Accepted && self.ended_at.is_none()
+    }
+}
+
+/// A billing-mode record's transfer: the start the operator asked for, and the transfer
+/// once the target's organization lists it as accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingTerms {
+    /// When the transfer is to take effect; `None`: the first day of the month after the
+    /// invitation ([`first_day_of_next_month`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<DateTime<Utc>>,
+    /// The accepted transfer (`rt-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
+    /// When the accepted transfer takes effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// When an accepted transfer was ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl BillingTerms {
+    /// The start to invite with, at `now`.
+    pub fn start_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.start
+            .filter(|start| *start > now)
+            .unwrap_or_else(|| first_day_of_next_month(now))
+    }
 }
 
 /// When an invited transfer takes effect unless the operator says otherwise: the first

@@ -46,6 +46,8 @@ pub enum Step {
     /// Predicted by the preflight, before AWS refuses anything: cleared by a later
     /// preflight that no longer finds it, or once the account is out of its organization.
     Preflight,
+    /// The billing transfer itself, once accepted (billing mode): its end is reported here.
+    Transfer,
 }
 
 /// Stable blocker codes: notification consumers and dashboards key on these strings.
@@ -82,6 +84,7 @@ pub enum BlockerCode {
     AccessRoleMissing,
     EnrollmentMismatch,
     DelegatedAdministrator,
+    TransferTerminated,
     UnknownError,
 }
 
@@ -130,6 +133,7 @@ impl BlockerCode {
             AccessRoleMissing => ACCESS_ROLE_MISSING,
             EnrollmentMismatch => ENROLLMENT_MISMATCH,
             DelegatedAdministrator => DELEGATED_ADMINISTRATOR,
+            TransferTerminated => TRANSFER_TERMINATED,
             UnknownError => UNKNOWN_ERROR,
         }
     }
@@ -278,6 +282,13 @@ mod explanation {
     pub const DELEGATED_ADMINISTRATOR: Explanation = (
         "The account is a delegated administrator of its old organization, which must be deregistered before it can leave.",
         "From the old management account, list its services (aws organizations list-delegated-services-for-account --account-id ID) and deregister each (aws organizations deregister-delegated-administrator --account-id ID --service-principal PRINCIPAL), after moving that administration elsewhere.",
+    );
+
+    // The billing transfer (billing mode).
+
+    pub const TRANSFER_TERMINATED: Explanation = (
+        "The billing transfer was ended: the target organization no longer pays this organization's bill from the end date on this blocker.",
+        "Ask both management accounts why it was ended (AWS Organizations > Responsibility transfers shows who ended it). To transfer again, enroll the management account again with --mode billing: a new invitation is sent.",
     );
     pub const UNKNOWN_ERROR: Explanation = (
         "AWS refused the call for a reason this tool does not know.",
@@ -478,6 +489,12 @@ const REASONS: &[(&str, BlockerCode, &[&str])] = &[
         "UNUSED_PREPAYMENT_BALANCE",
         BlockerCode::UnusedPrepaymentBalance,
         &["prepayment"],
+    ),
+    (
+        // A billing transfer to one's own organization, or to an account that manages none.
+        "SOURCE_AND_TARGET_CANNOT_MATCH",
+        BlockerCode::EnrollmentMismatch,
+        &[],
     ),
     (
         "LEGACY_PERMISSIONS_STILL_IN_USE",

@@ -52,9 +52,14 @@ impl EnrollmentCounts {
         self.get(Counter::MembersInOldOrganization)
     }
 
-    /// Every enrolled account joined.
+    /// Every enrolled account joined (or, billing mode, transferred its bill).
     pub fn all_joined(&self) -> bool {
-        self.accounts() > 0 && self.in_phase(Phase::Joined) == self.accounts()
+        self.accounts() > 0 && self.moved() == self.accounts()
+    }
+
+    /// How many accounts are where their move ends: joined, or transferred.
+    pub fn moved(&self) -> i64 {
+        self.in_phase(Phase::Joined) + self.in_phase(Phase::Transferred)
     }
 
     pub fn placed(&self) -> i64 {

@@ -22,10 +22,14 @@ pub enum Operation {
     LeaveOrganization,
     RemoveAccountFromOrganization,
     DeleteOrganization,
+    /// The target inviting a customer organization to transfer its bill (billing mode).
+    InviteOrganizationToTransferResponsibility,
+    /// Either management account ending a billing transfer.
+    TerminateResponsibilityTransfer,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 9] = [
         Operation::InviteAccountToOrganization,
         Operation::AcceptHandshake,
         Operation::DeclineHandshake,
@@ -33,6 +37,8 @@ impl Operation {
         Operation::LeaveOrganization,
         Operation::RemoveAccountFromOrganization,
         Operation::DeleteOrganization,
+        Operation::InviteOrganizationToTransferResponsibility,
+        Operation::TerminateResponsibilityTransfer,
     ];
 
     /// The API name, as CloudTrail's `eventName` spells it. `const` so that
@@ -46,6 +52,10 @@ impl Operation {
             Operation::LeaveOrganization => "LeaveOrganization",
             Operation::RemoveAccountFromOrganization => "RemoveAccountFromOrganization",
             Operation::DeleteOrganization => "DeleteOrganization",
+            Operation::InviteOrganizationToTransferResponsibility => {
+                "InviteOrganizationToTransferResponsibility"
+            }
+            Operation::TerminateResponsibilityTransfer => "TerminateResponsibilityTransfer",
         }
     }
 
@@ -56,12 +66,14 @@ impl Operation {
     /// The step of the journey a failure of this call blocks.
     pub fn step(self) -> Step {
         match self {
-            Operation::InviteAccountToOrganization => Step::Invite,
+            Operation::InviteAccountToOrganization
+            | Operation::InviteOrganizationToTransferResponsibility => Step::Invite,
             Operation::AcceptHandshake
             | Operation::DeclineHandshake
             | Operation::CancelHandshake => Step::Accept,
             Operation::LeaveOrganization | Operation::RemoveAccountFromOrganization => Step::Leave,
             Operation::DeleteOrganization => Step::DeleteOrganization,
+            Operation::TerminateResponsibilityTransfer => Step::Transfer,
         }
     }
 }
@@ -73,6 +85,8 @@ pub enum Closure {
     Declined,
     Canceled,
     Expired,
+    /// A billing transfer the inviter withdrew before it was accepted.
+    Withdrawn,
 }
 
 /// The functions whose observations carry their name as the prefix of the event id.
@@ -109,6 +123,22 @@ impl DomainEvent {
         }
     }
 
+    /// A billing transfer's end names two management accounts; the record is the
+    /// customer's, never the target's own: an event about the target's management account
+    /// is turned to its counterpart.
+    pub fn about_customer(mut self, target_management: &AccountId) -> Self {
+        if let EventKind::TransferTerminated {
+            counterpart: Some(other),
+            ..
+        } = &mut self.kind
+        {
+            if self.account == *target_management {
+                std::mem::swap(&mut self.account, other);
+            }
+        }
+        self
+    }
+
     /// What a function observed through the API (no CloudTrail record behind it).
     pub fn observed(id: impl Into<String>, account: AccountId, kind: EventKind) -> Self {
         Self {
@@ -128,6 +158,13 @@ pub enum EventKind {
     InvitationSent {
         handshake: HandshakeId,
         /// The inviting organization, when the event names it.
+        organization: Option<OrganizationId>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// The target invited the customer's management account to transfer its bill
+    /// (InviteOrganizationToTransferResponsibility succeeded; billing mode).
+    TransferInvitationSent {
+        handshake: HandshakeId,
         organization: Option<OrganizationId>,
         expires_at: Option<DateTime<Utc>>,
     },
@@ -178,6 +215,21 @@ pub enum EventKind {
     /// The API, with the hub's own credentials, shows the account in the target
     /// organization: the proof of joining (with the target's service event).
     MembershipConfirmed,
+    /// The API, with the hub's own credentials, lists the billing transfer `transfer` to
+    /// the account as accepted, taking effect at `starts_at`: the proof of the transfer.
+    TransferConfirmed {
+        transfer: String,
+        starts_at: Option<DateTime<Utc>>,
+    },
+    /// An accepted billing transfer was ended (TerminateResponsibilityTransfer, by either
+    /// management account): the target no longer pays the customer's bill from `ended_at`.
+    TransferTerminated {
+        transfer: Option<String>,
+        ended_at: Option<DateTime<Utc>>,
+        /// The transfer's other management account, as CloudTrail named it.
+        #[serde(default)]
+        counterpart: Option<AccountId>,
+    },
     /// Observed by the reconciler: the account has made no progress since `since` (when
     /// it entered its phase). Announced once per stall.
     Stalled { since: DateTime<Utc> },
@@ -216,11 +268,14 @@ pub struct Problem {
 }
 
 impl EventKind {
-    /// Placement happens after joining: these are the only events a joined record takes.
-    pub fn is_placement(&self) -> bool {
+    /// What happens after the move: the only events a joined (or transferred) record
+    /// takes: its placement, and the end of a billing transfer.
+    pub fn follows_the_move(&self) -> bool {
         matches!(
             self,
-            EventKind::AccountPlaced { .. } | EventKind::PlacementBlocked { .. }
+            EventKind::AccountPlaced { .. }
+                | EventKind::PlacementBlocked { .. }
+                | EventKind::TransferTerminated { .. }
         )
     }
 }
@@ -230,6 +285,9 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::InvitationSent { .. } => "invitation_sent",
+            EventKind::TransferInvitationSent { .. } => "transfer_invitation_sent",
+            EventKind::TransferConfirmed { .. } => "transfer_confirmed",
+            EventKind::TransferTerminated { .. } => "transfer_terminated",
             EventKind::InvitationAccepted { .. } => "invitation_accepted",
             EventKind::InvitationClosed { .. } => "invitation_closed",
             EventKind::LeftOrganization { .. } => "left_organization",

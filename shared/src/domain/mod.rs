@@ -30,7 +30,9 @@ pub use placement::{
     asks_placement, awaits_placement, missing_tags, parse_tag, wanted_tags, OuRef, Placed,
     PlacementError,
 };
-pub use policy::{judge, verify, verify_offer, ObservedHandshake, Offer, Refusal, Verdict};
+pub use policy::{
+    judge, judge_offer, verify, verify_offer, ObservedHandshake, Offer, Refusal, Verdict,
+};
 pub use preflight::{assess, AccountFacts, PreflightReport, PreflightSummary};
 pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
 pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};

@@ -5,7 +5,8 @@
 //!
 //! | event | may change the record of X when recorded in |
 //! |---|---|
-//! | InviteAccountToOrganization (success or failure), CancelHandshake | the target management account |
+//! | InviteAccountToOrganization, InviteOrganizationToTransferResponsibility (success or failure), CancelHandshake | the target management account |
+//! | TerminateResponsibilityTransfer | X itself, or the target management account (either party may end a transfer) |
 //! | AccountJoinedOrganization (service event) | the target management account |
 //! | AcceptHandshake, DeclineHandshake, LeaveOrganization, DeleteOrganization (success or failure) | X itself |
 //! | RemoveAccountFromOrganization (success or failure) | X's enrolled old management account |
@@ -36,12 +37,13 @@ use Speaker::{OldManagement, TargetManagement, TheAccount};
 /// The accounts whose CloudTrail may speak for an event of this kind.
 fn speakers(kind: &EventKind) -> &'static [Speaker] {
     match kind {
-        EventKind::InvitationSent { .. } | EventKind::JoinedOrganization { .. } => {
-            &[TargetManagement]
-        }
+        EventKind::InvitationSent { .. }
+        | EventKind::TransferInvitationSent { .. }
+        | EventKind::JoinedOrganization { .. } => &[TargetManagement],
+        EventKind::TransferTerminated { .. } => &[TheAccount, TargetManagement],
         EventKind::InvitationClosed { closure, .. } => match closure {
             Closure::Declined => &[TheAccount],
-            Closure::Canceled => &[TargetManagement],
+            Closure::Canceled | Closure::Withdrawn => &[TargetManagement],
             Closure::Expired => &[TheAccount, TargetManagement],
         },
         EventKind::InvitationAccepted { .. } | EventKind::OrganizationDeleted => &[TheAccount],
@@ -49,9 +51,10 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         EventKind::LeftOrganization { removed: true } => &[OldManagement],
         EventKind::DepartedOrganization { .. } => &[OldManagement, TargetManagement],
         EventKind::CallFailed { operation, .. } => match operation {
-            Operation::InviteAccountToOrganization | Operation::CancelHandshake => {
-                &[TargetManagement]
-            }
+            Operation::InviteAccountToOrganization
+            | Operation::InviteOrganizationToTransferResponsibility
+            | Operation::CancelHandshake => &[TargetManagement],
+            Operation::TerminateResponsibilityTransfer => &[TheAccount, TargetManagement],
             Operation::RemoveAccountFromOrganization => &[OldManagement],
             Operation::AcceptHandshake
             | Operation::DeclineHandshake
@@ -63,6 +66,7 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::AccessChecked { .. }
         | EventKind::CallRefused { .. }
         | EventKind::MembershipConfirmed
+        | EventKind::TransferConfirmed { .. }
         | EventKind::InvitationDeferred { .. }
         | EventKind::Stalled { .. }
         | EventKind::InvitationExpiring { .. }

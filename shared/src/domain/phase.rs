@@ -19,15 +19,27 @@ pub enum Phase {
     Invited,
     /// In the target organization. Terminal.
     Joined,
+    /// Billing mode: the customer's management account waits for the target's invitation
+    /// to transfer its bill (its organization stays as it is).
+    AwaitingTransfer,
+    /// Billing mode: an open transfer invitation from the target is the record's current
+    /// handshake.
+    TransferInvited,
+    /// Billing mode: the target's organization lists the transfer as accepted: it pays
+    /// the customer organization's bill from the transfer's start. Terminal.
+    Transferred,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 8] = [
         Phase::LeavingOrganization,
         Phase::DeletingOrganization,
         Phase::AwaitingInvitation,
         Phase::Invited,
         Phase::Joined,
+        Phase::AwaitingTransfer,
+        Phase::TransferInvited,
+        Phase::Transferred,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,19 +49,46 @@ impl Phase {
             Phase::AwaitingInvitation => "AwaitingInvitation",
             Phase::Invited => "Invited",
             Phase::Joined => "Joined",
+            Phase::AwaitingTransfer => "AwaitingTransfer",
+            Phase::TransferInvited => "TransferInvited",
+            Phase::Transferred => "Transferred",
         }
     }
 
     /// Progress order: the first three phases are parallel starting points, so they share
-    /// a rank; what matters is that nothing goes back from `Invited` or `Joined`.
+    /// a rank; what matters is that nothing goes back from `Invited` or `Joined`. The
+    /// billing phases rank as the invitation phases they mirror.
     pub fn rank(self) -> u8 {
         match self {
             Phase::LeavingOrganization | Phase::DeletingOrganization => 0,
-            Phase::AwaitingInvitation => 1,
-            Phase::Invited => 2,
-            Phase::Joined => 3,
+            Phase::AwaitingInvitation | Phase::AwaitingTransfer => 1,
+            Phase::Invited | Phase::TransferInvited => 2,
+            Phase::Joined | Phase::Transferred => 3,
         }
     }
+
+    /// Where onboarding's moves end: joined, or (billing mode) transferred.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Joined | Phase::Transferred)
+    }
+
+    /// Waiting for the target's invitation (to join, or to transfer the bill).
+    pub fn awaits_offer(self) -> bool {
+        matches!(self, Phase::AwaitingInvitation | Phase::AwaitingTransfer)
+    }
+
+    /// The target's invitation (to join, or to transfer the bill) is open.
+    pub fn is_offered(self) -> bool {
+        matches!(self, Phase::Invited | Phase::TransferInvited)
+    }
+
+    /// The phases whose records may have an invitation to send, adopt or accept.
+    pub const OFFER_PHASES: [Phase; 4] = [
+        Phase::Invited,
+        Phase::AwaitingInvitation,
+        Phase::TransferInvited,
+        Phase::AwaitingTransfer,
+    ];
 }
 
 impl fmt::Display for Phase {
@@ -78,6 +117,9 @@ pub enum TransferMode {
     Direct,
     /// The classic path: leave, (old organization deleted), accept as a standalone account.
     Standalone,
+    /// The customer keeps its organization and the target takes over its bill: its
+    /// management account accepts a billing transfer (no member moves).
+    Billing,
 }
 
 impl TransferMode {
@@ -85,6 +127,29 @@ impl TransferMode {
         match self {
             TransferMode::Direct => "direct",
             TransferMode::Standalone => "standalone",
+            TransferMode::Billing => "billing",
+        }
+    }
+
+    /// The phase of a record waiting for the target's invitation, open with one, and done.
+    pub fn offer_phases(self) -> [Phase; 3] {
+        match self {
+            TransferMode::Billing => [
+                Phase::AwaitingTransfer,
+                Phase::TransferInvited,
+                Phase::Transferred,
+            ],
+            TransferMode::Direct | TransferMode::Standalone => {
+                [Phase::AwaitingInvitation, Phase::Invited, Phase::Joined]
+            }
+        }
+    }
+
+    /// What the target's invitation offers in this mode.
+    pub fn offer(self) -> super::policy::Offer {
+        match self {
+            TransferMode::Billing => super::policy::Offer::TransferBilling,
+            TransferMode::Direct | TransferMode::Standalone => super::policy::Offer::Join,
         }
     }
 }
@@ -95,8 +160,9 @@ impl std::str::FromStr for TransferMode {
         match s {
             "direct" => Ok(TransferMode::Direct),
             "standalone" => Ok(TransferMode::Standalone),
+            "billing" => Ok(TransferMode::Billing),
             other => Err(format!(
-                "unknown transfer mode {other:?} (expected direct or standalone)"
+                "unknown transfer mode {other:?} (expected direct, standalone or billing)"
             )),
         }
     }

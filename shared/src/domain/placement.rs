@@ -139,7 +139,9 @@ pub struct Placed {
 
 /// Whether the enrollment asked for an OU or tags: only then is there placer work.
 pub fn asks_placement(record: &OnboardingRecord) -> bool {
-    record.ou.is_some() || !record.tags.is_empty()
+    // A billing transfer moves no account: there is nothing to place.
+    record.transfer_mode != super::phase::TransferMode::Billing
+        && (record.ou.is_some() || !record.tags.is_empty())
 }
 
 /// A joined account the placer still has to place. Once placed, a record is left alone:

@@ -66,7 +66,12 @@ impl ObservedHandshake {
     }
 
     pub fn is_open_invitation(&self) -> bool {
-        self.action.eq_ignore_ascii_case("INVITE") && self.state.eq_ignore_ascii_case("OPEN")
+        self.is_open_offer(Offer::Join)
+    }
+
+    /// An open handshake of `offer`'s action.
+    pub fn is_open_offer(&self, offer: Offer) -> bool {
+        self.action.eq_ignore_ascii_case(offer.action()) && self.state.eq_ignore_ascii_case("OPEN")
     }
 }
 
@@ -132,8 +137,10 @@ impl Refusal {
 }
 
 /// What a handshake offers, by its action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Offer {
+    #[default]
     /// `INVITE`: join the organization.
     Join,
     /// `TRANSFER_RESPONSIBILITY`: let the organization take over the invited
@@ -225,8 +232,20 @@ pub struct Verdict {
     pub unexpected: Vec<(HandshakeId, Option<OrganizationId>, Refusal)>,
 }
 
-/// Judges every handshake of `invited`.
+/// Judges every handshake of `invited` as an invitation to join.
 pub fn judge(
+    handshakes: &[ObservedHandshake],
+    invited: &AccountId,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> Verdict {
+    judge_offer(Offer::Join, handshakes, invited, target, now)
+}
+
+/// Judges every handshake of `invited` as `offer`: the open handshakes of that action that
+/// fail for a reason worth reporting are the unexpected ones.
+pub fn judge_offer(
+    offer: Offer,
     handshakes: &[ObservedHandshake],
     invited: &AccountId,
     target: &Target,
@@ -235,13 +254,13 @@ pub fn judge(
     let mut verdict = Verdict::default();
     let mut best: Option<&ObservedHandshake> = None;
     for handshake in handshakes {
-        match verify(handshake, invited, target, now) {
+        match verify_offer(offer, handshake, invited, target, now) {
             Ok(()) => {
                 if best.is_none_or(|b| handshake.expires_at > b.expires_at) {
                     best = Some(handshake);
                 }
             }
-            Err(refusal) if handshake.is_open_invitation() && refusal.is_unexpected() => {
+            Err(refusal) if handshake.is_open_offer(offer) && refusal.is_unexpected() => {
                 verdict.unexpected.push((
                     handshake.id.clone(),
                     handshake.inviting_organization(),

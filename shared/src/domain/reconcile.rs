@@ -68,6 +68,7 @@ pub struct RealState<'a> {
 /// Whether the account itself must be asked: only a record that still believes the
 /// account is in its old organization can be wrong about that.
 pub fn needs_account_read(record: &OnboardingRecord) -> bool {
+    // A billing transfer's account stays in its organization: read for its id only.
     record.phase != Phase::Joined && record.in_old_organization
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::billing::BillingTerms;
 use super::blocker::{Blocker, BlockerCode, Step};
 use super::ids::{AccountId, EnrollmentName, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
@@ -98,6 +99,9 @@ pub struct OnboardingRecord {
     /// `blockers`, of step `preflight`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightSummary>,
+    /// Billing mode: the transfer asked for, and the one accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<BillingTerms>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -110,7 +114,8 @@ impl OnboardingRecord {
     /// A new record in the starting phase for its role and mode: a management account
     /// starts deleting its organization (blocked while it has enrolled members), a member
     /// leaves first in standalone mode and awaits the invitation in direct mode, a
-    /// standalone account awaits the invitation.
+    /// standalone account awaits the invitation; in billing mode the management account
+    /// awaits the invitation to transfer its bill (its members stay where they are).
     pub fn enroll(
         account_id: AccountId,
         enrollment: EnrollmentName,
@@ -120,13 +125,15 @@ impl OnboardingRecord {
         now: DateTime<Utc>,
     ) -> Self {
         let phase = match (role, transfer_mode) {
+            (_, TransferMode::Billing) => Phase::AwaitingTransfer,
             (Role::Management, _) => Phase::DeletingOrganization,
             (Role::Member, TransferMode::Standalone) => Phase::LeavingOrganization,
             (Role::Member, TransferMode::Direct) | (Role::Standalone, _) => {
                 Phase::AwaitingInvitation
             }
         };
-        let blockers = if role == Role::Management && enrolled_members > 0 {
+        let billing = transfer_mode == TransferMode::Billing;
+        let blockers = if role == Role::Management && enrolled_members > 0 && !billing {
             vec![Blocker::new(
                 BlockerCode::OrganizationNotEmpty,
                 Step::DeleteOrganization,
@@ -154,6 +161,7 @@ impl OnboardingRecord {
             source_organization: None,
             placed: None,
             preflight: None,
+            billing: billing.then(BillingTerms::default),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -197,9 +205,13 @@ pub struct Enrollment {
     pub placement: Placement,
 }
 
-/// What an enrollment asks of the placer for its accounts.
+/// What an enrollment asks for its accounts beyond the move: of the placer, and (billing
+/// mode) of the transfer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
+    /// Billing mode: when the transfer is to take effect (`None`: the first day of the
+    /// month after the invitation).
+    pub transfer_start: Option<DateTime<Utc>>,
     pub ou: Option<OuRef>,
     pub tags: BTreeMap<String, String>,
     /// The organization the accounts leave, when the operator knows it.
@@ -232,6 +244,9 @@ impl Placement {
                 .source_organization
                 .clone_from(&self.source_organization);
         }
+        if let Some(billing) = &mut record.billing {
+            billing.start = self.transfer_start;
+        }
     }
 }
 
@@ -244,12 +259,26 @@ pub enum EnrollmentError {
     Empty,
     #[error("members are listed without their management account; pass it too")]
     MembersWithoutManagement,
+    #[error("a billing enrollment is one management account: its organization, members included, stays as it is and only its bill moves; enroll members and standalone accounts in an enrollment of mode direct or standalone")]
+    BillingTakesOneManagementAccount,
+    #[error("a billing transfer moves no account, so it has no OU or tags to place")]
+    BillingHasNoPlacement,
 }
 
 impl Enrollment {
     /// The starting records of every account of the enrollment.
     pub fn records(&self, now: DateTime<Utc>) -> Result<Vec<OnboardingRecord>, EnrollmentError> {
-        if !self.members.is_empty() && self.management_account.is_none() {
+        if self.transfer_mode == TransferMode::Billing {
+            if self.management_account.is_none()
+                || !self.members.is_empty()
+                || !self.standalone_accounts.is_empty()
+            {
+                return Err(EnrollmentError::BillingTakesOneManagementAccount);
+            }
+            if self.placement.ou.is_some() || !self.placement.tags.is_empty() {
+                return Err(EnrollmentError::BillingHasNoPlacement);
+            }
+        } else if !self.members.is_empty() && self.management_account.is_none() {
             return Err(EnrollmentError::MembersWithoutManagement);
         }
         let accounts: Vec<(AccountId, Role)> = self

@@ -7,7 +7,12 @@
 //!   (`fall_back_to_standalone`), and (b) a closed handshake, or one the acceptor refused
 //!   (it failed verification), that was the record's current one (`Invited` →
 //!   `AwaitingInvitation`: `close_invitation`, `drop_refused_invitation`);
-//! - `Joined` is terminal; an event already applied is a no-op (`apply`);
+//! - `Joined` and `Transferred` are terminal (only placement and the end of a billing
+//!   transfer follow them); an event already applied is a no-op (`apply`);
+//! - billing mode mirrors the invitation phases (`AwaitingTransfer`, `TransferInvited`)
+//!   with the target's transfer invitation, and `Transferred` needs the target's own list
+//!   of transfers (`confirm_transfer`); an accepted transfer that ends is reported as a
+//!   blocker, never undone (`terminate_transfer`);
 //! - an event about another handshake never changes the current one (`take_invitation`,
 //!   `close_invitation`, `record_failure`); an invitation from another organization is
 //!   reported once, never taken (`report_unexpected`);
@@ -26,6 +31,7 @@ use super::event::{Closure, DomainEvent, EventKind, Operation, Problem};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::phase::{Phase, Role, TransferMode};
 use super::placement::{asks_placement, awaits_placement, Placed};
+use super::policy::Offer;
 use super::preflight::PreflightSummary;
 use super::record::{
     ClearedBlocker, Fallback, HistoryEntry, OnboardingRecord, Target, HANDSHAKE_MEMORY,
@@ -48,6 +54,12 @@ pub enum Notification {
         cleared: Vec<BlockerCode>,
     },
     AccountJoined,
+    /// Billing mode: the target's organization lists the transfer as accepted; it pays the
+    /// customer organization's bill from `starts_at`.
+    BillingTransferred {
+        transfer: String,
+        starts_at: Option<DateTime<Utc>>,
+    },
     UnexpectedInvitation {
         handshake: HandshakeId,
         organization: Option<OrganizationId>,
@@ -119,7 +131,7 @@ pub fn apply(
 ) -> Transition {
     if event.account != record.account_id
         || record.has_applied(&event.id)
-        || (record.phase == Phase::Joined && !event.kind.is_placement())
+        || (record.phase.is_terminal() && !event.kind.follows_the_move())
     {
         return Transition::unchanged(record);
     }
@@ -139,7 +151,7 @@ pub fn apply(
     if next.phase != record.phase {
         next.phase_since = now;
         announce_phase_change(record, &next, reason, &mut notifications, &mut follow_ups);
-        if next.phase == Phase::Joined && !asks_placement(&next) {
+        if next.phase.is_terminal() && !asks_placement(&next) {
             place(&mut next, &mut notifications, None, None, now);
         }
     }
@@ -177,13 +189,22 @@ fn announce_phase_change(
         },
     );
     match next.phase {
-        Phase::AwaitingInvitation => follow_ups.push(FollowUp::SendInvitation),
-        Phase::Invited => follow_ups.extend(
+        Phase::AwaitingInvitation | Phase::AwaitingTransfer => {
+            follow_ups.push(FollowUp::SendInvitation)
+        }
+        Phase::Invited | Phase::TransferInvited => follow_ups.extend(
             next.handshake_id
                 .clone()
                 .map(|handshake| FollowUp::AcceptInvitation { handshake }),
         ),
         Phase::Joined => notifications.push(Notification::AccountJoined),
+        Phase::Transferred => {
+            let terms = next.billing.clone().unwrap_or_default();
+            notifications.push(Notification::BillingTransferred {
+                transfer: terms.transfer.unwrap_or_default(),
+                starts_at: terms.starts_at,
+            })
+        }
         Phase::LeavingOrganization | Phase::DeletingOrganization => {}
     }
 }
@@ -253,7 +274,25 @@ fn decide(
             handshake,
             organization,
             expires_at,
-        } => take_invitation(next, out, target, handshake, organization, *expires_at),
+        } => {
+            let offer = Offered::new(Offer::Join, handshake, organization, *expires_at);
+            take_invitation(next, out, target, &offer)
+        }
+        EventKind::TransferInvitationSent {
+            handshake,
+            organization,
+            expires_at,
+        } => {
+            let offer = Offered::new(Offer::TransferBilling, handshake, organization, *expires_at);
+            take_invitation(next, out, target, &offer)
+        }
+        EventKind::TransferConfirmed {
+            transfer,
+            starts_at,
+        } => confirm_transfer(next, out, transfer, *starts_at),
+        EventKind::TransferTerminated {
+            transfer, ended_at, ..
+        } => terminate_transfer(next, out, transfer.as_deref(), *ended_at, now),
         EventKind::InvitationAccepted {
             handshake,
             organization,
@@ -336,10 +375,13 @@ fn place(
     now: DateTime<Utc>,
 ) {
     clear_steps(next, &[Step::Place]);
-    notifications.push(Notification::AccountPlaced {
-        placed_in: placed_in.clone(),
-        access_role: access_role.clone(),
-    });
+    // A billing transfer moves no account: `Billing Transferred` said it all.
+    if next.transfer_mode != TransferMode::Billing {
+        notifications.push(Notification::AccountPlaced {
+            placed_in: placed_in.clone(),
+            access_role: access_role.clone(),
+        });
+    }
     next.placed = Some(Placed {
         placed_in,
         access_role,
@@ -375,7 +417,9 @@ fn predict(
     summary: &PreflightSummary,
     now: DateTime<Utc>,
 ) {
-    if !next.in_old_organization && next.role != Role::Standalone {
+    // A billing transfer needs none of what the preflight predicts (no account leaves).
+    let billing = next.transfer_mode == TransferMode::Billing;
+    if (!next.in_old_organization && next.role != Role::Standalone) || billing {
         return;
     }
     let actual: Vec<BlockerCode> = next.actual_blockers().map(|b| b.code).collect();
@@ -406,7 +450,7 @@ fn announce_expiry(
     handshake: &HandshakeId,
     expires_at: DateTime<Utc>,
 ) {
-    if next.phase == Phase::Invited && next.handshake_id.as_ref() == Some(handshake) {
+    if next.phase.is_offered() && next.handshake_id.as_ref() == Some(handshake) {
         out.notifications.push(Notification::InvitationExpiring {
             handshake: handshake.clone(),
             expires_at,
@@ -414,16 +458,45 @@ fn announce_expiry(
     }
 }
 
-/// An invitation from the target is taken by an account awaiting one, unless its handshake
-/// is settled or another one is current; one from another organization is reported.
+/// A handshake an event says was sent to the account, and what it offers.
+struct Offered<'a> {
+    offer: Offer,
+    handshake: &'a HandshakeId,
+    organization: &'a Option<OrganizationId>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Offered<'a> {
+    fn new(
+        offer: Offer,
+        handshake: &'a HandshakeId,
+        organization: &'a Option<OrganizationId>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            offer,
+            handshake,
+            organization,
+            expires_at,
+        }
+    }
+}
+
+/// An invitation from the target is taken by an account awaiting one of its kind (to join,
+/// or billing mode's to transfer the bill), unless its handshake is settled or another one
+/// is current; one from another organization is reported.
 fn take_invitation(
     next: &mut OnboardingRecord,
     out: &mut Decision,
     target: &Target,
-    handshake: &HandshakeId,
-    organization: &Option<OrganizationId>,
-    expires_at: Option<DateTime<Utc>>,
+    offered: &Offered,
 ) {
+    let Offered {
+        offer,
+        handshake,
+        organization,
+        expires_at,
+    } = *offered;
     if is_settled(next, handshake) || next.handshake_id.is_some() {
         return; // a settled handshake, or another one than the current
     }
@@ -434,10 +507,11 @@ fn take_invitation(
         );
         return report_unexpected(next, out, handshake, organization, reason);
     }
-    // Only an account ready for its invitation takes it; one still leaving or
-    // deleting gets it adopted by the inviter once it is ready.
-    if next.phase == Phase::AwaitingInvitation {
-        next.phase = Phase::Invited;
+    // Only an account ready for an invitation of this kind takes it; one still leaving
+    // or deleting gets it adopted by the inviter once it is ready.
+    let [awaiting, offered, _] = next.transfer_mode.offer_phases();
+    if next.phase == awaiting && next.transfer_mode.offer() == offer {
+        next.phase = offered;
         next.handshake_id = Some(handshake.clone());
         next.handshake_expires_at = expires_at;
         clear_steps(next, &[Step::Invite]);
@@ -460,8 +534,12 @@ fn report_foreign_acceptance(
     }
 }
 
-/// The target organization listing the account as a member joins.
+/// The target organization listing the account as a member joins (a billing-mode account
+/// never joins: its organization stays).
 fn join_on_confirmed_membership(next: &mut OnboardingRecord, out: &mut Decision) {
+    if next.transfer_mode == TransferMode::Billing {
+        return;
+    }
     join(next, next.handshake_id.clone());
     out.reason = Some("the target organization lists the account as a member".into());
 }
@@ -473,7 +551,9 @@ fn join_on_service_event(
     target: &Target,
     management_account: &AccountId,
 ) {
-    if *management_account == target.management_account {
+    if *management_account == target.management_account
+        && next.transfer_mode != TransferMode::Billing
+    {
         join(next, next.handshake_id.clone());
         out.reason =
             Some("AWS Organizations recorded the account joining the target organization".into());
@@ -494,6 +574,7 @@ fn close_invitation(
             Closure::Declined => "declined",
             Closure::Canceled => "cancelled",
             Closure::Expired => "expired",
+            Closure::Withdrawn => "withdrawn",
         };
         let reason = format!("invitation {handshake} was {how}; a new one will be sent");
         drop_current_invitation(next, out, reason);
@@ -523,7 +604,8 @@ fn leave_organization(next: &mut OnboardingRecord, out: &mut Decision, removed: 
 /// A management account whose organization is deleted awaits its invitation, and the
 /// members still recorded in that organization have left it.
 fn delete_organization(next: &mut OnboardingRecord, out: &mut Decision) {
-    if next.role != Role::Management || !next.in_old_organization {
+    let billing = next.transfer_mode == TransferMode::Billing;
+    if next.role != Role::Management || !next.in_old_organization || billing {
         return;
     }
     out_of_old_organization(next, &[Step::Leave, Step::DeleteOrganization]);
@@ -608,8 +690,8 @@ fn is_stale_failure(
         && operation != Operation::InviteAccountToOrganization;
     let step_done = match operation.step() {
         Step::Leave | Step::DeleteOrganization => !next.in_old_organization,
-        Step::Invite => next.phase == Phase::Invited,
-        Step::Accept | Step::Access | Step::Place | Step::Preflight => false,
+        Step::Invite => next.phase.is_offered(),
+        Step::Accept | Step::Access | Step::Place | Step::Preflight | Step::Transfer => false,
     };
     about_another_handshake || step_done
 }
@@ -705,7 +787,7 @@ fn defer_invitation(
     message: &str,
     now: DateTime<Utc>,
 ) {
-    if next.phase != Phase::AwaitingInvitation {
+    if !next.phase.awaits_offer() {
         return;
     }
     match next
@@ -740,10 +822,76 @@ fn remember_cleared(record: &OnboardingRecord, next: &mut OnboardingRecord, at: 
 fn drop_current_invitation(next: &mut OnboardingRecord, out: &mut Decision, reason: String) {
     next.handshake_id = None;
     next.handshake_expires_at = None;
-    if next.phase == Phase::Invited {
-        next.phase = Phase::AwaitingInvitation;
+    if next.phase.is_offered() {
+        next.phase = next.transfer_mode.offer_phases()[0];
         out.reason = Some(reason);
     }
+}
+
+/// The target's own list of transfers showing the account's as accepted transfers its
+/// bill (billing mode): the proof `Transferred` needs.
+fn confirm_transfer(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    transfer: &str,
+    starts_at: Option<DateTime<Utc>>,
+) {
+    if next.transfer_mode != TransferMode::Billing || next.phase.is_terminal() {
+        return;
+    }
+    next.phase = Phase::Transferred;
+    next.blockers.clear();
+    let terms = next.billing.get_or_insert_with(Default::default);
+    terms.transfer = Some(transfer.to_owned());
+    terms.starts_at = starts_at;
+    out.reason = Some(format!(
+        "the target organization lists billing transfer {transfer} as accepted"
+    ));
+}
+
+/// An accepted transfer that ends is reported (a blocker a person reads), never undone:
+/// the record stays `Transferred`. One that ends before it was accepted was withdrawn:
+/// a new invitation follows.
+fn terminate_transfer(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    transfer: Option<&str>,
+    ended_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    if next.transfer_mode != TransferMode::Billing {
+        return;
+    }
+    if next.phase != Phase::Transferred {
+        let reason = format!(
+            "the billing transfer {} was ended before it was accepted; a new invitation will be sent",
+            transfer.unwrap_or("invitation")
+        );
+        return drop_current_invitation(next, out, reason);
+    }
+    let terms = next.billing.get_or_insert_with(Default::default);
+    if transfer.is_some_and(|t| terms.transfer.as_deref().is_some_and(|ours| ours != t)) {
+        return; // another transfer than the accepted one
+    }
+    terms.ended_at = ended_at.or(Some(now));
+    let ended = terms.ended_at.map(|at| at.to_rfc3339()).unwrap_or_default();
+    let failure = AwsFailure::new(
+        "TerminateResponsibilityTransfer",
+        None,
+        format!(
+            "billing transfer {} ended at {ended}",
+            transfer.or(terms.transfer.as_deref()).unwrap_or("?")
+        ),
+    );
+    add_blocker(
+        next,
+        Blocker::from_failure(
+            BlockerCode::TransferTerminated,
+            Step::Transfer,
+            &failure,
+            now,
+        ),
+    );
 }
 
 /// The organization an event names, when it is not the target's.

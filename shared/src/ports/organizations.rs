@@ -95,6 +95,12 @@ pub trait TargetDirectory: Send + Sync {
     /// The organization of the hub's own account (DescribeOrganization), `None` when it
     /// is in none.
     async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError>;
+    /// The billing transfer to `account` the target's organization lists as accepted and
+    /// not ended (billing mode's proof), if any.
+    async fn transfer_in_force(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<crate::domain::billing::ObservedTransfer>, OrganizationsError>;
 }
 
 #[async_trait]
@@ -125,8 +131,8 @@ impl<T: TargetOrganization + ?Sized> TargetOrganization for Arc<T> {
     }
 }
 
-/// Billing transfers the target's management account sends (groundwork for the `billing`
-/// mode), with the hub's own credentials.
+/// Billing transfers the target's management account sends (billing mode), with the hub's
+/// own credentials.
 #[async_trait]
 pub trait BillingTransfers: Send + Sync {
     /// InviteOrganizationToTransferResponsibility of type `BILLING` to the management
@@ -138,9 +144,28 @@ pub trait BillingTransfers: Send + Sync {
         name: &str,
     ) -> Result<ObservedHandshake, OrganizationsError>;
 
-    /// Every billing transfer the organization sent (ListOutboundResponsibilityTransfers,
-    /// all pages).
-    async fn outbound_transfers(
+    /// Every billing transfer the target's management account is a party of, all pages of
+    /// ListInboundResponsibilityTransfers (the AWS documentation's list for the account
+    /// that takes a bill over) and ListOutboundResponsibilityTransfers (the emulator's),
+    /// each transfer once.
+    async fn transfers(
         &self,
     ) -> Result<Vec<crate::domain::billing::ObservedTransfer>, OrganizationsError>;
+}
+
+#[async_trait]
+impl<T: BillingTransfers + ?Sized> BillingTransfers for Arc<T> {
+    async fn invite_to_transfer(
+        &self,
+        account: &AccountId,
+        starts_at: chrono::DateTime<chrono::Utc>,
+        name: &str,
+    ) -> Result<ObservedHandshake, OrganizationsError> {
+        (**self).invite_to_transfer(account, starts_at, name).await
+    }
+    async fn transfers(
+        &self,
+    ) -> Result<Vec<crate::domain::billing::ObservedTransfer>, OrganizationsError> {
+        (**self).transfers().await
+    }
 }

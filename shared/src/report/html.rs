@@ -95,7 +95,9 @@ fn phase_class(phase: Phase) -> &'static str {
         Phase::DeletingOrganization => "p-deleting",
         Phase::AwaitingInvitation => "p-awaiting",
         Phase::Invited => "p-invited",
-        Phase::Joined => "p-joined",
+        Phase::Joined | Phase::Transferred => "p-joined",
+        Phase::AwaitingTransfer => "p-awaiting",
+        Phase::TransferInvited => "p-invited",
     }
 }
 

@@ -166,7 +166,7 @@ pub fn placed_cell(record: &OnboardingRecord) -> String {
 }
 
 pub fn is_stalled(record: &OnboardingRecord, now: DateTime<Utc>) -> bool {
-    record.phase != Phase::Joined && now - record.phase_since > STALLED_AFTER
+    !record.phase.is_terminal() && now - record.phase_since > STALLED_AFTER
 }
 
 /// One enrollment's accounts, attention first (stalled and blocked), then by account id.
@@ -188,8 +188,9 @@ impl EnrollmentView<'_> {
             .count()
     }
 
+    /// Joined, or (billing mode) transferred.
     pub fn joined(&self) -> usize {
-        self.in_phase(Phase::Joined)
+        self.in_phase(Phase::Joined) + self.in_phase(Phase::Transferred)
     }
 
     pub fn attention(&self) -> impl Iterator<Item = &AccountView<'_>> {
