@@ -26,13 +26,13 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     /// `Transferred`.
     pub(super) async fn process_billing(
         &self,
-        record: OnboardingRecord,
+        mut record: OnboardingRecord,
         run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
         let transfers = self.transfers(run).await?;
-        let account = &record.account_id;
-        let mine: Vec<&ObservedTransfer> = transfers.iter().filter(|t| t.names(account)).collect();
+        let account = record.account_id.clone();
+        let mine: Vec<&ObservedTransfer> = transfers.iter().filter(|t| t.names(&account)).collect();
         if record.phase == Phase::Transferred {
             return self.report_end(&record, &mine).await;
         }
@@ -41,7 +41,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         }
         if record.phase == Phase::TransferInvited {
             if let Some(closure) = closed(&record, &mine) {
-                return self.close(&record, closure).await;
+                record = self.close(&record, closure).await?;
             }
         }
         if record.phase != Phase::AwaitingTransfer && !force {
@@ -53,7 +53,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             return self.adopt_transfer(&record, open, &run.handshakes).await;
         }
         if let Err(waiting) = run.take_slot() {
-            return self.wait(account, waiting).await;
+            return self.wait(&account, waiting).await;
         }
         self.invite_to_transfer(&record, run).await
     }
@@ -166,16 +166,15 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         })
     }
 
-    /// The invitation closed without being accepted: a new one follows.
+    /// The invitation closed without being accepted: recorded, and the record returned,
+    /// now awaiting a new one.
     async fn close(
         &self,
         record: &OnboardingRecord,
         closure: Closure,
-    ) -> Result<InviterOutcome, InviterError> {
+    ) -> Result<OnboardingRecord, InviterError> {
         let Some(handshake) = record.handshake_id.clone() else {
-            return Ok(InviterOutcome::Skipped {
-                phase: record.phase,
-            });
+            return Ok(record.clone());
         };
         let kind = EventKind::InvitationClosed {
             handshake: handshake.clone(),
@@ -187,9 +186,10 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             kind,
         )
         .await?;
-        Ok(InviterOutcome::Refused {
-            reason: format!("the transfer invitation {handshake} was {closure:?}").to_lowercase(),
-        })
+        let reloaded = self.tracker.store().load(&record.account_id).await;
+        Ok(reloaded
+            .map_err(crate::tracker::TrackerError::from)?
+            .unwrap_or_else(|| record.clone()))
     }
 
     /// The accepted transfer ended since (withdrawn, or an end date set): reported once.
