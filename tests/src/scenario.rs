@@ -17,7 +17,10 @@
 //!   `OrganizationNotEmptyException`), removes member 3, then deletes its organization;
 //! * act 2 (optional), a second customer in **direct** mode: the emulator refuses the
 //!   direct invitation (`ALREADY_IN_AN_ORGANIZATION`), the member falls back to the
-//!   standalone path, leaves, and joins.
+//!   standalone path, leaves, and joins;
+//! * act 3 (with act 2), a third customer in **billing** mode: it keeps its organization
+//!   and its member, and its management account accepts the target's invitation to
+//!   transfer its bill (`Transferred` once the target's list shows the transfer accepted).
 //!
 //! Every customer call is a real API call through a recorded client, so its CloudTrail
 //! event reaches the tracker through the hub bus and the function queues; a background
@@ -84,7 +87,7 @@ pub enum Ids {
 pub struct Options {
     pub ids: Ids,
     pub variant: Variant,
-    /// Play act 2 (direct mode and its fallback).
+    /// Play act 2 (direct mode and its fallback) and act 3 (billing mode).
     pub direct_act: bool,
     /// How long each wait for the functions may take before the scenario fails.
     pub step_timeout: Duration,
@@ -124,6 +127,8 @@ pub struct Report {
     pub records: Vec<OnboardingRecord>,
     /// Act 2's records (empty when it was not played).
     pub direct_records: Vec<OnboardingRecord>,
+    /// Act 3's record (empty when it was not played).
+    pub billing_records: Vec<OnboardingRecord>,
     /// Every notification the product published on the hub bus, as received by a test
     /// queue behind a rule `{"source": ["org-onboarding"]}`.
     pub notifications: Vec<Value>,
@@ -206,8 +211,11 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     watcher.drain(&mut screen).await?;
 
     let records = watcher.records(&order).await?;
-    let direct_records = direct_records(&hub).await?;
-    let final_table = final_table(&records, &direct_records);
+    let (direct_records, billing_records) = later_acts_records(&hub).await?;
+    let final_table = final_table(
+        &records,
+        &[direct_records.clone(), billing_records.clone()].concat(),
+    );
     let target_accounts = verify_target_accounts(&hub, &order, &direct_records, &screen).await?;
     verify_placement(&hub, records.iter().chain(&direct_records), &screen).await?;
     let foreign_handshake_state =
@@ -216,6 +224,7 @@ pub async fn run(emulator: &Emulator, options: &Options) -> Result<Report> {
     Ok(Report {
         records,
         direct_records,
+        billing_records,
         notifications: watcher.notifications,
         enrolled: order,
         target_accounts,
@@ -585,6 +594,7 @@ async fn play(
             id,
         )
         .await?;
+        billing_act(stage.emulator, stage.hub, screen, watcher, id).await?;
     }
     Ok(())
 }
@@ -809,13 +819,13 @@ async fn every_account_joins(screen: &mut Screen, watcher: &mut Watch<'_>) -> Re
         .await
 }
 
-/// Act 2's records: every record not of act 1's enrollment.
-async fn direct_records(hub: &Hub) -> Result<Vec<OnboardingRecord>> {
+/// Act 2's records and act 3's: every record not of act 1's enrollment, by mode.
+async fn later_acts_records(hub: &Hub) -> Result<(Vec<OnboardingRecord>, Vec<OnboardingRecord>)> {
     let all = hub.store().list_all().await?;
     Ok(all
         .into_iter()
         .filter(|r| r.enrollment.as_str() != "acme")
-        .collect())
+        .partition(|r| r.transfer_mode != TransferMode::Billing))
 }
 
 /// The status table and the progress of both acts, as the demo ends with.
@@ -985,6 +995,65 @@ async fn direct_act(
             |records, _| all_placed(records, 2),
         )
         .await
+}
+
+/// Act 3: a customer that must keep its organization transfers only its bill. Its
+/// management account alone is enrolled, in billing mode; the inviter's sweep sends the
+/// target's transfer invitation, the acceptor's accepts it through the spoke role, and
+/// the tracker asks the target's list of transfers for the proof.
+async fn billing_act(
+    emulator: &Emulator,
+    hub: &Hub,
+    screen: &mut Screen,
+    watcher: &mut Watch<'_>,
+    id: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    let customer =
+        CustomerOrganization::create(emulator, hub, &id("777777777777"), &[id("777777777701")])
+            .await?;
+    let management = customer.management.account_id().to_string();
+    screen.names.insert(management.clone(), "management".into());
+    screen.order = vec![management.clone()];
+    screen.last = None;
+    let enrollment = customers::enrollment(
+        "initech",
+        TransferMode::Billing,
+        Some(&management),
+        &[],
+        &[],
+    )?;
+    hub.enroll(&enrollment).await?;
+    screen.act(&format!(
+        "Act 3: enrollment initech in BILLING mode (organization {}: management {}, member          {}). initech must keep its organization: only its bill moves. The target invites          its management account to transfer billing (from the first day of next month); the          acceptor accepts only the target's TRANSFER_RESPONSIBILITY handshake.",
+        customer.organization,
+        management,
+        customer.members[0].account_id()
+    ));
+    watcher
+        .until(
+            screen,
+            "initech's bill is transferred to the target",
+            |records, _| {
+                record_of(records, &management).is_some_and(|r| r.phase == Phase::Transferred)
+            },
+        )
+        .await?;
+    let member_organization = customer.members[0]
+        .organizations()
+        .describe_organization()
+        .send()
+        .await?
+        .organization
+        .and_then(|o| o.id);
+    ensure!(
+        member_organization.as_deref() == Some(customer.organization.as_str()),
+        "initech's member left its organization: {member_organization:?}"
+    );
+    screen.say(&format!(
+        "verified: initech's member is still in its organization {}, and the target's list of          transfers shows initech's as ACCEPTED",
+        customer.organization
+    ));
+    Ok(())
 }
 
 /// Enrolls act 2's customer as `globex` in direct mode; the screen follows its accounts.

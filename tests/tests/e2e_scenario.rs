@@ -165,6 +165,26 @@ async fn the_demo_scenario_onboards_every_account_and_reports_the_foreign_invita
     assert_everyone_joined_and_nothing_was_lost(&report);
     assert_eq!(report.dispatch.total_failed(), 0, "{:?}", report.dispatch);
 
+    // Act 3: the billing customer's management account transferred its bill, and stays
+    // out of the target organization.
+    let [billing] = report.billing_records.as_slice() else {
+        panic!("act 3's record: {}", report.final_table);
+    };
+    assert_eq!(billing.phase, Phase::Transferred, "{}", report.final_table);
+    assert!(billing
+        .billing
+        .as_ref()
+        .is_some_and(|b| b.transfer.is_some()));
+    assert!(!report
+        .target_accounts
+        .contains(&billing.account_id.to_string()));
+    assert_eq!(
+        report
+            .notifications_of(onboarding::notifications::BILLING_TRANSFERRED)
+            .len(),
+        1
+    );
+
     // Act 2: the direct-mode member was refused by the emulator, fell back, and joined.
     assert_eq!(report.direct_records.len(), 2, "{}", report.final_table);
     for record in &report.direct_records {

@@ -45,6 +45,7 @@ fn write_report(emulator: &Emulator, path: &str) -> Result<usize> {
     let outcome = runtime.block_on(scenario::run(emulator, &options))?;
     let mut records = outcome.records;
     records.extend(outcome.direct_records);
+    records.extend(outcome.billing_records);
     let page = report::render(Format::Html, &records, Utc::now())?;
     std::fs::write(path, page).with_context(|| format!("writing {path}"))?;
     Ok(records.len())
