@@ -405,6 +405,67 @@ fn enroll_is_idempotent() {
 }
 
 #[test]
+fn a_billing_enrollment_is_one_management_account_with_its_transfer_start() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new());
+    operator.ok(&["init"]);
+    let with_members = operator.run(&[
+        "enroll",
+        "acme-bill",
+        "--mode",
+        "billing",
+        "--management",
+        MANAGEMENT,
+        "--member",
+        MEMBER,
+    ]);
+    assert_eq!(with_members.code, 2, "{with_members:#?}");
+    assert_one_line_naming(
+        &with_members,
+        "billing enrollment is one management account",
+    );
+    let bad_day = operator.run(&[
+        "enroll",
+        "acme-bill",
+        "--mode",
+        "billing",
+        "--management",
+        MANAGEMENT,
+        "--transfer-start",
+        "next month",
+    ]);
+    assert_eq!(bad_day.code, 2, "{bad_day:#?}");
+
+    let enrolled = operator.ok(&[
+        "enroll",
+        "acme-bill",
+        "--mode",
+        "billing",
+        "--management",
+        MANAGEMENT,
+        "--transfer-start",
+        "2027-02-01",
+    ]);
+    assert!(
+        enrolled.stdout.contains("AwaitingTransfer"),
+        "{enrolled:#?}"
+    );
+    assert!(enrolled
+        .stdout
+        .contains("enrollment acme-bill (billing mode): 1 account"));
+    let record = operator.ok(&["show", MANAGEMENT, "--json"]).json();
+    assert_eq!(record["transfer_mode"], "billing");
+    assert_eq!(record["phase"], "AwaitingTransfer");
+    assert_eq!(record["billing"]["start"], "2027-02-01T00:00:00Z");
+    let shown = operator.ok(&["show", MANAGEMENT]);
+    assert!(
+        shown.stdout.contains("billing transfer of organization")
+            && shown.stdout.contains("asked to start: 2027-02-01"),
+        "{shown:#?}"
+    );
+}
+
+#[test]
 fn status_json_is_an_array_of_records_with_the_contract_fields() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let operator = runtime.block_on(Operator::new()).enrolled();
