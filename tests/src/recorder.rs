@@ -8,7 +8,8 @@
 //! * API calls the product follows (`onboarding::cloudtrail::FOLLOWED_API_CALLS`:
 //!   `InviteAccountToOrganization`, `AcceptHandshake`, `DeclineHandshake`,
 //!   `CancelHandshake`, `LeaveOrganization`, `RemoveAccountFromOrganization`,
-//!   `DeleteOrganization`), successful or failed, one event per HTTP attempt (a throttled
+//!   `DeleteOrganization`, `InviteOrganizationToTransferResponsibility`,
+//!   `TerminateResponsibilityTransfer`), successful or failed, one event per HTTP attempt (a throttled
 //!   attempt that the SDK retries is its own failed event, like in CloudTrail), with
 //!   detail-type `AWS API Call via CloudTrail`, recorded in the *calling* account. Read-only
 //!   calls (List*, Describe*) are not recorded: EventBridge does not deliver read-only
