@@ -410,27 +410,9 @@ async fn a_declined_invitation_is_followed_by_a_new_one_through_the_event_loop()
     else {
         panic!("not invited");
     };
-    // Someone in the customer account declines it (recorded as CloudTrail there, and
-    // forwarded to the hub bus); then the deployment's functions run on their queues.
-    recorded_organizations_client(&customer, &recorder)
-        .decline_handshake()
-        .handshake_id(first.as_str())
-        .send()
-        .await
-        .unwrap();
-    let report = hub
-        .dispatcher()
-        .unwrap()
-        .run_until_idle(Duration::from_secs(90))
-        .await
-        .unwrap();
-    assert_eq!(report.total_failed(), 0, "{report:?}");
-
-    let record = record_of(&hub.store(), customer.account_id()).await;
+    let record = decline_and_run_until_idle(&hub, &recorder, &customer, &first).await;
     assert_eq!(record.phase, Phase::Joined, "{record:?}");
     let second = record.handshake_id.clone().unwrap();
-    assert_ne!(second, first);
-    assert!(record.settled_handshakes.contains(&first));
     let mut states = handshakes_with(&hub, customer.account_id()).await;
     states.sort_by_key(|(h, _)| (h != first.as_str(), h.clone()));
     assert_eq!(

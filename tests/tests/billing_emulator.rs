@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use aws_sdk_organizations::types::HandshakeState;
 use chrono::Utc;
@@ -65,6 +64,15 @@ async fn state_of(account: &AwsAccount, handshake: &str) -> HandshakeState {
         .state()
         .unwrap()
         .clone()
+}
+
+/// The inviter's sweep over the one enrolled account: what it did.
+async fn sweep_once(hub: &Hub) -> InviterOutcome {
+    let swept = hub.inviter().sweep().await.unwrap();
+    let [(_, outcome)] = swept.done.as_slice() else {
+        panic!("one account expected: {swept:?}");
+    };
+    outcome.clone()
 }
 
 fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
@@ -190,12 +198,9 @@ async fn the_inviter_alone_proves_a_transfer_and_reports_its_end() {
         .send()
         .await
         .unwrap();
-    let swept = hub.inviter().sweep().await.unwrap();
+    let swept = sweep_once(&hub).await;
     assert!(
-        matches!(
-            swept.done.as_slice(),
-            [(_, InviterOutcome::Transferred { .. })]
-        ),
+        matches!(swept, InviterOutcome::Transferred { .. }),
         "{swept:?}"
     );
     let transfer = record_of(&hub.store(), management.as_str())
@@ -213,12 +218,9 @@ async fn the_inviter_alone_proves_a_transfer_and_reports_its_end() {
         .send()
         .await
         .unwrap();
-    let swept = hub.inviter().sweep().await.unwrap();
+    let swept = sweep_once(&hub).await;
     assert!(
-        matches!(
-            swept.done.as_slice(),
-            [(_, InviterOutcome::TransferEnded { .. })]
-        ),
+        matches!(swept, InviterOutcome::TransferEnded { .. }),
         "{swept:?}"
     );
     let record = record_of(&hub.store(), management.as_str()).await;
@@ -341,27 +343,8 @@ async fn a_declined_transfer_invitation_is_followed_by_a_new_one_through_the_eve
     else {
         panic!("not invited");
     };
-    // Someone in the customer's management account declines it (CloudTrail there,
-    // forwarded to the hub bus); then the deployment's functions run on their queues.
-    recorded_organizations_client(&customer.management, &recorder)
-        .decline_handshake()
-        .handshake_id(first.as_str())
-        .send()
-        .await
-        .unwrap();
-    let report = hub
-        .dispatcher()
-        .unwrap()
-        .run_until_idle(Duration::from_secs(90))
-        .await
-        .unwrap();
-    assert_eq!(report.total_failed(), 0, "{report:?}");
-
-    let record = record_of(&hub.store(), management.as_str()).await;
+    let record = decline_and_run_until_idle(&hub, &recorder, &customer.management, &first).await;
     assert_eq!(record.phase, Phase::Transferred, "{record:?}");
-    let second = record.handshake_id.clone().unwrap();
-    assert_ne!(second, first);
-    assert!(record.settled_handshakes.contains(&first));
     assert_eq!(
         state_of(&customer.management, first.as_str()).await,
         HandshakeState::Declined

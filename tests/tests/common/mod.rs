@@ -162,3 +162,33 @@ pub fn now() -> chrono::DateTime<Utc> {
 pub fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
+
+/// Someone in `account` declines `declined` (recorded as CloudTrail there, and forwarded
+/// to the hub bus); then the deployment's functions run on their queues until idle,
+/// without a failure. The account's record then, whose current handshake is a new one
+/// (the declined one settled).
+pub async fn decline_and_run_until_idle(
+    hub: &Hub,
+    recorder: &Recorder,
+    account: &onboarding_e2e::accounts::AwsAccount,
+    declined: &onboarding::domain::HandshakeId,
+) -> OnboardingRecord {
+    onboarding_e2e::recorder::recorded_organizations_client(account, recorder)
+        .decline_handshake()
+        .handshake_id(declined.as_str())
+        .send()
+        .await
+        .unwrap();
+    let report = hub
+        .dispatcher()
+        .unwrap()
+        .run_until_idle(std::time::Duration::from_secs(90))
+        .await
+        .unwrap();
+    assert_eq!(report.total_failed(), 0, "{report:?}");
+    let record = record_of(&hub.store(), account.account_id()).await;
+    assert_ne!(record.handshake_id.as_ref(), Some(declined), "{record:?}");
+    assert!(record.handshake_id.is_some(), "{record:?}");
+    assert!(record.settled_handshakes.contains(declined));
+    record
+}
