@@ -1324,3 +1324,212 @@ fn assert_reads_on_own_account(id: &str, statements: &[&Value]) {
         assert!(own_account, "{id}: {on:?} is not this account's");
     }
 }
+
+/// The handshakes of the target organization, as the spoke's statements name them:
+/// `handshake/<organization>/<type>/*`, owned by the target management account.
+fn target_handshakes(kind: &str) -> String {
+    format!(
+        "arn:${{AWS::Partition}}:organizations::${{TargetManagementAccountId}}:handshake/${{TargetOrganizationId}}/{kind}"
+    )
+}
+
+/// The spoke's `AWS::IAM::RolePolicy` resources, by id.
+fn spoke_role_policies(spoke: &Value) -> Vec<(&str, &Value)> {
+    let resources = spoke["Resources"].as_mapping().expect("Resources");
+    resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::RolePolicy"))
+        .map(|(id, r)| (id.as_str().unwrap_or_default(), r))
+        .collect()
+}
+
+/// Billing mode: the spoke role accepts the target's billing-transfer handshakes
+/// (`handshake/<TargetOrganizationId>/transfer/*` of the target management account) only
+/// where `BillingTransfer` is "true" (a customer's management account), through one
+/// policy of its own; whatever the parameters, it accepts no other organization's
+/// handshake, never on `"*"`, and never declines the target's.
+#[test]
+fn the_spoke_accepts_the_target_billing_transfer_only_when_billing_transfer_is_true() {
+    let spoke = load("infra/spoke.yaml");
+    let parameter = &spoke["Parameters"]["BillingTransfer"];
+    assert_eq!(
+        parameter["Default"].as_str(),
+        Some("false"),
+        "off by default"
+    );
+    assert_eq!(
+        to_json(&parameter["AllowedValues"]),
+        json!(["true", "false"])
+    );
+    let description = parameter["Description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("management account") && description.contains("billing mode"),
+        "BillingTransfer says it is for a management account in billing mode: {description:?}"
+    );
+
+    // Always (the role's own policies): invitations to join of the target only.
+    let role = &spoke["Resources"]["SpokeRole"];
+    let statements = role_statements(role);
+    let allows: Vec<&Value> = statements
+        .iter()
+        .copied()
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .collect();
+    let always = allowed("SpokeRole", &allows);
+    assert_eq!(
+        always["organizations:AcceptHandshake"],
+        BTreeSet::from([target_handshakes("invite/*")]),
+        "SpokeRole: AcceptHandshake of the target's invitations only, whatever BillingTransfer says"
+    );
+    let never_declines = statements.iter().any(|s| {
+        s["Effect"].as_str() == Some("Deny")
+            && names(&s["Action"]) == ["organizations:DeclineHandshake"]
+            && resources(&s["Resource"]) == BTreeSet::from([target_handshakes("*")])
+    });
+    assert!(
+        never_declines,
+        "SpokeRole denies DeclineHandshake of every target handshake, transfers included"
+    );
+
+    // Every grant of AcceptHandshake, in any policy: the target's handshakes, never "*".
+    let policies = spoke_role_policies(&spoke);
+    let mut accepts: Vec<(&str, BTreeSet<String>)> =
+        vec![("SpokeRole", always["organizations:AcceptHandshake"].clone())];
+    for (id, policy) in &policies {
+        let listed = policy["Properties"]["PolicyDocument"]["Statement"].as_sequence();
+        for statement in listed.into_iter().flatten() {
+            if names(&statement["Action"])
+                .iter()
+                .any(|a| a == "organizations:AcceptHandshake" || a == "organizations:*")
+            {
+                assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{id}");
+                accepts.push((id, resources(&statement["Resource"])));
+            }
+        }
+    }
+    for (id, on) in &accepts {
+        for resource in on {
+            assert!(
+                resource.starts_with(&target_handshakes("")) && !resource.contains("::*:"),
+                "{id}: AcceptHandshake on {resource:?}, not a handshake of the target organization"
+            );
+            assert_ne!(
+                resource,
+                &target_handshakes("*"),
+                "{id}: any target handshake"
+            );
+        }
+    }
+
+    // The transfers: one policy, on the spoke role, when BillingTransfer is "true".
+    let transfers = target_handshakes("transfer/*");
+    let granting: Vec<&(&str, BTreeSet<String>)> = accepts
+        .iter()
+        .filter(|(_, on)| on.contains(&transfers))
+        .collect();
+    assert_eq!(
+        granting.len(),
+        1,
+        "one policy accepts transfers: {accepts:?}"
+    );
+    let id = granting[0].0;
+    let (_, policy) = policies
+        .iter()
+        .find(|(policy_id, _)| *policy_id == id)
+        .unwrap_or_else(|| panic!("{id}: transfers are accepted by a policy of their own"));
+    assert_eq!(
+        referenced(&policy["Properties"]["RoleName"]),
+        Some("SpokeRole"),
+        "{id}: on the spoke role"
+    );
+    let condition = policy["Condition"].as_str().expect("a condition");
+    let operands: Vec<String> = match &spoke["Conditions"][condition] {
+        Value::Tagged(and) if and.tag == "And" => and
+            .value
+            .as_sequence()
+            .expect("!And operands")
+            .iter()
+            .map(|o| serde_json::to_string(&to_json(o)).unwrap())
+            .collect(),
+        other => panic!("{id}: condition {condition} is !And [...]: {other:?}"),
+    };
+    assert_eq!(
+        operands,
+        [
+            yaml_as_json("!Condition CreatesSpokeRole"),
+            yaml_as_json(r#"!Equals [!Ref BillingTransfer, "true"]"#)
+        ],
+        "{id}: condition {condition} is !And [CreatesSpokeRole, BillingTransfer = \"true\"]"
+    );
+    let statements: Vec<&Value> = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("Statement")
+        .iter()
+        .collect();
+    let granted = allowed(id, &statements);
+    assert_eq!(
+        granted,
+        BTreeMap::from([(
+            "organizations:AcceptHandshake".to_owned(),
+            BTreeSet::from([transfers])
+        )]),
+        "{id}: exactly AcceptHandshake of the target's transfers"
+    );
+}
+
+/// The responsibility-transfer calls of billing mode, in the target management account.
+const TRANSFER_LISTS: [&str; 2] = [
+    "organizations:ListInboundResponsibilityTransfers",
+    "organizations:ListOutboundResponsibilityTransfers",
+];
+const INVITE_TO_TRANSFER: &str = "organizations:InviteOrganizationToTransferResponsibility";
+
+/// Billing mode in the hub: the inviter sends the transfer invitation and reads the
+/// target's lists of transfers; the tracker and the acceptor (whose tracker confirms each
+/// acceptance) read those lists. With their own credentials only: no other role gets a
+/// transfer action, and none may accept, decline or end a transfer.
+#[test]
+fn the_hub_invites_to_transfer_billing_and_confirms_it_from_its_own_lists() {
+    let hub = load("template.yaml");
+    let mut expected = BTreeMap::from([
+        (
+            "inviter",
+            set(&[INVITE_TO_TRANSFER, TRANSFER_LISTS[0], TRANSFER_LISTS[1]]),
+        ),
+        ("tracker", set(&TRANSFER_LISTS)),
+        ("acceptor", set(&TRANSFER_LISTS)),
+    ]);
+    for binary in function_crates() {
+        let (role_id, role) = role_of(&hub, &binary);
+        let allowed = allowed(role_id, &role_statements(role));
+        let transfer_actions: BTreeSet<String> = allowed
+            .keys()
+            .filter(|a| {
+                a.contains("ResponsibilityTransfer") || a.contains("TransferResponsibility")
+            })
+            .cloned()
+            .collect();
+        let wanted = expected.remove(binary.as_str()).unwrap_or_default();
+        assert_eq!(transfer_actions, wanted, "{role_id} ({binary})");
+        for action in &transfer_actions {
+            // Listings and an invitation of the target's own: no resource names another
+            // organization's transfer, so "*" is the value, as for InviteAccountToOrganization.
+            assert_eq!(
+                allowed[action],
+                BTreeSet::from(["*".to_owned()]),
+                "{role_id}: {action}"
+            );
+        }
+        for action in [
+            "organizations:AcceptHandshake",
+            "organizations:DeclineHandshake",
+            "organizations:TerminateResponsibilityTransfer",
+        ] {
+            assert!(
+                !allowed.contains_key(action),
+                "{role_id}: {action} with the hub's own credentials"
+            );
+        }
+    }
+    assert!(expected.is_empty(), "no function crate for {expected:?}");
+}
