@@ -69,9 +69,12 @@ impl Origin {
 /// else is ignored.
 pub fn allowed_origins(event_name: &str) -> &'static [Origin] {
     match event_name {
-        "InviteAccountToOrganization" | "CancelHandshake" | "AccountJoinedOrganization" => {
-            &[Origin::Target]
-        }
+        "InviteAccountToOrganization"
+        | "InviteOrganizationToTransferResponsibility"
+        | "CancelHandshake"
+        | "AccountJoinedOrganization" => &[Origin::Target],
+        // Either management account of a billing transfer may end it.
+        "TerminateResponsibilityTransfer" => &[Origin::TheAccount, Origin::Target],
         "AcceptHandshake" | "DeclineHandshake" | "LeaveOrganization" | "DeleteOrganization" => {
             &[Origin::TheAccount]
         }

@@ -1,8 +1,12 @@
 //! Every fixture parses to the expected domain event; broken and unknown events give the
 //! typed error, naming the event id.
 
+use chrono::Utc;
 use onboarding::cloudtrail::{parse_event, parse_event_str, ParseError};
-use onboarding::domain::{BlockerCode, Closure, EventKind, FailureClass, Operation};
+use onboarding::domain::{
+    may_change, AccountId, BlockerCode, Closure, DomainEvent, EnrollmentName, EventKind,
+    FailureClass, OnboardingRecord, Operation, OrganizationId, Role, Target, TransferMode,
+};
 use serde_json::Value;
 
 use onboarding::fixtures::json as fixture;
@@ -162,6 +166,53 @@ fn every_fixture_parses_to_its_domain_event() {
             "service-event-account-departed-organization.json",
             "444444444444",
             "departed_organization",
+            None,
+        ),
+        // Billing mode: the target invites the customer's management account to transfer
+        // its bill; the customer answers; either party ends the transfer.
+        (
+            "invite-organization-to-transfer-responsibility.json",
+            "222222222222",
+            "transfer_invitation_sent",
+            None,
+        ),
+        (
+            "invite-organization-to-transfer-responsibility-unused-prepayment-balance.json",
+            "222222222222",
+            "call_failed",
+            blocked(UnusedPrepaymentBalance),
+        ),
+        (
+            // Parsed like the genuine one; the origin rules refuse it (see below).
+            "invite-organization-to-transfer-responsibility-forged.json",
+            "222222222222",
+            "transfer_invitation_sent",
+            None,
+        ),
+        (
+            "accept-handshake-transfer-responsibility.json",
+            "222222222222",
+            "invitation_accepted",
+            None,
+        ),
+        (
+            "decline-handshake-transfer-responsibility.json",
+            "222222222222",
+            "invitation_closed",
+            None,
+        ),
+        (
+            "terminate-responsibility-transfer.json",
+            "222222222222",
+            "transfer_terminated",
+            None,
+        ),
+        (
+            // About the party other than the recording customer: the target's management
+            // account, until `about_customer` turns it round.
+            "terminate-responsibility-transfer-by-customer.json",
+            "111111111111",
+            "transfer_terminated",
             None,
         ),
     ];
@@ -372,4 +423,276 @@ fn the_inviting_management_account_listed_as_a_party_is_not_taken_for_the_invite
         parse_event(&event).unwrap().account.as_str(),
         "555555555555"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Billing mode (issue 19)
+// ---------------------------------------------------------------------------------------
+
+const TRANSFER_HANDSHAKE: &str = "h-exampletransferid222";
+const TRANSFER: &str = "rt-exampletransfer222";
+
+fn acct(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+/// The fixtures' target organization (`o-exampleorgid`, management `111111111111`).
+fn target() -> Target {
+    Target {
+        organization: OrganizationId::parse("o-exampleorgid").unwrap(),
+        management_account: acct("111111111111"),
+    }
+}
+
+/// The billing-mode record of the fixtures' customer management account.
+fn billing_record() -> OnboardingRecord {
+    OnboardingRecord::enroll(
+        acct("222222222222"),
+        EnrollmentName::parse("acme").unwrap(),
+        TransferMode::Billing,
+        Role::Management,
+        0,
+        Utc::now(),
+    )
+}
+
+/// Fixture `file` parsed.
+fn event_of(file: &str) -> DomainEvent {
+    parse_event(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Fixture `file` parsed as the tracker reads it (turned to the customer).
+fn for_the_tracker(file: &str) -> DomainEvent {
+    event_of(file).about_customer(&target().management_account)
+}
+
+#[test]
+fn transfer_invitation_carries_the_handshake_the_target_organization_and_the_expiry() {
+    let event = event_of("invite-organization-to-transfer-responsibility.json");
+    assert_eq!(event.recorded_in, Some(acct("111111111111")));
+    assert_eq!(may_change(&event, &billing_record(), &target()), Ok(()));
+    let EventKind::TransferInvitationSent {
+        handshake,
+        organization,
+        expires_at,
+    } = event.kind
+    else {
+        panic!("{:?}", event.kind)
+    };
+    assert_eq!(handshake.as_str(), TRANSFER_HANDSHAKE);
+    assert_eq!(organization.unwrap().as_str(), "o-exampleorgid");
+    assert_eq!(
+        expires_at.unwrap().to_rfc3339(),
+        "2026-12-05T10:15:29+00:00"
+    );
+}
+
+#[test]
+fn a_failed_transfer_invitation_keeps_the_code_and_message_and_blocks_the_invite_step() {
+    let event =
+        event_of("invite-organization-to-transfer-responsibility-unused-prepayment-balance.json");
+    let EventKind::CallFailed {
+        operation,
+        failure,
+        handshake,
+    } = &event.kind
+    else {
+        panic!("{:?}", event.kind)
+    };
+    assert_eq!(
+        *operation,
+        Operation::InviteOrganizationToTransferResponsibility
+    );
+    assert_eq!(failure.code, "HandshakeConstraintViolationException");
+    assert!(failure.message.contains("UNUSED_PREPAYMENT_BALANCE"));
+    assert_eq!(failure.reason, None, "CloudTrail carries no Reason field");
+    assert_eq!(*handshake, None);
+    assert_eq!(operation.step(), onboarding::domain::Step::Invite);
+    assert_eq!(may_change(&event, &billing_record(), &target()), Ok(()));
+}
+
+#[test]
+fn the_customer_accepts_or_declines_the_targets_transfer_handshake() {
+    let accepted = event_of("accept-handshake-transfer-responsibility.json");
+    assert_eq!(accepted.recorded_in, Some(acct("222222222222")));
+    let EventKind::InvitationAccepted {
+        handshake,
+        organization,
+    } = &accepted.kind
+    else {
+        panic!("{:?}", accepted.kind)
+    };
+    assert_eq!(handshake.as_str(), TRANSFER_HANDSHAKE);
+    assert_eq!(organization.as_ref().unwrap().as_str(), "o-exampleorgid");
+
+    let declined = event_of("decline-handshake-transfer-responsibility.json");
+    assert_eq!(
+        declined.kind,
+        EventKind::InvitationClosed {
+            handshake: onboarding::domain::HandshakeId::parse(TRANSFER_HANDSHAKE).unwrap(),
+            closure: Closure::Declined,
+        }
+    );
+    // Only the customer's own account speaks for its answer.
+    let record = billing_record();
+    for event in [&accepted, &declined] {
+        assert_eq!(
+            may_change(event, &record, &target()),
+            Ok(()),
+            "{}",
+            event.id
+        );
+        let mut from_target = (*event).clone();
+        from_target.recorded_in = Some(acct("111111111111"));
+        assert!(
+            may_change(&from_target, &record, &target()).is_err(),
+            "{}",
+            event.id
+        );
+    }
+}
+
+#[test]
+fn the_target_ending_the_transfer_is_about_the_customer() {
+    let raw = event_of("terminate-responsibility-transfer.json");
+    assert_eq!(raw.recorded_in, Some(acct("111111111111")));
+    let event = for_the_tracker("terminate-responsibility-transfer.json");
+    assert_eq!(
+        event, raw,
+        "already about the customer: about_customer changes nothing"
+    );
+    let EventKind::TransferTerminated {
+        transfer,
+        ended_at,
+        counterpart,
+    } = &event.kind
+    else {
+        panic!("{:?}", event.kind)
+    };
+    assert_eq!(event.account.as_str(), "222222222222");
+    assert_eq!(transfer.as_deref(), Some(TRANSFER));
+    assert_eq!(ended_at.unwrap().to_rfc3339(), "2027-01-01T00:00:00+00:00");
+    assert_eq!(
+        counterpart.as_ref().map(AccountId::as_str),
+        Some("111111111111")
+    );
+    assert_eq!(may_change(&event, &billing_record(), &target()), Ok(()));
+}
+
+#[test]
+fn the_customer_ending_the_transfer_is_turned_to_the_customer_and_may_change_its_record() {
+    let raw = event_of("terminate-responsibility-transfer-by-customer.json");
+    assert_eq!(raw.recorded_in, Some(acct("222222222222")));
+    assert_eq!(
+        raw.account.as_str(),
+        "111111111111",
+        "the party other than the recorder"
+    );
+    let event = raw.about_customer(&target().management_account);
+    assert_eq!(event.account.as_str(), "222222222222");
+    assert_eq!(event.recorded_in, Some(acct("222222222222")));
+    let EventKind::TransferTerminated {
+        transfer,
+        ended_at,
+        counterpart,
+    } = &event.kind
+    else {
+        panic!("{:?}", event.kind)
+    };
+    assert_eq!(transfer.as_deref(), Some(TRANSFER));
+    assert_eq!(ended_at.unwrap().to_rfc3339(), "2027-01-01T00:00:00+00:00");
+    assert_eq!(
+        counterpart.as_ref().map(AccountId::as_str),
+        Some("111111111111")
+    );
+    assert_eq!(may_change(&event, &billing_record(), &target()), Ok(()));
+    // Both parties' records of the same transfer end read the same.
+    let by_target = for_the_tracker("terminate-responsibility-transfer.json");
+    assert_eq!(
+        (&event.account, &event.kind),
+        (&by_target.account, &by_target.kind)
+    );
+}
+
+#[test]
+fn a_termination_recorded_in_another_customers_account_cannot_change_the_record() {
+    let mut event = fixture("terminate-responsibility-transfer-by-customer.json");
+    event["account"] = Value::from("777777777777");
+    event["detail"]["recipientAccountId"] = Value::from("777777777777");
+    let event = parse_event(&event)
+        .unwrap()
+        .about_customer(&target().management_account);
+    assert_eq!(event.account.as_str(), "222222222222");
+    let refused = may_change(&event, &billing_record(), &target()).unwrap_err();
+    assert!(
+        refused.contains("777777777777") && refused.contains("222222222222"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_forged_transfer_invitation_recorded_in_a_customer_account_is_refused() {
+    let forged = event_of("invite-organization-to-transfer-responsibility-forged.json");
+    assert_eq!(forged.recorded_in, Some(acct("333333333333")));
+    let EventKind::TransferInvitationSent { organization, .. } = &forged.kind else {
+        panic!("{:?}", forged.kind)
+    };
+    assert_eq!(
+        organization.as_ref().unwrap().as_str(),
+        "o-exampleorgid",
+        "it names the target organization"
+    );
+    let record = billing_record();
+    let refused = may_change(&forged, &record, &target()).unwrap_err();
+    assert!(
+        refused.contains("333333333333")
+            && refused.contains("222222222222")
+            && refused.contains("the target management account (111111111111)"),
+        "{refused}"
+    );
+    // Recorded in the customer's own management account, it is refused as well: only
+    // the target's CloudTrail speaks for the target's invitation.
+    let mut own = forged.clone();
+    own.recorded_in = Some(acct("222222222222"));
+    assert!(may_change(&own, &record, &target()).is_err());
+    // The genuine event, identical but for where it was recorded, passes.
+    let genuine = event_of("invite-organization-to-transfer-responsibility.json");
+    assert_eq!(
+        (&genuine.account, &genuine.kind),
+        (&forged.account, &forged.kind)
+    );
+    assert_eq!(may_change(&genuine, &record, &target()), Ok(()));
+}
+
+#[test]
+fn a_failed_termination_is_unsupported_and_a_handshake_of_another_action_is_not_an_acceptance() {
+    let mut event = fixture("terminate-responsibility-transfer.json");
+    event["detail"]["responseElements"] = Value::Null;
+    event["detail"]["errorCode"] = Value::from("ResponsibilityTransferNotFoundException");
+    event["detail"]["errorMessage"] = Value::from("We can't find a transfer that you specified.");
+    let err = parse_event(&event).unwrap_err();
+    assert!(err.is_unsupported(), "{err}");
+    assert_eq!(err.event_id(), event["detail"]["eventID"].as_str().unwrap());
+
+    let mut event = fixture("accept-handshake-transfer-responsibility.json");
+    event["detail"]["responseElements"]["handshake"]["action"] =
+        Value::from("approve_all_features");
+    assert!(parse_event(&event).unwrap_err().is_unsupported());
+}
+
+#[test]
+fn a_termination_naming_only_the_recording_account_is_invalid() {
+    let mut event = fixture("terminate-responsibility-transfer.json");
+    event["detail"]["responseElements"]["responsibilityTransfer"]["source"]
+        ["managementAccountId"] = Value::from("111111111111");
+    assert!(matches!(
+        parse_event(&event).unwrap_err(),
+        ParseError::InvalidField { .. }
+    ));
+    let mut event = fixture("terminate-responsibility-transfer.json");
+    event["detail"]["responseElements"] = Value::Null;
+    assert!(matches!(
+        parse_event(&event).unwrap_err(),
+        ParseError::InvalidField { .. }
+    ));
 }

@@ -403,3 +403,171 @@ async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
     let management = store.load(&acct("222222222222")).await.unwrap().unwrap();
     assert!(!management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
 }
+
+/// The fixtures' customer management account enrolled alone in billing mode.
+async fn billing_setup() -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
+    let store = Arc::new(InMemoryRecordStore::new());
+    let notifier = Arc::new(InMemoryNotifier::new());
+    let enrollment = Enrollment {
+        name: EnrollmentName::parse("acme").unwrap(),
+        transfer_mode: TransferMode::Billing,
+        management_account: Some(acct("222222222222")),
+        members: vec![],
+        standalone_accounts: vec![],
+        placement: Default::default(),
+    };
+    for record in enrollment.records(Utc::now()).unwrap() {
+        store.create(&record).await.unwrap();
+    }
+    let target = Target {
+        organization: OrganizationId::parse("o-exampleorgid").unwrap(),
+        management_account: acct("111111111111"),
+    };
+    (
+        Tracker::new(store.clone(), notifier.clone(), target),
+        store,
+        notifier,
+    )
+}
+
+async fn customer_record(store: &InMemoryRecordStore) -> OnboardingRecord {
+    store.load(&acct("222222222222")).await.unwrap().unwrap()
+}
+
+fn codes(record: &OnboardingRecord) -> Vec<BlockerCode> {
+    record.blockers.iter().map(|b| b.code).collect()
+}
+
+#[tokio::test]
+async fn billing_fixtures_drive_the_customers_record_and_a_forged_invitation_changes_nothing() {
+    let (tracker, store, notifier) = billing_setup().await;
+    let forged = tracker
+        .handle_json(&fixture(
+            "invite-organization-to-transfer-responsibility-forged.json",
+        ))
+        .await
+        .unwrap();
+    let Outcome::Ignored { reason } = &forged else {
+        panic!("{forged:?}")
+    };
+    assert!(
+        reason.contains("333333333333") && reason.contains("222222222222"),
+        "{reason}"
+    );
+    let record = customer_record(&store).await;
+    assert_eq!((record.phase, record.version), (Phase::AwaitingTransfer, 1));
+    assert!(notifier.published().is_empty());
+
+    let failed = tracker
+        .handle_json(&fixture(
+            "invite-organization-to-transfer-responsibility-unused-prepayment-balance.json",
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(failed, Outcome::Applied { .. }), "{failed:?}");
+    assert_eq!(
+        codes(&customer_record(&store).await),
+        [BlockerCode::UnusedPrepaymentBalance]
+    );
+
+    let invited = tracker
+        .handle_json(&fixture(
+            "invite-organization-to-transfer-responsibility.json",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        invited,
+        Outcome::Applied {
+            account: acct("222222222222"),
+            phase: Phase::TransferInvited
+        }
+    );
+    let record = customer_record(&store).await;
+    assert_eq!(
+        record.handshake_id.as_ref().map(|h| h.as_str()),
+        Some("h-exampletransferid222")
+    );
+    assert!(
+        codes(&record).is_empty(),
+        "the invitation clears the Invite step"
+    );
+
+    // An acceptance is a prompt, never the proof: the record stays invited...
+    tracker
+        .handle_json(&fixture("accept-handshake-transfer-responsibility.json"))
+        .await
+        .unwrap();
+    assert_eq!(customer_record(&store).await.phase, Phase::TransferInvited);
+    // ...until the target's own list shows the transfer accepted.
+    let confirmed = DomainEvent::observed(
+        "test#transferred",
+        acct("222222222222"),
+        EventKind::TransferConfirmed {
+            transfer: "rt-exampletransfer222".into(),
+            starts_at: None,
+        },
+    );
+    tracker.record(&confirmed).await.unwrap();
+    assert_eq!(customer_record(&store).await.phase, Phase::Transferred);
+
+    // The customer ends it: reported, never undone.
+    let ended = tracker
+        .handle_json(&fixture(
+            "terminate-responsibility-transfer-by-customer.json",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ended,
+        Outcome::Applied {
+            account: acct("222222222222"),
+            phase: Phase::Transferred
+        }
+    );
+    let record = customer_record(&store).await;
+    assert_eq!(codes(&record), [BlockerCode::TransferTerminated]);
+    assert_eq!(
+        record.billing.unwrap().ended_at.unwrap().to_rfc3339(),
+        "2027-01-01T00:00:00+00:00"
+    );
+    // The target's record of the same end reports nothing more.
+    tracker
+        .handle_json(&fixture("terminate-responsibility-transfer.json"))
+        .await
+        .unwrap();
+    let record = customer_record(&store).await;
+    assert_eq!(
+        (record.phase, codes(&record)),
+        (Phase::Transferred, vec![BlockerCode::TransferTerminated])
+    );
+}
+
+#[tokio::test]
+async fn a_declined_or_ended_transfer_invitation_awaits_a_new_one() {
+    for file in [
+        "decline-handshake-transfer-responsibility.json",
+        "terminate-responsibility-transfer.json",
+        "terminate-responsibility-transfer-by-customer.json",
+    ] {
+        let (tracker, store, _) = billing_setup().await;
+        tracker
+            .handle_json(&fixture(
+                "invite-organization-to-transfer-responsibility.json",
+            ))
+            .await
+            .unwrap();
+        let outcome = tracker.handle_json(&fixture(file)).await.unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Applied {
+                account: acct("222222222222"),
+                phase: Phase::AwaitingTransfer
+            },
+            "{file}"
+        );
+        let record = customer_record(&store).await;
+        assert_eq!(record.handshake_id, None, "{file}");
+        assert!(codes(&record).is_empty(), "{file}");
+    }
+}

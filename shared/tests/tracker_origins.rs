@@ -26,13 +26,33 @@ async fn enrolled() -> (
     Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>>,
     Arc<InMemoryRecordStore>,
 ) {
+    enrolled_in(TransferMode::Standalone).await
+}
+
+/// The fixtures' customer enrolled in `mode`: its management account, two members and a
+/// standalone account; in billing mode its management account alone.
+async fn enrolled_in(
+    mode: TransferMode,
+) -> (
+    Tracker<Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>>,
+    Arc<InMemoryRecordStore>,
+) {
     let store = Arc::new(InMemoryRecordStore::new());
+    let billing = mode == TransferMode::Billing;
     let enrollment = Enrollment {
         name: EnrollmentName::parse("acme").unwrap(),
-        transfer_mode: TransferMode::Standalone,
+        transfer_mode: mode,
         management_account: Some(acct(OLD_MANAGEMENT)),
-        members: vec![acct("333333333333"), acct("444444444444")],
-        standalone_accounts: vec![acct("555555555555")],
+        members: if billing {
+            vec![]
+        } else {
+            vec![acct("333333333333"), acct("444444444444")]
+        },
+        standalone_accounts: if billing {
+            vec![]
+        } else {
+            vec![acct("555555555555")]
+        },
         placement: Default::default(),
     };
     store
@@ -45,6 +65,27 @@ async fn enrolled() -> (
     };
     let tracker = Tracker::new(store.clone(), Arc::new(InMemoryNotifier::new()), target);
     (tracker, store)
+}
+
+/// The mode a fixture's event belongs to: billing for a billing transfer's calls and
+/// handshakes, standalone for the rest.
+fn mode_of(event: &Value) -> TransferMode {
+    let detail = &event["detail"];
+    let name = detail["eventName"].as_str().unwrap_or_default();
+    let action = detail["responseElements"]["handshake"]["action"]
+        .as_str()
+        .unwrap_or_default();
+    let billing = [
+        "InviteOrganizationToTransferResponsibility",
+        "TerminateResponsibilityTransfer",
+    ]
+    .contains(&name)
+        || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
+    if billing {
+        TransferMode::Billing
+    } else {
+        TransferMode::Standalone
+    }
 }
 
 /// The account an origin stands for, for an event about `about`; `None` where the origin
@@ -73,13 +114,18 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
     let mut checked = 0;
     for name in fixtures::names() {
         let event = fixtures::json(&name);
-        let about = parse_event(&event).unwrap().account;
+        // As the tracker reads it: the end of a billing transfer is about the customer,
+        // whichever party recorded it.
+        let about = parse_event(&event)
+            .unwrap()
+            .about_customer(&acct(TARGET_MANAGEMENT))
+            .account;
         let event_name = event["detail"]["eventName"].as_str().unwrap().to_owned();
         for origin in Origin::ALL {
             let Some(origin_id) = origin_account(origin, &about) else {
                 continue;
             };
-            let (tracker, store) = enrolled().await;
+            let (tracker, store) = enrolled_in(mode_of(&event)).await;
             let before = store.load(&about).await.unwrap();
             let outcome = tracker
                 .handle_json(&recorded_in(event.clone(), &origin_id))

@@ -685,3 +685,142 @@ async fn the_emulator_does_not_deliver_to_event_bus_targets() {
     let received = on_hub_bus.receive(Duration::from_secs(2)).await.unwrap();
     assert!(received.is_empty(), "delivered: {received:?}");
 }
+
+/// Billing mode's calls, recorded from the emulator, are shaped like the billing
+/// fixtures: the target's invitation to transfer the bill, the customer's answers, and
+/// the end of an accepted transfer by either party; each parses to the customer's event.
+#[tokio::test]
+async fn billing_transfer_calls_are_recorded_like_the_billing_fixtures() {
+    use aws_sdk_organizations::types::ResponsibilityTransferType;
+    let emulator = Emulator::shared().await.unwrap();
+    let w = world(emulator, None).await;
+    let hub_orgs = recorded_organizations_client(&w.hub, &w.recorder);
+    let c = AwsAccount::create(emulator, &unique_account_id())
+        .await
+        .unwrap();
+    c.create_organization().await.unwrap();
+    let c_orgs = recorded_organizations_client(&c, &w.recorder);
+    // The transfer starts on the first day of next month and is ended a month later.
+    let starts = onboarding::domain::billing::first_day_of_next_month(chrono::Utc::now());
+    let ends = onboarding::domain::billing::first_day_of_next_month(starts);
+    let start = aws_smithy_types::DateTime::from_secs(starts.timestamp());
+    let end = aws_smithy_types::DateTime::from_secs(ends.timestamp());
+    let invite = || {
+        hub_orgs
+            .invite_organization_to_transfer_responsibility()
+            .r#type(ResponsibilityTransferType::Billing)
+            .target(account_party(c.account_id()))
+            .source_name("org-onboarding e2e")
+            .start_timestamp(start)
+            .send()
+    };
+    // The target's transfers now, accepted and not ended (either list: the emulator and
+    // the AWS documentation disagree on the direction).
+    let accepted_transfer = || async {
+        let mut all = Vec::new();
+        let inbound = hub_orgs
+            .list_inbound_responsibility_transfers()
+            .r#type(ResponsibilityTransferType::Billing)
+            .send()
+            .await
+            .unwrap();
+        all.extend(inbound.responsibility_transfers().to_vec());
+        let outbound = hub_orgs
+            .list_outbound_responsibility_transfers()
+            .r#type(ResponsibilityTransferType::Billing)
+            .send()
+            .await
+            .unwrap();
+        all.extend(outbound.responsibility_transfers().to_vec());
+        all.into_iter()
+            .find(|t| t.status().map(|s| s.as_str()) == Some("ACCEPTED"))
+            .and_then(|t| t.id().map(str::to_owned))
+            .expect("an accepted transfer")
+    };
+
+    let declined = invite().await.unwrap().handshake.unwrap().id.unwrap();
+    c_orgs
+        .decline_handshake()
+        .handshake_id(&declined)
+        .send()
+        .await
+        .unwrap();
+    let accepted = invite().await.unwrap().handshake.unwrap().id.unwrap();
+    c_orgs
+        .accept_handshake()
+        .handshake_id(&accepted)
+        .send()
+        .await
+        .unwrap();
+    let by_target = accepted_transfer().await;
+    hub_orgs
+        .terminate_responsibility_transfer()
+        .id(&by_target)
+        .end_timestamp(end)
+        .send()
+        .await
+        .unwrap();
+    let again = invite().await.unwrap().handshake.unwrap().id.unwrap();
+    c_orgs
+        .accept_handshake()
+        .handshake_id(&again)
+        .send()
+        .await
+        .unwrap();
+    let by_customer = accepted_transfer().await;
+    c_orgs
+        .terminate_responsibility_transfer()
+        .id(&by_customer)
+        .end_timestamp(end)
+        .send()
+        .await
+        .unwrap();
+
+    let by_name = |name: &str| w.recorder.events_named(name);
+    let invites = by_name("InviteOrganizationToTransferResponsibility");
+    let accepts = by_name("AcceptHandshake");
+    let terminations = by_name("TerminateResponsibilityTransfer");
+    assert_eq!(
+        (invites.len(), accepts.len(), terminations.len()),
+        (3, 2, 2)
+    );
+    let pairs = [
+        (
+            &invites[0],
+            "invite-organization-to-transfer-responsibility.json",
+        ),
+        (&accepts[0], "accept-handshake-transfer-responsibility.json"),
+        (
+            &by_name("DeclineHandshake")[0],
+            "decline-handshake-transfer-responsibility.json",
+        ),
+        (&terminations[0], "terminate-responsibility-transfer.json"),
+        (
+            &terminations[1],
+            "terminate-responsibility-transfer-by-customer.json",
+        ),
+    ];
+    let target = onboarding::domain::AccountId::parse(w.hub.account_id()).unwrap();
+    for (recorded, file) in pairs {
+        let fixture = fixture(file);
+        assert_same_shape(recorded, &fixture);
+        let (r, f) = (
+            &recorded["detail"]["responseElements"]["responsibilityTransfer"],
+            &fixture["detail"]["responseElements"]["responsibilityTransfer"],
+        );
+        assert_eq!(keys(r), keys(f), "{file}: responsibilityTransfer fields");
+        for side in ["source", "target"] {
+            assert_eq!(keys(&r[side]), keys(&f[side]), "{file}: {side} fields");
+        }
+        let event = onboarding::cloudtrail::parse_event(recorded)
+            .unwrap_or_else(|e| panic!("{file}: the parser rejects the recorded event: {e}"))
+            .about_customer(&target);
+        let expected = onboarding::cloudtrail::parse_event(&fixture).unwrap();
+        assert_eq!(event.account.as_str(), c.account_id(), "{file}");
+        assert_eq!(event.kind.name(), expected.kind.name(), "{file}");
+    }
+    assert_eq!(
+        invites[0]["detail"]["responseElements"]["handshake"]["action"],
+        "transfer_responsibility"
+    );
+}

@@ -84,6 +84,8 @@ const INVITE: &str = "invite-account-to-organization.json";
 const LEAVE: &str = "leave-organization.json";
 const REMOVE: &str = "remove-account-from-organization.json";
 const HANDSHAKE: &str = "h-examplehandshakeid111";
+const TRANSFER_INVITE: &str = "invite-organization-to-transfer-responsibility.json";
+const TRANSFER_HANDSHAKE: &str = "h-exampletransferid222";
 const NOT_EMPTY: &str = "ORGANIZATION_NOT_EMPTY";
 
 /// A member's failed leave (or removal): blocked, still leaving.
@@ -188,6 +190,57 @@ const fn direct_refused(file: &'static str) -> Case {
             (Who::MemberA, n::BLOCKED, None),
         ],
         others: &[(Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY])],
+    }
+}
+
+/// Billing mode: the customer's management account, enrolled alone, whose transfer
+/// invitation (`before`) closes: it awaits a new one.
+const fn transfer_closed(file: &'static str) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Billing,
+        before: &[TRANSFER_INVITE],
+        expect: Expect::Applied,
+        about: Who::Management,
+        phase: Phase::AwaitingTransfer,
+        blockers: &[],
+        version: 3,
+        handshake: None,
+        fallback: false,
+        notifications: &[(Who::Management, n::PHASE_CHANGED, Some("AwaitingTransfer"))],
+        others: &[],
+    }
+}
+
+/// The enrollment a case runs in: the fixtures' customer, its management account alone in
+/// billing mode.
+fn case_enrollment(cast: &Cast, name: &str, mode: TransferMode) -> Enrollment {
+    if mode == TransferMode::Billing {
+        onboarding_e2e::customers::enrollment(name, mode, Some(&cast.customer_management), &[], &[])
+            .unwrap()
+    } else {
+        cast.enrollment(name, mode)
+    }
+}
+
+/// The mode a fixture's event belongs to: billing for a billing transfer's calls and
+/// handshakes, standalone for the rest.
+fn mode_of(event: &Value) -> TransferMode {
+    let detail = &event["detail"];
+    let name = detail["eventName"].as_str().unwrap_or_default();
+    let action = detail["responseElements"]["handshake"]["action"]
+        .as_str()
+        .unwrap_or_default();
+    let billing = [
+        "InviteOrganizationToTransferResponsibility",
+        "TerminateResponsibilityTransfer",
+    ]
+    .contains(&name)
+        || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
+    if billing {
+        TransferMode::Billing
+    } else {
+        TransferMode::Standalone
     }
 }
 
@@ -420,6 +473,71 @@ fn cases() -> Vec<Case> {
             notifications: &[(Who::MemberB, n::PHASE_CHANGED, Some("AwaitingInvitation"))],
             others: &[(Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY])],
         },
+        // Billing mode: the customer's management account, enrolled alone.
+        Case {
+            file: TRANSFER_INVITE,
+            mode: TransferMode::Billing,
+            before: &[],
+            expect: Expect::Applied,
+            about: Who::Management,
+            phase: Phase::TransferInvited,
+            blockers: &[],
+            version: 2,
+            handshake: Some(TRANSFER_HANDSHAKE),
+            fallback: false,
+            notifications: &[(Who::Management, n::PHASE_CHANGED, Some("TransferInvited"))],
+            others: &[],
+        },
+        Case {
+            file: "invite-organization-to-transfer-responsibility-unused-prepayment-balance.json",
+            mode: TransferMode::Billing,
+            before: &[],
+            expect: Expect::Applied,
+            about: Who::Management,
+            phase: Phase::AwaitingTransfer,
+            blockers: &["UNUSED_PREPAYMENT_BALANCE"],
+            version: 2,
+            handshake: None,
+            fallback: false,
+            notifications: &[(Who::Management, n::BLOCKED, None)],
+            others: &[],
+        },
+        Case {
+            // Names the target organization but was recorded in a customer's member
+            // account, which cannot speak for the target's invitation: ignored.
+            file: "invite-organization-to-transfer-responsibility-forged.json",
+            mode: TransferMode::Billing,
+            before: &[],
+            expect: Expect::Ignored,
+            about: Who::Management,
+            phase: Phase::AwaitingTransfer,
+            blockers: &[],
+            version: 1,
+            handshake: None,
+            fallback: false,
+            notifications: &[],
+            others: &[],
+        },
+        Case {
+            // A prompt to confirm through the target's list of transfers, which does not
+            // list the fixture's transfer: the record stays invited.
+            file: "accept-handshake-transfer-responsibility.json",
+            mode: TransferMode::Billing,
+            before: &[TRANSFER_INVITE],
+            expect: Expect::Unchanged,
+            about: Who::Management,
+            phase: Phase::TransferInvited,
+            blockers: &[],
+            version: 2,
+            handshake: Some(TRANSFER_HANDSHAKE),
+            fallback: false,
+            notifications: &[],
+            others: &[],
+        },
+        transfer_closed("decline-handshake-transfer-responsibility.json"),
+        // Ended before it was accepted (by either party): a new invitation follows.
+        transfer_closed("terminate-responsibility-transfer.json"),
+        transfer_closed("terminate-responsibility-transfer-by-customer.json"),
     ]
 }
 
@@ -428,9 +546,13 @@ fn cases() -> Vec<Case> {
 async fn run_case(hub: &Hub, index: usize, case: &Case) -> (Cast, String, Vec<String>) {
     let tracker = hub.tracker();
     let cast = Cast::new(hub);
-    hub.enroll(&cast.enrollment(&format!("fixture-{index}"), case.mode))
-        .await
-        .unwrap();
+    hub.enroll(&case_enrollment(
+        &cast,
+        &format!("fixture-{index}"),
+        case.mode,
+    ))
+    .await
+    .unwrap();
     let mut problems = Vec::new();
     for (i, before) in case.before.iter().enumerate() {
         let event = cast.event(before, &format!("c{index}-before{i}"));
@@ -1043,7 +1165,12 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
         for origin in Origin::ALL {
             let cast = Cast::new(&hub);
             let event = cast.event(name, &format!("o{index}-{origin:?}"));
-            let about = onboarding::cloudtrail::parse_event(&event).unwrap().account;
+            // As the tracker reads it: the end of a billing transfer is about the
+            // customer, whichever party recorded it.
+            let about = onboarding::cloudtrail::parse_event(&event)
+                .unwrap()
+                .about_customer(&hub.target.management_account)
+                .account;
             let member = [&cast.member_a, &cast.member_b].contains(&&about.to_string());
             let origin_id = match origin {
                 Origin::TheAccount => about.to_string(),
@@ -1054,7 +1181,7 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
                 Origin::AnotherCustomer => onboarding_e2e::accounts::unique_account_id(),
                 _ => continue,
             };
-            hub.enroll(&cast.enrollment("acme", TransferMode::Standalone))
+            hub.enroll(&case_enrollment(&cast, "acme", mode_of(&event)))
                 .await
                 .unwrap();
             let mut event = event;
