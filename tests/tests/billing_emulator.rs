@@ -8,7 +8,6 @@
 
 mod common;
 
-
 use aws_sdk_organizations::types::HandshakeState;
 use chrono::Utc;
 use onboarding::acceptor::AcceptorOutcome;
