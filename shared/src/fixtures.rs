@@ -83,3 +83,24 @@ pub fn allowed_origins(event_name: &str) -> &'static [Origin] {
         other => panic!("no origin rule for {other}"),
     }
 }
+
+/// The transfer mode of the record a fixture's event is about: billing for a billing
+/// transfer's calls and handshakes, standalone for the rest.
+pub fn transfer_mode_of(event: &Value) -> crate::domain::TransferMode {
+    let detail = &event["detail"];
+    let name = detail["eventName"].as_str().unwrap_or_default();
+    let action = detail["responseElements"]["handshake"]["action"]
+        .as_str()
+        .unwrap_or_default();
+    let billing = [
+        "InviteOrganizationToTransferResponsibility",
+        "TerminateResponsibilityTransfer",
+    ]
+    .contains(&name)
+        || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
+    if billing {
+        crate::domain::TransferMode::Billing
+    } else {
+        crate::domain::TransferMode::Standalone
+    }
+}

@@ -67,27 +67,6 @@ async fn enrolled_in(
     (tracker, store)
 }
 
-/// The mode a fixture's event belongs to: billing for a billing transfer's calls and
-/// handshakes, standalone for the rest.
-fn mode_of(event: &Value) -> TransferMode {
-    let detail = &event["detail"];
-    let name = detail["eventName"].as_str().unwrap_or_default();
-    let action = detail["responseElements"]["handshake"]["action"]
-        .as_str()
-        .unwrap_or_default();
-    let billing = [
-        "InviteOrganizationToTransferResponsibility",
-        "TerminateResponsibilityTransfer",
-    ]
-    .contains(&name)
-        || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
-    if billing {
-        TransferMode::Billing
-    } else {
-        TransferMode::Standalone
-    }
-}
-
 /// The account an origin stands for, for an event about `about`; `None` where the origin
 /// does not exist for it (a management or standalone account has no old management
 /// account) or is another origin already.
@@ -125,7 +104,7 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
             let Some(origin_id) = origin_account(origin, &about) else {
                 continue;
             };
-            let (tracker, store) = enrolled_in(mode_of(&event)).await;
+            let (tracker, store) = enrolled_in(fixtures::transfer_mode_of(&event)).await;
             let before = store.load(&about).await.unwrap();
             let outcome = tracker
                 .handle_json(&recorded_in(event.clone(), &origin_id))

@@ -304,8 +304,9 @@ async fn a_second_pass_changes_nothing(
         counts(&[
             ("ListAccounts", 1),
             ("ListHandshakesForOrganization", 1),
-            // The stale outbox, then the four phases not joined.
-            ("Query", 5),
+            // The stale outbox, then the six phases that are not terminal (four of the
+            // invitation paths, two of billing mode).
+            ("Query", 7),
             ("GetItem", 1),
             ("PutItem", 1),
         ]),

@@ -1251,6 +1251,26 @@ fn the_spoke_lets_the_preflight_read_policies_only_when_preflight_reads_is_true(
         .collect();
     assert_eq!(granting.len(), 1, "one policy grants the policy reads");
     let (id, policy) = granting[0];
+    let statements = spoke_policy_behind(&spoke, id, policy, "PreflightReads");
+    let granted = allowed(id, &statements);
+    let actions: BTreeSet<String> = granted.keys().cloned().collect();
+    assert_eq!(
+        actions,
+        set(&POLICY_READS),
+        "{id}: exactly the policy reads"
+    );
+    assert_reads_on_own_account(id, &statements);
+}
+
+/// A YAML snippet (intrinsic functions included) as the JSON text `to_json` makes of it.
+/// The statements of the spoke's policy `id`, after checking that it is on the spoke role
+/// and exists only when the role is created and `parameter` is `"true"`.
+fn spoke_policy_behind<'s>(
+    spoke: &Value,
+    id: &str,
+    policy: &'s Value,
+    parameter: &str,
+) -> Vec<&'s Value> {
     assert_eq!(
         referenced(&policy["Properties"]["RoleName"]),
         Some("SpokeRole"),
@@ -1271,27 +1291,17 @@ fn the_spoke_lets_the_preflight_read_policies_only_when_preflight_reads_is_true(
         operands,
         [
             yaml_as_json("!Condition CreatesSpokeRole"),
-            yaml_as_json(r#"!Equals [!Ref PreflightReads, "true"]"#)
+            yaml_as_json(&format!(r#"!Equals [!Ref {parameter}, "true"]"#))
         ],
-        "{id}: condition {condition} is !And [CreatesSpokeRole, PreflightReads = \"true\"]"
+        "{id}: condition {condition} is !And [CreatesSpokeRole, {parameter} = \"true\"]"
     );
-
-    let statements: Vec<&Value> = policy["Properties"]["PolicyDocument"]["Statement"]
+    policy["Properties"]["PolicyDocument"]["Statement"]
         .as_sequence()
         .expect("Statement")
         .iter()
-        .collect();
-    let granted = allowed(id, &statements);
-    let actions: BTreeSet<String> = granted.keys().cloned().collect();
-    assert_eq!(
-        actions,
-        set(&POLICY_READS),
-        "{id}: exactly the policy reads"
-    );
-    assert_reads_on_own_account(id, &statements);
+        .collect()
 }
 
-/// A YAML snippet (intrinsic functions included) as the JSON text `to_json` makes of it.
 fn yaml_as_json(text: &str) -> String {
     serde_json::to_string(&to_json(&serde_yaml::from_str::<Value>(text).unwrap())).unwrap()
 }
@@ -1437,35 +1447,7 @@ fn the_spoke_accepts_the_target_billing_transfer_only_when_billing_transfer_is_t
         .iter()
         .find(|(policy_id, _)| *policy_id == id)
         .unwrap_or_else(|| panic!("{id}: transfers are accepted by a policy of their own"));
-    assert_eq!(
-        referenced(&policy["Properties"]["RoleName"]),
-        Some("SpokeRole"),
-        "{id}: on the spoke role"
-    );
-    let condition = policy["Condition"].as_str().expect("a condition");
-    let operands: Vec<String> = match &spoke["Conditions"][condition] {
-        Value::Tagged(and) if and.tag == "And" => and
-            .value
-            .as_sequence()
-            .expect("!And operands")
-            .iter()
-            .map(|o| serde_json::to_string(&to_json(o)).unwrap())
-            .collect(),
-        other => panic!("{id}: condition {condition} is !And [...]: {other:?}"),
-    };
-    assert_eq!(
-        operands,
-        [
-            yaml_as_json("!Condition CreatesSpokeRole"),
-            yaml_as_json(r#"!Equals [!Ref BillingTransfer, "true"]"#)
-        ],
-        "{id}: condition {condition} is !And [CreatesSpokeRole, BillingTransfer = \"true\"]"
-    );
-    let statements: Vec<&Value> = policy["Properties"]["PolicyDocument"]["Statement"]
-        .as_sequence()
-        .expect("Statement")
-        .iter()
-        .collect();
+    let statements = spoke_policy_behind(&spoke, id, policy, "BillingTransfer");
     let granted = allowed(id, &statements);
     assert_eq!(
         granted,

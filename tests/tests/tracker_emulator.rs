@@ -223,27 +223,6 @@ fn case_enrollment(cast: &Cast, name: &str, mode: TransferMode) -> Enrollment {
     }
 }
 
-/// The mode a fixture's event belongs to: billing for a billing transfer's calls and
-/// handshakes, standalone for the rest.
-fn mode_of(event: &Value) -> TransferMode {
-    let detail = &event["detail"];
-    let name = detail["eventName"].as_str().unwrap_or_default();
-    let action = detail["responseElements"]["handshake"]["action"]
-        .as_str()
-        .unwrap_or_default();
-    let billing = [
-        "InviteOrganizationToTransferResponsibility",
-        "TerminateResponsibilityTransfer",
-    ]
-    .contains(&name)
-        || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
-    if billing {
-        TransferMode::Billing
-    } else {
-        TransferMode::Standalone
-    }
-}
-
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -1181,9 +1160,13 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
                 Origin::AnotherCustomer => onboarding_e2e::accounts::unique_account_id(),
                 _ => continue,
             };
-            hub.enroll(&case_enrollment(&cast, "acme", mode_of(&event)))
-                .await
-                .unwrap();
+            hub.enroll(&case_enrollment(
+                &cast,
+                "acme",
+                onboarding::fixtures::transfer_mode_of(&event),
+            ))
+            .await
+            .unwrap();
             let mut event = event;
             event["account"] = json!(origin_id);
             event["detail"]["recipientAccountId"] = json!(origin_id);
