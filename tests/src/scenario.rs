@@ -1050,7 +1050,7 @@ async fn billing_act(
         "initech's member left its organization: {member_organization:?}"
     );
     screen.say(&format!(
-        "verified: initech's member is still in its organization {}, and the target's list of          transfers shows initech's as ACCEPTED",
+        "verified: initech's member is still in its organization {}, and the target's list of transfers shows initech's as ACCEPTED",
         customer.organization
     ));
     Ok(())
