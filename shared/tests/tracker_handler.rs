@@ -26,28 +26,15 @@ fn acct(s: &str) -> AccountId {
 async fn setup(
     mode: TransferMode,
 ) -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
-    let store = Arc::new(InMemoryRecordStore::new());
-    let notifier = Arc::new(InMemoryNotifier::new());
-    let enrollment = Enrollment {
+    tracker_for(Enrollment {
         name: EnrollmentName::parse("acme").unwrap(),
         transfer_mode: mode,
         management_account: Some(acct("222222222222")),
         members: vec![acct("333333333333"), acct("444444444444")],
         standalone_accounts: vec![acct("555555555555")],
         placement: Default::default(),
-    };
-    for record in enrollment.records(Utc::now()).unwrap() {
-        store.create(&record).await.unwrap();
-    }
-    let target = Target {
-        organization: OrganizationId::parse("o-exampleorgid").unwrap(),
-        management_account: acct("111111111111"),
-    };
-    (
-        Tracker::new(store.clone(), notifier.clone(), target),
-        store,
-        notifier,
-    )
+    })
+    .await
 }
 
 async fn phase_of(store: &InMemoryRecordStore, account: &str) -> Phase {
@@ -404,18 +391,12 @@ async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
     assert!(!management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
 }
 
-/// The fixtures' customer management account enrolled alone in billing mode.
-async fn billing_setup() -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
+/// A tracker over an in-memory store holding `enrollment`'s records.
+async fn tracker_for(
+    enrollment: Enrollment,
+) -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
     let store = Arc::new(InMemoryRecordStore::new());
     let notifier = Arc::new(InMemoryNotifier::new());
-    let enrollment = Enrollment {
-        name: EnrollmentName::parse("acme").unwrap(),
-        transfer_mode: TransferMode::Billing,
-        management_account: Some(acct("222222222222")),
-        members: vec![],
-        standalone_accounts: vec![],
-        placement: Default::default(),
-    };
     for record in enrollment.records(Utc::now()).unwrap() {
         store.create(&record).await.unwrap();
     }
@@ -428,6 +409,19 @@ async fn billing_setup() -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemory
         store,
         notifier,
     )
+}
+
+/// The fixtures' customer management account enrolled alone in billing mode.
+async fn billing_setup() -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
+    tracker_for(Enrollment {
+        name: EnrollmentName::parse("acme").unwrap(),
+        transfer_mode: TransferMode::Billing,
+        management_account: Some(acct("222222222222")),
+        members: vec![],
+        standalone_accounts: vec![],
+        placement: Default::default(),
+    })
+    .await
 }
 
 async fn customer_record(store: &InMemoryRecordStore) -> OnboardingRecord {

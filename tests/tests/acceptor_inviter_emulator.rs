@@ -61,13 +61,6 @@ async fn target_accounts(hub: &Hub) -> BTreeSet<String> {
     ids.into_iter().collect()
 }
 
-fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
-    published
-        .iter()
-        .filter(|p| p["detail-type"] == detail_type)
-        .collect()
-}
-
 #[tokio::test]
 async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_the_spoke_role() {
     let (emulator, recorder, hub) = hub("acc-join").await;

@@ -74,13 +74,6 @@ async fn sweep_once(hub: &Hub) -> InviterOutcome {
     outcome.clone()
 }
 
-fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
-    published
-        .iter()
-        .filter(|p| p["detail-type"] == detail_type)
-        .collect()
-}
-
 #[tokio::test]
 async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill() {
     let (emulator, recorder, hub) = hub("bill-ok").await;

@@ -192,3 +192,11 @@ pub async fn decline_and_run_until_idle(
     assert!(record.settled_handshakes.contains(declined));
     record
 }
+
+/// The notifications of one detail-type among `published`.
+pub fn of_type<'a>(published: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
+    published
+        .iter()
+        .filter(|p| p["detail-type"] == detail_type)
+        .collect()
+}
