@@ -28,6 +28,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 
+use crate::domain::error_code::is_one_of;
 use crate::domain::{
     judge_offer, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, Offer,
     OnboardingRecord, Operation, Phase, Step, Verdict,
@@ -336,9 +337,12 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 error,
             }),
             Err(error)
-                if matches!(
+                if is_one_of(
                     error.code(),
-                    "HandshakeAlreadyInStateException" | "InvalidHandshakeTransitionException"
+                    &[
+                        "HandshakeAlreadyInStateException",
+                        "InvalidHandshakeTransitionException",
+                    ],
                 ) =>
             {
                 if offer == Offer::TransferBilling {

@@ -23,6 +23,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::billing::ObservedTransfer;
+use crate::domain::error_code::same_code;
 use crate::domain::{
     plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, HandshakeId,
     InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, TransferMode, Waiting,
@@ -252,7 +253,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
                     .await?;
                 Ok(InviterOutcome::Invited { handshake: id })
             }
-            Err(error) if error.code() == "DuplicateHandshakeException" => {
+            Err(error) if same_code(error.code(), "DuplicateHandshakeException") => {
                 let handshakes = self.list_handshakes().await?;
                 match open_invitation_for(&record, &handshakes, Utc::now()) {
                     Some(open) => self.adopt(&account, open).await,

@@ -24,6 +24,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::adapters::organizations::role_arn;
+use crate::domain::error_code::{is_one_of, same_code};
 use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
     DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, Problem,
@@ -272,14 +273,14 @@ where
             });
             match moved.await {
                 Ok(()) => return Ok(Ok(wanted.to_owned())),
-                Err(error) if error.code() == "DestinationParentNotFoundException" => {
+                Err(error) if same_code(error.code(), "DestinationParentNotFoundException") => {
                     return Ok(Err(ou_not_found(ou, &error.failure.message)))
                 }
                 Err(error)
                     if !read_again
-                        && matches!(
+                        && is_one_of(
                             error.code(),
-                            "SourceParentNotFoundException" | "DuplicateAccountException"
+                            &["SourceParentNotFoundException", "DuplicateAccountException"],
                         ) =>
                 {
                     read_again = true;

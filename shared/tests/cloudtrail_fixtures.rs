@@ -109,6 +109,18 @@ fn every_fixture_parses_to_its_domain_event() {
             blocked(ContactInfoMissing),
         ),
         (
+            "leave-organization-denied-by-scp.json",
+            "333333333333",
+            "call_failed",
+            blocked(ServiceControlPolicyDenies),
+        ),
+        (
+            "leave-organization-access-denied.json",
+            "333333333333",
+            "call_failed",
+            blocked(AccessDenied),
+        ),
+        (
             "leave-organization-without-eula.json",
             "333333333333",
             "call_failed",

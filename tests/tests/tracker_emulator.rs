@@ -342,6 +342,16 @@ fn cases() -> Vec<Case> {
             &["CONTACT_INFO_MISSING"],
         ),
         leave_blocked(
+            "leave-organization-denied-by-scp.json",
+            Who::MemberA,
+            &["SERVICE_CONTROL_POLICY_DENIES"],
+        ),
+        leave_blocked(
+            "leave-organization-access-denied.json",
+            Who::MemberA,
+            &["ACCESS_DENIED"],
+        ),
+        leave_blocked(
             "leave-organization-without-eula.json",
             Who::MemberA,
             &["CUSTOMER_AGREEMENT_NOT_ACCEPTED"],

@@ -45,6 +45,7 @@ use chrono::{DateTime, Utc};
 
 use super::sdk_error;
 use crate::domain::billing::{ObservedTransfer, TransferStatus};
+use crate::domain::error_code::same_code;
 use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake, OrganizationId};
 use crate::ports::{
     AccountOrganizations, BillingTransfers, Credentials, Membership, OrganizationsError,
@@ -519,7 +520,7 @@ async fn describe_organization(client: &Client) -> Result<Option<Membership>, Or
         Ok(output) => output,
         Err(err) => {
             let err = map_sdk_error(err);
-            if err.failure.code == "AWSOrganizationsNotInUseException" {
+            if same_code(&err.failure.code, "AWSOrganizationsNotInUseException") {
                 return Ok(None);
             }
             return Err(logged("DescribeOrganization", err));

@@ -27,6 +27,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::organizations::{StsCredentials, ORGANIZATIONS_REGION};
 use super::sdk_error::{self, SdkFailure};
+use crate::domain::error_code::same_code;
 use crate::domain::preflight::{
     AccountFacts, Contact, PhoneVerification, PolicyDocument, Read, SeenOrganization,
     UnreadPolicies,
@@ -187,7 +188,7 @@ async fn contact(client: &aws_sdk_account::Client) -> Result<Contact, SdkFailure
         }),
         Err(error) => {
             let failure = sdk_error::read(&error);
-            if failure.code == "ResourceNotFoundException" {
+            if same_code(&failure.code, "ResourceNotFoundException") {
                 Ok(Contact::Missing)
             } else {
                 Err(failure)
@@ -444,7 +445,7 @@ where
 
 /// A failure of `code` means the resource has no policy.
 fn absent_when(failure: SdkFailure, code: &str) -> Result<Option<String>, SdkFailure> {
-    if failure.code == code {
+    if same_code(&failure.code, code) {
         Ok(None)
     } else {
         Err(failure)

@@ -7,6 +7,8 @@
 //! are always kept on the blocker, so nothing AWS said is lost.
 
 use chrono::{DateTime, Utc};
+
+use super::error_code::{canonical, denied_by_scp, is_one_of};
 use serde::{Deserialize, Serialize};
 
 /// An error AWS returned, as far as we know it.
@@ -75,6 +77,7 @@ pub enum BlockerCode {
     UnusedPrepaymentBalance,
     LegacyPermissionsInUse,
     AccessDenied,
+    ServiceControlPolicyDenies,
     AccountNotFound,
     HandshakeNotFound,
     HandshakeNotOpen,
@@ -124,6 +127,7 @@ impl BlockerCode {
             UnusedPrepaymentBalance => UNUSED_PREPAYMENT_BALANCE,
             LegacyPermissionsInUse => LEGACY_PERMISSIONS_IN_USE,
             AccessDenied => ACCESS_DENIED,
+            ServiceControlPolicyDenies => SERVICE_CONTROL_POLICY_DENIES,
             AccountNotFound => ACCOUNT_NOT_FOUND,
             HandshakeNotFound => HANDSHAKE_NOT_FOUND,
             HandshakeNotOpen => HANDSHAKE_NOT_OPEN,
@@ -241,6 +245,10 @@ mod explanation {
     pub const ACCESS_DENIED: Explanation = (
         "The caller is not allowed to perform this Organizations call.",
         "Check the IAM permissions of the role making the call (the spoke role in customer accounts, the hub function's role in the target organization).",
+    );
+    pub const SERVICE_CONTROL_POLICY_DENIES: Explanation = (
+        "A service control policy of the account's organization denies this call (AWS: \"with an explicit deny in a service control policy\"); many organizations deny leaving as a guardrail.",
+        "Ask the old organization's management account to lift the SCP for this account: in AWS Organizations > Policies, find the service control policy attached to the account, its OUs or the root that denies the action (often organizations:LeaveOrganization), and detach it from the account or add an exception for it (for instance a condition on aws:PrincipalArn that excludes the spoke role); the next attempt then succeeds.",
     );
     pub const ACCOUNT_NOT_FOUND: Explanation = (
         "AWS does not know this account id in this context.",
@@ -557,33 +565,38 @@ pub const RETRYABLE_FAILURE_CODES: &[&str] = &[
 
 /// Whether AWS throttled the call (see [`THROTTLING_CODES`]).
 pub fn is_throttling_code(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code)
+    is_one_of(code, THROTTLING_CODES)
 }
 
 /// Whether retrying can help with an error of this code.
 pub fn is_transient_code(code: &str) -> bool {
-    is_throttling_code(code) || RETRYABLE_FAILURE_CODES.contains(&code)
+    is_throttling_code(code) || is_one_of(code, RETRYABLE_FAILURE_CODES)
 }
 
 /// Classifies a failed Organizations call.
 pub fn classify(failure: &AwsFailure) -> FailureClass {
-    match failure.code.as_str() {
+    // Matched without the `Exception` suffix: CloudTrail records some codes without it.
+    match canonical(&failure.code) {
         code if is_transient_code(code) => FailureClass::Transient,
-        "HandshakeAlreadyInStateException" => FailureClass::AlreadyInState,
-        "DuplicateHandshakeException" => FailureClass::DuplicateInvitation,
-        "MasterCannotLeaveOrganizationException" => {
+        "HandshakeAlreadyInState" => FailureClass::AlreadyInState,
+        "DuplicateHandshake" => FailureClass::DuplicateInvitation,
+        "MasterCannotLeaveOrganization" => {
             FailureClass::Blocker(BlockerCode::ManagementMustDeleteOrganization)
         }
-        "OrganizationNotEmptyException" => FailureClass::Blocker(BlockerCode::OrganizationNotEmpty),
-        "AccessDeniedException" | "AccessDeniedForDependencyException" => {
+        "OrganizationNotEmpty" => FailureClass::Blocker(BlockerCode::OrganizationNotEmpty),
+        "AccessDenied" | "AccessDeniedForDependency" if denied_by_scp(&failure.message) => {
+            FailureClass::Blocker(BlockerCode::ServiceControlPolicyDenies)
+        }
+        "AccessDenied" | "AccessDeniedForDependency" => {
             FailureClass::Blocker(BlockerCode::AccessDenied)
         }
-        "AccountNotFoundException" => FailureClass::Blocker(BlockerCode::AccountNotFound),
-        "HandshakeNotFoundException" => FailureClass::Blocker(BlockerCode::HandshakeNotFound),
-        "InvalidHandshakeTransitionException" => {
-            FailureClass::Blocker(BlockerCode::HandshakeNotOpen)
-        }
-        "ConstraintViolationException" | "HandshakeConstraintViolationException" => {
+        // InviteAccountToOrganization: the target management account's e-mail address is
+        // not verified (API reference, AccountOwnerNotVerifiedException).
+        "AccountOwnerNotVerified" => FailureClass::Blocker(BlockerCode::ManagementEmailNotVerified),
+        "AccountNotFound" => FailureClass::Blocker(BlockerCode::AccountNotFound),
+        "HandshakeNotFound" => FailureClass::Blocker(BlockerCode::HandshakeNotFound),
+        "InvalidHandshakeTransition" => FailureClass::Blocker(BlockerCode::HandshakeNotOpen),
+        "ConstraintViolation" | "HandshakeConstraintViolation" => {
             match known_reason(failure) {
                 Some((_, BlockerCode::StillInOrganization)) => FailureClass::StillInOrganization,
                 // Leaving a management account is the same situation whatever exception says it.
@@ -700,10 +713,39 @@ mod tests {
             ),
             ("ConcurrentModificationException", FailureClass::Transient),
             ("TooManyRequestsException", FailureClass::Transient),
+            (
+                "AccountOwnerNotVerifiedException",
+                FailureClass::Blocker(BlockerCode::ManagementEmailNotVerified),
+            ),
+            // CloudTrail's spellings of the same codes.
+            (
+                "AccessDenied",
+                FailureClass::Blocker(BlockerCode::AccessDenied),
+            ),
+            ("Throttling", FailureClass::Transient),
+            (
+                "MasterCannotLeaveOrganization",
+                FailureClass::Blocker(BlockerCode::ManagementMustDeleteOrganization),
+            ),
         ];
         for (code, class) in cases {
             assert_eq!(classify(&AwsFailure::new(code, None, "m")), class, "{code}");
         }
+    }
+
+    #[test]
+    fn a_denial_by_a_service_control_policy_names_the_scp() {
+        let message = "User: arn:aws:sts::222222222222:assumed-role/OrgOnboardingSpoke/leave is not authorized to perform: organizations:LeaveOrganization on resource: * with an explicit deny in a service control policy";
+        for code in ["AccessDenied", "AccessDeniedException"] {
+            let failure = AwsFailure::new(code, None, message);
+            assert_eq!(
+                classify(&failure),
+                FailureClass::Blocker(BlockerCode::ServiceControlPolicyDenies),
+                "{code}"
+            );
+        }
+        let (_, remediation) = BlockerCode::ServiceControlPolicyDenies.explain();
+        assert!(remediation.contains("service control policy") && remediation.contains("detach"));
     }
 
     #[test]

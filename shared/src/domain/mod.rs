@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod blocker;
 pub mod counts;
+pub mod error_code;
 pub mod event;
 pub mod ids;
 pub mod org_trust;

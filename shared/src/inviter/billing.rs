@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::{Inviter, InviterError, InviterOutcome, Run, ATTEMPTS};
 use crate::domain::billing::{ObservedTransfer, TransferStatus};
+use crate::domain::error_code::same_code;
 use crate::domain::{
     Closure, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord, Operation, Phase,
 };
@@ -95,7 +96,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
                     handshake: handshake.id,
                 })
             }
-            Err(error) if error.code() == "DuplicateHandshakeException" => {
+            Err(error) if same_code(error.code(), "DuplicateHandshakeException") => {
                 // Sent meanwhile (or by a person): adopt it from a fresh list.
                 let fresh = retry::transient(ATTEMPTS, || self.organization.transfers()).await?;
                 let mine: Vec<&ObservedTransfer> =
