@@ -34,6 +34,7 @@ mod http;
 pub mod hub;
 pub mod recorder;
 pub mod scenario;
+pub mod template;
 
 pub use accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
 pub use emulator::Emulator;

@@ -11,7 +11,7 @@ mod common;
 use aws_sdk_organizations::types::HandshakeState;
 use chrono::Utc;
 use onboarding::acceptor::AcceptorOutcome;
-use onboarding::domain::billing::{first_day_of_next_month, BillingTerms};
+use onboarding::domain::billing::{default_start, first_day_of_next_month, BillingTerms};
 use onboarding::domain::{BlockerCode, Phase, TransferMode};
 use onboarding::inviter::InviterOutcome;
 use onboarding::notifications::{self as n, Detail as _};
@@ -113,7 +113,7 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
     let transfer = terms.transfer.clone().expect("the accepted transfer");
     assert_eq!(
         terms.starts_at.map(|at| at.date_naive()),
-        Some(first_day_of_next_month(Utc::now()).date_naive()),
+        Some(default_start(Utc::now()).date_naive()),
         "the bill changes hands on the first day of next month"
     );
     assert!(record.placed.is_some(), "onboarding ended");

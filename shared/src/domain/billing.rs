@@ -95,16 +95,37 @@ pub struct BillingTerms {
 
 impl BillingTerms {
     /// The start to invite with, at `now`.
+    /// A start too near to be accepted in time gives way to the default.
     pub fn start_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         self.start
-            .filter(|start| *start > now)
-            .unwrap_or_else(|| first_day_of_next_month(now))
+            .filter(|start| *start >= now + invitation_lead())
+            .unwrap_or_else(|| default_start(now))
     }
 }
 
+/// How long before its start a transfer invitation must be sent: AWS requires the
+/// invitation to be accepted at least 24 hours before the transfer starts (AWS Billing
+/// User Guide, billing transfer: "accept the invitation at least 24 hours before the
+/// start date"), and the acceptance needs time of its own (the acceptor's next run, a
+/// spoke deployed late): 24 hours more.
+pub fn invitation_lead() -> chrono::Duration {
+    chrono::Duration::hours(48)
+}
+
 /// When an invited transfer takes effect unless the operator says otherwise: the first
-/// day of the month after `now`, at midnight UTC (a bill changes hands on a month's
-/// boundary).
+/// day of a month, at midnight UTC (a bill changes hands on a month's boundary): the
+/// next one that is at least [`invitation_lead`] away, so an invitation sent on a month's
+/// last day starts on the first of the month after next.
+pub fn default_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let next = first_day_of_next_month(now);
+    if next >= now + invitation_lead() {
+        next
+    } else {
+        first_day_of_next_month(next)
+    }
+}
+
+/// The first day of the month after `now`, at midnight UTC.
 pub fn first_day_of_next_month(now: DateTime<Utc>) -> DateTime<Utc> {
     let (year, month) = if now.month() == 12 {
         (now.year() + 1, 1)
@@ -135,6 +156,23 @@ mod tests {
             first_day_of_next_month(at(2027, 2, 1, 0)),
             at(2027, 3, 1, 0)
         );
+    }
+
+    #[test]
+    fn a_default_start_leaves_a_day_to_accept_and_a_day_aws_requires() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        assert_eq!(default_start(at(2026, 12, 2, 15)), at(2027, 1, 1, 0));
+        // Sent on a month's last day (or the day before, late): the first of next month is
+        // too near to be accepted 24 hours before it.
+        assert_eq!(default_start(at(2026, 12, 31, 9)), at(2027, 2, 1, 0));
+        assert_eq!(default_start(at(2026, 12, 30, 1)), at(2027, 2, 1, 0));
+        assert_eq!(default_start(at(2026, 12, 29, 23)), at(2027, 1, 1, 0));
+        let terms = BillingTerms {
+            start: Some(at(2027, 1, 1, 0)),
+            ..BillingTerms::default()
+        };
+        assert_eq!(terms.start_at(at(2026, 12, 31, 12)), at(2027, 2, 1, 0));
+        assert_eq!(terms.start_at(at(2026, 12, 20, 12)), at(2027, 1, 1, 0));
     }
 
     #[test]
