@@ -32,6 +32,7 @@ pub mod inviter;
 pub mod metrics;
 pub mod notifications;
 pub mod pace;
+pub mod permissions;
 pub mod placer;
 pub mod ports;
 pub mod preflight;

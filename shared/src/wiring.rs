@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use serde_json::Value;
 
 use crate::acceptor::Acceptor;
@@ -47,6 +48,20 @@ pub struct Wiring {
     config: Config,
     spoke_client_hook: Option<ClientHook>,
     organizations: Option<aws_sdk_organizations::Client>,
+    /// Added to every client built with the function's own credentials (the harness logs
+    /// each function's calls for the IAM check this way).
+    interceptors: Vec<SharedInterceptor>,
+}
+
+/// A client of `$sdk` from the wiring's configuration, with its interceptors.
+macro_rules! client {
+    ($wiring:expr, $sdk:ident) => {{
+        let mut builder = $sdk::config::Builder::from(&$wiring.aws);
+        for interceptor in &$wiring.interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
 }
 
 impl Wiring {
@@ -56,7 +71,14 @@ impl Wiring {
             config: config.clone(),
             spoke_client_hook: None,
             organizations: None,
+            interceptors: Vec::new(),
         }
+    }
+
+    /// Adds `interceptor` to every client built with the function's own credentials.
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptors.push(interceptor);
+        self
     }
 
     /// Passes every spoke client's configuration through `hook` (the test harness records
@@ -81,12 +103,12 @@ impl Wiring {
     }
 
     pub fn store(&self) -> DynamoRecordStore {
-        record_store(&self.aws, &self.config.table_name)
+        DynamoRecordStore::new(client!(self, aws_sdk_dynamodb), &self.config.table_name)
     }
 
     pub fn notifier(&self) -> EventBridgeNotifier {
         EventBridgeNotifier::new(
-            aws_sdk_eventbridge::Client::new(&self.aws),
+            client!(self, aws_sdk_eventbridge),
             &self.config.event_bus_name,
         )
     }
@@ -103,14 +125,19 @@ impl Wiring {
         let client = self
             .organizations
             .clone()
-            .unwrap_or_else(|| aws_sdk_organizations::Client::new(&self.aws));
+            .unwrap_or_else(|| client!(self, aws_sdk_organizations));
         SdkTargetOrganization::new(client)
     }
 
     /// Customer accounts are reached through the spoke role only.
     fn spoke_credentials(&self) -> Result<StsCredentials, ConfigError> {
         let spoke = self.config.require_spoke()?;
-        let mut credentials = StsCredentials::new(&self.aws, &spoke.role_name, &spoke.external_id);
+        let mut credentials = StsCredentials::with_sts_client(
+            client!(self, aws_sdk_sts),
+            &self.aws,
+            &spoke.role_name,
+            &spoke.external_id,
+        );
         if let Some(hook) = &self.spoke_client_hook {
             credentials = credentials.with_client_hook(hook.clone());
         }
@@ -153,7 +180,7 @@ impl Wiring {
         Placer::new(
             self.tracker(),
             self.target_organization(),
-            StsTargetAccess::new(aws_sdk_sts::Client::new(&self.aws)),
+            StsTargetAccess::new(client!(self, aws_sdk_sts)),
         )
         .with_access_role(self.config.access_role_name.clone())
         .with_sweep_limits(self.config.sweep_limits)

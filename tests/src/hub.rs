@@ -24,14 +24,17 @@ use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;
 use onboarding::wiring::{
-    AwsAcceptor, AwsInviter, AwsPlacer, AwsPreflight, AwsReconciler, AwsTracker, Wiring,
+    AwsAcceptor, AwsInviter, AwsPlacer, AwsPreflight, AwsReconciler, AwsTracker, Function, Wiring,
 };
 
 use crate::accounts::{AwsAccount, CallerIdentity, IdentityKind, SpokeRole};
+use crate::call_log;
 use crate::counter::CallCounter;
 use crate::emulator::Emulator;
 use crate::event_loop::{Dispatcher, EventLoop, HUB_BUS_NAME};
-use crate::recorder::{recorded_organizations_client, Recorder};
+use crate::recorder::{
+    recorded_organizations_client, recorded_organizations_client_with, Recorder,
+};
 
 /// A short unique prefix for a test's table, rules and queues: `name-` and 8 hex digits.
 pub fn unique_prefix(name: &str) -> String {
@@ -132,12 +135,44 @@ impl Hub {
             .with_organizations_client(recorded_organizations_client(&self.account, &self.recorder))
     }
 
+    /// The wiring of one function: as [`Hub::wiring`], and every call it makes, with its
+    /// own role or the spoke role, is logged for the IAM check ([`crate::call_log`]).
+    pub fn wiring_for(&self, function: &'static str) -> Wiring {
+        let calls = call_log::FunctionCalls {
+            function,
+            hub_account: self.account.account_id().to_owned(),
+            stack: serde_json::json!({
+                "params": {
+                    "TargetOrganizationId": self.target.organization.as_str(),
+                    "TargetManagementAccountId": self.target.management_account.as_str(),
+                    "SpokeRoleName": self.spoke.name,
+                    "AccessRoleName": DEFAULT_ACCESS_ROLE_NAME,
+                    "HubEventBusName": HUB_BUS_NAME,
+                },
+                "names": { "RecordTable": self.table },
+            }),
+        };
+        let recorder = self.recorder.clone();
+        let spoke_calls = calls.clone();
+        let hook: ClientHook = Arc::new(move |session: &SpokeSession, builder| {
+            builder
+                .interceptor(recorder.interceptor(&session_identity(session)))
+                .interceptor(spoke_calls.spoke(session.account.as_str()))
+        });
+        let organizations =
+            recorded_organizations_client_with(&self.account, &self.recorder, Some(calls.hub()));
+        Wiring::new(self.account.config(), &self.config())
+            .with_spoke_client_hook(hook)
+            .with_organizations_client(organizations)
+            .with_interceptor(calls.hub())
+    }
+
     pub fn store(&self) -> DynamoRecordStore {
         self.wiring().store()
     }
 
     pub fn tracker(&self) -> AwsTracker {
-        self.wiring().tracker()
+        self.wiring_for(AwsTracker::NAME).tracker()
     }
 
     /// The tracker with every client it uses (DynamoDB, EventBridge, Organizations)
@@ -204,27 +239,27 @@ impl Hub {
     }
 
     pub fn acceptor(&self) -> AwsAcceptor {
-        self.wiring()
+        self.wiring_for(AwsAcceptor::NAME)
             .acceptor()
             .expect("the hub's configuration names the spoke role")
     }
 
     pub fn inviter(&self) -> AwsInviter {
-        self.wiring().inviter()
+        self.wiring_for(AwsInviter::NAME).inviter()
     }
 
     pub fn placer(&self) -> AwsPlacer {
-        self.wiring().placer()
+        self.wiring_for(AwsPlacer::NAME).placer()
     }
 
     pub fn preflight(&self) -> AwsPreflight {
-        self.wiring()
+        self.wiring_for(AwsPreflight::NAME)
             .preflight()
             .expect("the hub's configuration names the spoke role")
     }
 
     pub fn reconciler(&self) -> AwsReconciler {
-        self.wiring()
+        self.wiring_for(AwsReconciler::NAME)
             .reconciler()
             .expect("the hub's configuration names the spoke role")
     }
@@ -260,13 +295,12 @@ impl Hub {
     /// acceptor, inviter, placer), as Lambda would: a handler's `Err` leaves the message
     /// for a retry.
     pub fn dispatcher(&self) -> Result<Dispatcher> {
-        let wiring = self.wiring();
         self.event_loop
             .dispatcher()
-            .function::<AwsTracker>(&wiring)?
-            .function::<AwsAcceptor>(&wiring)?
-            .function::<AwsInviter>(&wiring)?
-            .function::<AwsPlacer>(&wiring)
+            .function::<AwsTracker>(&self.wiring_for(AwsTracker::NAME))?
+            .function::<AwsAcceptor>(&self.wiring_for(AwsAcceptor::NAME))?
+            .function::<AwsInviter>(&self.wiring_for(AwsInviter::NAME))?
+            .function::<AwsPlacer>(&self.wiring_for(AwsPlacer::NAME))
     }
 }
 

@@ -24,6 +24,7 @@
 //! behaviour must never rely on them.
 
 pub mod accounts;
+pub mod call_log;
 pub mod compat;
 pub mod counter;
 pub mod customers;

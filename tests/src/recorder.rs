@@ -260,7 +260,19 @@ pub fn recorded_organizations_client(
     account: &AwsAccount,
     recorder: &Recorder,
 ) -> aws_sdk_organizations::Client {
+    recorded_organizations_client_with(account, recorder, None)
+}
+
+/// The same, with one more interceptor (a function's IAM call log).
+pub fn recorded_organizations_client_with(
+    account: &AwsAccount,
+    recorder: &Recorder,
+    extra: Option<aws_smithy_runtime_api::client::interceptors::SharedInterceptor>,
+) -> aws_sdk_organizations::Client {
     let mut builder = aws_sdk_organizations::config::Builder::from(account.config());
+    if let Some(interceptor) = extra {
+        builder.push_interceptor(interceptor);
+    }
     if let Some(faults) = recorder.inner.faults.lock().expect("faults lock").as_ref() {
         builder = builder.interceptor(faults.interceptor(account.account_id()));
     }

@@ -1,0 +1,399 @@
+//! The permission manifest: every AWS operation the product calls, what AWS authorizes
+//! it by (the IAM action, the resource ARN it acts on, the condition keys the call sets),
+//! and the permissions the API reference says it implies beyond its own action.
+//!
+//! One place, beside the operations: `make test` checks every function's role in
+//! `template.yaml` and the spoke's role in `infra/spoke.yaml` against it with AWS's own
+//! authorization data (`infra/iam/`), evaluates every call the end-to-end tests record
+//! against the role of the function that made it, and `onboardctl doctor --permissions`
+//! simulates it against a deployed stack's roles.
+//!
+//! Placeholders in resources and context values (rendered by the checker, or by
+//! [`Grant::render`] in `onboardctl`): `${AWS::Partition}`, `${AWS::Region}`,
+//! `${AWS::AccountId}` (the account of the principal), a template parameter
+//! (`${TargetOrganizationId}`), a resource's name by logical id (`${RecordTable}`),
+//! `${request.PATH}` (a field of the call's request, `[*]` for every element;
+//! `${request.F|/index/%}`: `/index/` and the field when present, else nothing) and
+//! `${response.PATH}`. `samples` gives request fields their values where no call was
+//! recorded (the template check and the doctor).
+
+use serde::Serialize;
+
+/// Who makes a call: a function's execution role in the hub, or the spoke role a hub
+/// function assumes in a customer account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Principal {
+    Tracker,
+    Acceptor,
+    Inviter,
+    Reconciler,
+    Placer,
+    Preflight,
+    /// `infra/spoke.yaml`'s SpokeRole, assumed by the acceptor, the reconciler and the
+    /// preflight.
+    Spoke,
+}
+
+impl Principal {
+    pub const ALL: [Principal; 7] = [
+        Principal::Tracker,
+        Principal::Acceptor,
+        Principal::Inviter,
+        Principal::Reconciler,
+        Principal::Placer,
+        Principal::Preflight,
+        Principal::Spoke,
+    ];
+
+    /// The principal's name in the manifest: the function's, or `spoke`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Principal::Tracker => "tracker",
+            Principal::Acceptor => "acceptor",
+            Principal::Inviter => "inviter",
+            Principal::Reconciler => "reconciler",
+            Principal::Placer => "placer",
+            Principal::Preflight => "preflight",
+            Principal::Spoke => "spoke",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Principal> {
+        Principal::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The template (`hub`: template.yaml, `spoke`: infra/spoke.yaml) and the role's
+    /// logical id in it.
+    pub fn role(self) -> (&'static str, &'static str) {
+        match self {
+            Principal::Tracker => ("hub", "TrackerRole"),
+            Principal::Acceptor => ("hub", "AcceptorRole"),
+            Principal::Inviter => ("hub", "InviterRole"),
+            Principal::Reconciler => ("hub", "ReconcilerRole"),
+            Principal::Placer => ("hub", "PlacerRole"),
+            Principal::Preflight => ("hub", "PreflightRole"),
+            Principal::Spoke => ("spoke", "SpokeRole"),
+        }
+    }
+
+    /// The stack output naming the deployed role (`onboardctl doctor --stack`); the
+    /// spoke's is in each customer account's stack.
+    pub fn role_output(self) -> Option<&'static str> {
+        match self {
+            Principal::Tracker => Some("TrackerRoleArn"),
+            Principal::Acceptor => Some("AcceptorRoleArn"),
+            Principal::Inviter => Some("InviterRoleArn"),
+            Principal::Reconciler => Some("ReconcilerRoleArn"),
+            Principal::Placer => Some("PlacerRoleArn"),
+            Principal::Preflight => Some("PreflightRoleArn"),
+            Principal::Spoke => None,
+        }
+    }
+}
+
+/// One permission AWS checks for a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub action: &'static str,
+    /// Every resource AWS authorizes the action on (MoveAccount: the account, its source
+    /// and its destination parent).
+    pub resources: &'static [&'static str],
+    /// Condition keys the call sets, with their values.
+    #[serde(serialize_with = "as_map")]
+    pub context: &'static [(&'static str, &'static str)],
+    /// For a recorded call: the grant applies only when this request path exists (the
+    /// item actions of TransactWriteItems). The template check always applies it.
+    pub when: Option<&'static str>,
+    /// A permission AWS requires beyond the call's own action, and which action implies it.
+    pub implied_by: Option<&'static str>,
+    /// Values of request fields where no call was recorded; each is checked.
+    #[serde(serialize_with = "as_multimap")]
+    pub samples: &'static [(&'static str, &'static str)],
+    /// Where AWS says so.
+    pub source: &'static str,
+}
+
+/// An SDK operation and the permissions it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    /// The service as the Rust SDK names it (`Metadata::service`).
+    pub service: &'static str,
+    /// The operation as the SDK names it (`Metadata::name`).
+    pub operation: &'static str,
+    pub grants: &'static [Grant],
+}
+
+fn as_map<S: serde::Serializer>(
+    pairs: &&'static [(&'static str, &'static str)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(pairs.iter().copied())
+}
+
+fn as_multimap<S: serde::Serializer>(
+    pairs: &&'static [(&'static str, &'static str)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+    for (key, value) in pairs.iter() {
+        map.entry(key).or_default().push(value);
+    }
+    serializer.collect_map(map)
+}
+
+const fn grant(action: &'static str, resources: &'static [&'static str]) -> Grant {
+    Grant {
+        action,
+        resources,
+        context: &[],
+        when: None,
+        implied_by: None,
+        samples: &[],
+        source: "",
+    }
+}
+
+const SAR: &str = "Service Authorization Reference";
+
+mod catalog;
+pub use catalog::*;
+
+/// The operations each principal calls. One list per function: what its handler and the
+/// adapters it is built with (`wiring`) call.
+pub fn operations(principal: Principal) -> &'static [&'static Operation] {
+    match principal {
+        Principal::Tracker => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_ANY_INDEX,
+            &PUT_EVENTS,
+            &DESCRIBE_TARGET_ACCOUNT,
+            &LIST_INBOUND_TRANSFERS,
+            &LIST_OUTBOUND_TRANSFERS,
+        ],
+        Principal::Acceptor => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_ANY_INDEX,
+            &PUT_EVENTS,
+            &ASSUME_SPOKE_ROLE,
+            &DESCRIBE_OWN_ORGANIZATION,
+            &DESCRIBE_TARGET_ACCOUNT,
+            &LIST_INBOUND_TRANSFERS,
+            &LIST_OUTBOUND_TRANSFERS,
+        ],
+        Principal::Inviter => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_ANY_INDEX,
+            &PUT_EVENTS,
+            &INVITE_ACCOUNT,
+            &LIST_TARGET_HANDSHAKES,
+            &LIST_TARGET_ACCOUNTS,
+            &INVITE_TO_TRANSFER_BILLING,
+            &LIST_INBOUND_TRANSFERS,
+            &LIST_OUTBOUND_TRANSFERS,
+        ],
+        Principal::Reconciler => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_RECONCILER_INDEXES,
+            &PUT_EVENTS,
+            &ASSUME_SPOKE_ROLE,
+            &LIST_TARGET_ACCOUNTS,
+            &LIST_TARGET_HANDSHAKES,
+            &DESCRIBE_TARGET_ACCOUNT,
+        ],
+        Principal::Placer => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_PLACER_INDEXES,
+            &PUT_EVENTS,
+            &LIST_ROOTS,
+            &LIST_PARENTS,
+            &LIST_OUS_FOR_PARENT,
+            &MOVE_ACCOUNT,
+            &LIST_ACCOUNT_TAGS,
+            &TAG_ACCOUNT,
+            &DESCRIBE_TARGET_ACCOUNT,
+            &ASSUME_ACCESS_ROLE,
+        ],
+        Principal::Preflight => &[
+            &LAMBDA_LOGS,
+            &LAMBDA_DEAD_LETTER,
+            &GET_ITEM,
+            &PUT_ITEM,
+            &UPDATE_ITEM,
+            &DELETE_ITEM,
+            &TRANSACT_WRITE_ITEMS,
+            &QUERY_PREFLIGHT_INDEXES,
+            &PUT_EVENTS,
+            &ASSUME_SPOKE_ROLE,
+        ],
+        Principal::Spoke => &[
+            // The acceptor's.
+            &LIST_OWN_HANDSHAKES,
+            &ACCEPT_HANDSHAKE,
+            &DECLINE_HANDSHAKE,
+            // The reconciler's (and the acceptor's check of the account's organization).
+            &DESCRIBE_CUSTOMER_ORGANIZATION,
+            &LIST_CUSTOMER_ACCOUNTS,
+            // The preflight's.
+            &GET_CONTACT_INFORMATION,
+            &GET_ACCOUNT_INFORMATION,
+            &LIST_DELEGATED_ADMINISTRATORS,
+            &LIST_ROLES,
+            &LIST_BUCKETS,
+            &GET_BUCKET_POLICY,
+            &GET_BUCKET_LOCATION,
+            &LIST_KEYS,
+            &GET_KEY_POLICY,
+            &LIST_TOPICS,
+            &GET_TOPIC_ATTRIBUTES,
+            &LIST_QUEUES,
+            &GET_QUEUE_ATTRIBUTES,
+            &LIST_FUNCTIONS,
+            &GET_FUNCTION_POLICY,
+        ],
+    }
+}
+
+/// The operation `principal` calls as `service`/`operation`, if the manifest has it.
+pub fn find(principal: Principal, service: &str, operation: &str) -> Option<&'static Operation> {
+    operations(principal)
+        .iter()
+        .copied()
+        .find(|op| op.service == service && op.operation == operation)
+}
+
+/// The manifest as `infra/iam/check.mjs` reads it.
+pub fn manifest_json() -> serde_json::Value {
+    let principals: serde_json::Map<String, serde_json::Value> = Principal::ALL
+        .iter()
+        .map(|p| {
+            let (template, role) = p.role();
+            (
+                p.name().to_owned(),
+                serde_json::json!({ "template": template, "role": role }),
+            )
+        })
+        .collect();
+    let operations: Vec<serde_json::Value> = Principal::ALL
+        .iter()
+        .flat_map(|&p| {
+            operations(p).iter().map(move |op| {
+                let mut value = serde_json::to_value(op).expect("the manifest serializes");
+                value["principal"] = p.name().into();
+                value["function"] = p.name().into();
+                value
+            })
+        })
+        .collect();
+    serde_json::json!({ "principals": principals, "operations": operations })
+}
+
+/// How many operations and distinct actions the manifest names (the closing note's size).
+pub fn size() -> (usize, usize) {
+    let mut operations = std::collections::BTreeSet::new();
+    let mut actions = std::collections::BTreeSet::new();
+    for principal in Principal::ALL {
+        for op in self::operations(principal) {
+            operations.insert((op.service, op.operation));
+            actions.extend(op.grants.iter().map(|g| g.action));
+        }
+    }
+    (operations.len(), actions.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grant_names_its_source_and_a_resource() {
+        for principal in Principal::ALL {
+            for op in operations(principal) {
+                for grant in op.grants {
+                    assert!(
+                        !grant.source.is_empty(),
+                        "{} {}: no source",
+                        op.operation,
+                        grant.action
+                    );
+                    assert!(
+                        !grant.resources.is_empty(),
+                        "{} {}: no resource",
+                        op.operation,
+                        grant.action
+                    );
+                    assert!(
+                        grant.action.contains(':'),
+                        "{}: action without service",
+                        grant.action
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_invitation_with_tags_needs_tag_resource() {
+        let invite = find(
+            Principal::Inviter,
+            "Organizations",
+            "InviteAccountToOrganization",
+        )
+        .expect("the inviter invites");
+        let implied: Vec<_> = invite
+            .grants
+            .iter()
+            .filter(|g| g.implied_by.is_some())
+            .collect();
+        assert_eq!(implied.len(), 1);
+        assert_eq!(implied[0].action, "organizations:TagResource");
+    }
+
+    #[test]
+    fn the_manifest_lists_each_principal_once_with_its_operations() {
+        let json = manifest_json();
+        assert_eq!(
+            json["principals"].as_object().unwrap().len(),
+            Principal::ALL.len()
+        );
+        assert_eq!(json["principals"]["spoke"]["role"], "SpokeRole");
+        let first = &json["operations"][0];
+        assert_eq!(first["principal"], "tracker");
+        assert!(first["grants"][0]["context"].is_object());
+        let (operations, actions) = size();
+        assert!(
+            operations > 30 && actions > 30,
+            "{operations} operations, {actions} actions"
+        );
+    }
+}
