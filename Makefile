@@ -4,15 +4,25 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac unit bench bench-scale coldstart package fakecloud nextest
+.PHONY: demo test lint iac iam unit bench bench-scale coldstart package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
 	$(CARGO) run --quiet --locked -p onboarding-e2e --bin demo
 
-## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator)
+## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator), then
+## the IAM checks: every role against the permission manifest, every call the tests logged
+## against the role of the function that made it (infra/iam/)
 test: fakecloud nextest lint iac
+	@rm -rf target/iam-calls
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	@$(MAKE) --no-print-directory iam
+
+## iam: the IAM checker's own tests, then the checks (needs `make iac` and the tests' call logs)
+iam:
+	@infra/iam/install.sh
+	node --test infra/iam/test/
+	@infra/iam/check.sh
 
 lint:
 	$(CARGO) fmt --all --check

@@ -76,6 +76,21 @@ except InvalidDocumentException as error:
 with open(target, "w", encoding="utf-8") as f:
     json.dump(result, f, indent=1)
 PY
+# The IAM checker (infra/iam/check.mjs) reads both templates as JSON: the transformed hub, and
+# the spoke with its short-form intrinsics (!Ref, !Sub) in long form.
+mkdir -p target/iam
+cp "$transformed" target/iam/hub.json
+"$py" - infra/spoke.yaml target/iam/spoke.json <<'PY'
+import json
+import sys
+
+from samtranslator.yaml_helper import yaml_parse
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    template = yaml_parse(f.read())
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump(template, f, indent=1)
+PY
 "$VENV/bin/cfn-lint" --non-zero-exit-code informational -- "$transformed"
 
 # --- 3. checkov ----------------------------------------------------------------------------

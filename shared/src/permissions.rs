@@ -13,7 +13,8 @@
 //! `${AWS::AccountId}` (the account of the principal), a template parameter
 //! (`${TargetOrganizationId}`), a resource's name by logical id (`${RecordTable}`),
 //! `${request.PATH}` (a field of the call's request, `[*]` for every element;
-//! `${request.F|/index/%}`: `/index/` and the field when present, else nothing) and
+//! `${request.F|/index/%}`: `/index/` and the field when present, else nothing;
+//! `${request.F|parent}`: a root's or an OU's id as the rest of its ARN) and
 //! `${response.PATH}`. `samples` gives request fields their values where no call was
 //! recorded (the template check and the doctor).
 

@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::acceptor::Acceptor;
 use crate::adapters::dynamo::DynamoRecordStore;
 use crate::adapters::eventbridge::EventBridgeNotifier;
-use crate::adapters::organizations::{ClientHook, SdkTargetOrganization, StsCredentials};
+use crate::adapters::organizations::{
+    ClientHook, SdkTargetOrganization, SessionInterceptors, StsCredentials,
+};
 use crate::adapters::placement::StsTargetAccess;
 use crate::config::{Config, ConfigError};
 use crate::error_class::{Classified, FunctionError};
@@ -47,6 +49,7 @@ pub struct Wiring {
     aws: SdkConfig,
     config: Config,
     spoke_client_hook: Option<ClientHook>,
+    spoke_interceptors: Option<SessionInterceptors>,
     organizations: Option<aws_sdk_organizations::Client>,
     /// Added to every client built with the function's own credentials (the harness logs
     /// each function's calls for the IAM check this way).
@@ -70,6 +73,7 @@ impl Wiring {
             aws: aws.clone(),
             config: config.clone(),
             spoke_client_hook: None,
+            spoke_interceptors: None,
             organizations: None,
             interceptors: Vec::new(),
         }
@@ -85,6 +89,13 @@ impl Wiring {
     /// CloudTrail in the customer account this way).
     pub fn with_spoke_client_hook(mut self, hook: ClientHook) -> Self {
         self.spoke_client_hook = Some(hook);
+        self
+    }
+
+    /// Adds interceptors to every client of a spoke session (other services than
+    /// Organizations, which [`Wiring::with_spoke_client_hook`] reaches).
+    pub fn with_spoke_interceptors(mut self, interceptors: SessionInterceptors) -> Self {
+        self.spoke_interceptors = Some(interceptors);
         self
     }
 
@@ -140,6 +151,9 @@ impl Wiring {
         );
         if let Some(hook) = &self.spoke_client_hook {
             credentials = credentials.with_client_hook(hook.clone());
+        }
+        if let Some(interceptors) = &self.spoke_interceptors {
+            credentials = credentials.with_session_interceptors(interceptors.clone());
         }
         Ok(credentials)
     }

@@ -115,10 +115,13 @@ impl Intercept for CallLogInterceptor {
         let Some(metadata) = cfg.load::<Metadata>() else {
             return Ok(());
         };
+        let request = context.request();
+        let mut fields = request_fields(request.body().bytes().unwrap_or_default());
+        add_uri_fields(metadata.service(), request.uri(), &mut fields);
         let sent = Sent {
             service: metadata.service().to_owned(),
             operation: metadata.name().to_owned(),
-            request: request_fields(context.request().body().bytes().unwrap_or_default()),
+            request: fields,
         };
         cfg.interceptor_state().store_put(sent);
         Ok(())
@@ -140,7 +143,7 @@ impl Intercept for CallLogInterceptor {
             .and_then(|b| serde_json::from_slice::<Value>(b).ok())
             .unwrap_or(Value::Null);
         write(&json!({
-            "test": std::thread::current().name().unwrap_or("unnamed"),
+            "test": test_name(),
             "function": self.function,
             "principal": self.principal.name(),
             "account": self.account,
@@ -152,6 +155,18 @@ impl Intercept for CallLogInterceptor {
         }));
         Ok(())
     }
+}
+
+/// The test this process runs: nextest runs each test in a process of its own, named by
+/// its first argument that is not a flag (`<binary> --exact <test> --nocapture`).
+fn test_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::args()
+            .skip(1)
+            .find(|arg| !arg.starts_with('-'))
+            .unwrap_or_else(|| "unnamed".into())
+    })
 }
 
 /// A request body as fields: JSON as it is (the JSON protocols), a form (the query
@@ -167,6 +182,66 @@ fn request_fields(body: &[u8]) -> Value {
         .map(|(k, v)| (decode(k), Value::String(decode(v))))
         .collect();
     Value::Object(fields)
+}
+
+/// The fields AWS authorizes a REST call by that travel in its URI, not its body (S3's
+/// bucket, Lambda's function), and a queue's ARN from its URL (SQS authorizes the ARN).
+fn add_uri_fields(service: &str, uri: &str, fields: &mut Value) {
+    let Value::Object(map) = fields else {
+        return;
+    };
+    let path = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let path = path.split('?').next().unwrap_or_default();
+    let host = uri
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    match service {
+        "S3" if !map.contains_key("Bucket") => {
+            let bucket = host
+                .split_once(".s3")
+                .map(|(bucket, _)| bucket.to_owned())
+                .or_else(|| path.split('/').next().map(decode))
+                .filter(|b| !b.is_empty());
+            if let Some(bucket) = bucket {
+                map.insert("Bucket".into(), Value::String(bucket));
+            }
+        }
+        "Lambda" if !map.contains_key("FunctionName") => {
+            let mut segments = path.split('/');
+            if segments.any(|s| s == "functions") {
+                if let Some(name) = segments.next() {
+                    map.insert("FunctionName".into(), Value::String(decode(name)));
+                }
+            }
+        }
+        "SQS" => {
+            let arn = map
+                .get("QueueUrl")
+                .and_then(Value::as_str)
+                .and_then(queue_arn);
+            if let Some(arn) = arn {
+                map.insert("QueueArn".into(), Value::String(arn));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `https://sqs.<region>.amazonaws.com/<account>/<name>` (or an emulator's host) as
+/// `arn:aws:sqs:<region>:<account>:<name>`; the region from the host, else us-east-1.
+fn queue_arn(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let mut parts = rest.split('/');
+    let host = parts.next()?;
+    let account = parts.next()?;
+    let name = parts.next()?;
+    let region = host
+        .strip_prefix("sqs.")
+        .and_then(|h| h.split('.').next())
+        .unwrap_or("us-east-1");
+    Some(format!("arn:aws:sqs:{region}:{account}:{name}"))
 }
 
 fn decode(text: &str) -> String {
@@ -228,5 +303,29 @@ mod tests {
         assert_eq!(fields["RoleArn"], "arn:aws:iam::222222222222:role/S");
         assert_eq!(fields["RoleSessionName"], "a b");
         assert_eq!(request_fields(br#"{"TableName":"t"}"#)["TableName"], "t");
+    }
+
+    #[test]
+    fn rest_calls_carry_their_bucket_function_and_queue() {
+        let mut fields = json!({});
+        add_uri_fields("S3", "http://127.0.0.1:4566/my-bucket?policy", &mut fields);
+        assert_eq!(fields["Bucket"], "my-bucket");
+        let mut fields = json!({});
+        add_uri_fields(
+            "S3",
+            "https://my-bucket.s3.us-east-1.amazonaws.com/?policy",
+            &mut fields,
+        );
+        assert_eq!(fields["Bucket"], "my-bucket");
+        let mut fields = json!({});
+        add_uri_fields(
+            "Lambda",
+            "http://127.0.0.1:4566/2015-03-31/functions/f1/policy",
+            &mut fields,
+        );
+        assert_eq!(fields["FunctionName"], "f1");
+        let mut fields = json!({"QueueUrl": "http://127.0.0.1:4566/222222222222/q1"});
+        add_uri_fields("SQS", "http://127.0.0.1:4566/", &mut fields);
+        assert_eq!(fields["QueueArn"], "arn:aws:sqs:us-east-1:222222222222:q1");
     }
 }

@@ -165,6 +165,9 @@ impl Hub {
             .with_spoke_client_hook(hook)
             .with_organizations_client(organizations)
             .with_interceptor(calls.hub())
+            .with_spoke_interceptors(Arc::new(move |account: &AccountId| {
+                vec![calls.spoke(account.as_str())]
+            }))
     }
 
     pub fn store(&self) -> DynamoRecordStore {

@@ -237,9 +237,14 @@ fn accounts_between_organizations_are_admitted_by_their_forward_role() {
     let statement = &policy["Properties"]["Statement"];
     assert_eq!(statement["Action"].as_str(), Some("events:PutEvents"));
     assert_eq!(
-        statement["Condition"]["StringEquals"]["events:source"].as_str(),
+        statement["Condition"]["ForAllValues:StringEquals"]["events:source"].as_str(),
         Some("aws.organizations"),
-        "forwarded AWS events only: never an org-onboarding event"
+        "forwarded AWS events only (every entry's source): never an org-onboarding event"
+    );
+    assert_eq!(
+        statement["Condition"]["Null"]["events:source"].as_str(),
+        Some("false"),
+        "ForAllValues is true when the key is absent: the source must be there"
     );
     let principal_arn =
         serde_json::to_string(&statement["Condition"]["ArnLike"]["aws:PrincipalArn"]).unwrap();

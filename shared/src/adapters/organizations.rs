@@ -844,6 +844,14 @@ pub fn session_name(account: &AccountId) -> String {
     format!("org-onboarding-{account}")
 }
 
+/// Interceptors for every client of a spoke session in `account` (the harness logs each
+/// call for the IAM check).
+pub type SessionInterceptors = Arc<
+    dyn Fn(&AccountId) -> Vec<aws_smithy_runtime_api::client::interceptors::SharedInterceptor>
+        + Send
+        + Sync,
+>;
+
 struct CachedClient {
     organizations: Arc<SdkAccountOrganizations>,
     /// The session's configuration, for clients of other services (the preflight's).
@@ -864,6 +872,7 @@ pub struct StsCredentials {
     role_name: String,
     external_id: String,
     hook: Option<ClientHook>,
+    session_interceptors: Option<SessionInterceptors>,
     cache: Mutex<HashMap<AccountId, CachedClient>>,
 }
 
@@ -900,6 +909,7 @@ impl StsCredentials {
             role_name: role_name.into(),
             external_id: external_id.into(),
             hook: None,
+            session_interceptors: None,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -908,6 +918,24 @@ impl StsCredentials {
     pub fn with_client_hook(mut self, hook: ClientHook) -> Self {
         self.hook = Some(hook);
         self
+    }
+
+    /// Adds `interceptors` to the clients of other services that session users build
+    /// ([`StsCredentials::session_interceptors`]).
+    pub fn with_session_interceptors(mut self, interceptors: SessionInterceptors) -> Self {
+        self.session_interceptors = Some(interceptors);
+        self
+    }
+
+    /// The interceptors for clients of a session in `account` (none unless set).
+    pub fn session_interceptors(
+        &self,
+        account: &AccountId,
+    ) -> Vec<aws_smithy_runtime_api::client::interceptors::SharedInterceptor> {
+        self.session_interceptors
+            .as_ref()
+            .map(|f| f(account))
+            .unwrap_or_default()
     }
 
     pub fn role_name(&self) -> &str {

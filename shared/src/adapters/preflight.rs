@@ -22,6 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_organizations::config::Region;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
@@ -39,6 +40,18 @@ use crate::ports::{AccountInspector, Credentials, OrganizationsError};
 const READS_AT_ONCE: usize = 8;
 
 /// The preflight's reads, through the spoke role.
+/// A client of `$sdk` on a spoke session's configuration, with the session's interceptors
+/// (the test harness logs each call for the IAM check).
+macro_rules! session_client {
+    ($sdk:ident, $config:expr, $interceptors:expr) => {{
+        let mut builder = $sdk::config::Builder::from($config);
+        for interceptor in $interceptors.iter() {
+            builder.push_interceptor(interceptor.clone());
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
 pub struct SdkAccountInspector {
     credentials: Arc<StsCredentials>,
     /// Where KMS, SNS, SQS and Lambda policies are read; empty: the base configuration's
@@ -70,8 +83,9 @@ impl AccountInspector for SdkAccountInspector {
     async fn inspect(&self, account: &AccountId) -> Result<AccountFacts, OrganizationsError> {
         let config = self.credentials.session_config(account).await?;
         let organizations = self.credentials.organizations_for(account).await?;
+        let interceptors = self.credentials.session_interceptors(account);
         let global = in_region(&config, ORGANIZATIONS_REGION);
-        let account_client = aws_sdk_account::Client::new(&global);
+        let account_client = session_client!(aws_sdk_account, &global, &interceptors);
         let contact = blocking_read(contact(&account_client).await)?;
         let created_at = blocking_read(created_at(&account_client).await)?;
         let organization = match organizations.membership().await {
@@ -87,22 +101,39 @@ impl AccountInspector for SdkAccountInspector {
             Err(error) if error.transient => return Err(error),
             Err(error) => Err(error.failure),
         };
-        let mut policies = PolicyReads::default();
-        policies.roles(&aws_sdk_iam::Client::new(&global)).await;
+        let mut policies = PolicyReads {
+            interceptors: interceptors.clone(),
+            ..PolicyReads::default()
+        };
+        policies
+            .roles(&session_client!(aws_sdk_iam, &global, &interceptors))
+            .await;
         policies.buckets(&config).await;
         for region in self.regions_of(&config) {
             let regional = in_region(&config, &region);
             policies
-                .keys(&aws_sdk_kms::Client::new(&regional), &region)
+                .keys(
+                    &session_client!(aws_sdk_kms, &regional, &interceptors),
+                    &region,
+                )
                 .await;
             policies
-                .topics(&aws_sdk_sns::Client::new(&regional), &region)
+                .topics(
+                    &session_client!(aws_sdk_sns, &regional, &interceptors),
+                    &region,
+                )
                 .await;
             policies
-                .queues(&aws_sdk_sqs::Client::new(&regional), &region)
+                .queues(
+                    &session_client!(aws_sdk_sqs, &regional, &interceptors),
+                    &region,
+                )
                 .await;
             policies
-                .functions(&aws_sdk_lambda::Client::new(&regional), &region)
+                .functions(
+                    &session_client!(aws_sdk_lambda, &regional, &interceptors),
+                    &region,
+                )
                 .await;
         }
         tracing::info!(
@@ -127,7 +158,11 @@ impl AccountInspector for SdkAccountInspector {
         management: &AccountId,
     ) -> Result<Read<Vec<AccountId>>, OrganizationsError> {
         let config = self.credentials.session_config(management).await?;
-        let client = aws_sdk_organizations::Client::new(&in_region(&config, ORGANIZATIONS_REGION));
+        let client = session_client!(
+            aws_sdk_organizations,
+            &in_region(&config, ORGANIZATIONS_REGION),
+            &self.credentials.session_interceptors(management)
+        );
         let mut pages = client
             .list_delegated_administrators()
             .into_paginator()
@@ -213,6 +248,8 @@ async fn created_at(client: &aws_sdk_account::Client) -> Result<Option<DateTime<
 struct PolicyReads {
     read: Vec<PolicyDocument>,
     unread: Vec<UnreadPolicies>,
+    /// The session's interceptors, for the clients built per region.
+    interceptors: Vec<SharedInterceptor>,
 }
 
 /// One resource's policy: its document, none, or why it could not be read.
@@ -274,7 +311,8 @@ impl PolicyReads {
 
     /// Every bucket's policy, read in the bucket's region.
     async fn buckets(&mut self, config: &SdkConfig) {
-        let s3 = aws_sdk_s3::Client::new(config);
+        let interceptors = &self.interceptors;
+        let s3 = session_client!(aws_sdk_s3, config, interceptors);
         let mut buckets = Vec::new();
         let mut token = None;
         loop {
@@ -296,8 +334,10 @@ impl PolicyReads {
         }
         let results = read_each(buckets, |(name, region)| async move {
             let regional = match &region {
-                Some(region) => aws_sdk_s3::Client::new(&in_region(config, region)),
-                None => aws_sdk_s3::Client::new(config),
+                Some(region) => {
+                    session_client!(aws_sdk_s3, &in_region(config, region), interceptors)
+                }
+                None => session_client!(aws_sdk_s3, config, interceptors),
             };
             let read = regional.get_bucket_policy().bucket(&name).send().await;
             let policy = match read {

@@ -291,8 +291,10 @@ pub const INVITE_TO_TRANSFER_BILLING: Operation = Operation {
 
 // --- Organizations, the placer's arranging of the target -------------------------------------
 
-const TARGET_ROOT: &str = "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:root/${TargetOrganizationId}/${request.ParentId}";
-const TARGET_OU: &str = "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:ou/${TargetOrganizationId}/${request.DestinationParentId}";
+/// A parent in the target organization, a root or an OU (`|parent` makes the id the rest
+/// of its ARN: `root/o-…/r-…` or `ou/o-…/ou-…`).
+const TARGET_PARENT: &str =
+    "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:${request.ParentId|parent}";
 
 pub const LIST_ROOTS: Operation = Operation {
     service: "Organizations",
@@ -312,11 +314,14 @@ pub const LIST_OUS_FOR_PARENT: Operation = Operation {
     service: "Organizations",
     operation: "ListOrganizationalUnitsForParent",
     grants: &[Grant {
-        samples: &[("request.ParentId", "r-ab12")],
+        samples: &[
+            ("request.ParentId", "r-ab12"),
+            ("request.ParentId", "ou-ab12-cd34ef56"),
+        ],
         source: SAR,
         ..grant(
             "organizations:ListOrganizationalUnitsForParent",
-            &[TARGET_ROOT],
+            &[TARGET_PARENT],
         )
     }],
 };
@@ -329,6 +334,8 @@ pub const MOVE_ACCOUNT: Operation = Operation {
         samples: &[
             ("request.AccountId", "222222222222"),
             ("request.SourceParentId", "r-ab12"),
+            ("request.SourceParentId", "ou-ab12-cd34ef56"),
+            ("request.DestinationParentId", "r-ab12"),
             ("request.DestinationParentId", "ou-ab12-cd34ef56"),
         ],
         source: SAR,
@@ -336,8 +343,8 @@ pub const MOVE_ACCOUNT: Operation = Operation {
             "organizations:MoveAccount",
             &[
                 TARGET_ACCOUNT,
-                "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:root/${TargetOrganizationId}/${request.SourceParentId}",
-                TARGET_OU,
+                "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:${request.SourceParentId|parent}",
+                "arn:${AWS::Partition}:organizations::${TargetManagementAccountId}:${request.DestinationParentId|parent}",
             ],
         )
     }],
@@ -541,7 +548,7 @@ pub const GET_QUEUE_ATTRIBUTES: Operation = Operation {
             "request.QueueArn",
             "arn:${AWS::Partition}:sqs:us-east-1:${AWS::AccountId}:example",
         )],
-        source: "SAR (the queue's ARN, from its URL)",
+        source: "SAR (the queue's ARN, which AWS derives from the request's QueueUrl)",
         ..grant("sqs:GetQueueAttributes", &["${request.QueueArn}"])
     }],
 };
