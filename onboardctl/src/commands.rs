@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use chrono::Utc;
-use onboarding::adapters::dynamo::create_table;
 use onboarding::adapters::dynamo::ENROLL_BATCH;
 use onboarding::domain::placement::check_tag_count;
 use onboarding::domain::{
@@ -23,10 +22,10 @@ use crate::context::Context;
 use crate::terminal::{say, Terminal};
 use crate::{accounts_file, preflight, report_command, status, Command, EnrollArgs, Function};
 
-pub async fn run(command: Command) -> Result<ExitCode> {
-    let cx = Context::load().await;
+pub async fn run(command: Command, stack: Option<&str>) -> Result<ExitCode> {
+    let cx = Context::load(stack).await?;
     match command {
-        Command::Init => init(&cx).await,
+        Command::Init => crate::init::init(&cx).await,
         Command::Enroll(args) => enroll(&cx, args).await,
         Command::Status {
             enrollment,
@@ -76,30 +75,19 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Replay { paths } => replay(&cx, &paths).await,
         Command::Invoke { function } => invoke(&cx, function).await,
-        Command::Doctor { account } => crate::doctor::doctor(&cx, account.as_deref()).await,
-    }
-}
-
-async fn init(cx: &Context) -> Result<ExitCode> {
-    let table = cx.table_name()?;
-    let bus = cx.bus_name()?;
-    cx.at(
-        create_table(&aws_sdk_dynamodb::Client::new(&cx.aws), &table).await,
-        "creating the table",
-    )?;
-    println!("table {table}: ready");
-    let events = aws_sdk_eventbridge::Client::new(&cx.aws);
-    match events.create_event_bus().name(&bus).send().await {
-        Ok(_) => println!("event bus {bus}: created"),
-        Err(error)
-            if aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&error)
-                == Some("ResourceAlreadyExistsException") =>
-        {
-            println!("event bus {bus}: ready")
+        Command::Doctor {
+            account,
+            permissions,
+            roles,
+        } => {
+            let options = crate::doctor::Options {
+                account,
+                permissions,
+                roles,
+            };
+            crate::doctor::doctor(&cx, &options).await
         }
-        Err(error) => cx.at::<(), _>(Err(error), "creating the event bus")?,
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn account(value: &str) -> Result<AccountId> {

@@ -4,14 +4,20 @@
 //! AWS ones (`AWS_ENDPOINT_URL`, `AWS_REGION`, keys, profiles), so it works against the
 //! local emulator and a real deployment alike.
 //!
+//! `--stack NAME` reads the hub stack's outputs and parameters instead of the variables they
+//! stand for (the table, the bus, the target, the spoke role's name).
+//!
 //! Errors are one line naming what to fix, exit status 2; `RUST_LOG` shows more.
 
 mod accounts_file;
+mod aws_error;
 mod commands;
 mod context;
 mod doctor;
+mod init;
 mod preflight;
 mod report_command;
+mod stack;
 mod status;
 mod terminal;
 
@@ -20,6 +26,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use onboarding::domain::{parse_tag, OuRef, Phase, TransferMode};
+use onboarding::permissions::Principal;
 use onboarding::report::Format;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -31,6 +38,12 @@ use tracing_subscriber::util::SubscriberInitExt;
     about = "Move AWS accounts into your AWS Organization, hands-off"
 )]
 struct Cli {
+    /// The hub stack (CloudFormation, in AWS_REGION): its outputs and parameters replace
+    /// the variables they set (TABLE_NAME, EVENT_BUS_NAME, TARGET_ORGANIZATION_ID,
+    /// TARGET_MANAGEMENT_ACCOUNT_ID, SPOKE_ROLE_NAME, …); SPOKE_EXTERNAL_ID (NoEcho) still
+    /// comes from the environment.
+    #[arg(long, global = true, value_name = "NAME")]
+    stack: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,7 +58,8 @@ struct EnrollArgs {
     #[arg(long, value_parser = parse_mode, default_value = "direct")]
     mode: TransferMode,
     /// Billing mode: the day the target starts paying the bill (YYYY-MM-DD, UTC
-    /// midnight); default: the first day of the month after the invitation.
+    /// midnight); default: the first day of a month at least 48 hours after the
+    /// invitation (AWS wants it accepted 24 hours before the start).
     #[arg(long, value_parser = parse_day)]
     transfer_start: Option<chrono::DateTime<chrono::Utc>>,
     /// The management account of the organization the accounts leave.
@@ -77,7 +91,9 @@ struct EnrollArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the table and the event bus if missing (idempotent).
+    /// Create the table and the event bus if missing (idempotent). With --stack, the
+    /// stack's (creating nothing that exists); without, it refuses to create a table when
+    /// a stack of the region names another.
     Init,
     /// Enroll a customer's accounts (idempotent; direct transfer by default).
     Enroll(EnrollArgs),
@@ -133,11 +149,20 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Check the deployment: configuration, target organization, table, bus, and with
-    /// --account one customer account's spoke role; one line each, exit 1 on a failure.
+    /// Check the deployment: configuration, target organization, table, bus, CloudTrail
+    /// trail, with --account one customer account's spoke role, with --permissions every
+    /// role against the permission manifest; one line each, exit 1 on a failure.
     Doctor {
         #[arg(long)]
         account: Option<String>,
+        /// Simulate every function's role (the stack's, or --role) against the permission
+        /// manifest, and with --account the spoke role there.
+        #[arg(long)]
+        permissions: bool,
+        /// A function's role, FUNCTION=ARN (repeatable): instead of the stack's, or without
+        /// a stack.
+        #[arg(long = "role", value_name = "FUNCTION=ARN", value_parser = parse_role, requires = "permissions")]
+        roles: Vec<(Principal, String)>,
     },
     /// Run a function's handler in process with the real clients.
     Invoke {
@@ -195,6 +220,26 @@ fn parse_tag_arg(value: &str) -> Result<(String, String), String> {
     parse_tag(value).map_err(|e| e.to_string())
 }
 
+fn parse_role(value: &str) -> Result<(Principal, String), String> {
+    let functions: Vec<&str> = Principal::ALL
+        .iter()
+        .filter(|p| p.role_output().is_some())
+        .map(|p| p.name())
+        .collect();
+    let (name, arn) = value
+        .split_once('=')
+        .ok_or_else(|| format!("{value:?} is not FUNCTION=ARN"))?;
+    let principal = Principal::from_name(name)
+        .filter(|p| p.role_output().is_some())
+        .ok_or_else(|| format!("unknown function {name:?} ({})", functions.join(", ")))?;
+    if !arn.starts_with("arn:") || !arn.contains(":role/") {
+        return Err(format!(
+            "{arn:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        ));
+    }
+    Ok((principal, arn.to_owned()))
+}
+
 fn parse_format(value: &str) -> Result<Format, String> {
     value.parse()
 }
@@ -213,7 +258,7 @@ fn parse_phase(value: &str) -> Result<Phase, String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match commands::run(cli.command).await {
+    match commands::run(cli.command, cli.stack.as_deref()).await {
         Ok(code) => code,
         Err(error) => {
             let chain: Vec<String> = error.chain().map(ToString::to_string).collect();

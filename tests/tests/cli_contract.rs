@@ -650,7 +650,7 @@ fn doctor_names_what_to_fix_one_line_each_and_exits_1_on_a_failure() {
     let run = operator.run(&["doctor"]);
     assert_eq!(run.code, 1, "{run:#?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{run:#?}");
+    assert_eq!(lines.len(), 5, "{run:#?}");
     assert!(lines[0].starts_with("ok    configuration"), "{run:#?}");
     assert!(
         lines[1].starts_with("FAIL  target organization") && lines[1].contains("no organization"),
@@ -658,6 +658,11 @@ fn doctor_names_what_to_fix_one_line_each_and_exits_1_on_a_failure() {
     );
     assert!(
         lines[2].starts_with("ok    table") && lines[3].starts_with("ok    event bus"),
+        "{run:#?}"
+    );
+    // The operator's account has no CloudTrail trail: one line saying how to create one.
+    assert!(
+        lines[4].starts_with("FAIL  trail") && lines[4].contains("create-trail"),
         "{run:#?}"
     );
 }

