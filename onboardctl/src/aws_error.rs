@@ -1,10 +1,12 @@
 //! A failed AWS call as one line: `code: message` for a service error, the kind of failure
 //! and its causes otherwise; never the SDK's debug structure (response headers, request
-//! ids). The same reading as the library's `adapters::sdk_error`, for any service's error.
+//! ids). The library's `adapters::sdk_error` reading, for any service's error.
 
 use std::error::Error;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use onboarding::adapters::sdk_error::causes;
+use onboarding::domain::error_code::is_one_of;
 
 /// `code: message`, on one line.
 pub fn one_line<E, R>(error: &SdkError<E, R>) -> String
@@ -38,12 +40,7 @@ pub fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> 
 
 /// Whether AWS refused the call to this caller (the permission is missing).
 pub fn is_access_denied<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    code(error).is_some_and(|c| {
-        matches!(
-            c,
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
-        )
-    })
+    code(error).is_some_and(|c| is_one_of(c, &["AccessDeniedException", "UnauthorizedOperation"]))
 }
 
 /// Whether no answer came (no connection, or too late): the endpoint is unreachable.
@@ -52,21 +49,6 @@ pub fn is_unreachable<E, R>(error: &SdkError<E, R>) -> bool {
         error,
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
     )
-}
-
-/// `error: cause: cause ...`, each level said once.
-fn causes(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -160,34 +160,31 @@ const SAR: &str = "Service Authorization Reference";
 mod catalog;
 pub use catalog::*;
 
-/// The operations each principal calls. One list per function: what its handler and the
-/// adapters it is built with (`wiring`) call.
-pub fn operations(principal: Principal) -> &'static [&'static Operation] {
-    match principal {
+/// What every function's role is used for: Lambda runs it (logs, dead-letter queue), it
+/// records through the table's items and transactions, and it publishes notifications.
+const EVERY_FUNCTION: [&Operation; 8] = [
+    &LAMBDA_LOGS,
+    &LAMBDA_DEAD_LETTER,
+    &GET_ITEM,
+    &PUT_ITEM,
+    &UPDATE_ITEM,
+    &DELETE_ITEM,
+    &TRANSACT_WRITE_ITEMS,
+    &PUT_EVENTS,
+];
+
+/// The operations each principal calls: for a function, [`EVERY_FUNCTION`]'s and what its
+/// handler and the adapters it is built with (`wiring`) call besides.
+pub fn operations(principal: Principal) -> Vec<&'static Operation> {
+    let own: &[&Operation] = match principal {
         Principal::Tracker => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
             &QUERY_ANY_INDEX,
-            &PUT_EVENTS,
             &DESCRIBE_TARGET_ACCOUNT,
             &LIST_INBOUND_TRANSFERS,
             &LIST_OUTBOUND_TRANSFERS,
         ],
         Principal::Acceptor => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
             &QUERY_ANY_INDEX,
-            &PUT_EVENTS,
             &ASSUME_SPOKE_ROLE,
             &DESCRIBE_OWN_ORGANIZATION,
             &DESCRIBE_TARGET_ACCOUNT,
@@ -195,15 +192,7 @@ pub fn operations(principal: Principal) -> &'static [&'static Operation] {
             &LIST_OUTBOUND_TRANSFERS,
         ],
         Principal::Inviter => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
             &QUERY_ANY_INDEX,
-            &PUT_EVENTS,
             &INVITE_ACCOUNT,
             &LIST_TARGET_HANDSHAKES,
             &LIST_TARGET_ACCOUNTS,
@@ -212,30 +201,14 @@ pub fn operations(principal: Principal) -> &'static [&'static Operation] {
             &LIST_OUTBOUND_TRANSFERS,
         ],
         Principal::Reconciler => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
             &QUERY_RECONCILER_INDEXES,
-            &PUT_EVENTS,
             &ASSUME_SPOKE_ROLE,
             &LIST_TARGET_ACCOUNTS,
             &LIST_TARGET_HANDSHAKES,
             &DESCRIBE_TARGET_ACCOUNT,
         ],
         Principal::Placer => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
             &QUERY_PLACER_INDEXES,
-            &PUT_EVENTS,
             &LIST_ROOTS,
             &LIST_PARENTS,
             &LIST_OUS_FOR_PARENT,
@@ -245,51 +218,44 @@ pub fn operations(principal: Principal) -> &'static [&'static Operation] {
             &DESCRIBE_TARGET_ACCOUNT,
             &ASSUME_ACCESS_ROLE,
         ],
-        Principal::Preflight => &[
-            &LAMBDA_LOGS,
-            &LAMBDA_DEAD_LETTER,
-            &GET_ITEM,
-            &PUT_ITEM,
-            &UPDATE_ITEM,
-            &DELETE_ITEM,
-            &TRANSACT_WRITE_ITEMS,
-            &QUERY_PREFLIGHT_INDEXES,
-            &PUT_EVENTS,
-            &ASSUME_SPOKE_ROLE,
-        ],
-        Principal::Spoke => &[
-            // The acceptor's.
-            &LIST_OWN_HANDSHAKES,
-            &ACCEPT_HANDSHAKE,
-            &DECLINE_HANDSHAKE,
-            // The reconciler's (and the acceptor's check of the account's organization).
-            &DESCRIBE_CUSTOMER_ORGANIZATION,
-            &LIST_CUSTOMER_ACCOUNTS,
-            // The preflight's.
-            &GET_CONTACT_INFORMATION,
-            &GET_ACCOUNT_INFORMATION,
-            &LIST_DELEGATED_ADMINISTRATORS,
-            &LIST_ROLES,
-            &LIST_BUCKETS,
-            &GET_BUCKET_POLICY,
-            &GET_BUCKET_LOCATION,
-            &LIST_KEYS,
-            &GET_KEY_POLICY,
-            &LIST_TOPICS,
-            &GET_TOPIC_ATTRIBUTES,
-            &LIST_QUEUES,
-            &GET_QUEUE_ATTRIBUTES,
-            &LIST_FUNCTIONS,
-            &GET_FUNCTION_POLICY,
-        ],
-    }
+        Principal::Preflight => &[&QUERY_PREFLIGHT_INDEXES, &ASSUME_SPOKE_ROLE],
+        // The spoke role is no function's execution role: only what hub sessions call.
+        Principal::Spoke => return SPOKE.to_vec(),
+    };
+    EVERY_FUNCTION.iter().chain(own).copied().collect()
 }
+
+/// What hub sessions call through the spoke role in a customer account.
+const SPOKE: [&Operation; 20] = [
+    // The acceptor's.
+    &LIST_OWN_HANDSHAKES,
+    &ACCEPT_HANDSHAKE,
+    &DECLINE_HANDSHAKE,
+    // The reconciler's (and the acceptor's check of the account's organization).
+    &DESCRIBE_CUSTOMER_ORGANIZATION,
+    &LIST_CUSTOMER_ACCOUNTS,
+    // The preflight's.
+    &GET_CONTACT_INFORMATION,
+    &GET_ACCOUNT_INFORMATION,
+    &LIST_DELEGATED_ADMINISTRATORS,
+    &LIST_ROLES,
+    &LIST_BUCKETS,
+    &GET_BUCKET_POLICY,
+    &GET_BUCKET_LOCATION,
+    &LIST_KEYS,
+    &GET_KEY_POLICY,
+    &LIST_TOPICS,
+    &GET_TOPIC_ATTRIBUTES,
+    &LIST_QUEUES,
+    &GET_QUEUE_ATTRIBUTES,
+    &LIST_FUNCTIONS,
+    &GET_FUNCTION_POLICY,
+];
 
 /// The operation `principal` calls as `service`/`operation`, if the manifest has it.
 pub fn find(principal: Principal, service: &str, operation: &str) -> Option<&'static Operation> {
     operations(principal)
-        .iter()
-        .copied()
+        .into_iter()
         .find(|op| op.service == service && op.operation == operation)
 }
 
@@ -308,7 +274,7 @@ pub fn manifest_json() -> serde_json::Value {
     let operations: Vec<serde_json::Value> = Principal::ALL
         .iter()
         .flat_map(|&p| {
-            operations(p).iter().map(move |op| {
+            operations(p).into_iter().map(move |op| {
                 let mut value = serde_json::to_value(op).expect("the manifest serializes");
                 value["principal"] = p.name().into();
                 value["function"] = p.name().into();

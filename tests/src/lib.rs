@@ -25,6 +25,7 @@
 
 pub mod accounts;
 pub mod call_log;
+pub mod cli;
 pub mod compat;
 pub mod counter;
 pub mod customers;

@@ -11,14 +11,13 @@
 //! replay unchanged.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use aws_credential_types::provider::ProvideCredentials;
 use onboarding::domain::Phase;
 use onboarding::fixtures::json as fixture;
 use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole, SPOKE_ROLE_NAME};
+use onboarding_e2e::cli::Run;
 use onboarding_e2e::Emulator;
 use serde_json::Value;
 
@@ -28,76 +27,6 @@ const MEMBER: &str = "333333333333";
 const MEMBER_2: &str = "444444444444";
 const STANDALONE: &str = "555555555555";
 const FIXTURE_HANDSHAKE: &str = "h-examplehandshakeid111";
-
-/// The onboardctl binary, built once per test process.
-fn onboardctl() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut cargo = Command::new(env!("CARGO"));
-        // The variables cargo set for this test process must not reach the nested build:
-        // build scripts track some of them (ring: CARGO_MANIFEST_DIR), and a changed value
-        // would rebuild the whole SDK stack here and again in the next outer build.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let set_by_cargo = name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_EXE_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_BIN_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "OUT_DIR",
-                    "LD_LIBRARY_PATH",
-                ]
-                .contains(&name.as_ref());
-            if set_by_cargo {
-                cargo.env_remove(name.as_ref());
-            }
-        }
-        let output = cargo
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "onboardctl",
-                "--bin",
-                "onboardctl",
-                "--message-format=json",
-            ])
-            .current_dir(&workspace)
-            .output()
-            .expect("run cargo build -p onboardctl");
-        assert!(
-            output.status.success(),
-            "cargo build -p onboardctl failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "onboardctl")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no onboardctl executable")
-    })
-}
-
-/// What one run printed and returned.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
 
 /// An operator's environment: the emulator's endpoint, an admin's keys, the product's
 /// variables.
@@ -167,18 +96,7 @@ impl Operator {
     /// Runs `onboardctl args…` with exactly this environment (and `HOME` pointing to an
     /// empty directory, so no profile file of the machine is read).
     fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(onboardctl())
-            .args(args)
-            .env_clear()
-            .env("HOME", &self.home)
-            .envs(&self.env)
-            .output()
-            .expect("run onboardctl");
-        Run {
-            code: output.status.code().expect("exit code"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::of(args, &self.home, &self.env)
     }
 
     /// Runs and requires exit status 0.

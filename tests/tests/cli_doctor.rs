@@ -5,102 +5,21 @@
 //! Organizations' events need, and every failure on one line naming its fix.
 //!
 //! Each test has its own emulator account (the operator's, the hub's), its own stack,
-//! table, bus and roles. The binary is built once per test process as in
-//! `cli_contract.rs`.
+//! table, bus and roles. The binary is built once per test process
+//! (`onboarding_e2e::cli`).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_cloudformation::types::Parameter;
 use onboarding_e2e::accounts::{AwsAccount, SpokeRole, SPOKE_ROLE_NAME};
+use onboarding_e2e::cli::Run;
 use onboarding_e2e::Emulator;
 use serde_json::{json, Value};
 
 const TARGET_ORGANIZATION: &str = "o-exampleorgid";
 const TARGET_MANAGEMENT: &str = "111111111111";
-
-/// The onboardctl binary, built once per test process (see `cli_contract.rs`).
-fn onboardctl() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut cargo = Command::new(env!("CARGO"));
-        // Variables cargo set for this test process would make the nested build rebuild
-        // the SDK stack (build scripts track some of them).
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let set_by_cargo = name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_EXE_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_BIN_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "OUT_DIR",
-                    "LD_LIBRARY_PATH",
-                ]
-                .contains(&name.as_ref());
-            if set_by_cargo {
-                cargo.env_remove(name.as_ref());
-            }
-        }
-        let output = cargo
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "onboardctl",
-                "--bin",
-                "onboardctl",
-                "--message-format=json",
-            ])
-            .current_dir(&workspace)
-            .output()
-            .expect("run cargo build -p onboardctl");
-        assert!(
-            output.status.success(),
-            "cargo build -p onboardctl failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "onboardctl")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no onboardctl executable")
-    })
-}
-
-/// What one run printed and returned.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The stdout lines that start with `prefix` (`"FAIL  permissions:"`).
-    fn lines(&self, prefix: &str) -> Vec<&str> {
-        self.stdout
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .collect()
-    }
-
-    /// The one stdout line that starts with `prefix`.
-    fn line(&self, prefix: &str) -> &str {
-        match self.lines(prefix)[..] {
-            [one] => one,
-            _ => panic!("one line starting {prefix:?} expected: {self:#?}"),
-        }
-    }
-}
 
 /// An operator in a fresh emulator account (the hub's), with the emulator's endpoint and
 /// an admin's keys, and no product variable yet.
@@ -182,18 +101,7 @@ impl Operator {
 
     /// Runs `onboardctl args…` with exactly this environment.
     fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(onboardctl())
-            .args(args)
-            .env_clear()
-            .env("HOME", &self.home)
-            .envs(&self.env)
-            .output()
-            .expect("run onboardctl");
-        Run {
-            code: output.status.code().expect("exit code"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::of(args, &self.home, &self.env)
     }
 
     fn ok(&self, args: &[&str]) -> Run {

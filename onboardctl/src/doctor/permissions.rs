@@ -85,7 +85,7 @@ pub fn plan(principal: Principal, values: &Values) -> Plan {
 pub fn runtime_note() -> String {
     let actions: BTreeSet<&str> = Principal::ALL
         .into_iter()
-        .flat_map(|p| operations(p).iter())
+        .flat_map(operations)
         .filter(|op| op.service == RUNTIME)
         .flat_map(|op| op.grants.iter().map(|g| g.action))
         .collect();

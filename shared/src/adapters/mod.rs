@@ -8,4 +8,4 @@ pub mod organizations;
 pub mod placement;
 #[cfg(feature = "preflight")]
 pub mod preflight;
-mod sdk_error;
+pub mod sdk_error;

@@ -91,8 +91,8 @@ fn or_none(message: &str) -> &str {
     }
 }
 
-/// `error: cause: cause ...`, each level displayed once.
-pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+/// `error: cause: cause ...`, each level displayed once (onboardctl's one-line errors too).
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

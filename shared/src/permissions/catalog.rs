@@ -97,68 +97,65 @@ pub const TRANSACT_WRITE_ITEMS: Operation = Operation {
     ],
 };
 
-const QUERY_RESOURCE: &str = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${request.TableName}${request.IndexName|/index/%}";
+/// A query of the record table's indexes: `samples` names the indexes the principal's
+/// role must allow (the adapters query indexes only, never the table itself).
+const fn query(samples: &'static [(&'static str, &'static str)]) -> Grant {
+    Grant {
+        samples,
+        source: SAR,
+        ..grant(
+            "dynamodb:Query",
+            &["arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${request.TableName}${request.IndexName|/index/%}"],
+        )
+    }
+}
+
+const INDEX: &str = "request.IndexName";
 
 /// A query of any index.
 pub const QUERY_ANY_INDEX: Operation = Operation {
     service: "DynamoDB",
     operation: "Query",
-    grants: &[Grant {
-        samples: &[
-            TABLE_SAMPLE,
-            ("request.IndexName", "by_enrollment"),
-            ("request.IndexName", "by_phase"),
-            ("request.IndexName", "by_pending"),
-            ("request.IndexName", "by_placement"),
-        ],
-        source: SAR,
-        ..grant("dynamodb:Query", &[QUERY_RESOURCE])
-    }],
+    grants: &[query(&[
+        TABLE_SAMPLE,
+        (INDEX, "by_enrollment"),
+        (INDEX, "by_phase"),
+        (INDEX, "by_pending"),
+        (INDEX, "by_placement"),
+    ])],
 };
 /// The reconciler's queries: records not joined, outbox items left pending, and an
 /// enrollment's members.
 pub const QUERY_RECONCILER_INDEXES: Operation = Operation {
     service: "DynamoDB",
     operation: "Query",
-    grants: &[Grant {
-        samples: &[
-            TABLE_SAMPLE,
-            ("request.IndexName", "by_phase"),
-            ("request.IndexName", "by_pending"),
-            ("request.IndexName", "by_enrollment"),
-        ],
-        source: SAR,
-        ..grant("dynamodb:Query", &[QUERY_RESOURCE])
-    }],
+    grants: &[query(&[
+        TABLE_SAMPLE,
+        (INDEX, "by_phase"),
+        (INDEX, "by_pending"),
+        (INDEX, "by_enrollment"),
+    ])],
 };
 /// The placer's queries: the joined records not yet placed, and an enrollment's members.
 pub const QUERY_PLACER_INDEXES: Operation = Operation {
     service: "DynamoDB",
     operation: "Query",
-    grants: &[Grant {
-        samples: &[
-            TABLE_SAMPLE,
-            ("request.IndexName", "by_placement"),
-            ("request.IndexName", "by_enrollment"),
-        ],
-        source: SAR,
-        ..grant("dynamodb:Query", &[QUERY_RESOURCE])
-    }],
+    grants: &[query(&[
+        TABLE_SAMPLE,
+        (INDEX, "by_placement"),
+        (INDEX, "by_enrollment"),
+    ])],
 };
 /// The preflight's queries: records still in their old organization, and an
 /// enrollment's members.
 pub const QUERY_PREFLIGHT_INDEXES: Operation = Operation {
     service: "DynamoDB",
     operation: "Query",
-    grants: &[Grant {
-        samples: &[
-            TABLE_SAMPLE,
-            ("request.IndexName", "by_phase"),
-            ("request.IndexName", "by_enrollment"),
-        ],
-        source: SAR,
-        ..grant("dynamodb:Query", &[QUERY_RESOURCE])
-    }],
+    grants: &[query(&[
+        TABLE_SAMPLE,
+        (INDEX, "by_phase"),
+        (INDEX, "by_enrollment"),
+    ])],
 };
 
 // --- EventBridge: notifications on the hub bus ---------------------------------------------
