@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac iam unit bench bench-scale coldstart package fakecloud nextest
+.PHONY: demo test lint iac iam iam-tools unit bench bench-scale coldstart package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -13,10 +13,14 @@ demo: fakecloud
 ## test: formatting, lints, every test (domain, adapters and end-to-end on the emulator), then
 ## the IAM checks: every role against the permission manifest, every call the tests logged
 ## against the role of the function that made it (infra/iam/)
-test: fakecloud nextest lint iac
+test: fakecloud nextest lint iac iam-tools
 	@rm -rf target/iam-calls
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
 	@$(MAKE) --no-print-directory iam
+
+## iam-tools: the IAM checker's npm packages (the strict-mode test resolves a role with it)
+iam-tools:
+	@infra/iam/install.sh
 
 ## iam: the IAM checker's own tests, then the checks (needs `make iac` and the tests' call logs)
 iam:
