@@ -1,12 +1,46 @@
 //! Running the `onboardctl` binary as an operator would, for the CLI tests: the binary
 //! built once per test process, and what one run printed and returned.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use aws_credential_types::provider::ProvideCredentials;
 use serde_json::Value;
+
+use crate::accounts::AwsAccount;
+use crate::emulator::Emulator;
+
+/// An operator's shell on the emulator: its endpoint and `admin`'s keys, nothing else, and
+/// an empty `HOME` (no profile file of the machine is read) whose name ends in `suffix`.
+pub async fn operator_environment(
+    emulator: &Emulator,
+    admin: &AwsAccount,
+    suffix: &str,
+) -> (HashMap<&'static str, String>, PathBuf) {
+    let credentials = admin
+        .config()
+        .credentials_provider()
+        .expect("credentials provider")
+        .provide_credentials()
+        .await
+        .expect("credentials");
+    let home = std::env::temp_dir().join(format!("onboardctl-home-{suffix}"));
+    std::fs::create_dir_all(&home).expect("home");
+    let env = HashMap::from([
+        ("AWS_ENDPOINT_URL", emulator.endpoint().to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key().to_string(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ]);
+    (env, home)
+}
 
 /// The onboardctl binary, built once per test process.
 pub fn onboardctl() -> &'static Path {

@@ -13,11 +13,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use aws_credential_types::provider::ProvideCredentials;
 use onboarding::domain::Phase;
 use onboarding::fixtures::json as fixture;
 use onboarding_e2e::accounts::{unique_account_id, AwsAccount, SpokeRole, SPOKE_ROLE_NAME};
-use onboarding_e2e::cli::Run;
+use onboarding_e2e::cli::{operator_environment, Run};
 use onboarding_e2e::Emulator;
 use serde_json::Value;
 
@@ -43,25 +42,9 @@ impl Operator {
     async fn new() -> Operator {
         let emulator = Emulator::shared().await.expect("emulator");
         let admin = AwsAccount::create_unique(emulator).await.expect("account");
-        let credentials = admin
-            .config()
-            .credentials_provider()
-            .expect("credentials provider")
-            .provide_credentials()
-            .await
-            .expect("credentials");
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-        let home = std::env::temp_dir().join(format!("onboardctl-home-{suffix}"));
-        std::fs::create_dir_all(&home).expect("home");
-        let env = HashMap::from([
-            ("AWS_ENDPOINT_URL", emulator.endpoint().to_string()),
-            ("AWS_REGION", "us-east-1".to_string()),
-            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                credentials.secret_access_key().to_string(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        let (mut env, home) = operator_environment(emulator, &admin, suffix).await;
+        env.extend([
             ("TABLE_NAME", format!("cli-{suffix}")),
             ("EVENT_BUS_NAME", format!("cli-bus-{suffix}")),
             ("TARGET_ORGANIZATION_ID", "o-exampleorgid".to_string()),
