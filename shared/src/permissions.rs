@@ -252,6 +252,18 @@ const SPOKE: [&Operation; 20] = [
     &GET_FUNCTION_POLICY,
 ];
 
+/// What `${request.F|parent}` renders: a parent's id in `organization` (a root's `r-…` or
+/// an OU's `ou-…`) as the rest of its Organizations ARN, `root/o-…/r-…` or `ou/o-…/ou-…`
+/// (Service Authorization Reference, AWS Organizations resource types).
+pub fn parent_arn_tail(organization: &str, parent_id: &str) -> String {
+    let kind = if parent_id.starts_with("ou-") {
+        "ou"
+    } else {
+        "root"
+    };
+    format!("{kind}/{organization}/{parent_id}")
+}
+
 /// The operation `principal` calls as `service`/`operation`, if the manifest has it.
 pub fn find(principal: Principal, service: &str, operation: &str) -> Option<&'static Operation> {
     operations(principal)
@@ -327,6 +339,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_parent_is_a_root_or_an_ou_of_the_organization() {
+        assert_eq!(
+            parent_arn_tail("o-a1b2c3d4e5", "r-ab12"),
+            "root/o-a1b2c3d4e5/r-ab12"
+        );
+        assert_eq!(
+            parent_arn_tail("o-a1b2c3d4e5", "ou-ab12-cd34ef56"),
+            "ou/o-a1b2c3d4e5/ou-ab12-cd34ef56"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use onboarding::permissions::Grant;
+use onboarding::permissions::{parent_arn_tail, Grant};
 
 /// The deployment's names the placeholders stand for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,7 +337,17 @@ fn value_of(inner: &str, values: &Values, fields: &Fields) -> Result<Resource, S
         let value = fields
             .get(key)
             .ok_or_else(|| Stop::Unknown(format!("${{{inner}}}")))?;
-        let shaped = |v: &str| format.map_or_else(|| v.to_owned(), |f| f.replace('%', v));
+        let organization = values
+            .0
+            .get("TargetOrganizationId")
+            .cloned()
+            .flatten()
+            .unwrap_or_default();
+        let shaped = |v: &str| match format {
+            Some("parent") => parent_arn_tail(&organization, v),
+            Some(f) => f.replace('%', v),
+            None => v.to_owned(),
+        };
         return Ok(match value {
             Some(v) => Resource {
                 arn: shaped(&v.arn),
@@ -660,6 +670,22 @@ mod tests {
             render(&UNSAMPLED, &values),
             Err("${request.Bucket} (the manifest has no sample)".into())
         );
+    }
+
+    #[test]
+    fn a_parent_renders_as_a_root_or_an_ou_of_the_target() {
+        let grant = onboarding::permissions::MOVE_ACCOUNT.grants[0];
+        let rendered: Vec<Vec<String>> = checks(&grant, &values())
+            .iter()
+            .map(|c| arns(c).into_iter().map(str::to_owned).collect())
+            .collect();
+        let all: Vec<&String> = rendered.iter().flatten().collect();
+        assert!(all.iter().any(
+            |a| a.as_str() == "arn:aws:organizations::123456789012:root/o-exampleorgid/r-ab12"
+        ));
+        assert!(all.iter().any(|a| a.as_str()
+            == "arn:aws:organizations::123456789012:ou/o-exampleorgid/ou-ab12-cd34ef56"));
+        assert!(all.iter().all(|a| !a.contains("parent")), "{all:?}");
     }
 
     #[test]
