@@ -10,7 +10,8 @@
 //! add.
 //!
 //! One JSON Lines file per test process under `target/iam-calls/` (or
-//! `$ONBOARDING_IAM_CALLS`), named after the test binary and the process id; each line is
+//! `$ONBOARDING_IAM_CALLS`), named after the test binary and the process id (nothing is
+//! written outside nextest's test processes unless that variable is set); each line is
 //! one HTTP attempt's call (a retried attempt is the same call again; the check
 //! deduplicates).
 
@@ -39,10 +40,17 @@ pub fn directory() -> PathBuf {
         })
 }
 
-/// This process's log file, opened on first use.
+/// This process's log file, opened on first use; none outside the tests (nextest sets
+/// `NEXTEST` in each test process) unless `ONBOARDING_IAM_CALLS` names a folder, so the
+/// demo and the benchmarks write nothing.
 fn log() -> Option<&'static Mutex<BufWriter<File>>> {
     static LOG: OnceLock<Option<Mutex<BufWriter<File>>>> = OnceLock::new();
     LOG.get_or_init(|| {
+        let wanted = std::env::var_os("NEXTEST").is_some()
+            || std::env::var_os("ONBOARDING_IAM_CALLS").is_some();
+        if !wanted {
+            return None;
+        }
         let dir = directory();
         std::fs::create_dir_all(&dir).ok()?;
         let binary = std::env::current_exe()
