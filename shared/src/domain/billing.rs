@@ -94,8 +94,8 @@ pub struct BillingTerms {
 }
 
 impl BillingTerms {
-    /// The start to invite with, at `now`.
-    /// A start too near to be accepted in time gives way to the default.
+    /// The start to invite with, at `now`: the operator's, unless it is too near to be
+    /// accepted in time ([`invitation_lead`]); then the default.
     pub fn start_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         self.start
             .filter(|start| *start >= now + invitation_lead())
@@ -105,9 +105,8 @@ impl BillingTerms {
 
 /// How long before its start a transfer invitation must be sent: AWS requires the
 /// invitation to be accepted at least 24 hours before the transfer starts (AWS Billing
-/// User Guide, billing transfer: "accept the invitation at least 24 hours before the
-/// start date"), and the acceptance needs time of its own (the acceptor's next run, a
-/// spoke deployed late): 24 hours more.
+/// User Guide, billing transfers), and the acceptance needs time of its own (the
+/// acceptor's next run, a spoke deployed late): 24 hours more.
 pub fn invitation_lead() -> chrono::Duration {
     chrono::Duration::hours(48)
 }
