@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use onboarding::adapters::organizations::ORGANIZATIONS_REGION;
 use onboarding::config::{Config, SPOKE_ROLE_NAME, TABLE_NAME};
+use onboarding::domain::error_code::same_code;
 use onboarding::domain::AccountId;
 use onboarding::permissions::Principal;
 use onboarding::ports::{Credentials, TargetDirectory};
@@ -233,7 +234,13 @@ async fn spoke(wiring: &onboarding::wiring::Wiring, config: &Config, account: &s
         &spoke.external_id,
     );
     let organizations = credentials.organizations_for(&account).await.map_err(|e| {
-        format!("cannot assume {} in {account} ({e}): deploy infra/spoke.yaml there with the hub's external id and its acceptor and reconciler roles", spoke.role_name)
+        if same_code(e.code(), "AccessDeniedException") {
+            // AWS answers the same for a role that is missing and for one that does not
+            // trust the caller, and the spoke trusts only the hub functions' roles.
+            format!("AssumeRole {} in {account} refused ({e}): either the spoke is not deployed there (deploy infra/spoke.yaml with the hub's external id and roles), or it is and trusts only the hub's functions, not this session: check it from the hub by invoking the preflight function for the account's enrollment, then onboardctl show {account} (infra/DEPLOY.md, section 7)", spoke.role_name)
+        } else {
+            format!("cannot assume {} in {account} ({e}): deploy infra/spoke.yaml there with the hub's external id and its acceptor and reconciler roles", spoke.role_name)
+        }
     })?;
     let membership = organizations.membership().await.map_err(|e| {
         format!("DescribeOrganization in {account} failed ({e}): update the spoke stack")

@@ -511,6 +511,42 @@ fn the_spoke_role_is_simulated_in_its_own_account() {
     );
 }
 
+/// In AWS the spoke role trusts only the hub functions' roles, so an operator's session is
+/// refused: the line says so, and how to check the spoke from the hub instead.
+#[test]
+fn a_spoke_that_refuses_the_operator_says_how_to_check_it_from_the_hub() {
+    let runtime = runtime();
+    let emulator = runtime.block_on(Emulator::shared()).expect("emulator");
+    let customer = runtime
+        .block_on(AwsAccount::create_unique(emulator))
+        .expect("customer");
+    let operator = runtime.block_on(Operator::new()).with_variables();
+    // The spoke of a real deployment: it trusts the hub's acceptor role, not its admin.
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:role/AcceptorRole", operator.account_id())},
+        "Action": "sts:AssumeRole"}]});
+    runtime
+        .block_on(
+            customer
+                .iam()
+                .create_role()
+                .role_name(SPOKE_ROLE_NAME)
+                .assume_role_policy_document(trust.to_string())
+                .send(),
+        )
+        .expect("spoke role");
+    let external_id = format!("cli-external-{}", operator.account_id());
+    let operator = operator
+        .with("SPOKE_ROLE_NAME", SPOKE_ROLE_NAME)
+        .with("SPOKE_EXTERNAL_ID", external_id);
+    let run = operator.run(&["doctor", "--account", customer.account_id()]);
+    let line = run.line("FAIL  spoke role:");
+    assert!(
+        line.contains("trusts only the hub's functions") && line.contains("preflight"),
+        "{run:#?}"
+    );
+}
+
 #[test]
 fn the_trail_check_passes_with_a_logging_trail_and_says_how_to_create_one_without() {
     let runtime = runtime();
