@@ -264,6 +264,13 @@ fn everything() -> Value {
     })
 }
 
+/// An operator with the product's variables, and a customer account of its own.
+async fn operator_and_customer() -> (Operator, AwsAccount) {
+    let emulator = Emulator::shared().await.expect("emulator");
+    let customer = AwsAccount::create_unique(emulator).await.expect("customer");
+    (Operator::new().await.with_variables(), customer)
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
@@ -467,11 +474,7 @@ fn a_condition_the_call_does_not_meet_is_a_missing_permission() {
 #[test]
 fn the_spoke_role_is_simulated_in_its_own_account() {
     let runtime = runtime();
-    let emulator = runtime.block_on(Emulator::shared()).expect("emulator");
-    let customer = runtime
-        .block_on(AwsAccount::create_unique(emulator))
-        .expect("customer");
-    let operator = runtime.block_on(Operator::new()).with_variables();
+    let (operator, customer) = runtime.block_on(operator_and_customer());
     let external_id = format!("cli-external-{}", operator.account_id());
     runtime
         .block_on(customer.create_spoke_role(&SpokeRole::new(operator.account_id(), &external_id)))
@@ -516,11 +519,7 @@ fn the_spoke_role_is_simulated_in_its_own_account() {
 #[test]
 fn a_spoke_that_refuses_the_operator_says_how_to_check_it_from_the_hub() {
     let runtime = runtime();
-    let emulator = runtime.block_on(Emulator::shared()).expect("emulator");
-    let customer = runtime
-        .block_on(AwsAccount::create_unique(emulator))
-        .expect("customer");
-    let operator = runtime.block_on(Operator::new()).with_variables();
+    let (operator, customer) = runtime.block_on(operator_and_customer());
     // The spoke of a real deployment: it trusts the hub's acceptor role, not its admin.
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{}:role/AcceptorRole", operator.account_id())},
