@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac iam iam-tools unit bench bench-scale coldstart package fakecloud nextest
+.PHONY: demo test lint iac iam iam-tools notification-rules unit bench bench-scale coldstart package fakecloud nextest
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -31,6 +31,10 @@ iam:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## notification-rules: template.yaml's e-mail rules, written from shared/src/notifications/email.rs
+notification-rules:
+	$(CARGO) run --quiet --locked -p onboarding-e2e --bin notification_rules
 
 ## iac: cfn-lint, the SAM transform and checkov on template.yaml and infra/spoke.yaml
 iac:

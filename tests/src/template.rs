@@ -81,3 +81,53 @@ pub fn parameter_values(template: &Value, name: &str) -> (String, Vec<String>) {
         .unwrap_or_default();
     (default, allowed)
 }
+
+/// The lines between `# begin generated NAME` and `# end generated NAME` (markers at any
+/// indentation), for each occurrence of the block in `text`.
+pub fn generated_blocks(text: &str, name: &str) -> Vec<String> {
+    let (begin, end) = markers(name);
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        match line.trim() {
+            l if l == begin => current = Some(String::new()),
+            l if l == end => blocks.extend(current.take()),
+            _ => {
+                if let Some(block) = current.as_mut() {
+                    block.push_str(line);
+                }
+            }
+        }
+    }
+    blocks
+}
+
+/// `text` with every block named `name` replaced by `generated`.
+pub fn replace_generated_blocks(text: &str, name: &str, generated: &str) -> String {
+    let (begin, end) = markers(name);
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        match line.trim() {
+            l if l == begin => {
+                out.push_str(line);
+                out.push_str(generated);
+                inside = true;
+            }
+            l if l == end => {
+                out.push_str(line);
+                inside = false;
+            }
+            _ if inside => {}
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn markers(name: &str) -> (String, String) {
+    (
+        format!("# begin generated {name}"),
+        format!("# end generated {name}"),
+    )
+}

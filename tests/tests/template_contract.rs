@@ -435,6 +435,27 @@ fn the_notification_email_rules_route_exactly_what_a_person_must_see() {
     assert_eq!(routed, set(&EMAILED));
 }
 
+/// The e-mail rules and the lists of their ARNs are written from the notifications'
+/// e-mail texts (`make notification-rules`): a notification added, or an e-mail changed,
+/// in the library without regenerating fails here.
+#[test]
+fn the_email_rules_are_generated_from_the_notifications() {
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
+    for (name, generated) in notifications::email::template_blocks() {
+        let blocks = onboarding_e2e::template::generated_blocks(&text, name);
+        assert!(
+            !blocks.is_empty(),
+            "template.yaml has no generated {name:?} block"
+        );
+        for block in blocks {
+            assert_eq!(
+                block, generated,
+                "template.yaml's {name:?} differs from the library: run make notification-rules"
+            );
+        }
+    }
+}
+
 /// Each e-mail is plain text from an input transformer: a JSON string template whose
 /// every placeholder is a path of the event's detail.
 #[test]
