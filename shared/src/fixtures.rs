@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::domain::origin::Speaker;
+
 /// The fixtures' directory (`tests/fixtures/cloudtrail/` of the repository).
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,26 +64,25 @@ impl Origin {
         Origin::OldManagement,
         Origin::AnotherCustomer,
     ];
+
+    /// The origin a speaker of the origin rules is (another customer never speaks).
+    fn of(speaker: Speaker) -> Self {
+        match speaker {
+            Speaker::TheAccount => Origin::TheAccount,
+            Speaker::TargetManagement => Origin::Target,
+            Speaker::OldManagement => Origin::OldManagement,
+        }
+    }
 }
 
 /// The specification the trust-boundary tests hold the tracker to: from which origins an
-/// event of this CloudTrail `eventName` (success or failure) may change a record. Anything
+/// event of this CloudTrail `eventName` (success or failure) may change a record, as the
+/// domain's origin rules say ([`crate::domain::origin::TrailEvent::speakers`]). Anything
 /// else is ignored.
-pub fn allowed_origins(event_name: &str) -> &'static [Origin] {
-    match event_name {
-        "InviteAccountToOrganization"
-        | "InviteOrganizationToTransferResponsibility"
-        | "CancelHandshake"
-        | "AccountJoinedOrganization" => &[Origin::Target],
-        // Either management account of a billing transfer may end it.
-        "TerminateResponsibilityTransfer" => &[Origin::TheAccount, Origin::Target],
-        "AcceptHandshake" | "DeclineHandshake" | "LeaveOrganization" | "DeleteOrganization" => {
-            &[Origin::TheAccount]
-        }
-        "RemoveAccountFromOrganization" => &[Origin::OldManagement],
-        "AccountDepartedOrganization" => &[Origin::OldManagement, Origin::Target],
-        other => panic!("no origin rule for {other}"),
-    }
+pub fn allowed_origins(event_name: &str) -> Vec<Origin> {
+    let event = crate::cloudtrail::trail_event(event_name)
+        .unwrap_or_else(|| panic!("no origin rule for {event_name}"));
+    event.speakers().iter().map(|s| Origin::of(*s)).collect()
 }
 
 /// The transfer mode of the record a fixture's event is about: billing for a billing

@@ -9,7 +9,7 @@
 //! simulates it against a deployed stack's roles.
 //!
 //! Placeholders in resources and context values (rendered by the checker, or by
-//! `onboardctl doctor --permissions` (its `doctor/render.rs`)): `${AWS::Partition}`, `${AWS::Region}`,
+//! `onboardctl doctor --permissions` (its `commands/doctor/render.rs`)): `${AWS::Partition}`, `${AWS::Region}`,
 //! `${AWS::AccountId}` (the account of the principal), a template parameter
 //! (`${TargetOrganizationId}`), a resource's name by logical id (`${RecordTable}`),
 //! `${request.PATH}` (a field of the call's request, `[*]` for every element;

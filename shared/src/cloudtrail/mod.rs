@@ -17,6 +17,9 @@
 //! | RemoveAccountFromOrganization | `requestParameters.accountId` |
 //! | AccountJoinedOrganization / AccountDepartedOrganization (service events) | the `accountId` in `serviceEventDetails`; recorded in the organization's management account (`recipientAccountId`) |
 //!
+//! Which account's CloudTrail may speak for each of these events is the domain's rule
+//! ([`crate::domain::origin`]); [`trail_event`] names the event a rule is about.
+//!
 //! Real payloads differ from the API's: the handshake's `action` may be lowercase
 //! (`invite`), timestamps may be strings such as `Jan 18, 2017 9:41:16 PM`, keys are
 //! camelCase where the API uses PascalCase. All of these are accepted.
@@ -28,6 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::origin::TrailEvent;
 use crate::domain::{
     AccountId, AwsFailure, Closure, DomainEvent, EventKind, HandshakeId, Offer, Operation,
     OrganizationId,
@@ -47,6 +51,16 @@ pub const FOLLOWED_API_CALLS: [&str; Operation::ALL.len()] = api_call_names();
 
 /// The `eventName`s of the service events the parser reads (detail-type [`SERVICE_EVENT`]).
 pub const FOLLOWED_SERVICE_EVENTS: [&str; 2] = [ACCOUNT_JOINED, ACCOUNT_DEPARTED];
+
+/// The CloudTrail event named `event_name` among those the parser reads (an API call or a
+/// service event), as the origin rules know it ([`TrailEvent::speakers`]).
+pub fn trail_event(event_name: &str) -> Option<TrailEvent> {
+    match event_name {
+        ACCOUNT_JOINED => Some(TrailEvent::AccountJoinedOrganization),
+        ACCOUNT_DEPARTED => Some(TrailEvent::AccountDepartedOrganization),
+        name => Operation::from_name(name).map(TrailEvent::Call),
+    }
+}
 
 const fn api_call_names() -> [&'static str; Operation::ALL.len()] {
     let mut names = [""; Operation::ALL.len()];

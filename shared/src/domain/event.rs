@@ -12,9 +12,34 @@ use super::blocker::{AwsFailure, BlockerCode, Step};
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::preflight::PreflightSummary;
 
-/// The AWS Organizations calls the product follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Operation {
+/// Declares [`Operation`] from one list of its variants, and derives from that list
+/// [`Operation::ALL`] and [`Operation::name`] (a variant is named after its API call), so
+/// the compiler keeps both complete.
+macro_rules! operations {
+    ($($(#[doc = $doc:literal])* $operation:ident,)+) => {
+        /// The AWS Organizations calls the product follows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Operation {
+            $($(#[doc = $doc])* $operation,)+
+        }
+
+        impl Operation {
+            /// Every operation, in the order of their declaration.
+            pub const ALL: [Operation; [$(Operation::$operation),+].len()] =
+                [$(Operation::$operation),+];
+
+            /// The API name, as CloudTrail's `eventName` spells it. `const` so that
+            /// [`crate::cloudtrail::FOLLOWED_API_CALLS`] is a compile-time list.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$operation => stringify!($operation),)+
+                }
+            }
+        }
+    };
+}
+
+operations! {
     InviteAccountToOrganization,
     AcceptHandshake,
     DeclineHandshake,
@@ -29,36 +54,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
-        Operation::InviteAccountToOrganization,
-        Operation::AcceptHandshake,
-        Operation::DeclineHandshake,
-        Operation::CancelHandshake,
-        Operation::LeaveOrganization,
-        Operation::RemoveAccountFromOrganization,
-        Operation::DeleteOrganization,
-        Operation::InviteOrganizationToTransferResponsibility,
-        Operation::TerminateResponsibilityTransfer,
-    ];
-
-    /// The API name, as CloudTrail's `eventName` spells it. `const` so that
-    /// [`crate::cloudtrail::FOLLOWED_API_CALLS`] is a compile-time list.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Operation::InviteAccountToOrganization => "InviteAccountToOrganization",
-            Operation::AcceptHandshake => "AcceptHandshake",
-            Operation::DeclineHandshake => "DeclineHandshake",
-            Operation::CancelHandshake => "CancelHandshake",
-            Operation::LeaveOrganization => "LeaveOrganization",
-            Operation::RemoveAccountFromOrganization => "RemoveAccountFromOrganization",
-            Operation::DeleteOrganization => "DeleteOrganization",
-            Operation::InviteOrganizationToTransferResponsibility => {
-                "InviteOrganizationToTransferResponsibility"
-            }
-            Operation::TerminateResponsibilityTransfer => "TerminateResponsibilityTransfer",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Operation> {
         Operation::ALL.into_iter().find(|op| op.name() == name)
     }

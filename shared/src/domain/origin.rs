@@ -3,17 +3,11 @@
 //! events to the hub, so customer A's account can deliver an event naming customer B's
 //! account; that event is ignored (with a reason naming both), never applied.
 //!
-//! | event | may change the record of X when recorded in |
-//! |---|---|
-//! | InviteAccountToOrganization, InviteOrganizationToTransferResponsibility (success or failure), CancelHandshake | the target management account |
-//! | TerminateResponsibilityTransfer | X itself, or the target management account (either party may end a transfer) |
-//! | AccountJoinedOrganization (service event) | the target management account |
-//! | AcceptHandshake, DeclineHandshake, LeaveOrganization, DeleteOrganization (success or failure) | X itself |
-//! | RemoveAccountFromOrganization (success or failure) | X's enrolled old management account |
-//! | AccountDepartedOrganization (service event) | X's old management account, or the target's |
-//!
-//! (LeaveOrganization is the account's own call: recorded in the account; a removal is the
-//! old management account's call: recorded there.)
+//! The rules are defined once, per CloudTrail event the product reads (a call's success
+//! and failure alike): [`TrailEvent::speakers`]. An event kind takes the rule of the
+//! CloudTrail event it is read from. The CloudTrail reader names those events
+//! ([`crate::cloudtrail::trail_event`]), and the fixtures' specification the trust-boundary
+//! tests hold the tracker to (`fixtures::allowed_origins`) reads the same rules.
 //!
 //! What a function observed through the API itself (no CloudTrail record behind it) speaks
 //! for the account it was observed in; the observations only a function makes (members
@@ -24,43 +18,89 @@ use super::event::{Closure, DomainEvent, EventKind, Operation};
 use super::ids::AccountId;
 use super::record::{OnboardingRecord, Target};
 
-/// Who, relative to a record, recorded an event.
+/// Who, relative to a record (the account X), recorded an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Speaker {
+pub enum Speaker {
+    /// X itself.
     TheAccount,
+    /// The target organization's management account.
     TargetManagement,
+    /// X's enrolled old management account.
     OldManagement,
 }
 
 use Speaker::{OldManagement, TargetManagement, TheAccount};
 
-/// The accounts whose CloudTrail may speak for an event of this kind.
+/// A CloudTrail event the product reads: an API call it follows, or one of AWS
+/// Organizations' service events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrailEvent {
+    Call(Operation),
+    /// `AccountJoinedOrganization`, recorded in the management account of the organization
+    /// joined.
+    AccountJoinedOrganization,
+    /// `AccountDepartedOrganization`, recorded in the management account of the
+    /// organization left.
+    AccountDepartedOrganization,
+}
+
+impl TrailEvent {
+    /// The origin rules: the accounts whose CloudTrail may speak for this event (succeeded
+    /// or failed) about the account X.
+    pub const fn speakers(self) -> &'static [Speaker] {
+        match self {
+            // The target's own calls, and its record of X joining.
+            TrailEvent::Call(
+                Operation::InviteAccountToOrganization
+                | Operation::InviteOrganizationToTransferResponsibility
+                | Operation::CancelHandshake,
+            )
+            | TrailEvent::AccountJoinedOrganization => &[TargetManagement],
+            // Either management account of a billing transfer may end it.
+            TrailEvent::Call(Operation::TerminateResponsibilityTransfer) => {
+                &[TheAccount, TargetManagement]
+            }
+            // X's own calls (leaving is the account's call: recorded in the account).
+            TrailEvent::Call(
+                Operation::AcceptHandshake
+                | Operation::DeclineHandshake
+                | Operation::LeaveOrganization
+                | Operation::DeleteOrganization,
+            ) => &[TheAccount],
+            // A removal is the old management account's call: recorded there.
+            TrailEvent::Call(Operation::RemoveAccountFromOrganization) => &[OldManagement],
+            TrailEvent::AccountDepartedOrganization => &[OldManagement, TargetManagement],
+        }
+    }
+}
+
+/// The accounts whose CloudTrail may speak for an event of this kind: those of the
+/// CloudTrail event it is read from.
 fn speakers(kind: &EventKind) -> &'static [Speaker] {
-    match kind {
-        EventKind::InvitationSent { .. }
-        | EventKind::TransferInvitationSent { .. }
-        | EventKind::JoinedOrganization { .. } => &[TargetManagement],
-        EventKind::TransferTerminated { .. } => &[TheAccount, TargetManagement],
+    use TrailEvent::Call;
+    let read_from = match kind {
+        EventKind::InvitationSent { .. } => Call(Operation::InviteAccountToOrganization),
+        EventKind::TransferInvitationSent { .. } => {
+            Call(Operation::InviteOrganizationToTransferResponsibility)
+        }
+        EventKind::JoinedOrganization { .. } => TrailEvent::AccountJoinedOrganization,
+        EventKind::TransferTerminated { .. } => Call(Operation::TerminateResponsibilityTransfer),
         EventKind::InvitationClosed { closure, .. } => match closure {
-            Closure::Declined => &[TheAccount],
-            Closure::Canceled | Closure::Withdrawn => &[TargetManagement],
-            Closure::Expired => &[TheAccount, TargetManagement],
+            Closure::Declined => Call(Operation::DeclineHandshake),
+            Closure::Canceled => Call(Operation::CancelHandshake),
+            // Observed by the functions, never read from a trail; were one to report it,
+            // the inviter may say it withdrew, and either party that time ran out.
+            Closure::Withdrawn => return &[TargetManagement],
+            Closure::Expired => return &[TheAccount, TargetManagement],
         },
-        EventKind::InvitationAccepted { .. } | EventKind::OrganizationDeleted => &[TheAccount],
-        EventKind::LeftOrganization { removed: false } => &[TheAccount],
-        EventKind::LeftOrganization { removed: true } => &[OldManagement],
-        EventKind::DepartedOrganization { .. } => &[OldManagement, TargetManagement],
-        EventKind::CallFailed { operation, .. } => match operation {
-            Operation::InviteAccountToOrganization
-            | Operation::InviteOrganizationToTransferResponsibility
-            | Operation::CancelHandshake => &[TargetManagement],
-            Operation::TerminateResponsibilityTransfer => &[TheAccount, TargetManagement],
-            Operation::RemoveAccountFromOrganization => &[OldManagement],
-            Operation::AcceptHandshake
-            | Operation::DeclineHandshake
-            | Operation::LeaveOrganization
-            | Operation::DeleteOrganization => &[TheAccount],
-        },
+        EventKind::InvitationAccepted { .. } => Call(Operation::AcceptHandshake),
+        EventKind::OrganizationDeleted => Call(Operation::DeleteOrganization),
+        EventKind::LeftOrganization { removed: false } => Call(Operation::LeaveOrganization),
+        EventKind::LeftOrganization { removed: true } => {
+            Call(Operation::RemoveAccountFromOrganization)
+        }
+        EventKind::DepartedOrganization { .. } => TrailEvent::AccountDepartedOrganization,
+        EventKind::CallFailed { operation, .. } => Call(*operation),
         EventKind::MembersRemaining { .. }
         | EventKind::InvitationRefused { .. }
         | EventKind::AccessChecked { .. }
@@ -73,8 +113,9 @@ fn speakers(kind: &EventKind) -> &'static [Speaker] {
         | EventKind::AccountPlaced { .. }
         | EventKind::PlacementBlocked { .. }
         | EventKind::SourceOrganizationObserved { .. }
-        | EventKind::PreflightChecked { .. } => &[],
-    }
+        | EventKind::PreflightChecked { .. } => return &[],
+    };
+    read_from.speakers()
 }
 
 fn speaker_of(recorded_in: &AccountId, record: &OnboardingRecord, target: &Target) -> Vec<Speaker> {

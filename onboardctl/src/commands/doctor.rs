@@ -29,12 +29,39 @@ use crate::stack::{self, HubStack};
 /// One check's verdict: `Ok(what is fine)` or `Err(what to fix)`.
 pub type Verdict = Result<String, String>;
 
-/// What `doctor` was asked to check beyond the deployment itself.
-pub struct Options {
-    pub account: Option<String>,
-    pub permissions: bool,
-    /// `--role FUNCTION=ARN`: a function's role, instead of (or without) the stack's.
-    pub roles: Vec<(Principal, String)>,
+// What `doctor` was asked to check beyond the deployment itself.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    account: Option<String>,
+    /// Simulate every function's role (the stack's, or --role) against the permission
+    /// manifest, and with --account the spoke role there.
+    #[arg(long)]
+    permissions: bool,
+    /// A function's role, FUNCTION=ARN (repeatable): instead of the stack's, or without
+    /// a stack.
+    #[arg(long = "role", value_name = "FUNCTION=ARN", value_parser = parse_role, requires = "permissions")]
+    roles: Vec<(Principal, String)>,
+}
+
+fn parse_role(value: &str) -> Result<(Principal, String), String> {
+    let functions: Vec<&str> = Principal::ALL
+        .iter()
+        .filter(|p| p.role_output().is_some())
+        .map(|p| p.name())
+        .collect();
+    let (name, arn) = value
+        .split_once('=')
+        .ok_or_else(|| format!("{value:?} is not FUNCTION=ARN"))?;
+    let principal = Principal::from_name(name)
+        .filter(|p| p.role_output().is_some())
+        .ok_or_else(|| format!("unknown function {name:?} ({})", functions.join(", ")))?;
+    if !arn.starts_with("arn:") || !arn.contains(":role/") {
+        return Err(format!(
+            "{arn:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        ));
+    }
+    Ok((principal, arn.to_owned()))
 }
 
 /// The lines as they are found, and whether one failed.
@@ -68,7 +95,7 @@ impl Report {
     }
 }
 
-pub async fn doctor(cx: &Context, options: &Options) -> Result<ExitCode> {
+pub async fn run(cx: &Context, options: &Args) -> Result<ExitCode> {
     if options.permissions && cx.stack.is_none() && options.roles.is_empty() {
         bail!("--permissions needs --stack NAME (the hub stack) or --role FUNCTION=ARN");
     }
@@ -298,7 +325,7 @@ const PERMISSIONS: &str = "permissions";
 async fn check_permissions(
     cx: &Context,
     config: &Config,
-    options: &Options,
+    options: &Args,
     external_id_ok: bool,
     report: &mut Report,
 ) {
@@ -339,7 +366,7 @@ async fn check_permissions(
 /// Every function role's lines; returns the partition of the roles (`aws` when none says).
 async fn function_permissions(
     cx: &Context,
-    options: &Options,
+    options: &Args,
     values: impl Fn(&str) -> Result<Values, String>,
     report: &mut Report,
 ) -> String {

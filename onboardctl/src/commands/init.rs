@@ -12,7 +12,7 @@ use crate::aws_error;
 use crate::context::Context;
 use crate::stack;
 
-pub async fn init(cx: &Context) -> Result<ExitCode> {
+pub async fn run(cx: &Context) -> Result<ExitCode> {
     let table = cx.table_name()?;
     let bus = cx.bus_name()?;
     match &cx.stack {

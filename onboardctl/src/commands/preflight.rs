@@ -23,19 +23,39 @@ use onboarding::report::view::plural;
 use onboarding::sweep::SweepReport;
 use serde_json::{json, Value};
 
-use crate::commands::known_record;
+use super::{for_each_record, known_record};
 use crate::context::Context;
-use crate::status::for_each_record;
 use crate::terminal::Terminal;
 
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only this enrollment's accounts (default: every account still to move).
+    enrollment: Option<String>,
+    /// Only this account.
+    #[arg(long, conflicts_with = "enrollment")]
+    account: Option<String>,
+    /// One JSON object per account and line (JSON Lines), nothing else on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
+    let scope = match (args.account, args.enrollment) {
+        (Some(account), _) => Scope::Account(account),
+        (None, Some(enrollment)) => Scope::Enrollment(enrollment),
+        (None, None) => Scope::All,
+    };
+    preflight(cx, scope, args.json).await
+}
+
 /// What to check: one account, one enrollment, or every account still to move.
-pub enum Scope {
+enum Scope {
     Account(String),
     Enrollment(String),
     All,
 }
 
-pub async fn preflight(cx: &Context, scope: Scope, json: bool) -> Result<ExitCode> {
+async fn preflight(cx: &Context, scope: Scope, json: bool) -> Result<ExitCode> {
     let preflight = cx.wiring()?.preflight()?;
     let terminal = Terminal::detect();
     let running = "running the preflight";

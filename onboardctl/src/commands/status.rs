@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
+use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::Utc;
@@ -12,15 +13,59 @@ use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Pha
 use onboarding::ports::RecordStore;
 use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
+use super::for_each_record;
 use crate::context::Context;
 use crate::terminal::{self, Terminal};
 
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    enrollment: Option<String>,
+    /// Only accounts in this phase (e.g. Invited).
+    #[arg(long, value_parser = parse_phase)]
+    phase: Option<Phase>,
+    /// Only accounts with a blocker.
+    #[arg(long)]
+    blocked: bool,
+    /// Print a JSON array of records, one per line, written as they are read.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_phase(value: &str) -> Result<Phase, String> {
+    Phase::ALL
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(value))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+            format!("unknown phase {value:?} ({})", names.join(", "))
+        })
+}
+
+pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
+    let filter = Filter {
+        enrollment: args
+            .enrollment
+            .as_deref()
+            .map(EnrollmentName::parse)
+            .transpose()?,
+        phase: args.phase,
+        blocked: args.blocked,
+    };
+    if args.json {
+        json(cx, &filter).await?;
+    } else {
+        table(cx, &filter, Terminal::detect()).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Which accounts `status` shows.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub enrollment: Option<EnrollmentName>,
-    pub phase: Option<Phase>,
-    pub blocked: bool,
+struct Filter {
+    enrollment: Option<EnrollmentName>,
+    phase: Option<Phase>,
+    blocked: bool,
 }
 
 impl Filter {
@@ -30,30 +75,7 @@ impl Filter {
     }
 }
 
-/// Calls `each` on every record of the filter's enrollment (or all), page by page.
-pub async fn for_each_record(
-    cx: &Context,
-    enrollment: Option<&EnrollmentName>,
-    mut each: impl FnMut(OnboardingRecord) -> Result<()>,
-) -> Result<()> {
-    let store = cx.store()?;
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = cx.at(
-            store.list_page(enrollment, cursor.as_deref()).await,
-            "reading the table",
-        )?;
-        for record in page.records {
-            each(record)?;
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
-    }
-}
-
-pub async fn json(cx: &Context, filter: &Filter) -> Result<()> {
+async fn json(cx: &Context, filter: &Filter) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut first = true;
@@ -72,7 +94,7 @@ pub async fn json(cx: &Context, filter: &Filter) -> Result<()> {
     Ok(())
 }
 
-pub async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> {
+async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> {
     let mut enrollments = BTreeSet::new();
     let mut shown = Vec::new();
     for_each_record(cx, filter.enrollment.as_ref(), |record| {

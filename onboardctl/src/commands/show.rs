@@ -1,0 +1,172 @@
+//! `onboardctl show ACCOUNT`: one account's record with its history, as a person reads it
+//! (its row, blockers and remediation, billing transfer, placement, preflight), or as
+//! JSON with `--json`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use onboarding::domain::{wanted_tags, OnboardingRecord};
+use onboarding::ports::RecordStore;
+use onboarding::report::view::plural;
+
+use super::{account, status};
+use crate::context::Context;
+use crate::terminal::Terminal;
+
+#[derive(clap::Args)]
+pub struct Args {
+    account: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
+    let id = account(&args.account)?;
+    let record = cx
+        .at(cx.store()?.load(&id).await, "reading the table")?
+        .with_context(|| format!("account {id} is not enrolled"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_record(&record);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(record: &OnboardingRecord) {
+    let one = std::slice::from_ref(record);
+    println!("{}\n", status::accounts(one, Terminal::detect()));
+    status::print_remediation(one);
+    println!(
+        "transfer mode: {}   version: {}   handshake: {}",
+        record.transfer_mode.as_str(),
+        record.version,
+        record
+            .handshake_id
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string)
+    );
+    if let Some(billing) = &record.billing {
+        print_billing(record, billing);
+    }
+    if let Some(fallback) = &record.fallback {
+        println!(
+            "fell back to the standalone path at {}: {}",
+            fallback.at, fallback.reason
+        );
+    }
+    print_placement(record);
+    print_preflight(record);
+    println!("\nhistory:");
+    for entry in &record.history {
+        println!(
+            "  {}  {:<22} {}  ({})",
+            entry.applied_at.format("%Y-%m-%d %H:%M:%S"),
+            entry.phase,
+            entry.summary,
+            entry.event_id
+        );
+    }
+}
+
+/// Billing mode: the transfer asked for and the one accepted. The members have no record:
+/// they stay in the customer's organization, and the transfer covers them all.
+fn print_billing(record: &OnboardingRecord, billing: &onboarding::domain::billing::BillingTerms) {
+    let day = |at: Option<chrono::DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d").to_string());
+    println!(
+        "billing transfer of organization {} (its management account and every member account; members need no record)",
+        record
+            .source_organization
+            .as_ref()
+            .map_or("(not read yet)".to_owned(), ToString::to_string)
+    );
+    println!(
+        "  asked to start: {}   transfer: {}   in force from: {}   ended: {}",
+        day(billing.start)
+            .unwrap_or_else(|| "the first day of the month after the invitation".to_owned()),
+        billing.transfer.as_deref().unwrap_or("-"),
+        day(billing.starts_at).unwrap_or_else(|| "-".to_owned()),
+        day(billing.ended_at).unwrap_or_else(|| "-".to_owned()),
+    );
+}
+
+/// What the enrollment asked of the placer, and what it did.
+fn print_placement(record: &OnboardingRecord) {
+    let tags: Vec<String> = wanted_tags(record)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!(
+        "ou: {}   tags: {}",
+        record
+            .ou
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string),
+        tags.join(", ")
+    );
+    match &record.placed {
+        Some(placed) => println!(
+            "placed at {} in {}, access {}",
+            placed.at.format("%Y-%m-%d %H:%M:%S"),
+            placed.placed_in.as_deref().unwrap_or("(where it joined)"),
+            placed
+                .access_role
+                .as_deref()
+                .map_or("not verified".to_owned(), |role| format!(
+                    "verified with {role}"
+                ))
+        ),
+        None => println!("placed: not yet"),
+    }
+}
+
+/// What the last preflight found beyond its predicted blockers (those are in the table
+/// and under "Blocked:", marked `(predicted)`): when, the checks to do by hand, and the
+/// policies that trust the old organization the record kept.
+fn print_preflight(record: &OnboardingRecord) {
+    let Some(summary) = &record.preflight else {
+        // Said only while a preflight can still predict something for the account.
+        if onboarding::preflight::applies(record) {
+            println!(
+                "preflight: not run yet (onboardctl preflight --account {})",
+                record.account_id
+            );
+        }
+        return;
+    };
+    let predicted = record.blockers.iter().filter(|b| b.is_predicted()).count();
+    println!(
+        "preflight at {}: {} predicted, {} to do by hand, {} trusting the old organization{}",
+        summary.at.format("%Y-%m-%d %H:%M:%S"),
+        plural(predicted, "blocker", "blockers"),
+        plural(summary.checks, "check", "checks"),
+        plural(summary.policies_total, "policy", "policies"),
+        if summary.policies_total > 0 {
+            " (they stop working after the move):"
+        } else {
+            ""
+        }
+    );
+    for policy in &summary.policies {
+        println!(
+            "  {}  {} = {}",
+            policy.resource, policy.condition_key, policy.value
+        );
+    }
+    let untold = summary
+        .policies_total
+        .saturating_sub(summary.policies.len());
+    if untold > 0 {
+        println!(
+            "  and {untold} more: onboardctl preflight --account {} lists every one",
+            record.account_id
+        );
+    }
+    if summary.checks > 0 {
+        println!(
+            "  the checks, and all it found: onboardctl preflight --account {}",
+            record.account_id
+        );
+    }
+}
