@@ -101,7 +101,7 @@ async fn enroll(cx: &Context, args: EnrollArgs) -> Result<ExitCode> {
     check_tag_count(&tags)?;
     let mut enrollment = Enrollment {
         name: EnrollmentName::parse(&args.name)?,
-        transfer_mode: mode,
+        transfer_mode: mode.clone(),
         management_account: args.management.as_deref().map(account).transpose()?,
         members: accounts(&args.members)?,
         standalone_accounts: accounts(&args.standalone)?,
@@ -173,11 +173,10 @@ fn print_record(record: &OnboardingRecord) {
         record.transfer_mode.as_str(),
         record.version,
         record
-            .handshake_id
-            .as_ref()
+            .handshake_id()
             .map_or("-".to_owned(), ToString::to_string)
     );
-    if let Some(billing) = &record.billing {
+    if let Some(billing) = record.billing() {
         print_billing(record, billing);
     }
     if let Some(fallback) = &record.fallback {

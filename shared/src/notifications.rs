@@ -473,9 +473,9 @@ fn account_context(
         account_id: record.account_id.clone(),
         enrollment: record.enrollment.clone(),
         role: record.role,
-        transfer_mode: record.transfer_mode,
+        transfer_mode: record.transfer_mode.clone(),
         phase: record.phase,
-        handshake_id: record.handshake_id.clone(),
+        handshake_id: record.handshake_id().cloned(),
         blockers: notified_blockers(&record.blockers),
         cloudtrail_event_id: event_id.to_owned(),
         version: record.version,
@@ -597,7 +597,10 @@ mod tests {
             0,
             now,
         );
-        record.handshake_id = Some(HandshakeId::parse("h-0123456789").unwrap());
+        record.handshake = Some(crate::domain::CurrentHandshake {
+            id: HandshakeId::parse("h-0123456789").unwrap(),
+            expires_at: None,
+        });
         let mut blocker = Blocker::new(BlockerCode::PaymentMethodMissing, Step::Leave, now);
         blocker.raw_code = Some("ConstraintViolationException".into());
         record.blockers = vec![blocker];

@@ -825,7 +825,7 @@ async fn later_acts_records(hub: &Hub) -> Result<(Vec<OnboardingRecord>, Vec<Onb
     Ok(all
         .into_iter()
         .filter(|r| r.enrollment.as_str() != "acme")
-        .partition(|r| r.transfer_mode != TransferMode::Billing))
+        .partition(|r| !matches!(r.transfer_mode, TransferMode::Billing(_))))
 }
 
 /// The status table and the progress of both acts, as the demo ends with.
@@ -1017,7 +1017,7 @@ async fn billing_act(
     screen.last = None;
     let enrollment = customers::enrollment(
         "initech",
-        TransferMode::Billing,
+        TransferMode::billing(),
         Some(&management),
         &[],
         &[],
