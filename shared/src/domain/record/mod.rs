@@ -44,6 +44,24 @@ pub struct HistoryEntry {
     pub source: String,
 }
 
+impl HistoryEntry {
+    /// What happened, in words for people: `membership_confirmed` reads "membership
+    /// confirmed"; a summary that is not one identifier (`LeaveOrganization failed:
+    /// CODE`, `invitation declined`) is shown as it is.
+    pub fn label(&self) -> String {
+        let is_identifier = !self.summary.is_empty()
+            && self
+                .summary
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_');
+        if is_identifier {
+            self.summary.replace('_', " ")
+        } else {
+            self.summary.clone()
+        }
+    }
+}
+
 /// A blocker a success cleared, and when that success happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearedBlocker {
