@@ -272,7 +272,10 @@ fn a_billing_enrollment_reads_in_its_own_words_and_phases() {
         ["initech: 1 of 1 billing transferred"]
     );
     let page = render(Format::Html, &[record], now()).unwrap();
-    assert!(page.contains("1 of 1 account billing transferred"), "{page}");
+    assert!(
+        page.contains("1 of 1 account billing transferred"),
+        "{page}"
+    );
     assert!(!page.contains("leaving its organization"), "{page}");
     assert!(page.contains("awaiting the billing transfer invitation"));
 }
