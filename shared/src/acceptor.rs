@@ -394,7 +394,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         handshakes: &[ObservedHandshake],
         now: chrono::DateTime<Utc>,
     ) -> Result<(), AcceptorError> {
-        let Some(current) = &record.handshake_id else {
+        let Some(current) = record.handshake_id() else {
             return Ok(());
         };
         let Some(observed) = handshakes.iter().find(|h| &h.id == current) else {

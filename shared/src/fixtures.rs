@@ -100,7 +100,7 @@ pub fn transfer_mode_of(event: &Value) -> crate::domain::TransferMode {
     .contains(&name)
         || action.eq_ignore_ascii_case("TRANSFER_RESPONSIBILITY");
     if billing {
-        crate::domain::TransferMode::Billing
+        crate::domain::TransferMode::billing()
     } else {
         crate::domain::TransferMode::Standalone
     }

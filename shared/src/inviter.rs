@@ -211,7 +211,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
-        if record.transfer_mode == TransferMode::Billing {
+        if matches!(record.transfer_mode, TransferMode::Billing(_)) {
             return self.process_billing(record, run, force).await;
         }
         let handshakes = &run.handshakes;
@@ -343,7 +343,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         record: &OnboardingRecord,
         handshakes: &[ObservedHandshake],
     ) -> Result<Option<OnboardingRecord>, InviterError> {
-        let Some(current) = &record.handshake_id else {
+        let Some(current) = record.handshake_id() else {
             return Ok(None);
         };
         let Some(closure) = handshakes

@@ -23,7 +23,7 @@ use tracing::{info, warn};
 use crate::domain::preflight::{Read, POLICY_MEMORY};
 use crate::domain::{
     assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, OnboardingRecord, Phase,
-    PreflightReport, PreflightSummary, Role, TransferMode,
+    PreflightReport, PreflightSummary, Role,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
 use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
@@ -361,7 +361,7 @@ where
 /// leaves its organization).
 pub fn applies(record: &OnboardingRecord) -> bool {
     record.phase != Phase::Joined
-        && record.transfer_mode != TransferMode::Billing
+        && record.journey().moves_account()
         && (record.in_old_organization || record.role == Role::Standalone)
 }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::OnboardingRecord;
+use crate::domain::{OnboardingRecord, ProgressWords};
 
 /// The formats of `onboardctl report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,19 +162,29 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
     out
 }
 
-/// "acme: 3 of 5 joined, 2 placed" per enrollment.
+/// "acme: 3 of 5 joined, 2 placed" per enrollment, in its journey's words ("initech: 1 of
+/// 1 billing transferred": a billing transfer places nothing).
 pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
-    let mut by_enrollment: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    let mut by_enrollment: BTreeMap<&str, (usize, usize, usize, ProgressWords)> = BTreeMap::new();
     for record in records {
-        let entry = by_enrollment.entry(record.enrollment.as_str()).or_default();
+        let entry = by_enrollment.entry(record.enrollment.as_str()).or_insert((
+            0,
+            0,
+            0,
+            record.journey().words(),
+        ));
         entry.2 += 1;
         entry.0 += usize::from(record.phase.is_terminal());
         entry.1 += usize::from(record.placed.is_some());
     }
     by_enrollment
         .into_iter()
-        .map(|(name, (joined, placed, total))| {
-            format!("{name}: {joined} of {total} joined, {placed} placed")
+        .map(|(name, (arrived, placed, total, words))| {
+            let mut line = format!("{name}: {arrived} of {total} {}", words.arrived);
+            if let Some(settled) = words.settled {
+                line.push_str(&format!(", {placed} {settled}"));
+            }
+            line
         })
         .collect()
 }

@@ -165,7 +165,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
         let (outcome, follow_ups) = self.apply_once(event).await?;
-        if let Some(mode) = follow_ups.confirm {
+        if let Some(mode) = follow_ups.confirm.clone() {
             if let Some(confirmed) = self.confirm(mode, &event.account, &event.id).await? {
                 return Ok(confirmed);
             }
@@ -293,7 +293,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             warn!("no membership check is configured; the acceptance is not confirmed");
             return Ok(None);
         };
-        let proof = if mode == TransferMode::Billing {
+        let proof = if matches!(mode, TransferMode::Billing(_)) {
             members.transfer_in_force(account).await.map(|transfer| {
                 transfer.map(|t| EventKind::TransferConfirmed {
                     transfer: t.id,
@@ -308,7 +308,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         };
         match proof {
             Ok(Some(kind)) => {
-                let suffix = if mode == TransferMode::Billing {
+                let suffix = if matches!(mode, TransferMode::Billing(_)) {
                     "transferred"
                 } else {
                     "member"
@@ -542,7 +542,7 @@ fn prompts_confirmation(
     let ours = organization
         .as_ref()
         .is_none_or(|o| *o == target.organization);
-    (!record.phase.is_terminal() && ours).then_some(record.transfer_mode)
+    (!record.phase.is_terminal() && ours).then(|| record.transfer_mode.clone())
 }
 
 /// A token naming this invocation's claim on an outbox item, so that it releases only its

@@ -616,7 +616,13 @@ async fn an_open_invitation_is_adopted_not_sent_again() {
     assert!(matches!(outcome, InviterOutcome::Adopted { .. }));
     assert_eq!(*world.organization.invites.lock().unwrap(), 0);
     assert_eq!(
-        world.record(SOLO).await.handshake_id.unwrap().as_str(),
+        world
+            .record(SOLO)
+            .await
+            .handshake_id()
+            .cloned()
+            .unwrap()
+            .as_str(),
         "h-alreadysent00001"
     );
 }
@@ -678,7 +684,7 @@ async fn an_expired_invitation_leads_to_a_new_one() {
     let world = World::new(TransferMode::Standalone).await;
     let inviter = world.inviter();
     inviter.process(&acct(SOLO), false).await.unwrap();
-    let first = world.record(SOLO).await.handshake_id.unwrap();
+    let first = world.record(SOLO).await.handshake_id().cloned().unwrap();
     world
         .organization
         .handshakes
@@ -689,7 +695,7 @@ async fn an_expired_invitation_leads_to_a_new_one() {
     inviter.sweep().await.unwrap();
     let record = world.record(SOLO).await;
     assert_eq!(record.phase, Phase::Invited);
-    assert_ne!(record.handshake_id.unwrap(), first);
+    assert_ne!(record.handshake_id().cloned().unwrap(), first);
     assert_eq!(*world.organization.invites.lock().unwrap(), 2);
 }
 

@@ -30,7 +30,7 @@ const H2: &str = "h-transferhandshake2";
 fn billing_enrollment() -> Enrollment {
     Enrollment {
         name: EnrollmentName::parse("acme-billing").unwrap(),
-        transfer_mode: TransferMode::Billing,
+        transfer_mode: TransferMode::billing(),
         management_account: Some(acct(CUSTOMER)),
         members: Vec::new(),
         standalone_accounts: Vec::new(),
@@ -81,7 +81,7 @@ fn a_billing_enrollment_is_one_management_account_awaiting_its_transfer() {
     assert_eq!(record.phase, Phase::AwaitingTransfer);
     assert_eq!(record.role, Role::Management);
     assert!(record.blockers.is_empty(), "its members never block it");
-    assert_eq!(record.billing, Some(BillingTerms::default()));
+    assert_eq!(record.billing(), Some(&BillingTerms::default()));
 
     let with_members = Enrollment {
         members: vec![acct("333333333333")],
@@ -127,7 +127,7 @@ fn invited_accepted_and_transferred_only_with_the_targets_proof() {
 
     let (record, transitions) = run(record, vec![confirmed()]);
     assert_eq!(record.phase, Phase::Transferred);
-    let billing = record.billing.clone().unwrap();
+    let billing = record.billing().cloned().unwrap();
     assert_eq!(billing.transfer.as_deref(), Some("rt-examplet1"));
     assert!(transitions[0]
         .notifications
@@ -163,7 +163,7 @@ fn an_invitation_to_join_is_never_taken_for_a_transfer_and_a_foreign_transfer_is
     };
     let (record, _) = run(record(), vec![join]);
     assert_eq!(record.phase, Phase::AwaitingTransfer);
-    assert_eq!(record.handshake_id, None);
+    assert_eq!(record.handshake_id(), None);
 
     let (record, transitions) = run(record, vec![transfer_sent(H2, "o-foreignorg01")]);
     assert_eq!(record.phase, Phase::AwaitingTransfer);
@@ -214,7 +214,7 @@ fn a_declined_expired_or_withdrawn_transfer_invitation_awaits_a_new_one() {
                 transfer_sent(H2, "o-exampleorgid"),
             ],
         );
-        assert_eq!(record.handshake_id, Some(hs(H2)));
+        assert_eq!(record.handshake_id(), Some(&hs(H2)));
     }
 }
 
@@ -244,7 +244,7 @@ fn an_ended_transfer_is_reported_as_a_blocker_and_never_undone() {
     let (record, transitions) = run(record, vec![ended]);
     assert_eq!(record.phase, Phase::Transferred);
     assert!(record.is_blocked_by(BlockerCode::TransferTerminated));
-    assert_eq!(record.billing.unwrap().ended_at, Some(ended_at));
+    assert_eq!(record.billing().cloned().unwrap().ended_at, Some(ended_at));
     assert!(transitions[0]
         .notifications
         .iter()

@@ -461,7 +461,7 @@ fn billing_record() -> OnboardingRecord {
     OnboardingRecord::enroll(
         acct("222222222222"),
         EnrollmentName::parse("acme").unwrap(),
-        TransferMode::Billing,
+        TransferMode::billing(),
         Role::Management,
         0,
         Utc::now(),

@@ -139,7 +139,7 @@ proptest! {
                 let closed_current = matches!(
                     &event.kind,
                     EventKind::InvitationClosed { handshake, .. } | EventKind::InvitationRefused { handshake, .. }
-                        if Some(handshake) == record.handshake_id.as_ref()
+                        if Some(handshake) == record.handshake_id()
                 ) && record.phase == Phase::Invited && next.phase == Phase::AwaitingInvitation;
                 let fell_back = record.fallback.is_none() && next.fallback.is_some()
                     && next.phase == Phase::LeavingOrganization;

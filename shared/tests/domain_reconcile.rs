@@ -109,7 +109,7 @@ fn a_member_outside_any_organization_left_and_takes_the_open_invitation_in_the_s
     assert_eq!(kinds(&events), ["left_organization", "invitation_sent"]);
     let after = applied(&member, &events, t(1));
     assert_eq!(after.phase, Phase::Invited);
-    assert_eq!(after.handshake_id, Some(hs(H1)));
+    assert_eq!(after.handshake_id(), Some(&hs(H1)));
     assert!(!after.in_old_organization);
     assert!(
         !needs_account_read(&after),
@@ -215,7 +215,7 @@ fn a_declined_current_invitation_is_closed_and_another_open_one_taken() {
     let events = corrected(&record, &state, t(1));
     assert_eq!(kinds(&events), ["invitation_closed", "invitation_sent"]);
     let after = applied(&record, &events, t(1));
-    assert_eq!(after.handshake_id, Some(hs(H2)));
+    assert_eq!(after.handshake_id(), Some(&hs(H2)));
     assert!(after.settled_handshakes.contains(&hs(H1)));
 }
 

@@ -194,7 +194,7 @@ fn standalone_member_leaves_is_invited_and_joins() {
         .follow_ups
         .contains(&FollowUp::ReevaluateManagement));
     let s = s.when(invited(H1)).then_phase(Phase::Invited);
-    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+    assert_eq!(s.record.handshake_id(), Some(&hs(H1)));
     assert!(s
         .last()
         .follow_ups
@@ -419,7 +419,7 @@ fn direct_member_refused_at_acceptance_falls_back_too() {
         .when(invited(H1))
         .when(already_in_org(Operation::AcceptHandshake))
         .then_phase(Phase::LeavingOrganization);
-    assert_eq!(s.record.handshake_id, None);
+    assert_eq!(s.record.handshake_id(), None);
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn closed_current_handshake_moves_invited_back_to_awaiting() {
                 closure,
             })
             .then_phase(Phase::AwaitingInvitation);
-        assert_eq!(s.record.handshake_id, None);
+        assert_eq!(s.record.handshake_id(), None);
         assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
     }
 }
@@ -457,10 +457,10 @@ fn closing_another_handshake_never_changes_the_current_one() {
             closure: Closure::Declined,
         })
         .then_phase(Phase::Invited);
-    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+    assert_eq!(s.record.handshake_id(), Some(&hs(H1)));
     // and a second invitation does not replace the current one either
     let s = s.when(invited(H2));
-    assert_eq!(s.record.handshake_id, Some(hs(H1)));
+    assert_eq!(s.record.handshake_id(), Some(&hs(H1)));
 }
 
 #[test]
@@ -472,7 +472,7 @@ fn a_late_invitation_for_a_closed_handshake_changes_nothing() {
         })
         .when(invited(H1))
         .then_phase(Phase::AwaitingInvitation);
-    assert_eq!(s.record.handshake_id, None);
+    assert_eq!(s.record.handshake_id(), None);
 }
 
 #[test]
@@ -489,7 +489,7 @@ fn foreign_invitation_is_reported_once_and_never_tracked() {
         &s.last().notifications[..],
         [Notification::UnexpectedInvitation { .. }]
     ));
-    assert_eq!(s.record.handshake_id, None);
+    assert_eq!(s.record.handshake_id(), None);
     let s = s.when(foreign);
     assert!(s.last().notifications.is_empty());
 }
@@ -520,7 +520,7 @@ fn a_refused_current_invitation_is_dropped_so_the_target_invites_again() {
             reason: "WRONG_ORGANIZATION".into(),
         })
         .then_phase(Phase::AwaitingInvitation);
-    assert_eq!(s.record.handshake_id, None);
+    assert_eq!(s.record.handshake_id(), None);
     assert!(s.record.settled_handshakes.contains(&hs(forged)));
     assert!(s.last().follow_ups.contains(&FollowUp::SendInvitation));
     assert!(s

@@ -415,7 +415,7 @@ async fn tracker_for(
 async fn billing_setup() -> (TestTracker, Arc<InMemoryRecordStore>, Arc<InMemoryNotifier>) {
     tracker_for(Enrollment {
         name: EnrollmentName::parse("acme").unwrap(),
-        transfer_mode: TransferMode::Billing,
+        transfer_mode: TransferMode::billing(),
         management_account: Some(acct("222222222222")),
         members: vec![],
         standalone_accounts: vec![],
@@ -479,7 +479,7 @@ async fn billing_fixtures_drive_the_customers_record_and_a_forged_invitation_cha
     );
     let record = customer_record(&store).await;
     assert_eq!(
-        record.handshake_id.as_ref().map(|h| h.as_str()),
+        record.handshake_id().map(|h| h.as_str()),
         Some("h-exampletransferid222")
     );
     assert!(
@@ -522,7 +522,13 @@ async fn billing_fixtures_drive_the_customers_record_and_a_forged_invitation_cha
     let record = customer_record(&store).await;
     assert_eq!(codes(&record), [BlockerCode::TransferTerminated]);
     assert_eq!(
-        record.billing.unwrap().ended_at.unwrap().to_rfc3339(),
+        record
+            .billing()
+            .cloned()
+            .unwrap()
+            .ended_at
+            .unwrap()
+            .to_rfc3339(),
         "2027-01-01T00:00:00+00:00"
     );
     // The target's record of the same end reports nothing more.
@@ -561,7 +567,7 @@ async fn a_declined_or_ended_transfer_invitation_awaits_a_new_one() {
             "{file}"
         );
         let record = customer_record(&store).await;
-        assert_eq!(record.handshake_id, None, "{file}");
+        assert_eq!(record.handshake_id(), None, "{file}");
         assert!(codes(&record).is_empty(), "{file}");
     }
 }

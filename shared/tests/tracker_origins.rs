@@ -38,7 +38,7 @@ async fn enrolled_in(
     Arc<InMemoryRecordStore>,
 ) {
     let store = Arc::new(InMemoryRecordStore::new());
-    let billing = mode == TransferMode::Billing;
+    let billing = matches!(mode, TransferMode::Billing(_));
     let enrollment = Enrollment {
         name: EnrollmentName::parse("acme").unwrap(),
         transfer_mode: mode,

@@ -825,7 +825,7 @@ async fn later_acts_records(hub: &Hub) -> Result<(Vec<OnboardingRecord>, Vec<Onb
     Ok(all
         .into_iter()
         .filter(|r| r.enrollment.as_str() != "acme")
-        .partition(|r| r.transfer_mode != TransferMode::Billing))
+        .partition(|r| !matches!(r.transfer_mode, TransferMode::Billing(_))))
 }
 
 /// The status table and the progress of both acts, as the demo ends with.
@@ -1017,7 +1017,7 @@ async fn billing_act(
     screen.last = None;
     let enrollment = customers::enrollment(
         "initech",
-        TransferMode::Billing,
+        TransferMode::billing(),
         Some(&management),
         &[],
         &[],
@@ -1379,15 +1379,18 @@ impl Screen {
                 self.name(d.context.account_id.as_str())
             ),
             Ok(NotificationDetail::BillingTransferred(d)) => format!(
-                "Billing Transferred: {} (organization {}, every member included): transfer {}, the target pays from {}",
+                "Billing Transferred: {} ({}, every member included): transfer {}, the target pays from {}",
                 self.name(d.context.account_id.as_str()),
-                d.organization.as_ref().map_or("?", |o| o.as_str()),
+                d.organization
+                    .as_ref()
+                    .map_or("its organization".to_owned(), |o| format!("organization {o}")),
                 d.transfer_id,
                 d.starts_at.map_or("?".to_owned(), |at| at.format("%Y-%m-%d").to_string())
             ),
             Ok(NotificationDetail::EnrollmentCompleted(d)) => format!(
-                "Enrollment Completed: {} ({} accounts joined and placed)",
-                d.enrollment, d.accounts
+                "Enrollment Completed: {} ({} at the end of their move)",
+                d.enrollment,
+                onboarding::report::view::plural(d.accounts, "account", "accounts")
             ),
             Ok(NotificationDetail::PreflightCompleted(d)) => {
                 let blockers: Vec<String> = d

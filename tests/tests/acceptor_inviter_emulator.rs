@@ -74,7 +74,7 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
     };
     let record = record_of(&hub.store(), customer.account_id()).await;
     assert_eq!(record.phase, Phase::Invited);
-    assert_eq!(record.handshake_id.as_ref(), Some(&handshake));
+    assert_eq!(record.handshake_id(), Some(&handshake));
     assert_eq!(
         handshakes_with(&hub, customer.account_id()).await,
         [(handshake.to_string(), HandshakeState::Open)]
@@ -316,7 +316,7 @@ async fn a_foreign_invitation_with_a_forged_event_naming_the_target_is_never_acc
     // longer the record's, so the target's own invitation is sent and accepted, and the
     // foreign one is still left alone.
     assert_eq!(record.phase, Phase::AwaitingInvitation, "{record:?}");
-    assert_eq!(record.handshake_id, None);
+    assert_eq!(record.handshake_id(), None);
     let InviterOutcome::Invited { handshake } = hub.inviter().process(&id, false).await.unwrap()
     else {
         panic!("the target's invitation was not sent");
@@ -370,7 +370,7 @@ async fn a_cancelled_invitation_leads_to_a_new_one_on_the_next_inviter_run() {
     assert_ne!(second, &first);
     let record = record_of(&hub.store(), customer.account_id()).await;
     assert_eq!(record.phase, Phase::Invited);
-    assert_eq!(record.handshake_id.as_ref(), Some(second));
+    assert_eq!(record.handshake_id(), Some(second));
     assert!(record.settled_handshakes.contains(&first));
     let mut states = handshakes_with(&hub, customer.account_id()).await;
     states.sort_by_key(|(h, _)| (h != first.as_str(), h.clone()));
@@ -405,7 +405,7 @@ async fn a_declined_invitation_is_followed_by_a_new_one_through_the_event_loop()
     };
     let record = decline_and_run_until_idle(&hub, &recorder, &customer, &first).await;
     assert_eq!(record.phase, Phase::Joined, "{record:?}");
-    let second = record.handshake_id.clone().unwrap();
+    let second = record.handshake_id().cloned().unwrap();
     let mut states = handshakes_with(&hub, customer.account_id()).await;
     states.sort_by_key(|(h, _)| (h != first.as_str(), h.clone()));
     assert_eq!(

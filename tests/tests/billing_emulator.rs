@@ -39,7 +39,7 @@ async fn billing_customer(emulator: &Emulator, hub: &Hub, name: &str) -> Custome
     .unwrap();
     let billing = enrollment(
         name,
-        TransferMode::Billing,
+        TransferMode::billing(),
         Some(customer.management.account_id()),
         &[],
         &[],
@@ -83,7 +83,7 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
 
     let record = record_of(&hub.store(), management.as_str()).await;
     assert_eq!(record.phase, Phase::AwaitingTransfer);
-    assert_eq!(record.billing, Some(BillingTerms::default()));
+    assert_eq!(record.billing(), Some(&BillingTerms::default()));
 
     let InviterOutcome::Invited { handshake } =
         hub.inviter().process(&management, false).await.unwrap()
@@ -92,7 +92,7 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
     };
     let record = record_of(&hub.store(), management.as_str()).await;
     assert_eq!(record.phase, Phase::TransferInvited);
-    assert_eq!(record.handshake_id.as_ref(), Some(&handshake));
+    assert_eq!(record.handshake_id(), Some(&handshake));
     assert_eq!(
         hub.inviter().process(&management, false).await.unwrap(),
         InviterOutcome::Skipped {
@@ -109,7 +109,7 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
     );
     let record = record_of(&hub.store(), management.as_str()).await;
     assert_eq!(record.phase, Phase::Transferred, "{record:?}");
-    let terms = record.billing.clone().unwrap();
+    let terms = record.billing().cloned().unwrap();
     let transfer = terms.transfer.clone().expect("the accepted transfer");
     assert_eq!(
         terms.starts_at.map(|at| at.date_naive()),
@@ -162,7 +162,7 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
         record.is_blocked_by(BlockerCode::TransferTerminated),
         "{record:?}"
     );
-    assert!(record.billing.unwrap().ended_at.is_some());
+    assert!(record.billing().cloned().unwrap().ended_at.is_some());
     let version = record_of(&hub.store(), management.as_str()).await.version;
     hub.inviter().sweep().await.unwrap();
     assert_eq!(
@@ -179,7 +179,8 @@ async fn the_inviter_alone_proves_a_transfer_and_reports_its_end() {
     hub.inviter().sweep().await.unwrap();
     let handshake = record_of(&hub.store(), management.as_str())
         .await
-        .handshake_id
+        .handshake_id()
+        .cloned()
         .unwrap();
     // A person accepts it in the console; no event reaches the hub.
     customer
@@ -197,7 +198,8 @@ async fn the_inviter_alone_proves_a_transfer_and_reports_its_end() {
     );
     let transfer = record_of(&hub.store(), management.as_str())
         .await
-        .billing
+        .billing()
+        .cloned()
         .unwrap()
         .transfer
         .unwrap();

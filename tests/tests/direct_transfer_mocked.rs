@@ -293,7 +293,7 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
         );
         let record = store.load(&id).await.unwrap().unwrap();
         assert_eq!(record.phase, Phase::Joined);
-        assert_eq!(record.handshake_id, Some(expected));
+        assert_eq!(record.handshake_id(), Some(&expected));
         assert!(!record.in_old_organization);
         assert!(record.fallback.is_none(), "never fell back");
         assert_eq!(members[member].accept.num_calls(), 1);

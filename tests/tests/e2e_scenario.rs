@@ -40,7 +40,7 @@ fn assert_everyone_joined_and_nothing_was_lost(report: &Report) {
         assert_eq!(record.phase, Phase::Joined, "{}", report.final_table);
         assert!(record.blockers.is_empty(), "{}", report.final_table);
         assert!(!record.in_old_organization);
-        assert!(record.handshake_id.is_some(), "joined by an invitation");
+        assert!(record.handshake_id().is_some(), "joined by an invitation");
     }
     let roles: Vec<Role> = report.records.iter().map(|r| r.role).collect();
     assert_eq!(
@@ -87,7 +87,7 @@ fn assert_everyone_joined_and_nothing_was_lost(report: &Report) {
         .find(|r| r.account_id.as_str() == report.standalone_account)
         .expect("standalone record");
     assert_ne!(
-        standalone.handshake_id.as_ref().map(|h| h.as_str()),
+        standalone.handshake_id().map(|h| h.as_str()),
         Some(report.foreign_handshake.as_str()),
         "joined through the target's invitation, not the foreign one"
     );
@@ -171,10 +171,7 @@ async fn the_demo_scenario_onboards_every_account_and_reports_the_foreign_invita
         panic!("act 3's record: {}", report.final_table);
     };
     assert_eq!(billing.phase, Phase::Transferred, "{}", report.final_table);
-    assert!(billing
-        .billing
-        .as_ref()
-        .is_some_and(|b| b.transfer.is_some()));
+    assert!(billing.billing().is_some_and(|b| b.transfer.is_some()));
     assert!(!report
         .target_accounts
         .contains(&billing.account_id.to_string()));

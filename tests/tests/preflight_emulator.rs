@@ -387,5 +387,5 @@ async fn a_delegated_administrator_is_predicted_and_another_organizations_invita
         Some(stranger_organization.as_str())
     );
     let record = record_of(&hub.store(), standalone.account_id()).await;
-    assert_eq!(record.handshake_id, None, "never taken, never accepted");
+    assert_eq!(record.handshake_id(), None, "never taken, never accepted");
 }

@@ -108,10 +108,7 @@ async fn one_pass_without_any_event_brings_every_record_to_the_real_state_and_th
             .unwrap()
     };
     assert_eq!(
-        by_id(open.account_id())
-            .handshake_id
-            .as_ref()
-            .map(|h| h.as_str()),
+        by_id(open.account_id()).handshake_id().map(|h| h.as_str()),
         Some(still_open.as_str()),
         "the open invitation is the record's now"
     );

@@ -195,10 +195,10 @@ const fn direct_refused(file: &'static str) -> Case {
 
 /// Billing mode: the customer's management account, enrolled alone, whose transfer
 /// invitation (`before`) closes: it awaits a new one.
-const fn transfer_closed(file: &'static str) -> Case {
+fn transfer_closed(file: &'static str) -> Case {
     Case {
         file,
-        mode: TransferMode::Billing,
+        mode: TransferMode::billing(),
         before: &[TRANSFER_INVITE],
         expect: Expect::Applied,
         about: Who::Management,
@@ -215,7 +215,7 @@ const fn transfer_closed(file: &'static str) -> Case {
 /// The enrollment a case runs in: the fixtures' customer, its management account alone in
 /// billing mode.
 fn case_enrollment(cast: &Cast, name: &str, mode: TransferMode) -> Enrollment {
-    if mode == TransferMode::Billing {
+    if matches!(mode, TransferMode::Billing(_)) {
         onboarding_e2e::customers::enrollment(name, mode, Some(&cast.customer_management), &[], &[])
             .unwrap()
     } else {
@@ -465,7 +465,7 @@ fn cases() -> Vec<Case> {
         // Billing mode: the customer's management account, enrolled alone.
         Case {
             file: TRANSFER_INVITE,
-            mode: TransferMode::Billing,
+            mode: TransferMode::billing(),
             before: &[],
             expect: Expect::Applied,
             about: Who::Management,
@@ -479,7 +479,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             file: "invite-organization-to-transfer-responsibility-unused-prepayment-balance.json",
-            mode: TransferMode::Billing,
+            mode: TransferMode::billing(),
             before: &[],
             expect: Expect::Applied,
             about: Who::Management,
@@ -495,7 +495,7 @@ fn cases() -> Vec<Case> {
             // Names the target organization but was recorded in a customer's member
             // account, which cannot speak for the target's invitation: ignored.
             file: "invite-organization-to-transfer-responsibility-forged.json",
-            mode: TransferMode::Billing,
+            mode: TransferMode::billing(),
             before: &[],
             expect: Expect::Ignored,
             about: Who::Management,
@@ -511,7 +511,7 @@ fn cases() -> Vec<Case> {
             // A prompt to confirm through the target's list of transfers, which does not
             // list the fixture's transfer: the record stays invited.
             file: "accept-handshake-transfer-responsibility.json",
-            mode: TransferMode::Billing,
+            mode: TransferMode::billing(),
             before: &[TRANSFER_INVITE],
             expect: Expect::Unchanged,
             about: Who::Management,
@@ -538,7 +538,7 @@ async fn run_case(hub: &Hub, index: usize, case: &Case) -> (Cast, String, Vec<St
     hub.enroll(&case_enrollment(
         &cast,
         &format!("fixture-{index}"),
-        case.mode,
+        case.mode.clone(),
     ))
     .await
     .unwrap();
@@ -585,7 +585,7 @@ async fn run_case(hub: &Hub, index: usize, case: &Case) -> (Cast, String, Vec<St
         record.phase,
         blocker_codes(&record),
         record.version,
-        record.handshake_id.as_ref().map(|h| h.to_string()),
+        record.handshake_id().map(|h| h.to_string()),
         record.fallback.is_some(),
     );
     let expected = (

@@ -87,7 +87,7 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
     check_tag_count(&tags)?;
     let mut enrollment = Enrollment {
         name: EnrollmentName::parse(&args.name)?,
-        transfer_mode: mode,
+        transfer_mode: mode.clone(),
         management_account: args.management.as_deref().map(account).transpose()?,
         members: accounts(&args.members)?,
         standalone_accounts: accounts(&args.standalone)?,

@@ -43,11 +43,10 @@ fn print_record(record: &OnboardingRecord) {
         record.transfer_mode.as_str(),
         record.version,
         record
-            .handshake_id
-            .as_ref()
+            .handshake_id()
             .map_or("-".to_owned(), ToString::to_string)
     );
-    if let Some(billing) = &record.billing {
+    if let Some(billing) = record.billing() {
         print_billing(record, billing);
     }
     if let Some(fallback) = &record.fallback {

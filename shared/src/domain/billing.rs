@@ -76,7 +76,7 @@ impl ObservedTransfer {
 
 /// A billing-mode record's transfer: the start the operator asked for, and the transfer
 /// once the target's organization lists it as accepted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BillingTerms {
     /// When the transfer is to take effect; `None`: the first day of the month after the
     /// invitation ([`first_day_of_next_month`]).

@@ -7,6 +7,7 @@ pub mod counts;
 pub mod error_code;
 pub mod event;
 pub mod ids;
+pub mod journey;
 pub mod org_trust;
 pub mod origin;
 pub mod phase;
@@ -24,6 +25,7 @@ pub use event::{Closure, DomainEvent, EventKind, Operation, Problem};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
+pub use journey::{Journey, OfferPhases, ProgressWords};
 pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
@@ -38,7 +40,7 @@ pub use preflight::{assess, AccountFacts, PreflightReport, PreflightSummary};
 pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
 pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
 pub use record::{
-    AccountPlacement, ClearedBlocker, Enrollment, EnrollmentError, Fallback, HistoryEntry,
-    OnboardingRecord, Placement, Target,
+    AccountPlacement, ClearedBlocker, CurrentHandshake, Enrollment, EnrollmentError, Fallback,
+    HistoryEntry, OnboardingRecord, Placement, Target,
 };
 pub use transition::{apply, FollowUp, Notification, Transition};

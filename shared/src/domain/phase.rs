@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::billing::BillingTerms;
+use super::journey::{self, Journey};
+use super::policy::Offer;
+
 /// The onboarding phase. Phases only move forward, with two exceptions handled in
 /// [`crate::domain::transition`]: the direct-to-standalone fallback and a closed handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -52,6 +56,20 @@ impl Phase {
             Phase::AwaitingTransfer => "AwaitingTransfer",
             Phase::TransferInvited => "TransferInvited",
             Phase::Transferred => "Transferred",
+        }
+    }
+
+    /// The phase in words, for people (reports, timelines).
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::LeavingOrganization => "leaving its organization",
+            Phase::DeletingOrganization => "deleting its organization",
+            Phase::AwaitingInvitation => "awaiting the invitation",
+            Phase::Invited => "invited",
+            Phase::Joined => "joined",
+            Phase::AwaitingTransfer => "awaiting the billing transfer invitation",
+            Phase::TransferInvited => "invited to transfer its bill",
+            Phase::Transferred => "billing transferred",
         }
     }
 
@@ -107,9 +125,14 @@ impl std::str::FromStr for Phase {
     }
 }
 
-/// How an enrollment's members move.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How an enrollment's members move, with what the mode needs of its own (billing terms
+/// live only in the billing mode). Its journey ([`TransferMode::journey`]) holds what the
+/// mode changes in the rules and words.
+///
+/// On the wire it is its label (`"direct"`, `"standalone"`, `"billing"`): a record keeps
+/// its billing terms in a separate `billing` attribute (see `record::stored`), a
+/// notification carries the label alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum TransferMode {
     /// Members accept the target's invitation while still in their old organization
     /// (allowed since December 2025); they never become standalone.
@@ -119,38 +142,57 @@ pub enum TransferMode {
     Standalone,
     /// The customer keeps its organization and the target takes over its bill: its
     /// management account accepts a billing transfer (no member moves).
-    Billing,
+    /// (Boxed: the terms are rare and large; every other mode stays small.)
+    Billing(Box<BillingTerms>),
 }
 
 impl TransferMode {
-    pub fn as_str(self) -> &'static str {
+    /// Billing mode with terms not yet known (the default start, no transfer yet).
+    pub fn billing() -> Self {
+        TransferMode::Billing(Box::default())
+    }
+
+    pub fn as_str(&self) -> &'static str {
         match self {
             TransferMode::Direct => "direct",
             TransferMode::Standalone => "standalone",
-            TransferMode::Billing => "billing",
+            TransferMode::Billing(_) => "billing",
         }
     }
 
-    /// The phase of a record waiting for the target's invitation, open with one, and done.
-    pub fn offer_phases(self) -> [Phase; 3] {
+    /// The journey of this mode: chosen here, once; the rules ask it, never the mode.
+    pub fn journey(&self) -> &'static dyn Journey {
         match self {
-            TransferMode::Billing => [
-                Phase::AwaitingTransfer,
-                Phase::TransferInvited,
-                Phase::Transferred,
-            ],
-            TransferMode::Direct | TransferMode::Standalone => {
-                [Phase::AwaitingInvitation, Phase::Invited, Phase::Joined]
-            }
+            TransferMode::Direct => &journey::DIRECT,
+            TransferMode::Standalone => &journey::STANDALONE,
+            TransferMode::Billing(_) => &journey::BILLING,
+        }
+    }
+
+    /// The billing terms, in billing mode.
+    pub fn billing_terms(&self) -> Option<&BillingTerms> {
+        match self {
+            TransferMode::Billing(terms) => Some(terms),
+            TransferMode::Direct | TransferMode::Standalone => None,
+        }
+    }
+
+    pub fn billing_terms_mut(&mut self) -> Option<&mut BillingTerms> {
+        match self {
+            TransferMode::Billing(terms) => Some(terms),
+            TransferMode::Direct | TransferMode::Standalone => None,
         }
     }
 
     /// What the target's invitation offers in this mode.
-    pub fn offer(self) -> super::policy::Offer {
-        match self {
-            TransferMode::Billing => super::policy::Offer::TransferBilling,
-            TransferMode::Direct | TransferMode::Standalone => super::policy::Offer::Join,
-        }
+    pub fn offer(&self) -> Offer {
+        self.journey().offer()
+    }
+}
+
+impl fmt::Display for TransferMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
     }
 }
 
@@ -160,11 +202,24 @@ impl std::str::FromStr for TransferMode {
         match s {
             "direct" => Ok(TransferMode::Direct),
             "standalone" => Ok(TransferMode::Standalone),
-            "billing" => Ok(TransferMode::Billing),
+            "billing" => Ok(TransferMode::billing()),
             other => Err(format!(
                 "unknown transfer mode {other:?} (expected direct, standalone or billing)"
             )),
         }
+    }
+}
+
+impl Serialize for TransferMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TransferMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let label = String::deserialize(deserializer)?;
+        label.parse().map_err(serde::de::Error::custom)
     }
 }
 

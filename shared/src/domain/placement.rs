@@ -139,9 +139,8 @@ pub struct Placed {
 
 /// Whether the enrollment asked for an OU or tags: only then is there placer work.
 pub fn asks_placement(record: &OnboardingRecord) -> bool {
-    // A billing transfer moves no account: there is nothing to place.
-    record.transfer_mode != super::phase::TransferMode::Billing
-        && (record.ou.is_some() || !record.tags.is_empty())
+    // A journey that moves no account (a billing transfer) has nothing to place.
+    record.journey().moves_account() && (record.ou.is_some() || !record.tags.is_empty())
 }
 
 /// A joined account the placer still has to place. Once placed, a record is left alone:

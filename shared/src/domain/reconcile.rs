@@ -160,7 +160,7 @@ fn observed(id: String, account: &AccountId, kind: EventKind) -> DomainEvent {
 /// The current invitation is closed: declined, cancelled or expired (by its state, or
 /// because its expiry passed).
 fn close_current(chain: &mut Chain<'_>, state: &RealState<'_>) {
-    let Some(current) = chain.record.handshake_id.clone() else {
+    let Some(current) = chain.record.handshake_id().cloned() else {
         return;
     };
     let observed = state.handshakes.iter().find(|h| h.id == current);
@@ -168,7 +168,7 @@ fn close_current(chain: &mut Chain<'_>, state: &RealState<'_>) {
         Some(handshake) => handshake.closure(chain.now),
         None => chain
             .record
-            .handshake_expires_at
+            .handshake_expires_at()
             .filter(|at| *at <= chain.now)
             .map(|_| super::event::Closure::Expired),
     };
@@ -208,8 +208,8 @@ fn take_open(chain: &mut Chain<'_>, state: &RealState<'_>) {
 /// The current invitation closes within the deadline: announced once per invitation.
 fn announce_expiry(chain: &mut Chain<'_>, deadlines: Deadlines) {
     let (Some(handshake), Some(expires_at)) = (
-        chain.record.handshake_id.clone(),
-        chain.record.handshake_expires_at,
+        chain.record.handshake_id().cloned(),
+        chain.record.handshake_expires_at(),
     ) else {
         return;
     };

@@ -75,8 +75,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     ) -> Result<InviterOutcome, InviterError> {
         let account = &record.account_id;
         let starts_at = record
-            .billing
-            .clone()
+            .billing()
+            .cloned()
             .unwrap_or_default()
             .start_at(Utc::now());
         let name = format!("org-onboarding {}", record.enrollment);
@@ -174,7 +174,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         record: &OnboardingRecord,
         closure: Closure,
     ) -> Result<OnboardingRecord, InviterError> {
-        let Some(handshake) = record.handshake_id.clone() else {
+        let Some(handshake) = record.handshake_id().cloned() else {
             return Ok(record.clone());
         };
         let kind = EventKind::InvitationClosed {
@@ -199,17 +199,14 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         record: &OnboardingRecord,
         mine: &[&ObservedTransfer],
     ) -> Result<InviterOutcome, InviterError> {
-        let accepted = record.billing.as_ref().and_then(|b| b.transfer.as_deref());
+        let accepted = record.billing().and_then(|b| b.transfer.as_deref());
         let ended = mine.iter().find(|t| {
             Some(t.id.as_str()) == accepted
                 && (t.ended_at.is_some() || t.status == TransferStatus::Withdrawn)
         });
         let (Some(ended), false) = (
             ended,
-            record
-                .billing
-                .as_ref()
-                .is_some_and(|b| b.ended_at.is_some()),
+            record.billing().is_some_and(|b| b.ended_at.is_some()),
         ) else {
             return Ok(InviterOutcome::Skipped {
                 phase: record.phase,
@@ -251,7 +248,7 @@ fn open_transfer<'t>(
 /// How the record's current invitation closed, when no transfer to the account is open
 /// any more (a closed transfer no longer names its handshake: the latest closed one says).
 fn closed(record: &OnboardingRecord, mine: &[&ObservedTransfer]) -> Option<Closure> {
-    let current = record.handshake_id.as_ref()?;
+    let current = record.handshake_id()?;
     if mine.iter().any(|t| t.handshake.as_ref() == Some(current)) {
         return None; // still open
     }

@@ -17,7 +17,10 @@ fn record() -> OnboardingRecord {
         0,
         now,
     );
-    record.handshake_id = Some(HandshakeId::parse("h-0123456789").unwrap());
+    record.handshake = Some(crate::domain::CurrentHandshake {
+        id: HandshakeId::parse("h-0123456789").unwrap(),
+        expires_at: None,
+    });
     let mut blocker = Blocker::new(BlockerCode::PaymentMethodMissing, Step::Leave, now);
     blocker.raw_code = Some("ConstraintViolationException".into());
     record.blockers = vec![blocker];

@@ -71,8 +71,7 @@ fn row(account: &AccountView<'_>, placed: bool) -> Vec<String> {
             .join(" "),
         remediation.join("\n"),
         record
-            .handshake_id
-            .as_ref()
+            .handshake_id()
             .map_or(String::new(), ToString::to_string),
         timestamp(record.updated_at),
     ];

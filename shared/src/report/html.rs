@@ -46,10 +46,11 @@ pub fn render(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
 fn enrollment_section(out: &mut String, enrollment: &EnrollmentView<'_>) {
     let _ = write!(
         out,
-        "<section class=\"enrollment\"><h2>{}</h2><p class=\"summary\">{} of {} joined</p>",
+        "<section class=\"enrollment\"><h2>{}</h2><p class=\"summary\">{} of {} {}</p>",
         escape(&enrollment.name),
         enrollment.joined(),
         plural(enrollment.total(), "account", "accounts"),
+        enrollment.words().arrived,
     );
     progress_bar(out, enrollment);
     attention(out, enrollment);
@@ -66,7 +67,8 @@ fn progress_bar(out: &mut String, enrollment: &EnrollmentView<'_>) {
          aria-label=\"progress per phase\">",
     );
     let mut x = 0.0;
-    for phase in Phase::ALL {
+    let phases = enrollment.phases();
+    for &phase in &phases {
         let width = enrollment.in_phase(phase) as f64 / total * 1000.0;
         if width > 0.0 {
             let _ = write!(
@@ -78,11 +80,12 @@ fn progress_bar(out: &mut String, enrollment: &EnrollmentView<'_>) {
         x += width;
     }
     out.push_str("</svg><ul class=\"legend\">");
-    for phase in Phase::ALL {
+    for phase in phases {
         let _ = write!(
             out,
-            "<li><svg width=\"12\" height=\"12\"><rect width=\"12\" height=\"12\" class=\"{}\"/></svg> {phase}: <b>{}</b></li>",
+            "<li><svg width=\"12\" height=\"12\"><rect width=\"12\" height=\"12\" class=\"{}\"/></svg> {}: <b>{}</b></li>",
             phase_class(phase),
+            phase.label(),
             enrollment.in_phase(phase)
         );
     }
@@ -223,8 +226,8 @@ fn timelines(out: &mut String, enrollment: &EnrollmentView<'_>) {
                 "<li><time>{}</time> <span class=\"dot {}\"></span>{} <span class=\"muted\">{}</span></li>",
                 entry.applied_at.format("%Y-%m-%d %H:%M:%S"),
                 phase_class(entry.phase),
-                escape(&entry.phase.to_string()),
-                escape(&entry.summary)
+                escape(entry.phase.label()),
+                escape(&entry.label())
             );
         }
         out.push_str("</ol></details>");

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::view::{
     by_enrollment, plural, predicted_detail, AccountView, EnrollmentView, PREDICTED,
 };
-use crate::domain::{OnboardingRecord, Phase};
+use crate::domain::OnboardingRecord;
 
 pub fn render(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
     let mut out = format!(
@@ -24,12 +24,14 @@ pub fn render(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
 fn enrollment_section(out: &mut String, enrollment: &EnrollmentView<'_>) {
     let _ = writeln!(
         out,
-        "\n## {}\n\n{} of {} joined.",
+        "\n## {}\n\n{} of {} {}.",
         cell(&enrollment.name),
         enrollment.joined(),
-        plural(enrollment.total(), "account", "accounts")
+        plural(enrollment.total(), "account", "accounts"),
+        enrollment.words().arrived,
     );
-    let counts: Vec<String> = Phase::ALL
+    let counts: Vec<String> = enrollment
+        .phases()
         .iter()
         .map(|p| format!("{p}: {}", enrollment.in_phase(*p)))
         .collect();

@@ -250,3 +250,32 @@ fn predicted_blockers_are_marked_apart_from_refusals_in_every_format() {
         "{globex:?}"
     );
 }
+
+#[test]
+fn a_billing_enrollment_reads_in_its_own_words_and_phases() {
+    let mut record = OnboardingRecord::enroll(
+        AccountId::parse("555555555555").unwrap(),
+        EnrollmentName::parse("initech").unwrap(),
+        TransferMode::billing(),
+        Role::Management,
+        0,
+        now(),
+    );
+    record.phase = Phase::Transferred;
+    record.placed = Some(crate::domain::Placed {
+        placed_in: None,
+        access_role: None,
+        at: now(),
+    });
+    assert_eq!(
+        super::progress(std::slice::from_ref(&record)),
+        ["initech: 1 of 1 billing transferred"]
+    );
+    let page = render(Format::Html, &[record], now()).unwrap();
+    assert!(
+        page.contains("1 of 1 account billing transferred"),
+        "{page}"
+    );
+    assert!(!page.contains("leaving its organization"), "{page}");
+    assert!(page.contains("awaiting the billing transfer invitation"));
+}

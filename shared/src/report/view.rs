@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::age;
-use crate::domain::{Blocker, OnboardingRecord, OuRef, Phase};
+use crate::domain::{Blocker, Journey, OnboardingRecord, OuRef, Phase, ProgressWords};
 
 /// No progress for this long, while not `Joined`, makes an account "stalled" in reports:
 /// the reconciler's default for publishing `Onboarding Stalled`.
@@ -188,9 +188,35 @@ impl EnrollmentView<'_> {
             .count()
     }
 
-    /// Joined, or (billing mode) transferred.
+    /// At the end of their journey: joined, or (billing mode) transferred.
     pub fn joined(&self) -> usize {
-        self.in_phase(Phase::Joined) + self.in_phase(Phase::Transferred)
+        self.accounts
+            .iter()
+            .filter(|a| a.record.phase.is_terminal())
+            .count()
+    }
+
+    /// How its journey names progress ("joined", "billing transferred"): an enrollment has
+    /// one transfer mode, so its first account's journey speaks for all.
+    pub fn words(&self) -> ProgressWords {
+        self.accounts
+            .first()
+            .map_or(crate::domain::journey::DIRECT.words(), |a| {
+                a.record.journey().words()
+            })
+    }
+
+    /// The phases its accounts' journeys pass through, in [`Phase::ALL`] order (a legend
+    /// lists these, not every mode's).
+    pub fn phases(&self) -> Vec<Phase> {
+        Phase::ALL
+            .into_iter()
+            .filter(|p| {
+                self.accounts
+                    .iter()
+                    .any(|a| a.record.journey().phases().contains(p))
+            })
+            .collect()
     }
 
     pub fn attention(&self) -> impl Iterator<Item = &AccountView<'_>> {

@@ -187,8 +187,8 @@ pub async fn decline_and_run_until_idle(
         .unwrap();
     assert_eq!(report.total_failed(), 0, "{report:?}");
     let record = record_of(&hub.store(), account.account_id()).await;
-    assert_ne!(record.handshake_id.as_ref(), Some(declined), "{record:?}");
-    assert!(record.handshake_id.is_some(), "{record:?}");
+    assert_ne!(record.handshake_id(), Some(declined), "{record:?}");
+    assert!(record.handshake_id().is_some(), "{record:?}");
     assert!(record.settled_handshakes.contains(declined));
     record
 }

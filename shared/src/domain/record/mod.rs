@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::billing::BillingTerms;
 use super::blocker::{Blocker, BlockerCode, Step};
 use super::ids::{AccountId, EnrollmentName, HandshakeId, OrganizationId};
+use super::journey::Journey;
 use super::phase::{Phase, Role, TransferMode};
 use super::placement::{OuRef, Placed};
 use super::preflight::PreflightSummary;
+
+mod stored;
 
 /// How many applied events a record remembers. Enough to read an account's story and to
 /// drop most redeliveries in the domain itself; the store's event markers catch the rest.
@@ -41,6 +44,24 @@ pub struct HistoryEntry {
     pub source: String,
 }
 
+impl HistoryEntry {
+    /// What happened, in words for people: `membership_confirmed` reads "membership
+    /// confirmed"; a summary that is not one identifier (`LeaveOrganization failed:
+    /// CODE`, `invitation declined`) is shown as it is.
+    pub fn label(&self) -> String {
+        let is_identifier = !self.summary.is_empty()
+            && self
+                .summary
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_');
+        if is_identifier {
+            self.summary.replace('_', " ")
+        } else {
+            self.summary.clone()
+        }
+    }
+}
+
 /// A blocker a success cleared, and when that success happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearedBlocker {
@@ -55,58 +76,56 @@ pub struct Fallback {
     pub at: DateTime<Utc>,
 }
 
+/// The handshake a record waits on: the target's open offer (its id and, when known, when
+/// it expires), or once joined the one that brought the account in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentHandshake {
+    pub id: HandshakeId,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// One account's record. Stored as [`stored::StoredRecord`] says (the attributes earlier
+/// versions wrote), whatever its shape in memory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "stored::StoredRecord", into = "stored::StoredRecord")]
 pub struct OnboardingRecord {
     pub account_id: AccountId,
     pub enrollment: EnrollmentName,
+    /// The mode, with its billing terms in billing mode.
     pub transfer_mode: TransferMode,
     pub role: Role,
     pub phase: Phase,
     /// Still in the organization it is leaving (members until they leave or move,
     /// the management account until it deletes its organization).
     pub in_old_organization: bool,
-    pub handshake_id: Option<HandshakeId>,
-    pub handshake_expires_at: Option<DateTime<Utc>>,
+    pub handshake: Option<CurrentHandshake>,
     pub blockers: Vec<Blocker>,
     /// Set once a direct-mode account fell back to the standalone path.
-    #[serde(default)]
     pub fallback: Option<Fallback>,
     /// Handshakes that were closed or refused: a late event about one changes nothing.
-    #[serde(default)]
     pub settled_handshakes: Vec<HandshakeId>,
     /// The management account of the organization a member leaves: the one other account
     /// whose events (removing it) may change this record.
-    #[serde(default)]
     pub old_management_account: Option<AccountId>,
     /// When each blocker was last cleared by a success: a refusal that happened before
     /// never brings it back (events arrive out of order).
-    #[serde(default)]
     pub cleared_blockers: Vec<ClearedBlocker>,
     /// The target OU the account is to be placed in (`None`: where it lands).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ou: Option<OuRef>,
     /// The tags the enrollment asks for (the product adds its own two).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     /// The organization the account leaves, once known (given at enrollment, or read by
     /// the reconciler while the account is still in it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_organization: Option<OrganizationId>,
     /// Set once the account is in its OU, tagged and reachable: onboarding ended.
-    #[serde(default)]
     pub placed: Option<Placed>,
     /// What the last preflight found beyond its predicted blockers (which are among
     /// `blockers`, of step `preflight`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightSummary>,
-    /// Billing mode: the transfer asked for, and the one accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billing: Option<BillingTerms>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub phase_since: DateTime<Utc>,
-    #[serde(default)]
     pub history: Vec<HistoryEntry>,
 }
 
@@ -124,33 +143,26 @@ impl OnboardingRecord {
         enrolled_members: usize,
         now: DateTime<Utc>,
     ) -> Self {
-        let phase = match (role, transfer_mode) {
-            (_, TransferMode::Billing) => Phase::AwaitingTransfer,
-            (Role::Management, _) => Phase::DeletingOrganization,
-            (Role::Member, TransferMode::Standalone) => Phase::LeavingOrganization,
-            (Role::Member, TransferMode::Direct) | (Role::Standalone, _) => {
-                Phase::AwaitingInvitation
-            }
-        };
-        let billing = transfer_mode == TransferMode::Billing;
-        let blockers = if role == Role::Management && enrolled_members > 0 && !billing {
-            vec![Blocker::new(
-                BlockerCode::OrganizationNotEmpty,
-                Step::DeleteOrganization,
-                now,
-            )]
-        } else {
-            Vec::new()
-        };
+        let journey = transfer_mode.journey();
+        // The management account deletes the organization its enrolled members leave.
+        let blockers =
+            if role == Role::Management && enrolled_members > 0 && journey.moves_account() {
+                vec![Blocker::new(
+                    BlockerCode::OrganizationNotEmpty,
+                    Step::DeleteOrganization,
+                    now,
+                )]
+            } else {
+                Vec::new()
+            };
         Self {
             account_id,
             enrollment,
+            phase: journey.starting_phase(role),
             transfer_mode,
             role,
-            phase,
             in_old_organization: role != Role::Standalone,
-            handshake_id: None,
-            handshake_expires_at: None,
+            handshake: None,
             blockers,
             fallback: None,
             settled_handshakes: Vec::new(),
@@ -161,13 +173,32 @@ impl OnboardingRecord {
             source_organization: None,
             placed: None,
             preflight: None,
-            billing: billing.then(BillingTerms::default),
             version: 1,
             created_at: now,
             updated_at: now,
             phase_since: now,
             history: Vec::new(),
         }
+    }
+
+    /// The journey of the record's transfer mode.
+    pub fn journey(&self) -> &'static dyn Journey {
+        self.transfer_mode.journey()
+    }
+
+    /// Billing mode: the transfer asked for, and the one accepted.
+    pub fn billing(&self) -> Option<&BillingTerms> {
+        self.transfer_mode.billing_terms()
+    }
+
+    /// The current handshake's id.
+    pub fn handshake_id(&self) -> Option<&HandshakeId> {
+        self.handshake.as_ref().map(|h| &h.id)
+    }
+
+    /// When the current handshake expires, when known.
+    pub fn handshake_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.handshake.as_ref().and_then(|h| h.expires_at)
     }
 
     /// Whether an event with this id was already applied to the record.
@@ -244,7 +275,7 @@ impl Placement {
                 .source_organization
                 .clone_from(&self.source_organization);
         }
-        if let Some(billing) = &mut record.billing {
+        if let Some(billing) = record.transfer_mode.billing_terms_mut() {
             billing.start = self.transfer_start;
         }
     }
@@ -268,19 +299,7 @@ pub enum EnrollmentError {
 impl Enrollment {
     /// The starting records of every account of the enrollment.
     pub fn records(&self, now: DateTime<Utc>) -> Result<Vec<OnboardingRecord>, EnrollmentError> {
-        if self.transfer_mode == TransferMode::Billing {
-            if self.management_account.is_none()
-                || !self.members.is_empty()
-                || !self.standalone_accounts.is_empty()
-            {
-                return Err(EnrollmentError::BillingTakesOneManagementAccount);
-            }
-            if self.placement.ou.is_some() || !self.placement.tags.is_empty() {
-                return Err(EnrollmentError::BillingHasNoPlacement);
-            }
-        } else if !self.members.is_empty() && self.management_account.is_none() {
-            return Err(EnrollmentError::MembersWithoutManagement);
-        }
+        self.transfer_mode.journey().check(self)?;
         let accounts: Vec<(AccountId, Role)> = self
             .management_account
             .iter()
@@ -307,7 +326,7 @@ impl Enrollment {
                 let mut record = OnboardingRecord::enroll(
                     account,
                     self.name.clone(),
-                    self.transfer_mode,
+                    self.transfer_mode.clone(),
                     role,
                     self.members.len(),
                     now,

@@ -1,0 +1,210 @@
+//! The target's offer (an invitation to join, or to transfer the bill): taken by an account
+//! awaiting it, closed, refused or deferred; an invitation from another organization is
+//! reported once and never taken.
+
+use chrono::{DateTime, Utc};
+
+use super::blockers::{add_blocker, clear_steps};
+use super::{Decision, Notification};
+use crate::domain::blocker::{Blocker, BlockerCode, Step};
+use crate::domain::event::Closure;
+use crate::domain::ids::{HandshakeId, OrganizationId};
+use crate::domain::policy::Offer;
+use crate::domain::record::{CurrentHandshake, OnboardingRecord, Target, HANDSHAKE_MEMORY};
+
+/// A handshake an event says was sent to the account, and what it offers.
+pub(super) struct Offered<'a> {
+    pub(super) offer: Offer,
+    pub(super) handshake: &'a HandshakeId,
+    pub(super) organization: &'a Option<OrganizationId>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Offered<'a> {
+    pub(super) fn new(
+        offer: Offer,
+        handshake: &'a HandshakeId,
+        organization: &'a Option<OrganizationId>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            offer,
+            handshake,
+            organization,
+            expires_at,
+        }
+    }
+}
+
+/// An invitation from the target is taken by an account awaiting one of its kind (to join,
+/// or billing mode's to transfer the bill), unless its handshake is settled or another one
+/// is current; one from another organization is reported.
+pub(super) fn take_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    target: &Target,
+    offered: &Offered,
+) {
+    let Offered {
+        offer,
+        handshake,
+        organization,
+        expires_at,
+    } = *offered;
+    if is_settled(next, handshake) || next.handshake.is_some() {
+        return; // a settled handshake, or another one than the current
+    }
+    if let Some(org) = foreign(organization, target) {
+        let reason = format!(
+            "invited by organization {org}, not the target {}",
+            target.organization
+        );
+        return report_unexpected(next, out, handshake, organization, reason);
+    }
+    // Only an account ready for an invitation of this kind takes it; one still leaving
+    // or deleting gets it adopted by the inviter once it is ready.
+    let journey = next.journey();
+    let phases = journey.offer_phases();
+    if next.phase == phases.awaiting && journey.offer() == offer {
+        next.phase = phases.offered;
+        next.handshake = Some(CurrentHandshake {
+            id: handshake.clone(),
+            expires_at,
+        });
+        clear_steps(next, &[Step::Invite]);
+    }
+}
+
+/// Accepting another organization's invitation is reported. Accepting the target's is no
+/// proof of joining (the tracker confirms it through the API), so it changes nothing here.
+pub(super) fn report_foreign_acceptance(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    target: &Target,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+) {
+    if let Some(org) = foreign(organization, target) {
+        let reason =
+            format!("the account accepted an invitation from organization {org}, not the target");
+        report_unexpected(next, out, handshake, organization, reason);
+    }
+}
+
+/// A closed handshake is settled; if it was the current one, an invited account awaits a
+/// new invitation.
+pub(super) fn close_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    closure: Closure,
+) {
+    settle(next, handshake);
+    if next.handshake_id() == Some(handshake) {
+        let how = match closure {
+            Closure::Declined => "declined",
+            Closure::Canceled => "cancelled",
+            Closure::Expired => "expired",
+            Closure::Withdrawn => "withdrawn",
+        };
+        let reason = format!("invitation {handshake} was {how}; a new one will be sent");
+        drop_current_invitation(next, out, reason);
+    }
+}
+
+/// An invitation the acceptor refused is reported and, if it was the current one (a forged
+/// event put it there), dropped so the target organization's own can be taken.
+pub(super) fn drop_refused_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+    reason: &str,
+) {
+    if next.handshake_id() == Some(handshake) {
+        let why = format!("invitation {handshake} failed verification ({reason})");
+        drop_current_invitation(next, out, why);
+    }
+    report_unexpected(next, out, handshake, organization, reason.to_owned())
+}
+
+/// Forgets the current handshake; an invited account goes back to awaiting an invitation,
+/// for `reason`.
+pub(super) fn drop_current_invitation(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    reason: String,
+) {
+    next.handshake = None;
+    if next.phase.is_offered() {
+        next.phase = next.journey().offer_phases().awaiting;
+        out.reason = Some(reason);
+    }
+}
+
+/// An account awaiting its invitation that the plan has no slot for shows why it waits
+/// and when the next slot opens (the message is kept up to date).
+pub(super) fn defer_invitation(
+    next: &mut OnboardingRecord,
+    code: BlockerCode,
+    message: &str,
+    now: DateTime<Utc>,
+) {
+    if !next.phase.awaits_offer() {
+        return;
+    }
+    match next
+        .blockers
+        .iter_mut()
+        .find(|b| b.code == code && b.step == Step::Invite)
+    {
+        Some(blocker) => message.clone_into(&mut blocker.message),
+        None => {
+            let mut blocker = Blocker::new(code, Step::Invite, now);
+            message.clone_into(&mut blocker.message);
+            add_blocker(next, blocker);
+        }
+    }
+}
+
+/// The organization an event names, when it is not the target's.
+pub(super) fn foreign<'a>(
+    organization: &'a Option<OrganizationId>,
+    target: &Target,
+) -> Option<&'a OrganizationId> {
+    organization
+        .as_ref()
+        .filter(|org| **org != target.organization)
+}
+
+/// Remembers a handshake that is not the target's and reports it, once.
+pub(super) fn report_unexpected(
+    next: &mut OnboardingRecord,
+    out: &mut Decision,
+    handshake: &HandshakeId,
+    organization: &Option<OrganizationId>,
+    reason: String,
+) {
+    if is_settled(next, handshake) {
+        return;
+    }
+    settle(next, handshake);
+    out.notifications.push(Notification::UnexpectedInvitation {
+        handshake: handshake.clone(),
+        organization: organization.clone(),
+        reason,
+    });
+}
+
+pub(super) fn is_settled(record: &OnboardingRecord, handshake: &HandshakeId) -> bool {
+    record.settled_handshakes.contains(handshake)
+}
+
+pub(super) fn settle(record: &mut OnboardingRecord, handshake: &HandshakeId) {
+    if !is_settled(record, handshake) {
+        record.settled_handshakes.push(handshake.clone());
+        if record.settled_handshakes.len() > HANDSHAKE_MEMORY {
+            record.settled_handshakes.remove(0);
+        }
+    }
+}
