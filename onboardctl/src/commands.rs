@@ -11,7 +11,7 @@ use onboarding::domain::placement::check_tag_count;
 use onboarding::domain::{
     wanted_tags, AccountId, Enrollment, EnrollmentName, OnboardingRecord, OrganizationId, Placement,
 };
-use onboarding::ports::{CreateOutcome, RecordStore};
+use onboarding::ports::{CreateOutcome, RecordCreator, RecordReader};
 use onboarding::reconciler::{Pass, ReconcilerOutcome};
 use onboarding::report::view::plural;
 use onboarding::sweep::SweepReport;

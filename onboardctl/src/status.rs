@@ -9,7 +9,7 @@ use std::io::Write as _;
 use anyhow::Result;
 use chrono::Utc;
 use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{CountReader, RecordReader};
 use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
 use crate::context::Context;
