@@ -5,7 +5,10 @@ use aws_sdk_organizations::types::{Handshake, HandshakeParty, HandshakePartyType
 
 use super::errors::malformed;
 use super::to_chrono;
-use crate::domain::{AccountId, AwsFailure, HandshakeId, ObservedHandshake};
+use crate::domain::{
+    AccountId, AwsFailure, HandshakeAction, HandshakeId, HandshakeParty as ObservedParty,
+    HandshakeState, ObservedHandshake, PartyKind,
+};
 use crate::ports::OrganizationsError;
 
 /// An SDK handshake as the domain sees it. The id must be a valid [`HandshakeId`]; an
@@ -18,18 +21,12 @@ pub fn observe(handshake: &Handshake) -> Result<ObservedHandshake, Organizations
     Ok(ObservedHandshake {
         id,
         arn: handshake.arn().map(str::to_owned),
-        action: handshake
-            .action()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        state: handshake
-            .state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        action: HandshakeAction::parse(handshake.action().map_or("", |a| a.as_str())),
+        state: HandshakeState::parse(handshake.state().map_or("", |s| s.as_str())),
         parties: handshake
             .parties()
             .iter()
-            .map(|p| (p.r#type().as_str().to_owned(), p.id().to_owned()))
+            .map(|p| ObservedParty::new(PartyKind::parse(p.r#type().as_str()), p.id()))
             .collect(),
         expires_at: handshake.expiration_timestamp().and_then(to_chrono),
         requested_at: handshake.requested_timestamp().and_then(to_chrono),
