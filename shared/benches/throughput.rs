@@ -73,7 +73,7 @@ fn tracker_handler_in_memory(bencher: divan::Bencher) {
     use std::sync::Arc;
 
     use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
-    use onboarding::ports::RecordStore;
+    use onboarding::ports::RecordCreator;
     use onboarding::tracker::Tracker;
 
     let read = onboarding::fixtures::json;

@@ -401,9 +401,7 @@ fn open_invitation_for<'a>(
     handshakes.iter().find(|h| {
         h.is_open_invitation()
             && h.expires_at.is_some_and(|at| at > now)
-            && h.parties.iter().any(|(kind, id)| {
-                kind.eq_ignore_ascii_case("ACCOUNT") && id == record.account_id.as_str()
-            })
+            && h.names_account(&record.account_id)
             && !record.settled_handshakes.contains(&h.id)
     })
 }

@@ -228,15 +228,10 @@ where
             .await?;
         let mut handshakes: HashMap<AccountId, Vec<ObservedHandshake>> = HashMap::new();
         for handshake in listed {
-            if !handshake.action.eq_ignore_ascii_case("INVITE") {
+            if !handshake.is_invitation() {
                 continue;
             }
-            let invited = handshake
-                .parties
-                .iter()
-                .filter(|(kind, _)| kind.eq_ignore_ascii_case("ACCOUNT"))
-                .filter_map(|(_, id)| AccountId::parse(id).ok())
-                .collect::<Vec<_>>();
+            let invited = handshake.party_accounts().collect::<Vec<_>>();
             for account in invited {
                 handshakes
                     .entry(account)

@@ -30,8 +30,8 @@ use crate::domain::{
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
-    Commit, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore, StoreError,
-    TargetDirectory, OUTBOX_LEASE,
+    Commit, Notifier, NotifyError, OutboxItem, OutboxScope, OutgoingNotification, RecordStore,
+    StoreError, TargetDirectory, OUTBOX_LEASE,
 };
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
@@ -235,7 +235,8 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         let transition = apply(&record, event, &self.target, now());
         if !transition.changed {
             if record.has_applied(&event.id) {
-                self.flush(account.as_str(), &event.id).await?;
+                self.flush(&OutboxScope::Account(account.clone()), &event.id)
+                    .await?;
                 return Ok(Some((
                     Outcome::Duplicate { account },
                     FollowUps::redo(record),
@@ -255,7 +256,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             Ok(()) => {
                 info!(from = %record.phase, to = %commit.record.phase, version = commit.record.version, "applied");
                 self.publish(
-                    account.as_str(),
+                    &OutboxScope::Account(account.clone()),
                     &event.id,
                     &commit.outbox,
                     &commit.claimant,
@@ -271,7 +272,8 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             }
             Err(StoreError::Conflict { .. }) => Ok(None),
             Err(StoreError::Duplicate { .. }) => {
-                self.flush(account.as_str(), &event.id).await?;
+                self.flush(&OutboxScope::Account(account.clone()), &event.id)
+                    .await?;
                 Ok(Some((Outcome::Duplicate { account }, FollowUps::default())))
             }
             Err(other) => Err(other.into()),
@@ -331,7 +333,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     /// Publishes a committed outbox, then clears it.
     async fn publish(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
         outbox: &[OutgoingNotification],
         claimant: &str,
@@ -340,7 +342,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
             return Ok(());
         }
         let item = OutboxItem {
-            scope: scope.to_owned(),
+            scope: scope.clone(),
             event_id: event_id.to_owned(),
             notifications: Vec::new(),
         };
@@ -368,7 +370,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
     /// Publishes what an earlier delivery of this event committed but could not publish
     /// (one key read), unless another invocation holds its claim (it is publishing it
     /// right now).
-    async fn flush(&self, scope: &str, event_id: &str) -> Result<(), TrackerError> {
+    async fn flush(&self, scope: &OutboxScope, event_id: &str) -> Result<(), TrackerError> {
         match self.store.outbox_item(scope, event_id).await? {
             Some(item) => self.publish_pending(&item).await.map(drop),
             None => Ok(()),
@@ -490,7 +492,7 @@ impl<S: RecordStore, N: Notifier> Tracker<S, N> {
         marker: &str,
         notification: OutgoingNotification,
     ) -> Result<bool, TrackerError> {
-        let scope = format!("ENROLLMENT#{enrollment}");
+        let scope = OutboxScope::Enrollment(enrollment.clone());
         let committed = self
             .store
             .commit_once(&scope, marker, std::slice::from_ref(&notification))

@@ -37,8 +37,8 @@ fn invitation(id: &str, org: &str, mgmt: &str, account: &str, state: &str) -> Ob
         action: "INVITE".into(),
         state: state.into(),
         parties: vec![
-            ("ORGANIZATION".into(), org.into()),
-            ("ACCOUNT".into(), account.into()),
+            HandshakeParty::organization(org),
+            HandshakeParty::account(account),
         ],
         expires_at: Some(Utc::now() + Duration::days(14)),
         requested_at: None,

@@ -24,7 +24,8 @@ use serde_json::json;
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase, Role, TransferMode};
 use onboarding::ports::{
-    Commit, CreateOutcome, OutboxItem, OutgoingNotification, RecordStore, StoreError,
+    Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification,
+    RecordCreator, RecordReader, StoreError, TransitionCommitter,
 };
 
 const TABLE: &str = "onboarding";
@@ -309,9 +310,10 @@ async fn commit_is_one_transaction_with_version_condition_marker_and_outbox() {
     assert_eq!(outbox.item()["pk"], s("OUTBOX#111122223333"));
     assert_eq!(outbox.item()["sk"], s("ev-1"));
     assert!(outbox.item().contains_key("created_at"));
-    let back: OutboxItem = serde_dynamo::from_item(outbox.item().clone()).unwrap();
-    assert_eq!(back.notifications, commit.outbox);
-    assert_eq!(back.scope, ACCOUNT);
+    let notifications: Vec<OutgoingNotification> =
+        serde_dynamo::from_attribute_value(outbox.item()["notifications"].clone()).unwrap();
+    assert_eq!(notifications, commit.outbox);
+    assert_eq!(outbox.item()["scope"], s(ACCOUNT));
 }
 
 #[tokio::test]
@@ -438,6 +440,11 @@ async fn internal_server_error_is_transient() {
 
 // ---- commit_once ---------------------------------------------------------------------
 
+/// The enrollment whose announcements these tests commit.
+fn acme() -> OutboxScope {
+    OutboxScope::Enrollment(EnrollmentName::parse("acme").unwrap())
+}
+
 #[tokio::test]
 async fn commit_once_writes_marker_and_outbox_once() {
     let rule = mock!(Client::transact_write_items)
@@ -450,13 +457,13 @@ async fn commit_once_writes_marker_and_outbox_once() {
                 })
                 && items[1].put().is_some_and(|p| {
                     p.condition_expression().is_none()
-                        && p.item()["pk"] == s("OUTBOX#enrollment#acme")
+                        && p.item()["pk"] == s("OUTBOX#ENROLLMENT#acme")
                         && p.item()["sk"] == s("completed#acme")
                 })
         })
         .then_output(|| TransactWriteItemsOutput::builder().build());
     let first = store(&[&rule])
-        .commit_once("enrollment#acme", "completed#acme", &[notification(0)])
+        .commit_once(&acme(), "completed#acme", &[notification(0)])
         .await
         .unwrap();
     assert!(first);
@@ -467,7 +474,7 @@ async fn commit_once_writes_marker_and_outbox_once() {
 async fn commit_once_with_an_existing_marker_is_false() {
     let rule = transact_answering(|| cancelled(&["ConditionalCheckFailed", "None"]));
     let again = store(&[&rule])
-        .commit_once("enrollment#acme", "completed#acme", &[notification(0)])
+        .commit_once(&acme(), "completed#acme", &[notification(0)])
         .await
         .unwrap();
     assert!(!again);
@@ -477,7 +484,7 @@ async fn commit_once_with_an_existing_marker_is_false() {
 async fn commit_once_throttled_is_transient() {
     let rule = transact_answering(|| cancelled(&["ThrottlingError", "None"]));
     let err = store(&[&rule])
-        .commit_once("enrollment#acme", "completed#acme", &[notification(0)])
+        .commit_once(&acme(), "completed#acme", &[notification(0)])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
@@ -487,7 +494,7 @@ async fn commit_once_throttled_is_transient() {
 async fn commit_once_transaction_conflict_is_transient() {
     let rule = transact_answering(|| cancelled(&["TransactionConflict", "None"]));
     let err = store(&[&rule])
-        .commit_once("enrollment#acme", "completed#acme", &[notification(0)])
+        .commit_once(&acme(), "completed#acme", &[notification(0)])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Transient(_)), "{err:?}");
@@ -609,11 +616,18 @@ async fn list_all_scans_record_items_only() {
 #[tokio::test]
 async fn pending_outbox_reads_the_scope_consistently_and_clear_deletes_it() {
     let outbox = OutboxItem {
-        scope: ACCOUNT.into(),
+        scope: OutboxScope::Account(AccountId::parse(ACCOUNT).unwrap()),
         event_id: "ev-1".into(),
         notifications: vec![notification(0), notification(1)],
     };
-    let mut item: Item = serde_dynamo::to_item(&outbox).unwrap();
+    let mut item: Item = HashMap::from([
+        ("scope".to_owned(), s(ACCOUNT)),
+        ("event_id".to_owned(), s("ev-1")),
+        (
+            "notifications".to_owned(),
+            serde_dynamo::to_attribute_value(&outbox.notifications).unwrap(),
+        ),
+    ]);
     item.insert("pk".into(), s("OUTBOX#111122223333"));
     item.insert("sk".into(), s("ev-1"));
     item.insert("created_at".into(), s("2026-01-01T00:00:00Z"));
@@ -631,7 +645,7 @@ async fn pending_outbox_reads_the_scope_consistently_and_clear_deletes_it() {
         })
         .then_output(|| DeleteItemOutput::builder().build());
     let store = store(&[&query, &delete]);
-    let pending = store.pending_outbox(ACCOUNT).await.unwrap();
+    let pending = store.pending_outbox(&outbox.scope).await.unwrap();
     assert_eq!(pending, vec![outbox]);
     store.clear_outbox(&pending[0]).await.unwrap();
     assert_eq!(delete.num_calls(), 1);
@@ -689,7 +703,7 @@ async fn create_table_denied_is_permanent() {
 
 fn pending_item() -> OutboxItem {
     OutboxItem {
-        scope: "333333333333".into(),
+        scope: OutboxScope::Account(AccountId::parse("333333333333").unwrap()),
         event_id: "ev-1".into(),
         notifications: vec![notification(0)],
     }

@@ -52,7 +52,8 @@ use onboarding::adapters::organizations::{
     StsCredentials, MALFORMED_RESPONSE,
 };
 use onboarding::domain::{
-    classify, AccountId, BlockerCode, FailureClass, HandshakeId, OrganizationId,
+    classify, AccountId, BlockerCode, FailureClass, HandshakeAction, HandshakeId,
+    HandshakeParty as ObservedParty, HandshakeState as ObservedState, OrganizationId,
 };
 use onboarding::ports::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
@@ -497,13 +498,13 @@ async fn a_handshake_is_mapped_field_by_field() {
         observed.arn.as_deref(),
         Some("arn:aws:organizations::111111111111:handshake/o-exampleorgid/invite/h-examplehandshakeid111")
     );
-    assert_eq!(observed.action, "INVITE");
-    assert_eq!(observed.state, "ACCEPTED");
+    assert_eq!(observed.action, HandshakeAction::Invite);
+    assert_eq!(observed.state, ObservedState::Accepted);
     assert_eq!(
         observed.parties,
         vec![
-            ("ORGANIZATION".to_owned(), TARGET_ORG.to_owned()),
-            ("ACCOUNT".to_owned(), INVITED.to_owned()),
+            ObservedParty::organization(TARGET_ORG),
+            ObservedParty::account(INVITED),
         ]
     );
     assert_eq!(
@@ -572,7 +573,7 @@ async fn list_handshakes_for_account_reads_every_page() {
         ids,
         ["h-page1aaaaaaaa", "h-page1bbbbbbbb", "h-page2cccccccc"]
     );
-    assert_eq!(handshakes[1].state, "EXPIRED");
+    assert_eq!(handshakes[1].state, ObservedState::Expired);
     assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
 }
 

@@ -44,8 +44,8 @@ fn handshake(id: &str, state: &str, account: &str, expires_at: DateTime<Utc>) ->
         action: "INVITE".into(),
         state: state.into(),
         parties: vec![
-            ("ORGANIZATION".into(), "o-exampleorgid".into()),
-            ("ACCOUNT".into(), account.into()),
+            HandshakeParty::organization("o-exampleorgid"),
+            HandshakeParty::account(account),
         ],
         expires_at: Some(expires_at),
         requested_at: Some(expires_at - Duration::days(15)),

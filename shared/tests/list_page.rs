@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use onboarding::adapters::memory::{InMemoryRecordStore, MEMORY_PAGE};
 use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord, Role, TransferMode};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{RecordCreator, RecordReader};
 
 fn record(n: usize, enrollment: &str) -> OnboardingRecord {
     OnboardingRecord::enroll(

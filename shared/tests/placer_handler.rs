@@ -12,7 +12,8 @@ use onboarding::domain::*;
 use onboarding::error_class::{Classified, ErrorClass};
 use onboarding::placer::{Placer, PlacerOutcome};
 use onboarding::ports::{
-    OrganizationTree, OrganizationalUnit, OrganizationsError, RecordStore, TargetAccess,
+    OrganizationTree, OrganizationalUnit, OrganizationsError, RecordCreator, RecordReader,
+    TargetAccess,
 };
 use onboarding::tracker::Tracker;
 

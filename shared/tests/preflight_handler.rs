@@ -13,7 +13,7 @@ use onboarding::domain::*;
 use onboarding::error_class::{Classified, ErrorClass};
 use onboarding::notifications::Detail as _;
 use onboarding::notifications::{PreflightCompleted, PREFLIGHT_COMPLETED};
-use onboarding::ports::{AccountInspector, OrganizationsError, RecordStore};
+use onboarding::ports::{AccountInspector, OrganizationsError, RecordCreator, RecordReader};
 use onboarding::preflight::{Preflight, PreflightOutcome};
 use onboarding::tracker::Tracker;
 

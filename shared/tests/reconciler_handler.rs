@@ -21,7 +21,7 @@ use onboarding::adapters::organizations::{AmbientCredentials, SdkTargetOrganizat
 use onboarding::domain::{
     AccountId, EnrollmentName, OnboardingRecord, OrganizationId, Phase, Role, Target, TransferMode,
 };
-use onboarding::ports::RecordStore;
+use onboarding::ports::RecordCreator;
 use onboarding::reconciler::{Reconciler, ReconcilerOutcome};
 use onboarding::tracker::Tracker;
 

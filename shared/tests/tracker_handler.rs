@@ -8,7 +8,7 @@ use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::domain::*;
 use onboarding::fixtures::json as fixture;
 use onboarding::notifications::{self as n, Detail as _};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{RecordCreator, RecordReader};
 use onboarding::tracker::{Outcome, Tracker};
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::cloudtrail::parse_event;
 use onboarding::domain::*;
 use onboarding::fixtures::{self, allowed_origins, Origin};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{RecordCreator, RecordReader};
 use onboarding::tracker::{Outcome, Tracker};
 use serde_json::Value;
 

@@ -19,7 +19,7 @@ use onboarding::domain::{
     AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
 };
 use onboarding::placer::Placer;
-use onboarding::ports::RecordStore;
+use onboarding::ports::{RecordCreator, RecordReader, RecordStore};
 use onboarding::reconciler::Reconciler;
 use onboarding::sweep::SweepLimits;
 use onboarding::tracker::Tracker;

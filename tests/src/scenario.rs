@@ -41,7 +41,7 @@ use onboarding::domain::{
     Placement, TransferMode,
 };
 use onboarding::notifications::{self, NotificationDetail};
-use onboarding::ports::RecordStore;
+use onboarding::ports::RecordReader;
 use onboarding::preflight::PreflightOutcome;
 use onboarding::reconciler::ReconcilerOutcome;
 use onboarding::report;

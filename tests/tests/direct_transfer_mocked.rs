@@ -40,7 +40,7 @@ use onboarding::domain::{
 };
 use onboarding::inviter::{Inviter, InviterOutcome};
 use onboarding::notifications::{self as n, NotificationDetail};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{RecordCreator, RecordReader};
 use onboarding::tracker::Tracker;
 
 const TARGET_ORG: &str = "o-exampleorgid";

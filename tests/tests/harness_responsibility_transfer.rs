@@ -11,7 +11,7 @@ mod common;
 use aws_sdk_organizations::types::ResponsibilityTransferType;
 use onboarding::adapters::organizations::{observe, SdkTargetOrganization};
 use onboarding::domain::billing::{first_day_of_next_month, TransferStatus};
-use onboarding::domain::{verify_offer, AccountId, Offer, Target};
+use onboarding::domain::{verify_offer, AccountId, HandshakeAction, Offer, Target};
 use onboarding::ports::BillingTransfers;
 
 use onboarding_e2e::accounts::AwsAccount;
@@ -113,7 +113,7 @@ async fn the_target_adapter_invites_lists_and_sees_a_duplicate_and_the_acceptanc
         .invite_to_transfer(&invited, starts_at, "acme billing")
         .await
         .unwrap();
-    assert_eq!(handshake.action, "TRANSFER_RESPONSIBILITY");
+    assert_eq!(handshake.action, HandshakeAction::TransferResponsibility);
     let listed = target.transfers().await.unwrap();
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].status, TransferStatus::Requested);

@@ -14,7 +14,7 @@ use onboarding::domain::{
 };
 use onboarding::inviter::InviterOutcome;
 use onboarding::notifications::{self as n, Detail as _};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{OutboxScope, OutboxStore, RecordCreator};
 use onboarding::reconciler::ReconcilerOutcome;
 
 use onboarding_e2e::accounts::{invite, unique_account_id, AwsAccount};
@@ -213,7 +213,11 @@ async fn notifications_left_pending_by_a_dead_publisher_are_published_once() {
     // Committed, never published: the invocation died between the write and PutEvents.
     assert!(hub
         .store()
-        .commit_once("ENROLLMENT#acme", "lost-invocation", &[pending])
+        .commit_once(
+            &OutboxScope::Enrollment(enrollment.clone()),
+            "lost-invocation",
+            &[pending]
+        )
         .await
         .unwrap());
     let reconciler = hub.reconciler();

@@ -1196,7 +1196,7 @@ fn the_preflight_runs_on_its_schedule_with_its_parameters() {
 /// What the preflight reads through the spoke role besides the handshakes: the account's
 /// own settings and its organization's delegated administrators always (they predict
 /// blockers), and the resource policies only where the customer said so
-/// (`PreflightReads`, default "false"). The reads of `shared/src/adapters/preflight.rs`.
+/// (`PreflightReads`, default "false"). The reads of `shared/src/adapters/preflight/`.
 const ACCOUNT_READS: [&str; 3] = [
     "account:GetContactInformation",
     "account:GetAccountInformation",

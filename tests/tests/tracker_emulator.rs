@@ -16,7 +16,7 @@ use onboarding::domain::{
     TransferMode,
 };
 use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{CountReader, OutboxScope, OutboxStore, RecordCreator, RecordReader};
 use onboarding::tracker::{Outcome, Tracker};
 use onboarding::wiring::AwsTracker;
 use serde_json::{json, Value};
@@ -50,6 +50,11 @@ impl Who {
             Who::Standalone => &cast.standalone,
         }
     }
+}
+
+/// The outbox of one account's record.
+fn account_scope(account: &str) -> OutboxScope {
+    OutboxScope::Account(AccountId::parse(account).unwrap())
 }
 
 /// One fixture through the tracker: the events applied before it, and what must follow.
@@ -615,7 +620,12 @@ async fn run_case(hub: &Hub, index: usize, case: &Case) -> (Cast, String, Vec<St
             ));
         }
     }
-    if !store.pending_outbox(about).await.unwrap().is_empty() {
+    if !store
+        .pending_outbox(&account_scope(about))
+        .await
+        .unwrap()
+        .is_empty()
+    {
         problems.push("the outbox was not cleared after publishing".into());
     }
     (cast, event_id, problems)
@@ -802,7 +812,7 @@ async fn eight_concurrent_copies_apply_once_and_publish_one_notification_set() {
     );
     assert!(hub
         .store()
-        .pending_outbox(&cast.standalone)
+        .pending_outbox(&account_scope(&cast.standalone))
         .await
         .unwrap()
         .is_empty());
@@ -969,7 +979,7 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
     );
     assert_eq!(
         hub.store()
-            .pending_outbox(&cast.standalone)
+            .pending_outbox(&account_scope(&cast.standalone))
             .await
             .unwrap()
             .len(),
@@ -1009,7 +1019,7 @@ async fn a_put_events_failure_after_the_write_is_delivered_on_retry_exactly_once
     );
     assert!(hub
         .store()
-        .pending_outbox(&cast.standalone)
+        .pending_outbox(&account_scope(&cast.standalone))
         .await
         .unwrap()
         .is_empty());

@@ -12,19 +12,23 @@ use crate::domain::{
     Phase,
 };
 use crate::ports::{
-    Commit, CreateOutcome, Notifier, NotifyError, OutboxItem, OutgoingNotification, RecordStore,
-    StoreError, OUTBOX_LEASE,
+    Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxItem, OutboxScope,
+    OutboxStore, OutgoingNotification, RecordCreator, RecordPage, RecordReader, StoreError,
+    SweepCursors, TransitionCommitter, OUTBOX_LEASE,
 };
+
+/// An outbox item's identity: its scope and the event that committed it.
+type OutboxKey = (OutboxScope, String);
 
 #[derive(Default)]
 struct State {
     records: BTreeMap<AccountId, OnboardingRecord>,
     markers: HashSet<String>,
-    outbox: BTreeMap<(String, String), OutboxItem>,
+    outbox: BTreeMap<OutboxKey, OutboxItem>,
     /// When each outbox item was committed.
-    committed: HashMap<(String, String), DateTime<Utc>>,
+    committed: HashMap<OutboxKey, DateTime<Utc>>,
     /// Until when, and by whom, an outbox item is claimed by the invocation publishing it.
-    claims: HashMap<(String, String), (DateTime<Utc>, String)>,
+    claims: HashMap<OutboxKey, (DateTime<Utc>, String)>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
     cursors: HashMap<String, AccountId>,
 }
@@ -69,8 +73,12 @@ impl InMemoryRecordStore {
     }
 }
 
+fn key_of(item: &OutboxItem) -> OutboxKey {
+    (item.scope.clone(), item.event_id.clone())
+}
+
 #[async_trait]
-impl RecordStore for InMemoryRecordStore {
+impl RecordReader for InMemoryRecordStore {
     async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
         Ok(self.state().records.get(account).cloned())
     }
@@ -113,6 +121,33 @@ impl RecordStore for InMemoryRecordStore {
             .collect())
     }
 
+    /// Pages of [`MEMORY_PAGE`] records in account order; the cursor is the last
+    /// account id of the page.
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        self.injected_failure()?;
+        let state = self.state();
+        let mut matching: Vec<&OnboardingRecord> = state
+            .records
+            .values()
+            .filter(|r| enrollment.is_none_or(|e| &r.enrollment == e))
+            .filter(|r| cursor.is_none_or(|after| r.account_id.as_str() > after))
+            .collect();
+        matching.sort_by(|a, b| a.account_id.as_str().cmp(b.account_id.as_str()));
+        let records: Vec<OnboardingRecord> =
+            matching.into_iter().take(MEMORY_PAGE).cloned().collect();
+        let next = (records.len() == MEMORY_PAGE)
+            .then(|| records.last().map(|r| r.account_id.to_string()))
+            .flatten();
+        Ok(RecordPage { records, next })
+    }
+}
+
+#[async_trait]
+impl RecordCreator for InMemoryRecordStore {
     async fn create_many(
         &self,
         records: &[OnboardingRecord],
@@ -132,7 +167,10 @@ impl RecordStore for InMemoryRecordStore {
         }
         Ok(outcomes)
     }
+}
 
+#[async_trait]
+impl CountReader for InMemoryRecordStore {
     async fn load_counts(
         &self,
         enrollment: &EnrollmentName,
@@ -145,7 +183,10 @@ impl RecordStore for InMemoryRecordStore {
             .cloned()
             .unwrap_or_default())
     }
+}
 
+#[async_trait]
+impl TransitionCommitter for InMemoryRecordStore {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         let mut state = self.state();
         if state.markers.contains(&commit.event_id) {
@@ -167,11 +208,11 @@ impl RecordStore for InMemoryRecordStore {
         }
         if !commit.outbox.is_empty() {
             let item = OutboxItem {
-                scope: account.to_string(),
+                scope: OutboxScope::Account(account.clone()),
                 event_id: commit.event_id.clone(),
                 notifications: commit.outbox.clone(),
             };
-            let key = (item.scope.clone(), item.event_id.clone());
+            let key = key_of(&item);
             state.claims.insert(
                 key.clone(),
                 (Utc::now() + OUTBOX_LEASE, commit.claimant.clone()),
@@ -181,10 +222,13 @@ impl RecordStore for InMemoryRecordStore {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl OutboxStore for InMemoryRecordStore {
     async fn commit_once(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
         outbox: &[OutgoingNotification],
     ) -> Result<bool, StoreError> {
@@ -193,55 +237,38 @@ impl RecordStore for InMemoryRecordStore {
             return Ok(false);
         }
         let item = OutboxItem {
-            scope: scope.to_owned(),
+            scope: scope.clone(),
             event_id: event_id.to_owned(),
             notifications: outbox.to_vec(),
         };
-        let key = (scope.to_owned(), event_id.to_owned());
+        let key = key_of(&item);
         state.committed.insert(key.clone(), Utc::now());
         state.outbox.insert(key, item);
         Ok(true)
     }
 
-    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError> {
+    async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError> {
         Ok(self
             .state()
             .outbox
             .values()
-            .filter(|item| item.scope == scope)
+            .filter(|item| &item.scope == scope)
             .cloned()
             .collect())
     }
 
     async fn outbox_item(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        let key = (scope.to_owned(), event_id.to_owned());
+        let key = (scope.clone(), event_id.to_owned());
         Ok(self.state().outbox.get(&key).cloned())
-    }
-
-    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
-        Ok(self.state().cursors.get(name).cloned())
-    }
-
-    async fn save_sweep_cursor(
-        &self,
-        name: &str,
-        after: Option<&AccountId>,
-    ) -> Result<(), StoreError> {
-        let mut state = self.state();
-        match after {
-            Some(account) => state.cursors.insert(name.to_owned(), account.clone()),
-            None => state.cursors.remove(name),
-        };
-        Ok(())
     }
 
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         let mut state = self.state();
-        let key = (item.scope.clone(), item.event_id.clone());
+        let key = key_of(item);
         state.outbox.remove(&key);
         state.claims.remove(&key);
         state.committed.remove(&key);
@@ -266,7 +293,7 @@ impl RecordStore for InMemoryRecordStore {
         claimant: &str,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let key = (item.scope.clone(), item.event_id.clone());
+        let key = key_of(item);
         if !state.outbox.contains_key(&key)
             || state.claims.get(&key).is_some_and(|(at, _)| *at > now)
         {
@@ -278,35 +305,31 @@ impl RecordStore for InMemoryRecordStore {
 
     async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
         let mut state = self.state();
-        let key = (item.scope.clone(), item.event_id.clone());
+        let key = key_of(item);
         if state.claims.get(&key).is_some_and(|(_, by)| by == claimant) {
             state.claims.remove(&key);
         }
         Ok(())
     }
+}
 
-    /// Pages of [`MEMORY_PAGE`] records in account order; the cursor is the last
-    /// account id of the page.
-    async fn list_page(
+#[async_trait]
+impl SweepCursors for InMemoryRecordStore {
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
+        Ok(self.state().cursors.get(name).cloned())
+    }
+
+    async fn save_sweep_cursor(
         &self,
-        enrollment: Option<&EnrollmentName>,
-        cursor: Option<&str>,
-    ) -> Result<crate::ports::RecordPage, StoreError> {
-        self.injected_failure()?;
-        let state = self.state();
-        let mut matching: Vec<&OnboardingRecord> = state
-            .records
-            .values()
-            .filter(|r| enrollment.is_none_or(|e| &r.enrollment == e))
-            .filter(|r| cursor.is_none_or(|after| r.account_id.as_str() > after))
-            .collect();
-        matching.sort_by(|a, b| a.account_id.as_str().cmp(b.account_id.as_str()));
-        let records: Vec<OnboardingRecord> =
-            matching.into_iter().take(MEMORY_PAGE).cloned().collect();
-        let next = (records.len() == MEMORY_PAGE)
-            .then(|| records.last().map(|r| r.account_id.to_string()))
-            .flatten();
-        Ok(crate::ports::RecordPage { records, next })
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        match after {
+            Some(account) => state.cursors.insert(name.to_owned(), account.clone()),
+            None => state.cursors.remove(name),
+        };
+        Ok(())
     }
 }
 

@@ -334,9 +334,9 @@ impl Reader {
             Operation::AcceptHandshake => {
                 let handshake = self.response_handshake().ok();
                 if let Some(action) = handshake.as_ref().and_then(|h| h.action.as_deref()) {
-                    let offered = [Offer::Join, Offer::TransferBilling]
-                        .iter()
-                        .any(|offer| action.eq_ignore_ascii_case(offer.action()));
+                    let offered = [Offer::Join, Offer::TransferBilling].iter().any(|offer| {
+                        crate::domain::HandshakeAction::parse(action) == offer.action()
+                    });
                     if !offered {
                         // e.g. APPROVE_ALL_FEATURES of the old organization: never a join.
                         return Err(ParseError::Unsupported {

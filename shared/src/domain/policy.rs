@@ -14,66 +14,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::Closure;
+pub use super::handshake::ObservedHandshake;
+use super::handshake::{HandshakeAction, HandshakeState, PartyKind};
 use super::ids::{handshake_arn_parts, AccountId, HandshakeId, OrganizationId};
 use super::record::Target;
-
-/// A handshake as the API returned it, without SDK types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedHandshake {
-    pub id: HandshakeId,
-    pub arn: Option<String>,
-    pub action: String,
-    pub state: String,
-    /// (party type, party id), e.g. ("ORGANIZATION", "o-…"), ("ACCOUNT", "1111…").
-    pub parties: Vec<(String, String)>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it was sent (the invitation quota counts the last 24 hours).
-    pub requested_at: Option<DateTime<Utc>>,
-}
-
-impl ObservedHandshake {
-    fn party<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.parties
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(kind))
-            .map(|(_, id)| id.as_str())
-    }
-
-    /// The organization that sent the invitation, as far as the handshake says.
-    pub fn inviting_organization(&self) -> Option<OrganizationId> {
-        self.party("ORGANIZATION")
-            .find_map(|id| OrganizationId::parse(id).ok())
-            .or_else(|| {
-                self.arn
-                    .as_deref()
-                    .and_then(handshake_arn_parts)
-                    .and_then(|(_, org)| OrganizationId::parse(org).ok())
-            })
-    }
-
-    /// How the handshake ended, if it did: by its state, or by its expiry passing.
-    pub fn closure(&self, now: DateTime<Utc>) -> Option<Closure> {
-        match self.state.to_ascii_uppercase().as_str() {
-            "DECLINED" => Some(Closure::Declined),
-            "CANCELED" | "CANCELLED" => Some(Closure::Canceled),
-            "EXPIRED" => Some(Closure::Expired),
-            "OPEN" | "REQUESTED" if self.expires_at.is_some_and(|at| at <= now) => {
-                Some(Closure::Expired)
-            }
-            _ => None,
-        }
-    }
-
-    pub fn is_open_invitation(&self) -> bool {
-        self.is_open_offer(Offer::Join)
-    }
-
-    /// An open handshake of `offer`'s action.
-    pub fn is_open_offer(&self, offer: Offer) -> bool {
-        self.action.eq_ignore_ascii_case(offer.action()) && self.state.eq_ignore_ascii_case("OPEN")
-    }
-}
 
 /// Why an invitation is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,11 +93,11 @@ pub enum Offer {
 }
 
 impl Offer {
-    /// The handshake action, as the API spells it.
-    pub fn action(self) -> &'static str {
+    /// The handshake action of this offer.
+    pub fn action(self) -> HandshakeAction {
         match self {
-            Offer::Join => "INVITE",
-            Offer::TransferBilling => "TRANSFER_RESPONSIBILITY",
+            Offer::Join => HandshakeAction::Invite,
+            Offer::TransferBilling => HandshakeAction::TransferResponsibility,
         }
     }
 }
@@ -178,21 +122,24 @@ pub fn verify_offer(
     target: &Target,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    if !handshake.action.eq_ignore_ascii_case(offer.action()) {
+    if handshake.action != offer.action() {
         return Err(Refusal::NotAnInvitation {
-            action: handshake.action.clone(),
+            action: handshake.action.to_string(),
         });
     }
-    if !handshake.state.eq_ignore_ascii_case("OPEN") {
+    if handshake.state != HandshakeState::Open {
         return Err(Refusal::NotOpen {
-            state: handshake.state.clone(),
+            state: handshake.state.to_string(),
         });
     }
     match handshake.expires_at {
         Some(at) if at > now => {}
         other => return Err(Refusal::Expired { expired_at: other }),
     }
-    let organizations: Vec<String> = handshake.party("ORGANIZATION").map(str::to_owned).collect();
+    let organizations: Vec<String> = handshake
+        .party_ids(&PartyKind::Organization)
+        .map(str::to_owned)
+        .collect();
     if !organizations
         .iter()
         .any(|id| id == target.organization.as_str())
@@ -201,7 +148,7 @@ pub fn verify_offer(
             found: organizations,
         });
     }
-    if !handshake.party("ACCOUNT").any(|id| id == invited.as_str()) {
+    if !handshake.names_account(invited) {
         return Err(Refusal::AccountNotAParty);
     }
     let Some((management, organization)) = handshake.arn.as_deref().and_then(handshake_arn_parts)
@@ -279,6 +226,7 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
+    use crate::domain::handshake::HandshakeParty;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
@@ -298,7 +246,7 @@ mod tests {
             arn: Some("arn:aws:organizations::111111111111:handshake/o-exampleorgid/invite/h-examplehandshakeid111".into()),
             action: "INVITE".into(),
             state: "OPEN".into(),
-            parties: vec![("ORGANIZATION".into(), "o-exampleorgid".into()), ("ACCOUNT".into(), "555555555555".into())],
+            parties: vec![HandshakeParty::organization("o-exampleorgid"), HandshakeParty::account("555555555555")],
             expires_at: Some(now() + Duration::days(14)),
             requested_at: None,
         }
@@ -331,8 +279,8 @@ mod tests {
         );
         let foreign = ObservedHandshake {
             parties: vec![
-                ("ORGANIZATION".into(), "o-otherorgid1".into()),
-                ("ACCOUNT".into(), "555555555555".into()),
+                HandshakeParty::organization("o-otherorgid1"),
+                HandshakeParty::account("555555555555"),
             ],
             ..transfer()
         };
@@ -383,7 +331,7 @@ mod tests {
     #[test]
     fn wrong_organization_is_refused() {
         let mut h = valid();
-        h.parties[0].1 = "o-foreignorg01".into();
+        h.parties[0].id = "o-foreignorg01".into();
         h.arn = Some("arn:aws:organizations::666666666666:handshake/o-foreignorg01/invite/h-examplehandshakeid111".into());
         assert_eq!(refusal(h), "WRONG_ORGANIZATION");
     }
@@ -464,7 +412,7 @@ mod tests {
     #[test]
     fn an_invitation_for_another_account_is_refused() {
         let mut h = valid();
-        h.parties[1].1 = "444444444444".into();
+        h.parties[1].id = "444444444444".into();
         assert_eq!(refusal(h), "ACCOUNT_NOT_A_PARTY");
     }
 
@@ -490,7 +438,7 @@ mod tests {
     fn judge_accepts_the_valid_one_and_reports_only_open_foreign_invitations() {
         let mut foreign = valid();
         foreign.id = HandshakeId::parse("h-foreignhandshake001").unwrap();
-        foreign.parties[0].1 = "o-foreignorg01".into();
+        foreign.parties[0].id = "o-foreignorg01".into();
         foreign.arn = Some("arn:aws:organizations::666666666666:handshake/o-foreignorg01/invite/h-foreignhandshake001".into());
         let mut old = valid();
         old.id = HandshakeId::parse("h-oldhandshake0001").unwrap();

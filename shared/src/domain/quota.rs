@@ -93,16 +93,11 @@ pub fn plan(
 }
 
 fn invitations(handshakes: &[ObservedHandshake]) -> impl Iterator<Item = &ObservedHandshake> {
-    handshakes
-        .iter()
-        .filter(|h| h.action.eq_ignore_ascii_case("INVITE"))
+    handshakes.iter().filter(|h| h.is_invitation())
 }
 
 fn is_pending(handshake: &ObservedHandshake) -> bool {
-    matches!(
-        handshake.state.to_ascii_uppercase().as_str(),
-        "OPEN" | "REQUESTED"
-    )
+    handshake.state.is_pending()
 }
 
 fn format_time(at: DateTime<Utc>) -> String {

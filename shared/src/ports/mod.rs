@@ -14,5 +14,8 @@ pub use organizations::{
 };
 pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
 pub use preflight::AccountInspector;
-pub use store::RecordPage;
-pub use store::{Commit, CreateOutcome, OutboxItem, RecordStore, StoreError, OUTBOX_LEASE};
+pub use store::{
+    Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore, RecordCreator,
+    RecordPage, RecordReader, RecordStore, StoreError, SweepCursors, TransitionCommitter,
+    OUTBOX_LEASE,
+};

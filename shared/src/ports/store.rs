@@ -1,8 +1,24 @@
 //! The record store: onboarding records, event markers and the notification outbox.
+//!
+//! One port per capability, so a handler's signature says what it may touch:
+//!
+//! | trait | capability |
+//! |---|---|
+//! | [`RecordReader`] | reads onboarding records: one by account, by enrollment, by phase, awaiting placement, all, page by page |
+//! | [`RecordCreator`] | enrolls: creates records unless they exist, counting them on their enrollment |
+//! | [`TransitionCommitter`] | commits a transition: the record (version-conditioned), its event marker, its outbox and counters, atomically |
+//! | [`OutboxStore`] | the notification outbox: once-only announcements, pending items, claims, clearing |
+//! | [`SweepCursors`] | where each sweep resumes |
+//! | [`CountReader`] | an enrollment's counters |
+//!
+//! [`RecordStore`] is all of them (implemented for every type that implements each), for
+//! the code that needs the whole store. How items are keyed is the adapter's business:
+//! the port speaks of accounts, enrollments and [`OutboxScope`]s, never of keys.
+
+use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::notifier::OutgoingNotification;
 use crate::domain::{
@@ -28,8 +44,8 @@ pub enum StoreError {
 
 /// One atomic write: the record (version-conditioned), the marker of the event that
 /// produced it (so a redelivery is a no-op even when two copies run at once), the
-/// notifications to publish once it is committed (the outbox), and what the move changes
-/// on the enrollment's counters.
+/// notifications to publish once it is committed (the outbox, under the record's
+/// account), and what the move changes on the enrollment's counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
     pub record: OnboardingRecord,
@@ -42,18 +58,35 @@ pub struct Commit {
     pub claimant: String,
 }
 
+/// Whom an outbox item belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutboxScope {
+    /// One account's record: what a [`Commit`] of it publishes.
+    Account(AccountId),
+    /// A whole enrollment: its announcements (e.g. its completion, announced once).
+    Enrollment(EnrollmentName),
+}
+
+impl fmt::Display for OutboxScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutboxScope::Account(account) => write!(f, "account {account}"),
+            OutboxScope::Enrollment(enrollment) => write!(f, "enrollment {enrollment}"),
+        }
+    }
+}
+
 /// Notifications committed with an event, not yet known to be published.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
-    /// The account whose record the outbox belongs to, or an enrollment-wide scope.
-    pub scope: String,
+    pub scope: OutboxScope,
     pub event_id: String,
     pub notifications: Vec<OutgoingNotification>,
 }
 
 /// How long an invocation holds the right to publish an outbox item: the one that
 /// committed it holds it from the commit, another one takes it with
-/// [`RecordStore::claim_outbox`]. Long enough for one PutEvents with its retries, shorter
+/// [`OutboxStore::claim_outbox`]. Long enough for one PutEvents with its retries, shorter
 /// than Lambda's first retry of a failed invocation (one minute, or the queue's visibility
 /// timeout), so a crashed publisher's notifications go out on that retry.
 pub const OUTBOX_LEASE: chrono::Duration = chrono::Duration::seconds(30);
@@ -65,8 +98,17 @@ pub enum CreateOutcome {
     AlreadyEnrolled,
 }
 
+/// One page of [`RecordReader::list_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<OnboardingRecord>,
+    /// Where the next page starts (opaque to callers), `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// Reads onboarding records.
 #[async_trait]
-pub trait RecordStore: Send + Sync {
+pub trait RecordReader: Send + Sync {
     async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError>;
     async fn list_by_enrollment(
         &self,
@@ -77,6 +119,20 @@ pub trait RecordStore: Send + Sync {
     /// The joined records not yet placed: what the placer's sweep works through (one query
     /// sized by those records, not by every joined account).
     async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError>;
+    /// One page of records, of one enrollment or of all, from `cursor` (`None`: the
+    /// start), so a listing of thousands is printed as it arrives instead of held in
+    /// memory. A page may be empty while `next` is set; the listing ends when `next` is
+    /// `None`. Not ordered.
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError>;
+}
+
+/// Enrolls accounts: creates their records.
+#[async_trait]
+pub trait RecordCreator: Send + Sync {
     /// Creates the record unless one exists for the account (re-enrolling is idempotent),
     /// counting it on its enrollment.
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
@@ -89,44 +145,41 @@ pub trait RecordStore: Send + Sync {
         &self,
         records: &[OnboardingRecord],
     ) -> Result<Vec<CreateOutcome>, StoreError>;
-    /// The enrollment's counters (all zero when it has none), read consistently.
-    async fn load_counts(
-        &self,
-        enrollment: &EnrollmentName,
-    ) -> Result<EnrollmentCounts, StoreError>;
+}
+
+/// Commits what a transition decided.
+#[async_trait]
+pub trait TransitionCommitter: Send + Sync {
     /// Commits atomically, or fails with `Conflict` (stale version) or `Duplicate` (event
     /// already committed). The outbox item is written claimed by the caller for
     /// [`OUTBOX_LEASE`]: it publishes it, and concurrent copies of the event must not.
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+}
+
+/// The notification outbox: what was committed and is not yet known to be published.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Commits an outbox under `scope` once: `Ok(false)` when the marker `event_id`
     /// already exists (e.g. an enrollment's completion, announced once).
     async fn commit_once(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
         outbox: &[OutgoingNotification],
     ) -> Result<bool, StoreError>;
-    /// Outbox items not yet cleared, for a scope (an account id, or an enrollment scope).
-    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Outbox items not yet cleared, of one scope.
+    async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError>;
     /// The outbox item an event committed under `scope`, if it is still pending (a key
     /// read: what a redelivered event checks).
     async fn outbox_item(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
     ) -> Result<Option<OutboxItem>, StoreError>;
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
     /// Every outbox item, of any scope, committed before `before` and not yet cleared: what
     /// the reconciler publishes when the invocation that committed it died first.
     async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError>;
-    /// Where the sweep `name` stops and the next one resumes: after this account.
-    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError>;
-    /// Keeps where the sweep `name` resumes (`None`: from the beginning).
-    async fn save_sweep_cursor(
-        &self,
-        name: &str,
-        after: Option<&AccountId>,
-    ) -> Result<(), StoreError>;
     /// Takes the right to publish a pending outbox item until `until`: `Ok(false)` when
     /// another invocation holds an unexpired claim (it is publishing it), or the item is
     /// gone (published). Without this, every concurrent copy of an event would publish
@@ -141,19 +194,50 @@ pub trait RecordStore: Send + Sync {
     /// Gives `claimant`'s claim up after a failed publish, so the next delivery publishes
     /// at once; a claim someone else took meanwhile is left alone.
     async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError>;
-    /// One page of records, of one enrollment or of all, from `cursor` (`None`: the
-    /// start), so a listing of thousands is printed as it arrives instead of held in
-    /// memory. A page may be empty while `next` is set; the listing ends when `next` is
-    /// `None`. Not ordered.
-    async fn list_page(
+}
+
+/// Where each sweep resumes.
+#[async_trait]
+pub trait SweepCursors: Send + Sync {
+    /// Where the sweep `name` stops and the next one resumes: after this account.
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError>;
+    /// Keeps where the sweep `name` resumes (`None`: from the beginning).
+    async fn save_sweep_cursor(
         &self,
-        enrollment: Option<&EnrollmentName>,
-        cursor: Option<&str>,
-    ) -> Result<RecordPage, StoreError>;
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Reads an enrollment's counters.
+#[async_trait]
+pub trait CountReader: Send + Sync {
+    /// The enrollment's counters (all zero when it has none), read consistently.
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError>;
+}
+
+/// The whole store: every capability above.
+pub trait RecordStore:
+    RecordReader + RecordCreator + TransitionCommitter + OutboxStore + SweepCursors + CountReader
+{
+}
+
+impl<T> RecordStore for T where
+    T: RecordReader
+        + RecordCreator
+        + TransitionCommitter
+        + OutboxStore
+        + SweepCursors
+        + CountReader
+        + ?Sized
+{
 }
 
 #[async_trait]
-impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
+impl<T: RecordReader + ?Sized> RecordReader for std::sync::Arc<T> {
     async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
         (**self).load(account).await
     }
@@ -172,6 +256,17 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
         (**self).list_awaiting_placement().await
     }
+    async fn list_page(
+        &self,
+        enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        (**self).list_page(enrollment, cursor).await
+    }
+}
+
+#[async_trait]
+impl<T: RecordCreator + ?Sized> RecordCreator for std::sync::Arc<T> {
     async fn create(&self, record: &OnboardingRecord) -> Result<CreateOutcome, StoreError> {
         (**self).create(record).await
     }
@@ -181,48 +276,40 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     ) -> Result<Vec<CreateOutcome>, StoreError> {
         (**self).create_many(records).await
     }
-    async fn load_counts(
-        &self,
-        enrollment: &EnrollmentName,
-    ) -> Result<EnrollmentCounts, StoreError> {
-        (**self).load_counts(enrollment).await
-    }
-    async fn outbox_item(
-        &self,
-        scope: &str,
-        event_id: &str,
-    ) -> Result<Option<OutboxItem>, StoreError> {
-        (**self).outbox_item(scope, event_id).await
-    }
+}
+
+#[async_trait]
+impl<T: TransitionCommitter + ?Sized> TransitionCommitter for std::sync::Arc<T> {
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         (**self).commit(commit).await
     }
+}
+
+#[async_trait]
+impl<T: OutboxStore + ?Sized> OutboxStore for std::sync::Arc<T> {
     async fn commit_once(
         &self,
-        scope: &str,
+        scope: &OutboxScope,
         event_id: &str,
         outbox: &[OutgoingNotification],
     ) -> Result<bool, StoreError> {
         (**self).commit_once(scope, event_id, outbox).await
     }
-    async fn pending_outbox(&self, scope: &str) -> Result<Vec<OutboxItem>, StoreError> {
+    async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError> {
         (**self).pending_outbox(scope).await
+    }
+    async fn outbox_item(
+        &self,
+        scope: &OutboxScope,
+        event_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        (**self).outbox_item(scope, event_id).await
     }
     async fn clear_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
         (**self).clear_outbox(item).await
     }
     async fn stale_outbox(&self, before: DateTime<Utc>) -> Result<Vec<OutboxItem>, StoreError> {
         (**self).stale_outbox(before).await
-    }
-    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
-        (**self).sweep_cursor(name).await
-    }
-    async fn save_sweep_cursor(
-        &self,
-        name: &str,
-        after: Option<&AccountId>,
-    ) -> Result<(), StoreError> {
-        (**self).save_sweep_cursor(name, after).await
     }
     async fn claim_outbox(
         &self,
@@ -236,19 +323,28 @@ impl<T: RecordStore + ?Sized> RecordStore for std::sync::Arc<T> {
     async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
         (**self).release_outbox(item, claimant).await
     }
-    async fn list_page(
+}
+
+#[async_trait]
+impl<T: SweepCursors + ?Sized> SweepCursors for std::sync::Arc<T> {
+    async fn sweep_cursor(&self, name: &str) -> Result<Option<AccountId>, StoreError> {
+        (**self).sweep_cursor(name).await
+    }
+    async fn save_sweep_cursor(
         &self,
-        enrollment: Option<&EnrollmentName>,
-        cursor: Option<&str>,
-    ) -> Result<RecordPage, StoreError> {
-        (**self).list_page(enrollment, cursor).await
+        name: &str,
+        after: Option<&AccountId>,
+    ) -> Result<(), StoreError> {
+        (**self).save_sweep_cursor(name, after).await
     }
 }
 
-/// One page of [`RecordStore::list_page`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecordPage {
-    pub records: Vec<OnboardingRecord>,
-    /// Where the next page starts (opaque to callers), `None` after the last page.
-    pub next: Option<String>,
+#[async_trait]
+impl<T: CountReader + ?Sized> CountReader for std::sync::Arc<T> {
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError> {
+        (**self).load_counts(enrollment).await
+    }
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use onboarding::adapters::organizations::{AmbientCredentials, SdkTargetOrganization};
 use onboarding::domain::{AccountId, Enrollment, EnrollmentName, Phase, TransferMode};
-use onboarding::ports::RecordStore;
+use onboarding::ports::{CountReader, RecordCreator, RecordReader};
 use onboarding::reconciler::{Reconciler, ReconcilerOutcome};
 use onboarding::tracker::Outcome;
 use onboarding_e2e::counter::CallCounter;

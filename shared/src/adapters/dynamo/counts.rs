@@ -6,18 +6,19 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
+use super::keys::{enrollment_pk, COUNTS_SK};
+use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName, Phase};
-use crate::ports::StoreError;
+use crate::ports::{CountReader, StoreError};
 
-const COUNTS_SK: &str = "COUNTS";
-
-pub(super) fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
+fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (
             "pk".to_owned(),
-            AttributeValue::S(format!("ENROLLMENT#{enrollment}")),
+            AttributeValue::S(enrollment_pk(enrollment)),
         ),
         ("sk".to_owned(), AttributeValue::S(COUNTS_SK.to_owned())),
     ])
@@ -80,8 +81,31 @@ pub(super) fn add(table: &str, change: &CountChange) -> TransactWriteItem {
         .build()
 }
 
+#[async_trait]
+impl CountReader for DynamoRecordStore {
+    #[tracing::instrument(skip(self), fields(enrollment = %enrollment))]
+    async fn load_counts(
+        &self,
+        enrollment: &EnrollmentName,
+    ) -> Result<EnrollmentCounts, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(counts_key(enrollment)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        output.item.map_or_else(
+            || Ok(EnrollmentCounts::default()),
+            |item| parse(&item, enrollment),
+        )
+    }
+}
+
 /// Reads the counters item (missing counters are zero).
-pub(super) fn parse(
+fn parse(
     item: &HashMap<String, AttributeValue>,
     enrollment: &EnrollmentName,
 ) -> Result<EnrollmentCounts, StoreError> {

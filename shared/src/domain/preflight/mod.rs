@@ -261,12 +261,7 @@ fn foreign_invitations(
 ) -> Vec<ForeignInvitation> {
     handshakes
         .iter()
-        .filter(|h| h.action.eq_ignore_ascii_case("INVITE"))
-        .filter(|h| {
-            ["OPEN", "REQUESTED"]
-                .iter()
-                .any(|s| h.state.eq_ignore_ascii_case(s))
-        })
+        .filter(|h| h.is_invitation() && h.state.is_pending())
         .filter_map(|h| {
             let organization = h.inviting_organization();
             (organization.as_ref() != Some(&target.organization)).then(|| ForeignInvitation {

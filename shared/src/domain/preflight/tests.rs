@@ -246,7 +246,7 @@ fn only_open_invitations_of_other_organizations_are_listed() {
         arn: None,
         action: "INVITE".into(),
         state: state.into(),
-        parties: vec![("ORGANIZATION".into(), org.into())],
+        parties: vec![crate::domain::HandshakeParty::organization(org)],
         expires_at: None,
         requested_at: None,
     };
