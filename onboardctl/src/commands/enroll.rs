@@ -13,7 +13,7 @@ use onboarding::domain::placement::check_tag_count;
 use onboarding::domain::{
     parse_tag, Enrollment, EnrollmentName, OrganizationId, OuRef, Placement, TransferMode,
 };
-use onboarding::ports::{CreateOutcome, RecordStore};
+use onboarding::ports::{CreateOutcome, RecordCreator};
 use onboarding::report::view::plural;
 
 use super::account;

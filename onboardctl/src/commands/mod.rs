@@ -18,7 +18,7 @@ pub mod status;
 
 use anyhow::{bail, Result};
 use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord};
-use onboarding::ports::RecordStore;
+use onboarding::ports::RecordReader;
 
 use crate::context::Context;
 

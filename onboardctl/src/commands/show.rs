@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use chrono::Utc;
 use onboarding::domain::{wanted_tags, OnboardingRecord};
-use onboarding::ports::RecordStore;
+use onboarding::ports::RecordReader;
 use onboarding::report::view::plural;
 
 use super::{account, status};

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::Utc;
 use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
-use onboarding::ports::{CountReader, RecordReader};
+use onboarding::ports::CountReader;
 use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
 use super::for_each_record;
