@@ -212,6 +212,7 @@ fn outputs_and_parameters(stack: &aws_sdk_cloudformation::types::Stack) -> (Pair
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onboarding::domain::FunctionName;
 
     fn pairs(items: &[(&str, &str)]) -> Pairs {
         items
@@ -275,10 +276,13 @@ mod tests {
     fn a_function_role_comes_from_its_output() {
         let stack = hub();
         assert_eq!(
-            stack.role_arn(Principal::Inviter),
+            stack.role_arn(Principal::Function(FunctionName::Inviter)),
             Some("arn:aws:iam::111111111111:role/org-onboarding-InviterRole-9Z")
         );
-        assert_eq!(stack.role_arn(Principal::Tracker), None);
+        assert_eq!(
+            stack.role_arn(Principal::Function(FunctionName::Tracker)),
+            None
+        );
         assert_eq!(stack.role_arn(Principal::Spoke), None);
     }
 

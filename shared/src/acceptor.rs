@@ -30,8 +30,8 @@ use tracing::{error, info, warn};
 
 use crate::domain::error_code::is_one_of;
 use crate::domain::{
-    judge_offer, AccountId, DomainEvent, EventKind, HandshakeId, ObservedHandshake, Offer,
-    OnboardingRecord, Operation, Phase, Step, Verdict,
+    judge_offer, AccountId, DomainEvent, EventKind, FunctionName, HandshakeId, ObservedHandshake,
+    Offer, OnboardingRecord, Operation, Phase, Step, Verdict,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::metrics;
@@ -44,9 +44,6 @@ use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
 use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// The sweep's cursor name in the store.
-const SWEEP: &str = "acceptor";
 
 /// Transient Organizations failures are retried this many times within an invocation.
 const ATTEMPTS: u32 = 4;
@@ -149,9 +146,13 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             .map_err(TrackerError::from)?
             .into_keys()
             .collect();
-        let report = resumable(store, SWEEP, self.limits, accounts, |account| async move {
-            self.process(&account).await
-        })
+        let report = resumable(
+            store,
+            FunctionName::Acceptor,
+            self.limits,
+            accounts,
+            |account| async move { self.process(&account).await },
+        )
         .await
         .map_err(TrackerError::from)?;
         Ok(report)
@@ -191,13 +192,13 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             Err(error) => {
                 let reason = format!("cannot read the hub's own organization: {error}");
                 error!(%reason, "the target is not verified; nothing is accepted");
-                metrics::count(metrics::TARGET_MISMATCH, "acceptor");
+                metrics::count(metrics::TARGET_MISMATCH, FunctionName::Acceptor);
                 return Err(reason);
             }
         };
         if let Err(reason) = &verdict {
             error!(%reason, "the configured target is not the hub's organization; nothing is accepted");
-            metrics::count(metrics::TARGET_MISMATCH, "acceptor");
+            metrics::count(metrics::TARGET_MISMATCH, FunctionName::Acceptor);
         }
         *state = Some(verdict.clone());
         verdict

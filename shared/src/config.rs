@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{AccountId, Deadlines, InvitationLimits, OrganizationId, Target};
+use crate::domain::{AccountId, Deadlines, FunctionName, InvitationLimits, OrganizationId, Target};
 use crate::sweep::SweepLimits;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
@@ -37,8 +37,8 @@ pub const PREFLIGHT_EVERY_HOURS: &str = "PREFLIGHT_EVERY_HOURS";
 const DEFAULT_PREFLIGHT_EVERY_HOURS: u32 = 24;
 
 /// The variables each function reads (the template test checks they are all set there).
-pub fn variables(function: &str) -> &'static [&'static str] {
-    const CORE: &[&str] = &[
+pub fn variables(function: FunctionName) -> &'static [&'static str] {
+    const TRACKER: &[&str] = &[
         TABLE_NAME,
         EVENT_BUS_NAME,
         TARGET_ORGANIZATION_ID,
@@ -98,12 +98,12 @@ pub fn variables(function: &str) -> &'static [&'static str] {
         SWEEP_BUDGET_SECONDS,
     ];
     match function {
-        "acceptor" => ACCEPTOR,
-        "preflight" => PREFLIGHT,
-        "placer" => PLACER,
-        "inviter" => INVITER,
-        "reconciler" => RECONCILER,
-        _ => CORE,
+        FunctionName::Tracker => TRACKER,
+        FunctionName::Acceptor => ACCEPTOR,
+        FunctionName::Preflight => PREFLIGHT,
+        FunctionName::Placer => PLACER,
+        FunctionName::Inviter => INVITER,
+        FunctionName::Reconciler => RECONCILER,
     }
 }
 

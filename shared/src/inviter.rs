@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::domain::billing::ObservedTransfer;
 use crate::domain::error_code::same_code;
 use crate::domain::{
-    plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, HandshakeId,
+    plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, FunctionName, HandshakeId,
     InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, TransferMode, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
@@ -36,9 +36,6 @@ use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// The sweep's cursor name in the store.
-const SWEEP: &str = "inviter";
 
 const ATTEMPTS: u32 = 4;
 
@@ -154,7 +151,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         let (records, run) = (&records, &run);
         let report = resumable(
             store,
-            SWEEP,
+            FunctionName::Inviter,
             self.sweep_limits,
             accounts,
             |account| async move {

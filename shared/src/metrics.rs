@@ -7,8 +7,10 @@ pub const TARGET_MISMATCH: &str = "TargetMismatch";
 /// The namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "org-onboarding";
 
+use crate::domain::FunctionName;
+
 /// The EMF line that counts one `metric` for `function`.
-pub fn line(metric: &str, function: &str, timestamp_ms: i64) -> String {
+pub fn line(metric: &str, function: FunctionName, timestamp_ms: i64) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -18,14 +20,14 @@ pub fn line(metric: &str, function: &str, timestamp_ms: i64) -> String {
                 "Metrics": [{"Name": metric, "Unit": "Count"}],
             }],
         },
-        "Function": function,
+        "Function": function.as_str(),
         metric: 1,
     })
     .to_string()
 }
 
 /// Counts one `metric` for `function`.
-pub fn count(metric: &str, function: &str) {
+pub fn count(metric: &str, function: FunctionName) {
     // EMF is read from the function's standard output, beside the JSON logs.
     println!(
         "{}",
@@ -40,7 +42,7 @@ mod tests {
     #[test]
     fn the_line_is_embedded_metric_format() {
         let line: serde_json::Value =
-            serde_json::from_str(&line(TARGET_MISMATCH, "acceptor", 7)).unwrap();
+            serde_json::from_str(&line(TARGET_MISMATCH, FunctionName::Acceptor, 7)).unwrap();
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],

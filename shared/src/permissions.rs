@@ -20,42 +20,40 @@
 
 use serde::Serialize;
 
+use crate::domain::FunctionName;
+
 /// Who makes a call: a function's execution role in the hub, or the spoke role a hub
 /// function assumes in a customer account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Principal {
-    Tracker,
-    Acceptor,
-    Inviter,
-    Reconciler,
-    Placer,
-    Preflight,
+    Function(FunctionName),
     /// `infra/spoke.yaml`'s SpokeRole, assumed by the acceptor, the reconciler and the
     /// preflight.
     Spoke,
 }
 
+impl From<FunctionName> for Principal {
+    fn from(function: FunctionName) -> Self {
+        Principal::Function(function)
+    }
+}
+
 impl Principal {
-    pub const ALL: [Principal; 7] = [
-        Principal::Tracker,
-        Principal::Acceptor,
-        Principal::Inviter,
-        Principal::Reconciler,
-        Principal::Placer,
-        Principal::Preflight,
-        Principal::Spoke,
-    ];
+    /// Every function's role, then the spoke's.
+    pub const ALL: [Principal; FunctionName::ALL.len() + 1] = {
+        let mut all = [Principal::Spoke; FunctionName::ALL.len() + 1];
+        let mut i = 0;
+        while i < FunctionName::ALL.len() {
+            all[i] = Principal::Function(FunctionName::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
     /// The principal's name in the manifest: the function's, or `spoke`.
     pub fn name(self) -> &'static str {
         match self {
-            Principal::Tracker => "tracker",
-            Principal::Acceptor => "acceptor",
-            Principal::Inviter => "inviter",
-            Principal::Reconciler => "reconciler",
-            Principal::Placer => "placer",
-            Principal::Preflight => "preflight",
+            Principal::Function(function) => function.as_str(),
             Principal::Spoke => "spoke",
         }
     }
@@ -68,12 +66,7 @@ impl Principal {
     /// logical id in it.
     pub fn role(self) -> (&'static str, &'static str) {
         match self {
-            Principal::Tracker => ("hub", "TrackerRole"),
-            Principal::Acceptor => ("hub", "AcceptorRole"),
-            Principal::Inviter => ("hub", "InviterRole"),
-            Principal::Reconciler => ("hub", "ReconcilerRole"),
-            Principal::Placer => ("hub", "PlacerRole"),
-            Principal::Preflight => ("hub", "PreflightRole"),
+            Principal::Function(function) => ("hub", role_of(function)),
             Principal::Spoke => ("spoke", "SpokeRole"),
         }
     }
@@ -82,14 +75,40 @@ impl Principal {
     /// spoke's is in each customer account's stack.
     pub fn role_output(self) -> Option<&'static str> {
         match self {
-            Principal::Tracker => Some("TrackerRoleArn"),
-            Principal::Acceptor => Some("AcceptorRoleArn"),
-            Principal::Inviter => Some("InviterRoleArn"),
-            Principal::Reconciler => Some("ReconcilerRoleArn"),
-            Principal::Placer => Some("PlacerRoleArn"),
-            Principal::Preflight => Some("PreflightRoleArn"),
+            Principal::Function(function) => Some(role_output_of(function)),
             Principal::Spoke => None,
         }
+    }
+}
+
+/// As the manifest names it (`tracker`, …, `spoke`).
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// A function's execution role: its logical id in template.yaml.
+fn role_of(function: FunctionName) -> &'static str {
+    match function {
+        FunctionName::Tracker => "TrackerRole",
+        FunctionName::Acceptor => "AcceptorRole",
+        FunctionName::Inviter => "InviterRole",
+        FunctionName::Reconciler => "ReconcilerRole",
+        FunctionName::Placer => "PlacerRole",
+        FunctionName::Preflight => "PreflightRole",
+    }
+}
+
+/// The hub stack's output naming a function's deployed role.
+fn role_output_of(function: FunctionName) -> &'static str {
+    match function {
+        FunctionName::Tracker => "TrackerRoleArn",
+        FunctionName::Acceptor => "AcceptorRoleArn",
+        FunctionName::Inviter => "InviterRoleArn",
+        FunctionName::Reconciler => "ReconcilerRoleArn",
+        FunctionName::Placer => "PlacerRoleArn",
+        FunctionName::Preflight => "PreflightRoleArn",
     }
 }
 
@@ -176,14 +195,19 @@ const EVERY_FUNCTION: [&Operation; 8] = [
 /// The operations each principal calls: for a function, [`EVERY_FUNCTION`]'s and what its
 /// handler and the adapters it is built with (`wiring`) call besides.
 pub fn operations(principal: Principal) -> Vec<&'static Operation> {
-    let own: &[&Operation] = match principal {
-        Principal::Tracker => &[
+    let function = match principal {
+        Principal::Function(function) => function,
+        // The spoke role is no function's execution role: only what hub sessions call.
+        Principal::Spoke => return SPOKE.to_vec(),
+    };
+    let own: &[&Operation] = match function {
+        FunctionName::Tracker => &[
             &QUERY_ANY_INDEX,
             &DESCRIBE_TARGET_ACCOUNT,
             &LIST_INBOUND_TRANSFERS,
             &LIST_OUTBOUND_TRANSFERS,
         ],
-        Principal::Acceptor => &[
+        FunctionName::Acceptor => &[
             &QUERY_ANY_INDEX,
             &ASSUME_SPOKE_ROLE,
             &DESCRIBE_OWN_ORGANIZATION,
@@ -191,7 +215,7 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
             &LIST_INBOUND_TRANSFERS,
             &LIST_OUTBOUND_TRANSFERS,
         ],
-        Principal::Inviter => &[
+        FunctionName::Inviter => &[
             &QUERY_ANY_INDEX,
             &INVITE_ACCOUNT,
             &LIST_TARGET_HANDSHAKES,
@@ -200,14 +224,14 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
             &LIST_INBOUND_TRANSFERS,
             &LIST_OUTBOUND_TRANSFERS,
         ],
-        Principal::Reconciler => &[
+        FunctionName::Reconciler => &[
             &QUERY_RECONCILER_INDEXES,
             &ASSUME_SPOKE_ROLE,
             &LIST_TARGET_ACCOUNTS,
             &LIST_TARGET_HANDSHAKES,
             &DESCRIBE_TARGET_ACCOUNT,
         ],
-        Principal::Placer => &[
+        FunctionName::Placer => &[
             &QUERY_PLACER_INDEXES,
             &LIST_ROOTS,
             &LIST_PARENTS,
@@ -218,9 +242,7 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
             &DESCRIBE_TARGET_ACCOUNT,
             &ASSUME_ACCESS_ROLE,
         ],
-        Principal::Preflight => &[&QUERY_PREFLIGHT_INDEXES, &ASSUME_SPOKE_ROLE],
-        // The spoke role is no function's execution role: only what hub sessions call.
-        Principal::Spoke => return SPOKE.to_vec(),
+        FunctionName::Preflight => &[&QUERY_PREFLIGHT_INDEXES, &ASSUME_SPOKE_ROLE],
     };
     EVERY_FUNCTION.iter().chain(own).copied().collect()
 }
@@ -356,7 +378,7 @@ mod tests {
     #[test]
     fn an_invitation_with_tags_needs_tag_resource() {
         let invite = find(
-            Principal::Inviter,
+            Principal::Function(FunctionName::Inviter),
             "Organizations",
             "InviteAccountToOrganization",
         )

@@ -27,7 +27,7 @@ use crate::adapters::organizations::role_arn;
 use crate::domain::error_code::{is_one_of, same_code};
 use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
-    DomainEvent, EventKind, FailureClass, OnboardingRecord, OuRef, Phase, Problem,
+    DomainEvent, EventKind, FailureClass, FunctionName, OnboardingRecord, OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
@@ -35,9 +35,6 @@ use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// The sweep's cursor name in the store.
-const SWEEP: &str = "placer";
 
 /// Transient Organizations failures are retried this many times per call.
 const ATTEMPTS: u32 = 4;
@@ -143,7 +140,7 @@ where
         let (records, paths) = (&records, &ResolvedPaths::default());
         let report = resumable(
             store,
-            SWEEP,
+            FunctionName::Placer,
             self.sweep_limits,
             accounts,
             |account| async move { self.place_record(records[&account].clone(), paths).await },

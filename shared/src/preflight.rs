@@ -22,8 +22,8 @@ use tracing::{info, warn};
 
 use crate::domain::preflight::{Read, POLICY_MEMORY};
 use crate::domain::{
-    assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, OnboardingRecord, Phase,
-    PreflightReport, PreflightSummary, Role,
+    assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, FunctionName,
+    OnboardingRecord, Phase, PreflightReport, PreflightSummary, Role,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
 use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
@@ -31,9 +31,6 @@ use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// The sweep's cursor name in the store.
-const SWEEP: &str = "preflight";
 
 /// Transient failures are retried this many times per account.
 const ATTEMPTS: u32 = 3;
@@ -209,7 +206,7 @@ where
         let report = if resume {
             resumable(
                 self.tracker.store(),
-                SWEEP,
+                FunctionName::Preflight,
                 self.sweep_limits,
                 accounts,
                 work,

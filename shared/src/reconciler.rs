@@ -23,8 +23,8 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    corrections, needs_account_read, AccountId, Deadlines, EventKind, ObservedHandshake,
-    OldOrganization, OnboardingRecord, Phase, RealState, Role, Step,
+    corrections, needs_account_read, AccountId, Deadlines, EventKind, FunctionName,
+    ObservedHandshake, OldOrganization, OnboardingRecord, Phase, RealState, Role, Step,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{
@@ -34,9 +34,6 @@ use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// The sweep's cursor name in the store.
-const SWEEP: &str = "reconciler";
 
 /// Transient Organizations failures are retried this many times within a pass.
 const ATTEMPTS: u32 = 5;
@@ -175,9 +172,13 @@ where
         let view = self.read_target().await?;
         let accounts = records.keys().cloned().collect();
         let (records, view) = (&records, &view);
-        let report = resumable(store, SWEEP, self.limits, accounts, |account| async move {
-            self.correct(&records[&account], view).await
-        })
+        let report = resumable(
+            store,
+            FunctionName::Reconciler,
+            self.limits,
+            accounts,
+            |account| async move { self.correct(&records[&account], view).await },
+        )
         .await
         .map_err(TrackerError::from)?;
         let corrected = report

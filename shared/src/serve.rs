@@ -18,7 +18,7 @@ pub async fn serve<F: Function>() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let function = &F::build(&Wiring::new(&aws, &config))?;
-    tracing::info!(function = F::NAME, "ready");
+    tracing::info!(function = %F::NAME, "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         function.invoke(&event.payload).await
     }))

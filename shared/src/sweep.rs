@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use std::collections::HashMap;
 
-use crate::domain::{AccountId, OnboardingRecord, Phase};
+use crate::domain::{AccountId, FunctionName, OnboardingRecord, Phase};
 use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{RecordStore, StoreError};
 
@@ -97,11 +97,11 @@ pub async fn records_in<S: RecordStore>(
     Ok(records)
 }
 
-/// Sweeps `accounts` as [`sweep`] does, resuming after the cursor `name` the last run of
-/// this sweep left in `store`, and leaves the cursor for the next run.
+/// Sweeps `accounts` as [`sweep`] does, resuming after the cursor the last run of
+/// `function`'s sweep left in `store` (keyed by its name), and leaves it for the next run.
 pub async fn resumable<S, T, E, F, Fut>(
     store: &S,
-    name: &str,
+    function: FunctionName,
     limits: SweepLimits,
     accounts: Vec<AccountId>,
     work: F,
@@ -112,6 +112,7 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: Classified + Display,
 {
+    let name = function.as_str();
     let cursor = store.sweep_cursor(name).await?;
     let order = resume_after(accounts, cursor.as_ref());
     let report = sweep(limits, order.clone(), work).await;

@@ -10,15 +10,15 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::domain::{AccountId, Phase};
+use crate::domain::{AccountId, FunctionName, Phase};
 use crate::notifications::{self, Detail, NotificationDetail, PhaseChanged};
 use crate::sweep::SweepReport;
 
 /// A function woken by the notification that an account entered one of `new_phases`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhaseTrigger {
-    /// The function's binary (its crate under functions/).
-    pub function: &'static str,
+    /// The function woken.
+    pub function: FunctionName,
     /// The phase that asks for the function's work, then billing mode's mirror of it.
     pub new_phases: &'static [Phase],
 }
@@ -37,13 +37,13 @@ impl PhaseTrigger {
 /// The acceptor verifies and accepts an invitation once the account is invited (to join,
 /// or to transfer its bill).
 pub const ACCEPTOR_TRIGGER: PhaseTrigger = PhaseTrigger {
-    function: "acceptor",
+    function: FunctionName::Acceptor,
     new_phases: &[Phase::Invited, Phase::TransferInvited],
 };
 
 /// The inviter sends (or adopts) an invitation once the account awaits one.
 pub const INVITER_TRIGGER: PhaseTrigger = PhaseTrigger {
-    function: "inviter",
+    function: FunctionName::Inviter,
     new_phases: &[Phase::AwaitingInvitation, Phase::AwaitingTransfer],
 };
 
@@ -53,7 +53,7 @@ pub const PHASE_TRIGGERS: [PhaseTrigger; 2] = [ACCEPTOR_TRIGGER, INVITER_TRIGGER
 /// A function woken by one of the product's notifications about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotificationTrigger {
-    pub function: &'static str,
+    pub function: FunctionName,
     pub detail_type: &'static str,
 }
 
@@ -69,7 +69,7 @@ impl NotificationTrigger {
 
 /// The placer moves, tags and checks an account once it joined.
 pub const PLACER_TRIGGER: NotificationTrigger = NotificationTrigger {
-    function: "placer",
+    function: FunctionName::Placer,
     detail_type: notifications::ACCOUNT_JOINED,
 };
 

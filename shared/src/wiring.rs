@@ -22,6 +22,7 @@ use crate::adapters::organizations::{
 };
 use crate::adapters::placement::StsTargetAccess;
 use crate::config::{Config, ConfigError};
+use crate::domain::FunctionName;
 use crate::error_class::{Classified, FunctionError};
 use crate::inviter::Inviter;
 use crate::placer::Placer;
@@ -218,7 +219,7 @@ impl Wiring {
 #[cfg(feature = "preflight")]
 #[async_trait]
 impl Function for AwsPreflight {
-    const NAME: &'static str = "preflight";
+    const NAME: FunctionName = FunctionName::Preflight;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         wiring.preflight()
     }
@@ -236,15 +237,15 @@ pub fn record_store(aws: &SdkConfig, table: &str) -> DynamoRecordStore {
 /// event. `Err` carries the failure's class (Lambda retries, then the dead-letter queue).
 #[async_trait]
 pub trait Function: Send + Sync + Sized + 'static {
-    /// The function's crate and binary name (`functions/<NAME>`).
-    const NAME: &'static str;
+    /// The function (its crate and binary are `functions/<NAME>`).
+    const NAME: FunctionName;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError>;
     async fn invoke(&self, event: &Value) -> Result<(), FunctionError>;
 }
 
 #[async_trait]
 impl Function for AwsTracker {
-    const NAME: &'static str = "tracker";
+    const NAME: FunctionName = FunctionName::Tracker;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         Ok(wiring.tracker())
     }
@@ -255,7 +256,7 @@ impl Function for AwsTracker {
 
 #[async_trait]
 impl Function for AwsAcceptor {
-    const NAME: &'static str = "acceptor";
+    const NAME: FunctionName = FunctionName::Acceptor;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         wiring.acceptor()
     }
@@ -266,7 +267,7 @@ impl Function for AwsAcceptor {
 
 #[async_trait]
 impl Function for AwsInviter {
-    const NAME: &'static str = "inviter";
+    const NAME: FunctionName = FunctionName::Inviter;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         Ok(wiring.inviter())
     }
@@ -277,7 +278,7 @@ impl Function for AwsInviter {
 
 #[async_trait]
 impl Function for AwsReconciler {
-    const NAME: &'static str = "reconciler";
+    const NAME: FunctionName = FunctionName::Reconciler;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         wiring.reconciler()
     }
@@ -288,7 +289,7 @@ impl Function for AwsReconciler {
 
 #[async_trait]
 impl Function for AwsPlacer {
-    const NAME: &'static str = "placer";
+    const NAME: FunctionName = FunctionName::Placer;
     fn build(wiring: &Wiring) -> Result<Self, ConfigError> {
         Ok(wiring.placer())
     }

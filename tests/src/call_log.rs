@@ -28,6 +28,7 @@ use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor}
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use onboarding::domain::FunctionName;
 use onboarding::permissions::Principal;
 use serde_json::{json, Map, Value};
 
@@ -281,7 +282,7 @@ fn decode(text: &str) -> String {
 /// the spoke hook, its spoke sessions.
 #[derive(Clone)]
 pub struct FunctionCalls {
-    pub function: &'static str,
+    pub function: FunctionName,
     pub hub_account: String,
     /// The hub as a stack would deploy it: `{"params": {template parameter: value},
     /// "names": {logical id: physical name}}`.
@@ -290,12 +291,22 @@ pub struct FunctionCalls {
 
 impl FunctionCalls {
     pub fn hub(&self) -> SharedInterceptor {
-        let principal = Principal::from_name(self.function).expect("a function of the manifest");
-        interceptor(self.function, principal, &self.hub_account, &self.stack)
+        let principal = Principal::Function(self.function);
+        interceptor(
+            self.function.as_str(),
+            principal,
+            &self.hub_account,
+            &self.stack,
+        )
     }
 
     pub fn spoke(&self, account: &str) -> SharedInterceptor {
-        interceptor(self.function, Principal::Spoke, account, &self.stack)
+        interceptor(
+            self.function.as_str(),
+            Principal::Spoke,
+            account,
+            &self.stack,
+        )
     }
 }
 

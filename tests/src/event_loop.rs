@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
 use onboarding::cloudtrail;
+use onboarding::domain::FunctionName;
 use onboarding::notifications;
 use onboarding::trigger::{PHASE_TRIGGERS, PLACER_TRIGGER};
 use onboarding::wiring::Wiring;
@@ -84,11 +85,17 @@ impl FunctionRule {
     /// `eventName`s): the recorder only records followed calls, and the tracker skips
     /// anything else itself. tests/tests/template_contract.rs checks both.
     pub fn defaults() -> Vec<FunctionRule> {
-        let tracker = FunctionRule::new("tracker", json!({"source": [cloudtrail::SOURCE]}));
+        let tracker = FunctionRule::new(
+            FunctionName::Tracker.as_str(),
+            json!({"source": [cloudtrail::SOURCE]}),
+        );
         let woken_by_phase_changes = PHASE_TRIGGERS
             .iter()
-            .map(|trigger| FunctionRule::new(trigger.function, trigger.event_pattern()));
-        let placer = FunctionRule::new(PLACER_TRIGGER.function, PLACER_TRIGGER.event_pattern());
+            .map(|trigger| FunctionRule::new(trigger.function.as_str(), trigger.event_pattern()));
+        let placer = FunctionRule::new(
+            PLACER_TRIGGER.function.as_str(),
+            PLACER_TRIGGER.event_pattern(),
+        );
         std::iter::once(tracker)
             .chain(woken_by_phase_changes)
             .chain([placer])
@@ -371,7 +378,7 @@ impl Dispatcher {
     /// queue of its name.
     pub fn function<F: onboarding::wiring::Function>(self, wiring: &Wiring) -> Result<Self> {
         let function = Arc::new(F::build(wiring)?);
-        self.on(F::NAME, move |event| {
+        self.on(F::NAME.as_str(), move |event| {
             let function = function.clone();
             async move { Ok(function.invoke(&event).await?) }
         })

@@ -16,7 +16,8 @@ use onboarding::adapters::organizations::{
 use onboarding::adapters::placement::StsTargetAccess;
 use onboarding::config::{Config, SpokeAccess, DEFAULT_ACCESS_ROLE_NAME};
 use onboarding::domain::{
-    AccountId, Deadlines, Enrollment, InvitationLimits, OnboardingRecord, OrganizationId, Target,
+    AccountId, Deadlines, Enrollment, FunctionName, InvitationLimits, OnboardingRecord,
+    OrganizationId, Target,
 };
 use onboarding::placer::Placer;
 use onboarding::ports::{RecordCreator, RecordReader, RecordStore};
@@ -137,7 +138,7 @@ impl Hub {
 
     /// The wiring of one function: as [`Hub::wiring`], and every call it makes, with its
     /// own role or the spoke role, is logged for the IAM check ([`crate::call_log`]).
-    pub fn wiring_for(&self, function: &'static str) -> Wiring {
+    pub fn wiring_for(&self, function: FunctionName) -> Wiring {
         let calls = call_log::FunctionCalls {
             function,
             hub_account: self.account.account_id().to_owned(),

@@ -37,8 +37,8 @@ use aws_sdk_organizations::error::ProvideErrorMetadata;
 use chrono::Utc;
 use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::{
-    AccountId, BlockerCode, EnrollmentName, OnboardingRecord, OrganizationId, OuRef, Phase,
-    Placement, TransferMode,
+    AccountId, BlockerCode, EnrollmentName, FunctionName, OnboardingRecord, OrganizationId, OuRef,
+    Phase, Placement, TransferMode,
 };
 use onboarding::notifications::{self, NotificationDetail};
 use onboarding::ports::RecordReader;
@@ -938,8 +938,12 @@ async fn verify_foreign_handshake(
 /// Dead-lettered messages per function queue.
 async fn dead_lettered(hub: &Hub) -> Result<HashMap<String, usize>> {
     let mut dead_lettered = HashMap::new();
-    for function in ["tracker", "acceptor", "inviter"] {
-        let dlq = hub.event_loop.dead_letter_queue(function)?;
+    for function in [
+        FunctionName::Tracker,
+        FunctionName::Acceptor,
+        FunctionName::Inviter,
+    ] {
+        let dlq = hub.event_loop.dead_letter_queue(function.as_str())?;
         let attributes = hub
             .account
             .sqs()
@@ -1136,7 +1140,7 @@ fn dispatcher(
     let failed_once: Arc<Mutex<HashSet<String>>> = Arc::default();
     hub.event_loop
         .dispatcher()
-        .on("tracker", move |event: Value| {
+        .on(FunctionName::Tracker.as_str(), move |event: Value| {
             let tracker = tracker.clone();
             let failed_once = failed_once.clone();
             let redeliveries_applied = redeliveries_applied.clone();
@@ -1160,21 +1164,21 @@ fn dispatcher(
                 Ok(())
             }
         })?
-        .on("acceptor", move |event| {
+        .on(FunctionName::Acceptor.as_str(), move |event| {
             let acceptor = acceptor.clone();
             async move {
                 acceptor.handle_json(&event).await?;
                 Ok(())
             }
         })?
-        .on("inviter", move |event| {
+        .on(FunctionName::Inviter.as_str(), move |event| {
             let inviter = inviter.clone();
             async move {
                 inviter.handle_json(&event).await?;
                 Ok(())
             }
         })?
-        .on("placer", move |event| {
+        .on(FunctionName::Placer.as_str(), move |event| {
             let placer = placer.clone();
             async move {
                 placer.handle_json(&event).await?;

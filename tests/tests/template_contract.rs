@@ -94,7 +94,7 @@ fn every_variable_a_config_reads_is_set_in_the_template() {
     let template = functions_in_template();
     for name in function_crates() {
         let set = &template[&name];
-        for variable in onboarding::config::variables(&name) {
+        for variable in onboarding::config::variables(name.parse().expect("a function")) {
             assert!(
                 set.contains(*variable),
                 "{name}: template.yaml does not set {variable}"
@@ -320,7 +320,7 @@ fn the_acceptor_and_inviter_rules_are_the_library_phase_triggers() {
     for trigger in PHASE_TRIGGERS {
         let of_function: Vec<&Rule> = rules
             .iter()
-            .filter(|r| r.function.as_deref() == Some(trigger.function))
+            .filter(|r| r.function.as_deref() == Some(trigger.function.as_str()))
             .collect();
         assert_eq!(
             of_function.len(),
@@ -337,8 +337,10 @@ fn the_acceptor_and_inviter_rules_are_the_library_phase_triggers() {
         if rule.pattern["source"] == json!([notifications::SOURCE]) && rule.function.is_some() {
             let function = rule.function.as_deref();
             assert!(
-                PHASE_TRIGGERS.iter().any(|t| Some(t.function) == function)
-                    || Some(PLACER_TRIGGER.function) == function,
+                PHASE_TRIGGERS
+                    .iter()
+                    .any(|t| Some(t.function.as_str()) == function)
+                    || Some(PLACER_TRIGGER.function.as_str()) == function,
                 "{} is triggered by notifications, but is neither in trigger::PHASE_TRIGGERS \
                  nor trigger::PLACER_TRIGGER",
                 rule.name
@@ -352,7 +354,7 @@ fn the_placer_rule_is_the_library_placer_trigger() {
     let template = load("template.yaml");
     let of_placer: Vec<Rule> = rules(&template)
         .into_iter()
-        .filter(|r| r.function.as_deref() == Some(PLACER_TRIGGER.function))
+        .filter(|r| r.function.as_deref() == Some(PLACER_TRIGGER.function.as_str()))
         .collect();
     assert_eq!(of_placer.len(), 1, "the placer's rules: {of_placer:?}");
     let rule = &of_placer[0];
@@ -886,7 +888,7 @@ fn role_of<'t>(template: &'t Value, binary: &str) -> (&'t str, &'t Value) {
 #[test]
 fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only() {
     let hub = load("template.yaml");
-    let (role_id, role) = role_of(&hub, PLACER_TRIGGER.function);
+    let (role_id, role) = role_of(&hub, PLACER_TRIGGER.function.as_str());
     let assumes: Vec<&Value> = role_statements(role)
         .into_iter()
         .filter(|s| names(&s["Action"]).iter().any(|a| a.starts_with("sts:")))
@@ -926,7 +928,7 @@ fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only(
             );
         }
     }
-    let placer = function_of(&hub, PLACER_TRIGGER.function);
+    let placer = function_of(&hub, PLACER_TRIGGER.function.as_str());
     let variable = &placer["Properties"]["Environment"]["Variables"]["ACCESS_ROLE_NAME"];
     assert_eq!(
         referenced(variable),
@@ -1065,7 +1067,7 @@ fn the_preflight_role_writes_like_the_placer_and_assumes_only_the_spoke_role() {
         "{role_id}: its actions (no organizations:*)"
     );
     // The records: the tracker's transaction and the sweep cursor, as the placer writes them.
-    let (placer_role_id, placer_role) = role_of(&hub, PLACER_TRIGGER.function);
+    let (placer_role_id, placer_role) = role_of(&hub, PLACER_TRIGGER.function.as_str());
     let placer = self::allowed(placer_role_id, &role_statements(placer_role));
     assert_eq!(
         table_actions(&allowed),

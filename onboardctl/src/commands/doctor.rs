@@ -421,6 +421,7 @@ async fn function_permissions(
 
 #[cfg(test)]
 mod tests {
+    use onboarding::domain::FunctionName;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -476,7 +477,7 @@ mod tests {
     #[test]
     fn a_role_flag_wins_over_the_stack_and_a_missing_output_is_named() {
         let flag = (
-            Principal::Inviter,
+            Principal::Function(FunctionName::Inviter),
             "arn:aws:iam::123456789012:role/x".to_owned(),
         );
         let (roles, left_out) = function_roles(Some(&stack()), &[flag]);
@@ -485,14 +486,14 @@ mod tests {
         assert_eq!(
             roles[0],
             (
-                Principal::Tracker,
+                Principal::Function(FunctionName::Tracker),
                 Ok("arn:aws:iam::123456789012:role/hub-TrackerRole-1".into())
             )
         );
         assert_eq!(
             roles[2],
             (
-                Principal::Inviter,
+                Principal::Function(FunctionName::Inviter),
                 Ok("arn:aws:iam::123456789012:role/x".into())
             )
         );
@@ -504,7 +505,7 @@ mod tests {
     #[test]
     fn without_a_stack_only_the_given_roles_are_checked() {
         let flag = (
-            Principal::Placer,
+            Principal::Function(FunctionName::Placer),
             "arn:aws:iam::123456789012:role/p".to_owned(),
         );
         let (roles, left_out) = function_roles(None, &[flag]);

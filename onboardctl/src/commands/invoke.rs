@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use onboarding::domain::AccountId;
+use onboarding::domain::{AccountId, FunctionName};
 use onboarding::reconciler::{Pass, ReconcilerOutcome};
 use onboarding::report::view::plural;
 use onboarding::sweep::SweepReport;
@@ -55,7 +55,7 @@ pub async fn run(cx: &Context, function: Function) -> Result<ExitCode> {
             let report = one_or_sweep(
                 cx,
                 id,
-                "acceptor",
+                FunctionName::Acceptor,
                 |id| async move { acceptor.process(&id).await },
                 || acceptor.sweep(),
             );
@@ -67,7 +67,7 @@ pub async fn run(cx: &Context, function: Function) -> Result<ExitCode> {
             let report = one_or_sweep(
                 cx,
                 id,
-                "inviter",
+                FunctionName::Inviter,
                 |id| async move { inviter.process(&id, true).await },
                 || inviter.sweep(),
             );
@@ -79,7 +79,7 @@ pub async fn run(cx: &Context, function: Function) -> Result<ExitCode> {
             let report = one_or_sweep(
                 cx,
                 id,
-                "placer",
+                FunctionName::Placer,
                 |id| async move { placer.place(&id).await },
                 || placer.sweep(),
             );
@@ -116,7 +116,7 @@ pub async fn run(cx: &Context, function: Function) -> Result<ExitCode> {
 async fn one_or_sweep<T, E, One, All>(
     cx: &Context,
     id: Option<String>,
-    function: &str,
+    function: FunctionName,
     one: impl FnOnce(AccountId) -> One,
     all: impl FnOnce() -> All,
 ) -> Result<SweepReport<T>>

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocker::{AwsFailure, BlockerCode, Step};
+use super::function::FunctionName;
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::preflight::PreflightSummary;
 
@@ -84,9 +85,6 @@ pub enum Closure {
     Withdrawn,
 }
 
-/// The functions whose observations carry their name as the prefix of the event id.
-pub const OBSERVERS: [&str; 5] = ["acceptor", "inviter", "placer", "preflight", "reconciler"];
-
 /// Something that happened to one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainEvent {
@@ -108,14 +106,20 @@ impl DomainEvent {
     /// Who made the event known, as an account's history shows it: `cloudtrail` for an
     /// AWS record, else the function that observed it (the prefix of its id, e.g.
     /// `reconciler:left:…`), `tracker` for the tracker's own derived observations.
-    pub fn source(&self) -> &str {
+    pub fn source(&self) -> &'static str {
         if self.recorded_in.is_some() {
             return "cloudtrail";
         }
-        match self.id.split_once(':') {
-            Some((prefix, _)) if OBSERVERS.contains(&prefix) => prefix,
-            _ => "tracker",
-        }
+        self.observer().as_str()
+    }
+
+    /// The function that observed the event: the prefix of its id, else the tracker
+    /// (which derives its own observations from other events' ids).
+    pub fn observer(&self) -> FunctionName {
+        self.id
+            .split_once(':')
+            .and_then(|(prefix, _)| prefix.parse().ok())
+            .unwrap_or(FunctionName::Tracker)
     }
 
     /// A billing transfer's end names two management accounts; the record is the

@@ -6,6 +6,7 @@ pub mod blocker;
 pub mod counts;
 pub mod error_code;
 pub mod event;
+pub mod function;
 pub mod handshake;
 pub mod ids;
 pub mod journey;
@@ -23,6 +24,7 @@ pub mod transition;
 pub use blocker::{classify, AwsFailure, Blocker, BlockerCode, FailureClass, Step};
 pub use counts::{CountChange, Counter, EnrollmentCounts};
 pub use event::{Closure, DomainEvent, EventKind, Operation, Problem};
+pub use function::FunctionName;
 pub use handshake::{HandshakeAction, HandshakeParty, HandshakeState, PartyKind};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,

@@ -336,6 +336,7 @@ pub async fn spoke(
 mod tests {
     use super::super::render::{Deployment, Values};
     use super::*;
+    use onboarding::domain::FunctionName;
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/hub-InviterRole-1";
 
@@ -360,7 +361,7 @@ mod tests {
 
     #[test]
     fn the_statement_names_the_pattern_of_the_refused_resources() {
-        let subject = Subject::function(Principal::Placer, ROLE);
+        let subject = Subject::function(Principal::Function(FunctionName::Placer), ROLE);
         let refused = [
             resource(
                 "arn:aws:organizations::1:account/o-x/222222222222",
@@ -384,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_missing_permission_is_one_line_with_the_statement_to_add() {
-        let subject = Subject::function(Principal::Inviter, ROLE);
+        let subject = Subject::function(Principal::Function(FunctionName::Inviter), ROLE);
         let tag = Check {
             action: "organizations:TagResource",
             resources: vec![resource("*", "*")],
@@ -398,7 +399,7 @@ mod tests {
 
     #[test]
     fn several_resources_make_one_statement_and_the_context_is_said() {
-        let subject = Subject::function(Principal::Tracker, ROLE);
+        let subject = Subject::function(Principal::Function(FunctionName::Tracker), ROLE);
         let check = Check {
             action: "dynamodb:Query",
             resources: vec![
@@ -419,7 +420,7 @@ mod tests {
 
     #[test]
     fn the_plan_leaves_out_the_runtime_and_what_the_deployment_does_not_use() {
-        let placer = plan(Principal::Placer, &values(None));
+        let placer = plan(Principal::Function(FunctionName::Placer), &values(None));
         assert!(placer.unrendered.is_empty(), "{:?}", placer.unrendered);
         let actions: Vec<&str> = placer.checks.iter().map(|c| c.action).collect();
         assert!(!actions.contains(&"logs:PutLogEvents"), "{actions:?}");
@@ -432,7 +433,7 @@ mod tests {
             "{actions:?}"
         );
         let verifying = plan(
-            Principal::Placer,
+            Principal::Function(FunctionName::Placer),
             &values(Some("OrganizationAccountAccessRole")),
         );
         assert!(verifying
@@ -456,7 +457,7 @@ mod tests {
 
     #[test]
     fn the_inviter_checks_tag_resource_with_its_tag_keys() {
-        let inviter = plan(Principal::Inviter, &values(None));
+        let inviter = plan(Principal::Function(FunctionName::Inviter), &values(None));
         let tag = inviter
             .checks
             .iter()
