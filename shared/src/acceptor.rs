@@ -1,6 +1,8 @@
 //! The acceptor: for an account, look at its handshakes *through the API* (as the account,
 //! through the spoke role), accept the one invitation the policy passes, report every
-//! other open invitation once, and record each outcome through the tracker's transition.
+//! other open invitation once, and record each outcome through the
+//! [`ObservationRecorder`] (which also closes a current invitation found closed and
+//! records the spoke role's refusals).
 //!
 //! In billing mode the one handshake accepted is the target's `TRANSFER_RESPONSIBILITY`
 //! invitation to the customer's management account, judged exactly as strictly
@@ -28,25 +30,23 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 
-use crate::domain::error_code::is_one_of;
 use crate::domain::{
-    judge_offer, AccountId, DomainEvent, EventKind, FunctionName, HandshakeId, ObservedHandshake,
-    Offer, OnboardingRecord, Operation, Phase, Step, Verdict,
+    classify, judge_offer, AccountId, BlockerCode, EventKind, FailureClass, FunctionName,
+    HandshakeId, Observation, Offer, Operation, Phase, Verdict,
 };
-use crate::error_class::{Classified, ErrorClass};
 use crate::metrics;
 use crate::pace::{Pacer, ACCEPT_PER_SECOND};
 use crate::ports::{
     AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore, TargetDirectory,
 };
+use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
-use crate::tracker::{Outcome, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
-/// Transient Organizations failures are retried this many times within an invocation.
-const ATTEMPTS: u32 = 4;
+/// The acceptor's observations and calls are its own.
+const NAME: FunctionName = FunctionName::Acceptor;
 
 /// What the acceptor did for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,29 +66,11 @@ pub enum AcceptorOutcome {
     NotEnrolled,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AcceptorError {
-    #[error(transparent)]
-    Tracker(#[from] TrackerError),
-    #[error("{call} kept failing for {account}: {error}")]
-    Organizations {
-        account: AccountId,
-        call: &'static str,
-        error: OrganizationsError,
-    },
-}
-
-impl Classified for AcceptorError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            Self::Tracker(error) => error.class(),
-            Self::Organizations { error, .. } => error.class(),
-        }
-    }
-}
+/// The acceptor fails as every observing function does.
+pub type AcceptorError = ObserverError;
 
 pub struct Acceptor<S, N, C> {
-    tracker: Tracker<S, N>,
+    recorder: ObservationRecorder<S, N>,
     credentials: C,
     directory: Arc<dyn TargetDirectory>,
     decline_unexpected: bool,
@@ -103,13 +85,13 @@ pub struct Acceptor<S, N, C> {
 impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// `directory` is the hub's own view of its organization (the target check).
     pub fn new(
-        tracker: Tracker<S, N>,
+        recorder: impl Into<ObservationRecorder<S, N>>,
         credentials: C,
         directory: Arc<dyn TargetDirectory>,
         decline_unexpected: bool,
     ) -> Self {
         Self {
-            tracker,
+            recorder: recorder.into(),
             credentials,
             directory,
             decline_unexpected,
@@ -140,38 +122,30 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// Every account that may have an invitation to accept, within the sweep's limits,
     /// starting after the account the last sweep stopped at.
     pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
-        let store = self.tracker.store();
+        let store = self.recorder.store();
         let accounts = records_in(store, &Phase::OFFER_PHASES)
-            .await
-            .map_err(TrackerError::from)?
+            .await?
             .into_keys()
             .collect();
-        let report = resumable(
-            store,
-            FunctionName::Acceptor,
-            self.limits,
-            accounts,
-            |account| async move { self.process(&account).await },
-        )
-        .await
-        .map_err(TrackerError::from)?;
+        let report = resumable(store, NAME, self.limits, accounts, |account| async move {
+            self.process(&account).await
+        })
+        .await?;
         Ok(report)
     }
 
     /// One account; a permanent refusal of a call in it becomes its blocker.
     pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
         match self.look_and_accept(account).await {
-            Err(AcceptorError::Organizations {
-                account,
-                call,
+            Err(ObserverError::Call(FailedCall {
+                call: Some(call),
+                account: Some(account),
                 error,
-            }) if !error.transient => {
+            })) if !error.transient => {
                 warn!(account_id = %account, call, %error, "refused for good; the account is blocked");
-                let kind = EventKind::CallRefused {
-                    call: call.to_owned(),
-                    failure: error.failure.clone(),
-                };
-                self.observe(&account, "refused", kind).await?;
+                self.recorder
+                    .call_refused(NAME, &account, call, error.failure.clone())
+                    .await?;
                 Ok(AcceptorOutcome::Blocked {
                     reason: format!("{call} refused: {error}"),
                 })
@@ -188,17 +162,17 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             return known.clone();
         }
         let verdict = match self.directory.own_organization().await {
-            Ok(own) => verify_target(self.tracker.target(), own.as_ref()),
+            Ok(own) => verify_target(self.recorder.target(), own.as_ref()),
             Err(error) => {
                 let reason = format!("cannot read the hub's own organization: {error}");
                 error!(%reason, "the target is not verified; nothing is accepted");
-                metrics::count(metrics::TARGET_MISMATCH, FunctionName::Acceptor);
+                metrics::count(metrics::TARGET_MISMATCH, NAME);
                 return Err(reason);
             }
         };
         if let Err(reason) = &verdict {
             error!(%reason, "the configured target is not the hub's organization; nothing is accepted");
-            metrics::count(metrics::TARGET_MISMATCH, FunctionName::Acceptor);
+            metrics::count(metrics::TARGET_MISMATCH, NAME);
         }
         *state = Some(verdict.clone());
         verdict
@@ -208,41 +182,26 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// account's phase (a foreign invitation is reported even before ours is sent).
     #[tracing::instrument(skip(self), fields(account_id = %account))]
     async fn look_and_accept(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
-        let Some(record) = self
-            .tracker
-            .store()
-            .load(account)
-            .await
-            .map_err(TrackerError::from)?
-        else {
+        let Some(record) = self.recorder.store().load(account).await? else {
             return Ok(AcceptorOutcome::NotEnrolled);
         };
         if record.phase.is_terminal() {
             // A retry of an invocation that recorded the join and died before its
             // follow-ups (the management account, the enrollment's completion).
-            let cause = format!("acceptor:joined:{account}");
-            self.tracker.redo_follow_ups(record, &cause).await?;
+            let cause = format!("{NAME}:joined:{account}");
+            self.recorder.redo_follow_ups(record, &cause).await?;
             return Ok(AcceptorOutcome::AlreadyJoined);
         }
         let organizations = match self.credentials.organizations_for(account).await {
             Ok(client) => client,
             Err(error) if error.transient => {
-                return Err(AcceptorError::Organizations {
-                    account: account.clone(),
-                    call: "AssumeRole",
-                    error,
-                })
+                return Err(FailedCall::new("AssumeRole", Some(account), error).into())
             }
             Err(error) => {
                 warn!(%error, "cannot reach the account through the spoke role");
-                self.observe(
-                    account,
-                    "access-denied",
-                    EventKind::AccessChecked {
-                        failure: Some(error.failure),
-                    },
-                )
-                .await?;
+                self.recorder
+                    .access_denied(NAME, account, error.failure)
+                    .await?;
                 return Ok(AcceptorOutcome::Blocked {
                     reason: "spoke role missing or not trusted".into(),
                 });
@@ -254,20 +213,14 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 client.list_handshakes()
             })
             .await?;
-        if record.blockers.iter().any(|b| b.step == Step::Access) {
-            self.observe(
-                account,
-                "access-ok",
-                EventKind::AccessChecked { failure: None },
-            )
-            .await?;
-        }
+        self.recorder.access_works(NAME, &record).await?;
         let now = Utc::now();
-        self.close_current_if_gone(&record, &handshakes, now)
+        self.recorder
+            .close_current_if_gone(NAME, &record, &handshakes, now)
             .await?;
 
         let offer = record.transfer_mode.offer();
-        let verdict = judge_offer(offer, &handshakes, account, self.tracker.target(), now);
+        let verdict = judge_offer(offer, &handshakes, account, self.recorder.target(), now);
         self.report_unexpected(account, client, &verdict).await?;
         match verdict.accept {
             Some(handshake) => match self.target_verified().await {
@@ -295,13 +248,14 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                 organization: organization.clone(),
                 reason: refusal.describe(),
             };
+            let refused = Observation::once(NAME, "refused", handshake, account, kind);
             let first_time = matches!(
-                self.record(account, format!("acceptor:refused:{handshake}"), kind)
-                    .await?,
+                self.recorder.observe(refused).await?,
                 Outcome::Applied { .. }
             );
             if first_time && self.decline_unexpected {
-                if let Err(error) = retry::transient(ATTEMPTS, || client.decline(handshake)).await {
+                let attempts = retry::attempts(NAME);
+                if let Err(error) = retry::transient(attempts, || client.decline(handshake)).await {
                     warn!(handshake_id = %handshake, %error, "declining the unexpected invitation failed");
                 }
             }
@@ -316,39 +270,29 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         handshake: HandshakeId,
         offer: Offer,
     ) -> Result<AcceptorOutcome, AcceptorError> {
-        let target = self.tracker.target();
-        let accepted = EventKind::InvitationAccepted {
+        let target = self.recorder.target();
+        let kind = EventKind::InvitationAccepted {
             handshake: handshake.clone(),
             organization: Some(target.organization.clone()),
         };
-        let event_id = format!("acceptor:accepted:{handshake}");
+        let accepted = Observation::once(NAME, "accepted", &handshake, account, kind);
         match self
             .accepts
-            .call(ATTEMPTS, || client.accept(&handshake))
+            .call(retry::attempts(NAME), || client.accept(&handshake))
             .await
         {
             Ok(_) => {
                 info!(handshake_id = %handshake, "accepted the verified invitation");
-                self.record(account, event_id, accepted).await?;
+                self.recorder.observe(accepted).await?;
                 Ok(AcceptorOutcome::Accepted { handshake })
             }
-            Err(error) if error.transient => Err(AcceptorError::Organizations {
-                account: account.clone(),
-                call: "AcceptHandshake",
-                error,
-            }),
-            Err(error)
-                if is_one_of(
-                    error.code(),
-                    &[
-                        "HandshakeAlreadyInStateException",
-                        "InvalidHandshakeTransitionException",
-                    ],
-                ) =>
-            {
+            Err(error) if error.transient => {
+                Err(FailedCall::new("AcceptHandshake", Some(account), error).into())
+            }
+            Err(error) if accepted_before(&error) => {
                 if offer == Offer::TransferBilling {
-                    // Accepted before: the tracker asks the target's transfers for the proof.
-                    self.record(account, event_id, accepted).await?;
+                    // Accepted before: the recorder asks the target's transfers for the proof.
+                    self.recorder.observe(accepted).await?;
                     return Ok(AcceptorOutcome::Accepted { handshake });
                 }
                 let membership = self
@@ -359,7 +303,7 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
                         && m.management_account == target.management_account
                 });
                 if in_target {
-                    self.record(account, event_id, accepted).await?;
+                    self.recorder.observe(accepted).await?;
                     Ok(AcceptorOutcome::Accepted { handshake })
                 } else {
                     self.failed(account, handshake, error).await
@@ -381,39 +325,11 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
             failure: error.failure.clone(),
             handshake: Some(handshake),
         };
-        self.observe(account, "accept-failed", kind).await?;
+        let failed = Observation::sighting(NAME, "accept-failed", account, kind);
+        self.recorder.observe(failed).await?;
         Ok(AcceptorOutcome::Blocked {
             reason: error.to_string(),
         })
-    }
-
-    /// The record's current invitation is no longer open: record its closure, so the
-    /// inviter sends a new one.
-    async fn close_current_if_gone(
-        &self,
-        record: &OnboardingRecord,
-        handshakes: &[ObservedHandshake],
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), AcceptorError> {
-        let Some(current) = record.handshake_id() else {
-            return Ok(());
-        };
-        let Some(observed) = handshakes.iter().find(|h| &h.id == current) else {
-            return Ok(());
-        };
-        if let Some(closure) = observed.closure(now) {
-            let kind = EventKind::InvitationClosed {
-                handshake: current.clone(),
-                closure,
-            };
-            self.record(
-                &record.account_id,
-                format!("acceptor:closed:{current}"),
-                kind,
-            )
-            .await?;
-        }
-        Ok(())
     }
 
     async fn call<T, F, Fut>(
@@ -426,37 +342,17 @@ impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, OrganizationsError>>,
     {
-        retry::transient(ATTEMPTS, call)
+        retry::transient(retry::attempts(NAME), call)
             .await
-            .map_err(|error| AcceptorError::Organizations {
-                account: account.clone(),
-                call: name,
-                error,
-            })
+            .map_err(|error| FailedCall::new(name, Some(account), error).into())
     }
+}
 
-    async fn record(
-        &self,
-        account: &AccountId,
-        id: String,
-        kind: EventKind,
-    ) -> Result<Outcome, AcceptorError> {
-        let event = DomainEvent::observed(id, account.clone(), kind);
-        Ok(self.tracker.record(&event).await?)
-    }
-
-    /// Records an observation that may repeat over time (each is judged on the record's
-    /// state, so a repeat changes nothing).
-    async fn observe(
-        &self,
-        account: &AccountId,
-        what: &str,
-        kind: EventKind,
-    ) -> Result<(), AcceptorError> {
-        let id = format!(
-            "acceptor:{what}:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        self.record(account, id, kind).await.map(|_| ())
-    }
+/// AWS says the handshake is no longer open (`HandshakeAlreadyInStateException`; the
+/// emulator: `InvalidHandshakeTransitionException`): accepted before, perhaps.
+fn accepted_before(error: &OrganizationsError) -> bool {
+    matches!(
+        classify(&error.failure),
+        FailureClass::AlreadyInState | FailureClass::Blocker(BlockerCode::HandshakeNotOpen)
+    )
 }

@@ -1,9 +1,9 @@
 //! The inviter: from the target organization, make sure every account awaiting its
 //! invitation has one. Idempotent: an open invitation already sent to the account is
 //! adopted (ListHandshakesForOrganization) before anything is sent, and
-//! `DuplicateHandshakeException` adopts too. A refusal is recorded through the tracker's
-//! transition: `ALREADY_IN_AN_ORGANIZATION` is the fallback of a direct-mode member (or a
-//! blocker), and the rest of the batch goes on.
+//! `DuplicateHandshakeException` adopts too. A refusal is recorded through the
+//! [`ObservationRecorder`]: `ALREADY_IN_AN_ORGANIZATION` is the fallback of a direct-mode
+//! member (or a blocker), and the rest of the batch goes on.
 //!
 //! In billing mode ([`billing`]) the inviter sends the target's invitation to transfer the
 //! customer's bill instead, and follows each transfer through the target's own lists of
@@ -23,21 +23,22 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::billing::ObservedTransfer;
-use crate::domain::error_code::same_code;
 use crate::domain::{
-    plan_invitations, wanted_tags, AccountId, DomainEvent, EventKind, FunctionName, HandshakeId,
-    InvitationLimits, ObservedHandshake, OnboardingRecord, Operation, Phase, TransferMode, Waiting,
+    classify, plan_invitations, wanted_tags, AccountId, EventKind, FailureClass, FunctionName,
+    HandshakeId, InvitationLimits, Observation, ObservedHandshake, OnboardingRecord, Operation,
+    Phase, TransferMode, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
     BillingTransfers, Notifier, OrganizationsError, RecordStore, TargetOrganization,
 };
+use crate::recorder::{ObservationRecorder, ObserverError};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
-use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
-const ATTEMPTS: u32 = 4;
+/// The inviter's observations and calls are its own.
+const NAME: FunctionName = FunctionName::Inviter;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviterOutcome {
@@ -75,7 +76,7 @@ pub enum InviterOutcome {
 pub type InviterError = ObserverError;
 
 pub struct Inviter<S, N, T> {
-    tracker: Tracker<S, N>,
+    recorder: ObservationRecorder<S, N>,
     organization: T,
     limits: InvitationLimits,
     sweep_limits: SweepLimits,
@@ -103,9 +104,9 @@ impl Run {
 }
 
 impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
-    pub fn new(tracker: Tracker<S, N>, organization: T) -> Self {
+    pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, organization: T) -> Self {
         Self {
-            tracker,
+            recorder: recorder.into(),
             organization,
             limits: InvitationLimits::default(),
             sweep_limits: SweepLimits::default(),
@@ -140,18 +141,16 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     /// have closed, within the sweep's limits, resuming after the last sweep's stop; in
     /// billing mode every transferred one too (its transfer may have ended).
     pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
-        let store = self.tracker.store();
+        let store = self.recorder.store();
         let mut phases = Phase::OFFER_PHASES.to_vec();
         phases.push(Phase::Transferred);
-        let records = records_in(store, &phases)
-            .await
-            .map_err(TrackerError::from)?;
+        let records = records_in(store, &phases).await?;
         let run = self.plan_run().await?;
         let accounts = records.keys().cloned().collect();
         let (records, run) = (&records, &run);
         let report = resumable(
             store,
-            FunctionName::Inviter,
+            NAME,
             self.sweep_limits,
             accounts,
             |account| async move {
@@ -159,8 +158,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
                 self.process_record(record, run, false).await
             },
         )
-        .await
-        .map_err(TrackerError::from)?;
+        .await?;
         Ok(report)
     }
 
@@ -171,13 +169,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         account: &AccountId,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
-        let Some(record) = self
-            .tracker
-            .store()
-            .load(account)
-            .await
-            .map_err(TrackerError::from)?
-        else {
+        let Some(record) = self.recorder.store().load(account).await? else {
             return Ok(InviterOutcome::NotEnrolled);
         };
         let run = self.plan_run().await?;
@@ -187,7 +179,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     /// Reads the organization's handshakes and account count once, and plans the slots.
     async fn plan_run(&self) -> Result<Run, InviterError> {
         let handshakes = self.list_handshakes().await?;
-        let accounts = retry::transient(ATTEMPTS, || self.organization.account_count()).await?;
+        let accounts =
+            retry::transient(retry::attempts(NAME), || self.organization.account_count()).await?;
         let plan = plan_invitations(self.limits, &handshakes, accounts, Utc::now());
         info!(slots = plan.slots, accounts, "invitation slots planned");
         Ok(Run {
@@ -199,7 +192,10 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     }
 
     async fn list_handshakes(&self) -> Result<Vec<ObservedHandshake>, InviterError> {
-        Ok(retry::transient(ATTEMPTS, || self.organization.list_handshakes()).await?)
+        Ok(retry::transient(retry::attempts(NAME), || {
+            self.organization.list_handshakes()
+        })
+        .await?)
     }
 
     async fn process_record(
@@ -238,7 +234,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         let tags = wanted_tags(&record);
         match self
             .invites
-            .call(ATTEMPTS, || {
+            .call(retry::attempts(NAME), || {
                 self.organization.invite(&account, &notes, &tags)
             })
             .await
@@ -246,11 +242,11 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             Ok(handshake) => {
                 info!(handshake_id = %handshake.id, "invited");
                 let id = handshake.id.clone();
-                self.record(&account, format!("inviter:invited:{id}"), sent(&handshake))
-                    .await?;
+                let invited = Observation::once(NAME, "invited", &id, &account, sent(&handshake));
+                self.recorder.observe(invited).await?;
                 Ok(InviterOutcome::Invited { handshake: id })
             }
-            Err(error) if same_code(error.code(), "DuplicateHandshakeException") => {
+            Err(error) if is_duplicate(&error) => {
                 let handshakes = self.list_handshakes().await?;
                 match open_invitation_for(&record, &handshakes, Utc::now()) {
                     Some(open) => self.adopt(&account, open).await,
@@ -274,8 +270,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         open: &ObservedHandshake,
     ) -> Result<InviterOutcome, InviterError> {
         info!(handshake_id = %open.id, "adopting the open invitation");
-        self.record(account, format!("inviter:adopted:{}", open.id), sent(open))
-            .await?;
+        let adopted = Observation::once(NAME, "adopted", &open.id, account, sent(open));
+        self.recorder.observe(adopted).await?;
         Ok(InviterOutcome::Adopted {
             handshake: open.id.clone(),
         })
@@ -291,11 +287,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             code: waiting.code,
             message: waiting.message.clone(),
         };
-        let id = format!(
-            "inviter:waiting:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        self.record(account, id, kind).await?;
+        let waiting_now = Observation::sighting(NAME, "waiting", account, kind);
+        self.recorder.observe(waiting_now).await?;
         Ok(InviterOutcome::Waiting {
             reason: waiting.message.clone(),
         })
@@ -323,11 +316,8 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             failure: error.failure.clone(),
             handshake: None,
         };
-        let id = format!(
-            "inviter:failed:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        self.record(account, id, kind).await?;
+        let failed = Observation::sighting(NAME, "failed", account, kind);
+        self.recorder.observe(failed).await?;
         Ok(InviterOutcome::Refused {
             reason: error.to_string(),
         })
@@ -340,44 +330,25 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         record: &OnboardingRecord,
         handshakes: &[ObservedHandshake],
     ) -> Result<Option<OnboardingRecord>, InviterError> {
-        let Some(current) = record.handshake_id() else {
+        let closed = self
+            .recorder
+            .close_current_if_gone(NAME, record, handshakes, Utc::now())
+            .await?;
+        if closed.is_none() {
             return Ok(None);
-        };
-        let Some(closure) = handshakes
-            .iter()
-            .find(|h| &h.id == current)
-            .and_then(|h| h.closure(Utc::now()))
-        else {
-            return Ok(None);
-        };
-        let kind = EventKind::InvitationClosed {
-            handshake: current.clone(),
-            closure,
-        };
-        self.record(
-            &record.account_id,
-            format!("inviter:closed:{current}"),
-            kind,
-        )
-        .await?;
-        Ok(self
-            .tracker
-            .store()
-            .load(&record.account_id)
-            .await
-            .map_err(TrackerError::from)?)
+        }
+        Ok(self.recorder.store().load(&record.account_id).await?)
     }
 
-    async fn record(
-        &self,
-        account: &AccountId,
-        id: String,
-        kind: EventKind,
-    ) -> Result<(), InviterError> {
-        let event = DomainEvent::observed(id, account.clone(), kind);
-        self.tracker.record(&event).await?;
+    async fn observe(&self, observation: Observation) -> Result<(), InviterError> {
+        self.recorder.observe(observation).await?;
         Ok(())
     }
+}
+
+/// An identical open invitation exists (`DuplicateHandshakeException`): adopt it.
+fn is_duplicate(error: &OrganizationsError) -> bool {
+    classify(&error.failure) == FailureClass::DuplicateInvitation
 }
 
 fn sent(handshake: &ObservedHandshake) -> EventKind {

@@ -6,7 +6,9 @@
 //! - [`ports`]: what the handlers need (record store, notifier, Organizations as a
 //!   customer account and as the target), and [`adapters`]: those ports on DynamoDB,
 //!   EventBridge, Organizations and STS, and in memory.
-//! - [`tracker`], [`acceptor`], [`inviter`], [`reconciler`], [`placer`], [`preflight`]:
+//! - [`recorder`]: the application service every handler records its observations
+//!   through (applied once through the domain's transitions, published through the outbox);
+//!   [`tracker`], [`acceptor`], [`inviter`], [`reconciler`], [`placer`], [`preflight`]:
 //!   the functions' handlers, behind the ports (the preflight's AWS readers are behind
 //!   the feature `preflight`);
 //!   [`notifications`]: what the product publishes; [`trigger`]: what woke a function.
@@ -37,6 +39,7 @@ pub mod placer;
 pub mod ports;
 pub mod preflight;
 pub mod reconciler;
+pub mod recorder;
 pub mod report;
 pub mod retry;
 #[cfg(feature = "lambda")]

@@ -19,7 +19,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -27,17 +26,17 @@ use crate::adapters::organizations::role_arn;
 use crate::domain::error_code::{is_one_of, same_code};
 use crate::domain::{
     asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
-    DomainEvent, EventKind, FailureClass, FunctionName, OnboardingRecord, OuRef, Phase, Problem,
+    EventKind, FailureClass, FunctionName, Observation, OnboardingRecord, OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
+use crate::recorder::{ObservationRecorder, ObserverError};
 use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
-use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
-/// Transient Organizations failures are retried this many times per call.
-const ATTEMPTS: u32 = 4;
+/// The placer's observations and calls are its own.
+const NAME: FunctionName = FunctionName::Placer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlacerOutcome {
@@ -62,7 +61,7 @@ pub enum PlacerOutcome {
 pub type PlacerError = ObserverError;
 
 pub struct Placer<S, N, O, A> {
-    tracker: Tracker<S, N>,
+    recorder: ObservationRecorder<S, N>,
     tree: O,
     access: A,
     access_role: Option<String>,
@@ -91,9 +90,9 @@ where
 {
     /// Access is verified with `OrganizationAccountAccessRole` unless told otherwise
     /// ([`Self::with_access_role`]).
-    pub fn new(tracker: Tracker<S, N>, tree: O, access: A) -> Self {
+    pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, tree: O, access: A) -> Self {
         Self {
-            tracker,
+            recorder: recorder.into(),
             tree,
             access,
             access_role: Some(crate::config::DEFAULT_ACCESS_ROLE_NAME.to_owned()),
@@ -128,11 +127,10 @@ where
     /// Every joined account not yet placed, within the sweep's limits, resuming after the
     /// last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<PlacerOutcome>, PlacerError> {
-        let store = self.tracker.store();
+        let store = self.recorder.store();
         let records: HashMap<AccountId, OnboardingRecord> = store
             .list_awaiting_placement()
-            .await
-            .map_err(TrackerError::from)?
+            .await?
             .into_iter()
             .map(|record| (record.account_id.clone(), record))
             .collect();
@@ -140,21 +138,20 @@ where
         let (records, paths) = (&records, &ResolvedPaths::default());
         let report = resumable(
             store,
-            FunctionName::Placer,
+            NAME,
             self.sweep_limits,
             accounts,
             |account| async move { self.place_record(records[&account].clone(), paths).await },
         )
-        .await
-        .map_err(TrackerError::from)?;
+        .await?;
         Ok(report)
     }
 
     /// One account, as `Account Joined` or `onboardctl invoke placer --account` asks.
     #[tracing::instrument(skip(self), fields(account_id = %account))]
     pub async fn place(&self, account: &AccountId) -> Result<PlacerOutcome, PlacerError> {
-        let store = self.tracker.store();
-        let Some(record) = store.load(account).await.map_err(TrackerError::from)? else {
+        let store = self.recorder.store();
+        let Some(record) = store.load(account).await? else {
             return Ok(PlacerOutcome::NotEnrolled);
         };
         self.place_record(record, &ResolvedPaths::default()).await
@@ -199,11 +196,9 @@ where
         }
         let codes = problems.iter().map(|p| p.code).collect();
         warn!(account_id = %account, ?codes, "the account cannot be placed yet");
-        let id = format!(
-            "placer:blocked:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        self.record(account, id, EventKind::PlacementBlocked { problems })
+        let kind = EventKind::PlacementBlocked { problems };
+        self.recorder
+            .observe(Observation::sighting(NAME, "blocked", account, kind))
             .await?;
         Ok(PlacerOutcome::Blocked { codes })
     }
@@ -219,7 +214,8 @@ where
             placed_in: placed_in.clone(),
             access_role,
         };
-        self.record(account, format!("placer:placed:{account}"), kind)
+        self.recorder
+            .observe(Observation::once(NAME, "placed", account, account, kind))
             .await?;
         Ok(PlacerOutcome::Placed { placed_in })
     }
@@ -234,7 +230,7 @@ where
         let account = &record.account_id;
         let parent = self
             .organizations
-            .call(ATTEMPTS, || self.tree.parent_of(account))
+            .call(retry::attempts(NAME), || self.tree.parent_of(account))
             .await;
         let parent = match parent {
             Ok(parent) => parent,
@@ -265,7 +261,7 @@ where
             if parent == wanted {
                 return Ok(Ok(parent));
             }
-            let moved = self.organizations.call(ATTEMPTS, || {
+            let moved = self.organizations.call(retry::attempts(NAME), || {
                 self.tree.move_account(account, &parent, wanted)
             });
             match moved.await {
@@ -283,7 +279,7 @@ where
                     read_again = true;
                     parent = match self
                         .organizations
-                        .call(ATTEMPTS, || self.tree.parent_of(account))
+                        .call(retry::attempts(NAME), || self.tree.parent_of(account))
                         .await
                     {
                         Ok(parent) => parent,
@@ -306,7 +302,7 @@ where
         }
         let mut parent = match self
             .organizations
-            .call(ATTEMPTS, || self.tree.root_id())
+            .call(retry::attempts(NAME), || self.tree.root_id())
             .await
         {
             Ok(root) => root,
@@ -315,7 +311,7 @@ where
         for name in names {
             let units = match self
                 .organizations
-                .call(ATTEMPTS, || self.tree.child_units(&parent))
+                .call(retry::attempts(NAME), || self.tree.child_units(&parent))
                 .await
             {
                 Ok(units) => units,
@@ -339,7 +335,7 @@ where
         let account = &record.account_id;
         let present = match self
             .organizations
-            .call(ATTEMPTS, || self.tree.tags_of(account))
+            .call(retry::attempts(NAME), || self.tree.tags_of(account))
             .await
         {
             Ok(present) => present,
@@ -351,7 +347,7 @@ where
         }
         match self
             .organizations
-            .call(ATTEMPTS, || self.tree.tag(account, &missing))
+            .call(retry::attempts(NAME), || self.tree.tag(account, &missing))
             .await
         {
             Ok(()) => Ok(Ok(())),
@@ -364,7 +360,7 @@ where
         let Some(role) = &self.access_role else {
             return Ok(Ok(()));
         };
-        match retry::transient(ATTEMPTS, || self.access.verify(account, role)).await {
+        match retry::transient(retry::attempts(NAME), || self.access.verify(account, role)).await {
             Ok(()) => Ok(Ok(())),
             Err(error) if error.transient => Err(error),
             Err(error) => {
@@ -379,17 +375,6 @@ where
                 }))
             }
         }
-    }
-
-    async fn record(
-        &self,
-        account: &AccountId,
-        id: String,
-        kind: EventKind,
-    ) -> Result<(), PlacerError> {
-        let event = DomainEvent::observed(id, account.clone(), kind);
-        self.tracker.record(&event).await?;
-        Ok(())
     }
 }
 

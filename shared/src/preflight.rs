@@ -20,20 +20,21 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
+use crate::domain::observation::timestamp_nanos;
 use crate::domain::preflight::{Read, POLICY_MEMORY};
 use crate::domain::{
-    assess, AccountId, AwsFailure, DomainEvent, EnrollmentName, EventKind, FunctionName,
-    OnboardingRecord, Phase, PreflightReport, PreflightSummary, Role,
+    assess, AccountId, AwsFailure, EnrollmentName, EventKind, FunctionName, Observation,
+    ObservationKey, OnboardingRecord, Phase, PreflightReport, PreflightSummary, Role,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
 use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
+use crate::recorder::{ObservationRecorder, ObserverError};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
-use crate::tracker::{ObserverError, Tracker, TrackerError};
 use crate::trigger::dispatch;
 
-/// Transient failures are retried this many times per account.
-const ATTEMPTS: u32 = 3;
+/// The preflight's observations and calls are its own.
+const NAME: FunctionName = FunctionName::Preflight;
 
 /// The phases an account can be checked in (a joined account has nothing to predict).
 const BEFORE_JOINING: [Phase; 4] = [
@@ -61,7 +62,7 @@ pub enum PreflightOutcome {
 }
 
 pub struct Preflight<S, N, I> {
-    tracker: Tracker<S, N>,
+    recorder: ObservationRecorder<S, N>,
     inspector: I,
     /// How old a preflight may get before the sweep checks the account again.
     every: chrono::Duration,
@@ -78,9 +79,9 @@ where
     N: Notifier,
     I: AccountInspector,
 {
-    pub fn new(tracker: Tracker<S, N>, inspector: I) -> Self {
+    pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, inspector: I) -> Self {
         Self {
-            tracker,
+            recorder: recorder.into(),
             inspector,
             every: chrono::Duration::hours(24),
             sweep_limits: SweepLimits::default(),
@@ -141,11 +142,10 @@ where
         enrollment: &EnrollmentName,
     ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
         let records = self
-            .tracker
+            .recorder
             .store()
             .list_by_enrollment(enrollment)
-            .await
-            .map_err(TrackerError::from)?
+            .await?
             .into_iter()
             .filter(applies)
             .map(|r| (r.account_id.clone(), r))
@@ -158,13 +158,7 @@ where
         &self,
         account: &AccountId,
     ) -> Result<PreflightOutcome, PreflightError> {
-        let Some(record) = self
-            .tracker
-            .store()
-            .load(account)
-            .await
-            .map_err(TrackerError::from)?
-        else {
+        let Some(record) = self.recorder.store().load(account).await? else {
             return Ok(PreflightOutcome::NotEnrolled);
         };
         let enrollment = record.enrollment.clone();
@@ -176,9 +170,7 @@ where
 
     /// Every record a preflight applies to, by account.
     async fn applicable(&self) -> Result<HashMap<AccountId, OnboardingRecord>, PreflightError> {
-        let mut records = records_in(self.tracker.store(), &BEFORE_JOINING)
-            .await
-            .map_err(TrackerError::from)?;
+        let mut records = records_in(self.recorder.store(), &BEFORE_JOINING).await?;
         records.retain(|_, r| applies(r));
         Ok(records)
     }
@@ -205,14 +197,13 @@ where
         };
         let report = if resume {
             resumable(
-                self.tracker.store(),
-                FunctionName::Preflight,
+                self.recorder.store(),
+                NAME,
                 self.sweep_limits,
                 accounts,
                 work,
             )
-            .await
-            .map_err(TrackerError::from)?
+            .await?
         } else {
             crate::sweep::sweep(self.sweep_limits, accounts, work).await
         };
@@ -242,11 +233,13 @@ where
             });
         }
         let account = &record.account_id;
-        let mut facts = match retry::transient(ATTEMPTS, || self.inspector.inspect(account)).await {
-            Ok(facts) => facts,
-            Err(error) if error.transient => return Err(error.into()),
-            Err(error) => return self.unreachable(account, error),
-        };
+        let mut facts =
+            match retry::transient(retry::attempts(NAME), || self.inspector.inspect(account)).await
+            {
+                Ok(facts) => facts,
+                Err(error) if error.transient => return Err(error.into()),
+                Err(error) => return self.unreachable(account, error),
+            };
         if record.role == Role::Member {
             if let Some(management) = &record.old_management_account {
                 let listed = self.administrators_of(management, administrators).await?;
@@ -254,7 +247,7 @@ where
             }
         }
         let now = Utc::now();
-        let report = assess(&record, &facts, self.tracker.target(), now);
+        let report = assess(&record, &facts, self.recorder.target(), now);
         let summary = PreflightSummary {
             at: now,
             policies: report
@@ -271,13 +264,13 @@ where
             organization: report.organization.clone(),
             summary,
         };
-        let id = format!(
-            "preflight:{account}:{}",
-            now.timestamp_nanos_opt().unwrap_or_default()
-        );
-        self.tracker
-            .record(&DomainEvent::observed(id, account.clone(), kind))
-            .await?;
+        let checked = Observation {
+            by: NAME,
+            key: ObservationKey::Sighting { what: None },
+            account: account.clone(),
+            kind,
+        };
+        self.recorder.record(&checked.into_event(now)).await?;
         info!(
             blockers = report.blockers.len(),
             policies = report.policies.len(),
@@ -318,7 +311,7 @@ where
         if let Some(known) = known {
             return Ok(known);
         }
-        let listed = match retry::transient(ATTEMPTS, || {
+        let listed = match retry::transient(retry::attempts(NAME), || {
             self.inspector.delegated_administrators(management)
         })
         .await
@@ -346,7 +339,7 @@ where
         };
         let marker = detail.notification_id.clone();
         let notification = NotificationDetail::PreflightCompleted(detail).to_outgoing();
-        self.tracker
+        self.recorder
             .announce_once(enrollment, &marker, notification)
             .await?;
         Ok(())
@@ -370,7 +363,7 @@ fn completed(
     let mut detail = PreflightCompleted {
         notification_id: format!(
             "preflight-completed#{enrollment}#{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            timestamp_nanos(Utc::now())
         ),
         enrollment: enrollment.clone(),
         accounts: 0,

@@ -1,6 +1,6 @@
 //! The reconciler: records follow the real state even when events are lost, late or
 //! refused. Every pass reads what the Organizations API says and feeds the differences
-//! through the tracker's transitions ([`crate::domain::reconcile`]: deterministic event
+//! through the [`ObservationRecorder`] ([`crate::domain::reconcile`]: deterministic event
 //! ids, so a correction applies once, and `reconciler` as the source in the history).
 //!
 //! One pass, for every record not `Joined`:
@@ -23,20 +23,16 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    corrections, needs_account_read, AccountId, Deadlines, EventKind, FunctionName,
-    ObservedHandshake, OldOrganization, OnboardingRecord, Phase, RealState, Role, Step,
+    corrections, needs_account_read, AccountId, Deadlines, FunctionName, ObservedHandshake,
+    OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
-use crate::error_class::{Classified, ErrorClass};
 use crate::ports::{
     Credentials, Notifier, OrganizationsError, RecordStore, TargetOrganization, OUTBOX_LEASE,
 };
+use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
-use crate::tracker::{Tracker, TrackerError};
 use crate::trigger::dispatch;
-
-/// Transient Organizations failures are retried this many times within a pass.
-const ATTEMPTS: u32 = 5;
 
 /// What the reconciler did for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,28 +59,14 @@ pub struct Pass {
     pub republished: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcilerError {
-    #[error(transparent)]
-    Tracker(#[from] TrackerError),
-    #[error("{call} kept failing: {error}")]
-    Organizations {
-        call: &'static str,
-        error: OrganizationsError,
-    },
-}
+/// The reconciler fails as every observing function does.
+pub type ReconcilerError = ObserverError;
 
-impl Classified for ReconcilerError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            Self::Tracker(error) => error.class(),
-            Self::Organizations { error, .. } => error.class(),
-        }
-    }
-}
+/// The reconciler's observations and calls are its own.
+const NAME: FunctionName = FunctionName::Reconciler;
 
 pub struct Reconciler<S, N, T, C> {
-    tracker: Tracker<S, N>,
+    recorder: ObservationRecorder<S, N>,
     organization: T,
     credentials: C,
     deadlines: Deadlines,
@@ -119,9 +101,13 @@ where
     T: TargetOrganization,
     C: Credentials,
 {
-    pub fn new(tracker: Tracker<S, N>, organization: T, credentials: C) -> Self {
+    pub fn new(
+        recorder: impl Into<ObservationRecorder<S, N>>,
+        organization: T,
+        credentials: C,
+    ) -> Self {
         Self {
-            tracker,
+            recorder: recorder.into(),
             organization,
             credentials,
             deadlines: Deadlines::default(),
@@ -161,26 +147,19 @@ where
     /// One full pass over every record not `Joined`, within the sweep's limits.
     pub async fn pass(&self) -> Result<Pass, ReconcilerError> {
         let republished = self.publish_stale_outbox(Utc::now() - OUTBOX_LEASE).await?;
-        let store = self.tracker.store();
+        let store = self.recorder.store();
         let not_joined: Vec<Phase> = Phase::ALL
             .into_iter()
             .filter(|p| !p.is_terminal())
             .collect();
-        let records = records_in(store, &not_joined)
-            .await
-            .map_err(TrackerError::from)?;
+        let records = records_in(store, &not_joined).await?;
         let view = self.read_target().await?;
         let accounts = records.keys().cloned().collect();
         let (records, view) = (&records, &view);
-        let report = resumable(
-            store,
-            FunctionName::Reconciler,
-            self.limits,
-            accounts,
-            |account| async move { self.correct(&records[&account], view).await },
-        )
-        .await
-        .map_err(TrackerError::from)?;
+        let report = resumable(store, NAME, self.limits, accounts, |account| async move {
+            self.correct(&records[&account], view).await
+        })
+        .await?;
         let corrected = report
             .done
             .iter()
@@ -201,13 +180,7 @@ where
         &self,
         account: &AccountId,
     ) -> Result<ReconcilerOutcome, ReconcilerError> {
-        let Some(record) = self
-            .tracker
-            .store()
-            .load(account)
-            .await
-            .map_err(TrackerError::from)?
-        else {
+        let Some(record) = self.recorder.store().load(account).await? else {
             return Ok(ReconcilerOutcome::NotEnrolled);
         };
         if record.phase.is_terminal() {
@@ -262,7 +235,7 @@ where
         let events = corrections(
             record,
             &state,
-            self.tracker.target(),
+            self.recorder.target(),
             self.deadlines,
             Utc::now(),
         );
@@ -272,9 +245,7 @@ where
         let mut phase = record.phase;
         let mut applied = Vec::new();
         for event in &events {
-            if let crate::tracker::Outcome::Applied { phase: now_in, .. } =
-                self.tracker.record(event).await?
-            {
+            if let Outcome::Applied { phase: now_in, .. } = self.recorder.record(event).await? {
                 phase = now_in;
                 applied.push(event.kind.name());
             }
@@ -299,38 +270,35 @@ where
         let client = match self.credentials.organizations_for(account).await {
             Ok(client) => client,
             Err(error) if error.transient => {
-                return Err(ReconcilerError::Organizations {
-                    call: "AssumeRole",
-                    error,
-                })
+                return Err(FailedCall::new("AssumeRole", None, error).into())
             }
             Err(error) => {
                 warn!(account_id = %account, %error, "cannot reach the account through the spoke role");
                 let reason = format!("spoke role refused: {error}");
-                let kind = EventKind::AccessChecked {
-                    failure: Some(error.failure),
-                };
-                self.observe(account, "access-denied", kind).await?;
+                self.recorder
+                    .access_denied(NAME, account, error.failure)
+                    .await?;
                 return Ok(Err(reason));
             }
         };
         let membership = self
             .call("DescribeOrganization", || client.membership())
             .await;
-        if membership.is_ok() && record.blockers.iter().any(|b| b.step == Step::Access) {
+        if membership.is_ok() {
             // The role works (again): what blocked access to the account no longer does.
-            let kind = EventKind::AccessChecked { failure: None };
-            self.observe(account, "access-ok", kind).await?;
+            self.recorder.access_works(NAME, record).await?;
         }
         let membership = match membership {
             Ok(membership) => membership,
-            Err(ReconcilerError::Organizations { call, error }) if !error.transient => {
+            Err(ObserverError::Call(FailedCall {
+                call: Some(call),
+                error,
+                ..
+            })) if !error.transient => {
                 let reason = format!("{call} refused: {error}");
-                let kind = EventKind::CallRefused {
-                    call: call.to_owned(),
-                    failure: error.failure,
-                };
-                self.observe(account, "refused", kind).await?;
+                self.recorder
+                    .call_refused(NAME, account, call, error.failure)
+                    .await?;
                 return Ok(Err(reason));
             }
             Err(other) => return Err(other),
@@ -357,15 +325,10 @@ where
         &self,
         before: chrono::DateTime<Utc>,
     ) -> Result<usize, ReconcilerError> {
-        let stale = self
-            .tracker
-            .store()
-            .stale_outbox(before)
-            .await
-            .map_err(TrackerError::from)?;
+        let stale = self.recorder.store().stale_outbox(before).await?;
         let mut published = 0;
         for item in &stale {
-            match self.tracker.publish_pending(item).await {
+            match self.recorder.publish_pending(item).await {
                 Ok(true) => published += 1,
                 Ok(false) => {}
                 Err(error) => {
@@ -384,25 +347,8 @@ where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<V, OrganizationsError>>,
     {
-        retry::transient(ATTEMPTS, call)
+        retry::transient(retry::attempts(NAME), call)
             .await
-            .map_err(|error| ReconcilerError::Organizations { call: name, error })
-    }
-
-    /// Records an access observation that may repeat over time (each is judged on the
-    /// record's state, so a repeat changes nothing).
-    async fn observe(
-        &self,
-        account: &AccountId,
-        what: &str,
-        kind: EventKind,
-    ) -> Result<(), ReconcilerError> {
-        let id = format!(
-            "reconciler:{what}:{account}:{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        );
-        let event = crate::domain::DomainEvent::observed(id, account.clone(), kind);
-        self.tracker.record(&event).await?;
-        Ok(())
+            .map_err(|error| FailedCall::new(name, None, error).into())
     }
 }

@@ -1,10 +1,25 @@
 //! Jittered exponential backoff, shared by everything that retries: conflicting writes in
-//! the tracker, throttled Organizations calls in the acceptor and inviter.
+//! the recorder, throttled Organizations calls in every function; and how many times each
+//! function tries a call.
 
 use std::future::Future;
 use std::time::Duration;
 
+use crate::domain::FunctionName;
 use crate::ports::OrganizationsError;
+
+/// How many times `function` tries a call that fails transiently, within one invocation
+/// (past them, the invocation or the account's work fails, and a later run retries).
+pub const fn attempts(function: FunctionName) -> u32 {
+    match function {
+        // Its one call, the membership's confirmation, is asked once: a no leaves the
+        // record where it is.
+        FunctionName::Tracker => 1,
+        FunctionName::Acceptor | FunctionName::Inviter | FunctionName::Placer => 4,
+        FunctionName::Reconciler => 5,
+        FunctionName::Preflight => 3,
+    }
+}
 
 /// Sleeps 10 ms, 20 ms, 40 ms ... (capped at 640 ms) times a random factor in [0.5, 1.5),
 /// so concurrent writers and callers spread out.

@@ -27,6 +27,7 @@ use crate::error_class::{Classified, FunctionError};
 use crate::inviter::Inviter;
 use crate::placer::Placer;
 use crate::reconciler::Reconciler;
+use crate::recorder::ObservationRecorder;
 use crate::tracker::Tracker;
 
 pub type AwsTracker = Tracker<DynamoRecordStore, EventBridgeNotifier>;
@@ -125,6 +126,13 @@ impl Wiring {
         )
     }
 
+    /// What every function records through; it confirms acceptances with the target
+    /// organization's member list.
+    pub fn recorder(&self) -> ObservationRecorder<DynamoRecordStore, EventBridgeNotifier> {
+        ObservationRecorder::new(self.store(), self.notifier(), self.config.target.clone())
+            .with_target_directory(Arc::new(self.target_organization()))
+    }
+
     /// The tracker confirms acceptances with the target organization's member list.
     pub fn tracker(&self) -> AwsTracker {
         Tracker::new(self.store(), self.notifier(), self.config.target.clone())
@@ -162,7 +170,7 @@ impl Wiring {
     /// The acceptor acts in customer accounts, after checking the target once.
     pub fn acceptor(&self) -> Result<AwsAcceptor, ConfigError> {
         Ok(Acceptor::new(
-            self.tracker(),
+            self.recorder(),
             self.spoke_credentials()?,
             Arc::new(self.target_organization()),
             self.config.decline_unexpected_invitations,
@@ -172,7 +180,7 @@ impl Wiring {
 
     /// The inviter acts as the target organization with the function's own credentials.
     pub fn inviter(&self) -> AwsInviter {
-        Inviter::new(self.tracker(), self.target_organization())
+        Inviter::new(self.recorder(), self.target_organization())
             .with_limits(self.config.invitation_limits)
             .with_sweep_limits(self.config.sweep_limits)
     }
@@ -181,7 +189,7 @@ impl Wiring {
     /// and customer accounts through the spoke role.
     pub fn reconciler(&self) -> Result<AwsReconciler, ConfigError> {
         Ok(Reconciler::new(
-            self.tracker(),
+            self.recorder(),
             self.target_organization(),
             self.spoke_credentials()?,
         )
@@ -193,7 +201,7 @@ impl Wiring {
     /// function's own credentials (the target management account's).
     pub fn placer(&self) -> AwsPlacer {
         Placer::new(
-            self.tracker(),
+            self.recorder(),
             self.target_organization(),
             StsTargetAccess::new(client!(self, aws_sdk_sts)),
         )
@@ -210,7 +218,7 @@ impl Wiring {
             Arc::new(self.spoke_credentials()?),
             self.config.preflight_regions.clone(),
         );
-        Ok(crate::preflight::Preflight::new(self.tracker(), inspector)
+        Ok(crate::preflight::Preflight::new(self.recorder(), inspector)
             .with_interval(self.config.preflight_every)
             .with_sweep_limits(self.config.sweep_limits))
     }

@@ -10,6 +10,7 @@ pub mod function;
 pub mod handshake;
 pub mod ids;
 pub mod journey;
+pub mod observation;
 pub mod org_trust;
 pub mod origin;
 pub mod phase;
@@ -30,6 +31,7 @@ pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
 pub use journey::{Journey, OfferPhases, ProgressWords};
+pub use observation::{Observation, ObservationKey};
 pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};

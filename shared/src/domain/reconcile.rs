@@ -10,8 +10,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::event::{DomainEvent, EventKind};
-use super::ids::{AccountId, OrganizationId};
+use super::event::{Closure, DomainEvent, EventKind};
+use super::function::FunctionName;
+use super::ids::{HandshakeId, OrganizationId};
+use super::observation::Observation;
 use super::phase::{Phase, Role};
 use super::policy::ObservedHandshake;
 use super::record::{OnboardingRecord, Target};
@@ -88,15 +90,16 @@ pub fn corrections(
     };
     let account = record.account_id.clone();
     if state.in_target {
-        chain.try_event(format!("member:{account}"), EventKind::MembershipConfirmed);
+        chain.try_event("member", &account, EventKind::MembershipConfirmed);
         return chain.events;
     }
     match (&state.old_organization, record.role) {
         (Some(OldOrganization::None), Role::Management) => {
-            chain.try_event(format!("deleted:{account}"), EventKind::OrganizationDeleted)
+            chain.try_event("deleted", &account, EventKind::OrganizationDeleted)
         }
         (Some(OldOrganization::None), _) => chain.try_event(
-            format!("left:{account}"),
+            "left",
+            &account,
             EventKind::LeftOrganization { removed: false },
         ),
         (
@@ -105,16 +108,14 @@ pub fn corrections(
                 ..
             }),
             Role::Management,
-        ) => chain.try_event(
-            format!("empty:{account}"),
-            EventKind::MembersRemaining { count: 0 },
-        ),
+        ) => chain.try_event("empty", &account, EventKind::MembersRemaining { count: 0 }),
         _ => {}
     }
     if let Some(OldOrganization::Member { organization, .. }) = &state.old_organization {
         // What the account's org-onboarding:source-organization tag says, once known.
         chain.try_event(
-            format!("source:{account}"),
+            "source",
+            &account,
             EventKind::SourceOrganizationObserved {
                 organization: organization.clone(),
             },
@@ -126,7 +127,8 @@ pub fn corrections(
     let since = chain.record.phase_since;
     if now - since >= deadlines.stall_after {
         chain.try_event(
-            format!("stalled:{account}:{}", since.timestamp_millis()),
+            "stalled",
+            format!("{account}:{}", since.timestamp_millis()),
             EventKind::Stalled { since },
         );
     }
@@ -142,9 +144,11 @@ struct Chain<'a> {
 }
 
 impl Chain<'_> {
-    /// Keeps the correction `reconciler:<what>` if it changes the record.
-    fn try_event(&mut self, what: String, kind: EventKind) {
-        let event = observed(format!("reconciler:{what}"), &self.record.account_id, kind);
+    /// Keeps the correction `reconciler:<what>:<subject>` if it changes the record.
+    fn try_event(&mut self, what: &'static str, subject: impl ToString, kind: EventKind) {
+        let account = &self.record.account_id;
+        let event = Observation::once(FunctionName::Reconciler, what, subject, account, kind)
+            .into_event(self.now);
         let transition = apply(&self.record, &event, self.target, self.now);
         if transition.changed {
             self.record = transition.record;
@@ -153,34 +157,44 @@ impl Chain<'_> {
     }
 }
 
-fn observed(id: String, account: &AccountId, kind: EventKind) -> DomainEvent {
-    DomainEvent::observed(id, account.clone(), kind)
-}
-
 /// The current invitation is closed: declined, cancelled or expired (by its state, or
 /// because its expiry passed).
 fn close_current(chain: &mut Chain<'_>, state: &RealState<'_>) {
-    let Some(current) = chain.record.handshake_id().cloned() else {
-        return;
-    };
-    let observed = state.handshakes.iter().find(|h| h.id == current);
-    let closure = match observed {
-        Some(handshake) => handshake.closure(chain.now),
-        None => chain
+    let listed = closed_current(&chain.record, state.handshakes.iter().copied(), chain.now);
+    let unlisted = || {
+        let current = chain.record.handshake_id().cloned()?;
+        let listed = state.handshakes.iter().any(|h| h.id == current);
+        let expired = chain
             .record
             .handshake_expires_at()
-            .filter(|at| *at <= chain.now)
-            .map(|_| super::event::Closure::Expired),
+            .is_some_and(|at| at <= chain.now);
+        (!listed && expired).then_some((current, Closure::Expired))
     };
-    if let Some(closure) = closure {
+    if let Some((current, closure)) = listed.or_else(unlisted) {
         chain.try_event(
-            format!("closed:{current}"),
+            "closed",
+            current.clone(),
             EventKind::InvitationClosed {
                 handshake: current,
                 closure,
             },
         );
     }
+}
+
+/// The record's current invitation, when `handshakes` (as the API lists them) show it
+/// closed: declined, cancelled, or past its expiry. Each function that lists handshakes
+/// closes it this way, so the inviter can send a new one.
+pub fn closed_current<'h>(
+    record: &OnboardingRecord,
+    handshakes: impl IntoIterator<Item = &'h ObservedHandshake>,
+    now: DateTime<Utc>,
+) -> Option<(HandshakeId, Closure)> {
+    let current = record.handshake_id()?;
+    let observed = handshakes.into_iter().find(|h| &h.id == current)?;
+    observed
+        .closure(now)
+        .map(|closure| (current.clone(), closure))
 }
 
 /// An account awaiting its invitation takes the newest open one the target sent it.
@@ -195,7 +209,8 @@ fn take_open(chain: &mut Chain<'_>, state: &RealState<'_>) {
         .max_by_key(|h| h.requested_at);
     if let Some(handshake) = newest_open {
         chain.try_event(
-            format!("invited:{}", handshake.id),
+            "invited",
+            &handshake.id,
             EventKind::InvitationSent {
                 handshake: handshake.id.clone(),
                 organization: Some(chain.target.organization.clone()),
@@ -215,7 +230,8 @@ fn announce_expiry(chain: &mut Chain<'_>, deadlines: Deadlines) {
     };
     if expires_at > chain.now && expires_at - chain.now <= deadlines.expiring_within {
         chain.try_event(
-            format!("expiring:{handshake}"),
+            "expiring",
+            handshake.clone(),
             EventKind::InvitationExpiring {
                 handshake,
                 expires_at,

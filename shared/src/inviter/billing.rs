@@ -13,11 +13,11 @@
 use chrono::Utc;
 use tracing::{info, warn};
 
-use super::{Inviter, InviterError, InviterOutcome, Run, ATTEMPTS};
+use super::{is_duplicate, Inviter, InviterError, InviterOutcome, Run, NAME};
 use crate::domain::billing::{ObservedTransfer, TransferStatus};
-use crate::domain::error_code::same_code;
 use crate::domain::{
-    Closure, EventKind, HandshakeId, ObservedHandshake, OnboardingRecord, Operation, Phase,
+    Closure, EventKind, HandshakeId, Observation, ObservedHandshake, OnboardingRecord, Operation,
+    Phase,
 };
 use crate::ports::{BillingTransfers, Notifier, RecordStore, TargetOrganization};
 use crate::retry;
@@ -63,7 +63,9 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
     async fn transfers<'r>(&self, run: &'r Run) -> Result<&'r [ObservedTransfer], InviterError> {
         let transfers = run
             .transfers
-            .get_or_try_init(|| retry::transient(ATTEMPTS, || self.organization.transfers()))
+            .get_or_try_init(|| {
+                retry::transient(retry::attempts(NAME), || self.organization.transfers())
+            })
             .await?;
         Ok(transfers)
     }
@@ -82,7 +84,7 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         let name = format!("org-onboarding {}", record.enrollment);
         match self
             .invites
-            .call(ATTEMPTS, || {
+            .call(retry::attempts(NAME), || {
                 self.organization
                     .invite_to_transfer(account, starts_at, &name)
             })
@@ -90,15 +92,24 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         {
             Ok(handshake) => {
                 info!(handshake_id = %handshake.id, %starts_at, "invited to transfer the bill");
-                let id = format!("inviter:transfer-invited:{}", handshake.id);
-                self.record(account, id, transfer_sent(&handshake)).await?;
+                let kind = transfer_sent(&handshake);
+                self.observe(Observation::once(
+                    NAME,
+                    "transfer-invited",
+                    &handshake.id,
+                    account,
+                    kind,
+                ))
+                .await?;
                 Ok(InviterOutcome::Invited {
                     handshake: handshake.id,
                 })
             }
-            Err(error) if same_code(error.code(), "DuplicateHandshakeException") => {
+            Err(error) if is_duplicate(&error) => {
                 // Sent meanwhile (or by a person): adopt it from a fresh list.
-                let fresh = retry::transient(ATTEMPTS, || self.organization.transfers()).await?;
+                let fresh =
+                    retry::transient(retry::attempts(NAME), || self.organization.transfers())
+                        .await?;
                 let mine: Vec<&ObservedTransfer> =
                     fresh.iter().filter(|t| t.names(account)).collect();
                 match open_transfer(record, &mine) {
@@ -137,14 +148,21 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         info!(transfer = %transfer.id, handshake_id = %handshake, "adopting the open transfer invitation");
         let kind = EventKind::TransferInvitationSent {
             handshake: handshake.clone(),
-            organization: Some(self.tracker.target().organization.clone()),
+            organization: Some(self.recorder.target().organization.clone()),
             expires_at: handshakes
                 .iter()
                 .find(|h| &h.id == handshake)
                 .and_then(|h| h.expires_at),
         };
-        let id = format!("inviter:transfer-adopted:{handshake}");
-        self.record(&record.account_id, id, kind).await?;
+        let account = &record.account_id;
+        self.observe(Observation::once(
+            NAME,
+            "transfer-adopted",
+            handshake,
+            account,
+            kind,
+        ))
+        .await?;
         Ok(InviterOutcome::Adopted {
             handshake: handshake.clone(),
         })
@@ -160,8 +178,15 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             transfer: accepted.id.clone(),
             starts_at: accepted.starts_at,
         };
-        let id = format!("inviter:transferred:{}", accepted.id);
-        self.record(&record.account_id, id, kind).await?;
+        let account = &record.account_id;
+        self.observe(Observation::once(
+            NAME,
+            "transferred",
+            &accepted.id,
+            account,
+            kind,
+        ))
+        .await?;
         Ok(InviterOutcome::Transferred {
             transfer: accepted.id.clone(),
         })
@@ -181,16 +206,17 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             handshake: handshake.clone(),
             closure,
         };
-        self.record(
-            &record.account_id,
-            format!("inviter:transfer-closed:{handshake}"),
+        let account = &record.account_id;
+        self.observe(Observation::once(
+            NAME,
+            "transfer-closed",
+            &handshake,
+            account,
             kind,
-        )
+        ))
         .await?;
-        let reloaded = self.tracker.store().load(&record.account_id).await;
-        Ok(reloaded
-            .map_err(crate::tracker::TrackerError::from)?
-            .unwrap_or_else(|| record.clone()))
+        let reloaded = self.recorder.store().load(&record.account_id).await;
+        Ok(reloaded?.unwrap_or_else(|| record.clone()))
     }
 
     /// The accepted transfer ended since (withdrawn, or an end date set): reported once.
@@ -217,11 +243,14 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             ended_at: ended.ended_at,
             counterpart: None,
         };
-        self.record(
-            &record.account_id,
-            format!("inviter:transfer-ended:{}", ended.id),
+        let account = &record.account_id;
+        self.observe(Observation::once(
+            NAME,
+            "transfer-ended",
+            &ended.id,
+            account,
             kind,
-        )
+        ))
         .await?;
         Ok(InviterOutcome::TransferEnded {
             transfer: ended.id.clone(),

@@ -1,0 +1,487 @@
+//! The application service every function records through: an observation (who observed,
+//! a key, the account, what) or a CloudTrail event becomes a domain event, is applied to
+//! the account's record exactly once through the domain's transitions, and its
+//! notifications are published through the outbox. It also owns what every function would
+//! otherwise repeat: closing a current invitation found closed, the outcomes of reaching
+//! an account through its spoke role, and the failure classes of a function's work.
+//!
+//! Exactly once, in the face of duplicates, reordering and failures:
+//! - the record write is version-conditioned; a conflict reloads, re-applies and retries
+//!   with jittered backoff, a bounded number of times;
+//! - the event's marker is written in the same transaction, so a redelivery is a no-op
+//!   even when two copies run at once;
+//! - notifications go into an outbox in that transaction, are published, then cleared. If
+//!   publishing fails the handler returns `Err`, Lambda redelivers, the event is now a
+//!   duplicate, and the pending outbox is published then. The committing invocation holds
+//!   a claim on its outbox item (a lease, [`crate::ports::OUTBOX_LEASE`]), released when
+//!   publishing fails; another invocation publishes a pending item only after claiming
+//!   it, so concurrent copies of an event do not publish it again. Each notification
+//!   carries a stable `notification_id` for the windows left (published, not yet cleared;
+//!   a publisher slower than its lease).
+
+mod follow_ups;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::domain::reconcile::closed_current;
+use crate::domain::{
+    apply, may_change, AccountId, AwsFailure, CountChange, DomainEvent, EventKind, FunctionName,
+    Observation, ObservedHandshake, OnboardingRecord, Phase, Step, Target, TransferMode,
+};
+use crate::error_class::{Classified, ErrorClass};
+use crate::notifications;
+use crate::ports::{
+    Commit, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
+    OutgoingNotification, RecordStore, StoreError, TargetDirectory, OUTBOX_LEASE,
+};
+
+use follow_ups::{prompts_confirmation, FollowUps};
+
+/// How many times a conflicting write is retried before the invocation fails (and Lambda
+/// retries it as a whole).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What happened to one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied {
+        account: AccountId,
+        phase: Phase,
+    },
+    /// Already applied (redelivery).
+    Duplicate {
+        account: AccountId,
+    },
+    /// Valid, but changes nothing (late, or superseded).
+    Unchanged {
+        account: AccountId,
+    },
+    /// About an account that is not enrolled.
+    NotEnrolled {
+        account: AccountId,
+    },
+    /// A well-formed event the product does not follow.
+    Ignored {
+        reason: String,
+    },
+    /// A malformed event: logged with its id and skipped, never retried.
+    Rejected {
+        reason: String,
+    },
+}
+
+/// Why recording failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("the record of {0} kept changing concurrently; giving up for now")]
+    ConflictsExhausted(AccountId),
+}
+
+impl Classified for RecordError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Store(error) => error.class(),
+            Self::Notify(error) => error.class(),
+            // Lambda's retry comes later, when the competing writers are done.
+            Self::ConflictsExhausted(_) => ErrorClass::Transient,
+        }
+    }
+}
+
+/// What a function that acts through Organizations and records what it observed fails
+/// with: recording failed, or a call kept failing past its retries.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserverError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Call(#[from] FailedCall),
+}
+
+impl Classified for ObserverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Record(error) => error.class(),
+            Self::Call(failed) => failed.error.class(),
+        }
+    }
+}
+
+impl From<StoreError> for ObserverError {
+    fn from(error: StoreError) -> Self {
+        Self::Record(error.into())
+    }
+}
+
+impl From<OrganizationsError> for ObserverError {
+    fn from(error: OrganizationsError) -> Self {
+        Self::Call(FailedCall {
+            call: None,
+            account: None,
+            error,
+        })
+    }
+}
+
+/// A call that failed past its retries (or for good): which, in which account, when
+/// known.
+#[derive(Debug, thiserror::Error)]
+pub struct FailedCall {
+    pub call: Option<&'static str>,
+    pub account: Option<AccountId>,
+    pub error: OrganizationsError,
+}
+
+impl FailedCall {
+    pub fn new(call: &'static str, account: Option<&AccountId>, error: OrganizationsError) -> Self {
+        Self {
+            call: Some(call),
+            account: account.cloned(),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for FailedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = &self.error;
+        match (self.call, &self.account) {
+            (Some(call), Some(account)) => write!(f, "{call} kept failing for {account}: {error}"),
+            (Some(call), None) => write!(f, "{call} kept failing: {error}"),
+            (None, _) => write!(f, "Organizations kept failing: {error}"),
+        }
+    }
+}
+
+/// Records observations and events for every function (see the module's header).
+pub struct ObservationRecorder<S, N> {
+    store: S,
+    notifier: N,
+    target: Target,
+    /// Confirms acceptances (the proof of joining); without it none is confirmed.
+    members: Option<Arc<dyn TargetDirectory>>,
+}
+
+impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+    pub fn new(store: S, notifier: N, target: Target) -> Self {
+        Self {
+            store,
+            notifier,
+            target,
+            members: None,
+        }
+    }
+
+    /// Confirms acceptances with the target organization's member list.
+    pub fn with_target_directory(mut self, members: Arc<dyn TargetDirectory>) -> Self {
+        self.members = Some(members);
+        self
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Records what a function observed.
+    pub async fn observe(&self, observation: Observation) -> Result<Outcome, RecordError> {
+        self.record(&observation.into_event(Utc::now())).await
+    }
+
+    /// The record's current invitation, listed closed in `handshakes`: `by` records its
+    /// closure, so the inviter sends a new one. `Some` when it was closed.
+    pub async fn close_current_if_gone(
+        &self,
+        by: FunctionName,
+        record: &OnboardingRecord,
+        handshakes: &[ObservedHandshake],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Outcome>, RecordError> {
+        let Some((current, closure)) = closed_current(record, handshakes, now) else {
+            return Ok(None);
+        };
+        let kind = EventKind::InvitationClosed {
+            handshake: current.clone(),
+            closure,
+        };
+        let observation = Observation::once(by, "closed", current, &record.account_id, kind);
+        self.observe(observation).await.map(Some)
+    }
+
+    /// The spoke role in the account refused `by` for good: the account's access blocker.
+    pub async fn access_denied(
+        &self,
+        by: FunctionName,
+        account: &AccountId,
+        failure: AwsFailure,
+    ) -> Result<(), RecordError> {
+        let kind = EventKind::AccessChecked {
+            failure: Some(failure),
+        };
+        self.observe(Observation::sighting(by, "access-denied", account, kind))
+            .await
+            .map(drop)
+    }
+
+    /// The spoke role works (again) for `by`: an access blocker of the record no longer
+    /// holds.
+    pub async fn access_works(
+        &self,
+        by: FunctionName,
+        record: &OnboardingRecord,
+    ) -> Result<(), RecordError> {
+        if !record.blockers.iter().any(|b| b.step == Step::Access) {
+            return Ok(());
+        }
+        let kind = EventKind::AccessChecked { failure: None };
+        let observation = Observation::sighting(by, "access-ok", &record.account_id, kind);
+        self.observe(observation).await.map(drop)
+    }
+
+    /// A call `by` makes in the account was refused for good (an SCP): its blocker.
+    pub async fn call_refused(
+        &self,
+        by: FunctionName,
+        account: &AccountId,
+        call: &str,
+        failure: AwsFailure,
+    ) -> Result<(), RecordError> {
+        let kind = EventKind::CallRefused {
+            call: call.to_owned(),
+            failure,
+        };
+        self.observe(Observation::sighting(by, "refused", account, kind))
+            .await
+            .map(drop)
+    }
+
+    /// Applies one domain event and everything it leads to.
+    #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
+    pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, RecordError> {
+        let (outcome, follow_ups) = self.apply_once(event).await?;
+        if let Some(mode) = follow_ups.confirm.clone() {
+            if let Some(confirmed) = self.confirm(mode, &event.account, &event.id).await? {
+                return Ok(confirmed);
+            }
+        }
+        self.follow_up(follow_ups, &event.id).await?;
+        Ok(outcome)
+    }
+
+    /// Applies one event to its account's record once, if the event may speak for it.
+    async fn apply_once(&self, event: &DomainEvent) -> Result<(Outcome, FollowUps), RecordError> {
+        let account = event.account.clone();
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(record) = self.store.load(&account).await? else {
+                info!("account is not enrolled; skipping");
+                return Ok((Outcome::NotEnrolled { account }, FollowUps::default()));
+            };
+            if let Err(reason) = may_change(event, &record, &self.target) {
+                info!(%reason, ignored = "origin", "ignoring an event that cannot speak for this record");
+                return Ok((Outcome::Ignored { reason }, FollowUps::default()));
+            }
+            let confirm = prompts_confirmation(event, &record, &self.target);
+            match self.commit_transition(event, record).await? {
+                Some((outcome, mut follow_ups)) => {
+                    follow_ups.confirm = confirm;
+                    return Ok((outcome, follow_ups));
+                }
+                None => crate::retry::backoff(attempt).await,
+            }
+        }
+        Err(RecordError::ConflictsExhausted(account))
+    }
+
+    /// Commits the transition of `record` with its marker, outbox and counters, and
+    /// publishes the outbox; `None` when the record changed meanwhile (reload, retry).
+    async fn commit_transition(
+        &self,
+        event: &DomainEvent,
+        record: OnboardingRecord,
+    ) -> Result<Option<(Outcome, FollowUps)>, RecordError> {
+        let account = record.account_id.clone();
+        let transition = apply(&record, event, &self.target, Utc::now());
+        if !transition.changed {
+            if record.has_applied(&event.id) {
+                self.flush(&OutboxScope::Account(account.clone()), &event.id)
+                    .await?;
+                return Ok(Some((
+                    Outcome::Duplicate { account },
+                    FollowUps::redo(record),
+                )));
+            }
+            return Ok(Some((Outcome::Unchanged { account }, FollowUps::default())));
+        }
+        let commit = Commit {
+            outbox: notifications::render(&transition.record, &transition.notifications, &event.id),
+            expected_version: record.version,
+            event_id: event.id.clone(),
+            counts: CountChange::between(&record, &transition.record),
+            record: transition.record,
+            claimant: claimant(),
+        };
+        match self.store.commit(&commit).await {
+            Ok(()) => {
+                info!(from = %record.phase, to = %commit.record.phase, version = commit.record.version, "applied");
+                self.publish(
+                    &OutboxScope::Account(account.clone()),
+                    &event.id,
+                    &commit.outbox,
+                    &commit.claimant,
+                )
+                .await?;
+                let phase = commit.record.phase;
+                let follow_ups = FollowUps {
+                    record: Some(commit.record),
+                    list: transition.follow_ups,
+                    confirm: None,
+                };
+                Ok(Some((Outcome::Applied { account, phase }, follow_ups)))
+            }
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(StoreError::Duplicate { .. }) => {
+                self.flush(&OutboxScope::Account(account.clone()), &event.id)
+                    .await?;
+                Ok(Some((Outcome::Duplicate { account }, FollowUps::default())))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// An acceptance is a prompt, not a proof: ask the target organization, with the hub's
+    /// own credentials, whether the account is a member (one call), or in billing mode
+    /// whether it lists the account's transfer as accepted (two list calls). Only a yes
+    /// moves the record; a no, or a question that cannot be answered, leaves it where it
+    /// is and never fails the event.
+    async fn confirm(
+        &self,
+        mode: TransferMode,
+        account: &AccountId,
+        cause: &str,
+    ) -> Result<Option<Outcome>, RecordError> {
+        let Some(members) = &self.members else {
+            warn!("no membership check is configured; the acceptance is not confirmed");
+            return Ok(None);
+        };
+        let proof = if matches!(mode, TransferMode::Billing(_)) {
+            members.transfer_in_force(account).await.map(|transfer| {
+                transfer.map(|t| EventKind::TransferConfirmed {
+                    transfer: t.id,
+                    starts_at: t.starts_at,
+                })
+            })
+        } else {
+            members
+                .is_member(account)
+                .await
+                .map(|member| member.then_some(EventKind::MembershipConfirmed))
+        };
+        match proof {
+            Ok(Some(kind)) => {
+                let suffix = if matches!(mode, TransferMode::Billing(_)) {
+                    "transferred"
+                } else {
+                    "member"
+                };
+                let event =
+                    DomainEvent::observed(format!("{cause}#{suffix}"), account.clone(), kind);
+                Ok(Some(Box::pin(self.record(&event)).await?))
+            }
+            Ok(None) => {
+                info!("the target organization does not list the account (or its transfer) yet; the record stays");
+                Ok(None)
+            }
+            Err(error) => {
+                warn!(%error, "could not confirm the membership; the record stays");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Publishes a committed outbox, then clears it.
+    async fn publish(
+        &self,
+        scope: &OutboxScope,
+        event_id: &str,
+        outbox: &[OutgoingNotification],
+        claimant: &str,
+    ) -> Result<(), RecordError> {
+        if outbox.is_empty() {
+            return Ok(());
+        }
+        let item = OutboxItem {
+            scope: scope.clone(),
+            event_id: event_id.to_owned(),
+            notifications: Vec::new(),
+        };
+        self.publish_claimed(&item, outbox, claimant).await
+    }
+
+    /// Publishes an outbox item this invocation holds the claim of, then clears it; on
+    /// failure gives the claim up, so the next delivery publishes it at once.
+    async fn publish_claimed(
+        &self,
+        item: &OutboxItem,
+        notifications: &[OutgoingNotification],
+        claimant: &str,
+    ) -> Result<(), RecordError> {
+        if let Err(error) = self.notifier.publish(notifications).await {
+            if let Err(release) = self.store.release_outbox(item, claimant).await {
+                warn!(event_id = %item.event_id, %release, "could not release the outbox claim; it expires by itself");
+            }
+            return Err(error.into());
+        }
+        self.store.clear_outbox(item).await?;
+        Ok(())
+    }
+
+    /// Publishes what an earlier delivery of this event committed but could not publish
+    /// (one key read), unless another invocation holds its claim (it is publishing it
+    /// right now).
+    pub(super) async fn flush(
+        &self,
+        scope: &OutboxScope,
+        event_id: &str,
+    ) -> Result<(), RecordError> {
+        match self.store.outbox_item(scope, event_id).await? {
+            Some(item) => self.publish_pending(&item).await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes a pending outbox item and clears it, unless another invocation holds its
+    /// claim (it is publishing it right now): `Ok(false)` then.
+    pub async fn publish_pending(&self, item: &OutboxItem) -> Result<bool, RecordError> {
+        let now = Utc::now();
+        let claimant = claimant();
+        if !self
+            .store
+            .claim_outbox(item, now, now + OUTBOX_LEASE, &claimant)
+            .await?
+        {
+            info!(event_id = %item.event_id, "pending notifications are being published by another invocation");
+            return Ok(false);
+        }
+        info!(event_id = %item.event_id, count = item.notifications.len(), "publishing pending notifications");
+        self.publish_claimed(item, &item.notifications, &claimant)
+            .await?;
+        Ok(true)
+    }
+}
+
+/// A token naming this invocation's claim on an outbox item, so that it releases only its
+/// own claim, never one another invocation took meanwhile.
+fn claimant() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}

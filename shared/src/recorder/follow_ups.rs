@@ -1,0 +1,194 @@
+//! What a committed (or redelivered) event asks of the recorder beyond its record: the
+//! management account's re-evaluation when a member left, the members of a deleted
+//! organization, the enrollment's completion, and announcements once per enrollment.
+
+use tracing::info;
+
+use super::{ObservationRecorder, RecordError};
+use crate::domain::{
+    DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target, TransferMode,
+};
+use crate::notifications;
+use crate::ports::{Notifier, OutboxScope, OutgoingNotification, RecordStore};
+
+#[derive(Default)]
+pub(super) struct FollowUps {
+    pub(super) record: Option<OnboardingRecord>,
+    pub(super) list: Vec<FollowUp>,
+    /// The event was an acceptance: confirm, through the API, the membership (or the
+    /// billing transfer) the record's mode moves to.
+    pub(super) confirm: Option<TransferMode>,
+}
+
+impl FollowUps {
+    /// A redelivered event may be Lambda's retry of an invocation that committed and then
+    /// failed in its follow-ups: redo what the record's state implies. Each follow-up is
+    /// idempotent (derived event ids, a once-only marker), so a plain repeat costs reads only.
+    pub(super) fn redo(record: OnboardingRecord) -> Self {
+        let list = match record.role {
+            Role::Member if !record.in_old_organization => vec![FollowUp::ReevaluateManagement],
+            Role::Management if !record.in_old_organization => {
+                vec![FollowUp::OldOrganizationDeleted]
+            }
+            _ => Vec::new(),
+        };
+        Self {
+            record: Some(record),
+            list,
+            confirm: None,
+        }
+    }
+}
+
+/// An acceptance of no other organization's invitation, by an account not yet joined (or
+/// transferred): the mode whose proof to ask for.
+pub(super) fn prompts_confirmation(
+    event: &DomainEvent,
+    record: &OnboardingRecord,
+    target: &Target,
+) -> Option<TransferMode> {
+    let EventKind::InvitationAccepted { organization, .. } = &event.kind else {
+        return None;
+    };
+    let ours = organization
+        .as_ref()
+        .is_none_or(|o| *o == target.organization);
+    (!record.phase.is_terminal() && ours).then(|| record.transfer_mode.clone())
+}
+
+impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+    /// Does what a committed (or redelivered) event asks beyond its record.
+    pub(super) async fn follow_up(
+        &self,
+        follow_ups: FollowUps,
+        cause: &str,
+    ) -> Result<(), RecordError> {
+        let Some(record) = follow_ups.record else {
+            return Ok(());
+        };
+        for follow_up in &follow_ups.list {
+            match follow_up {
+                FollowUp::ReevaluateManagement => {
+                    self.reevaluate_management(&record.enrollment, cause)
+                        .await?
+                }
+                FollowUp::OldOrganizationDeleted => {
+                    self.members_departed(&record.enrollment, cause).await?
+                }
+                FollowUp::SendInvitation | FollowUp::AcceptInvitation { .. } => {
+                    // Carried by the "Onboarding Phase Changed" notification to the inviter
+                    // and the acceptor.
+                }
+            }
+        }
+        if record.placed.is_some() {
+            self.announce_completion(&record.enrollment, cause).await?;
+        }
+        Ok(())
+    }
+
+    /// Redoes the follow-ups `record`'s state implies (the management account's
+    /// re-evaluation, the enrollment's completion): what a function that recorded an
+    /// event itself calls when it finds the event's work done but may have died before
+    /// the follow-ups. Each is idempotent, so a plain repeat costs reads only.
+    pub async fn redo_follow_ups(
+        &self,
+        record: OnboardingRecord,
+        cause: &str,
+    ) -> Result<(), RecordError> {
+        self.follow_up(FollowUps::redo(record), cause).await
+    }
+
+    /// A member left: tell the management account how many enrolled members remain, as
+    /// the enrollment's counters say (one key read, whatever the enrollment's size).
+    async fn reevaluate_management(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), RecordError> {
+        let counts = self.store.load_counts(enrollment).await?;
+        let Some(management) = counts.management_account.clone() else {
+            return Ok(());
+        };
+        let count = u32::try_from(counts.members_in_old_organization().max(0)).unwrap_or(u32::MAX);
+        let event = DomainEvent::observed(
+            format!("{cause}#members-remaining"),
+            management,
+            EventKind::MembersRemaining { count },
+        );
+        Box::pin(self.apply_once(&event)).await?;
+        Ok(())
+    }
+
+    /// The old organization was deleted: every member still recorded in it has left. The
+    /// counters say whether any is (normally none: AWS deletes only an empty
+    /// organization), so the enrollment is listed only when leave events were lost.
+    async fn members_departed(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), RecordError> {
+        if self
+            .store
+            .load_counts(enrollment)
+            .await?
+            .members_in_old_organization()
+            <= 0
+        {
+            return Ok(());
+        }
+        let records = self.store.list_by_enrollment(enrollment).await?;
+        for member in records.iter().filter(|r| r.role == Role::Member) {
+            let event = DomainEvent::observed(
+                format!("{cause}#departed#{}", member.account_id),
+                member.account_id.clone(),
+                EventKind::LeftOrganization { removed: false },
+            );
+            // The index may lag behind: the transition re-reads each record and changes
+            // only those still in the organization.
+            Box::pin(self.apply_once(&event)).await?;
+        }
+        Ok(())
+    }
+
+    /// Announces, once, that every account of the enrollment joined and was placed (the
+    /// counters say so).
+    async fn announce_completion(
+        &self,
+        enrollment: &EnrollmentName,
+        cause: &str,
+    ) -> Result<(), RecordError> {
+        let counts = self.store.load_counts(enrollment).await?;
+        if !counts.all_placed() {
+            return Ok(());
+        }
+        let marker = format!("enrollment-completed#{enrollment}");
+        let accounts = usize::try_from(counts.accounts()).unwrap_or_default();
+        let notification = notifications::enrollment_completed(enrollment, accounts, cause);
+        if self
+            .announce_once(enrollment, &marker, notification)
+            .await?
+        {
+            info!(%enrollment, "enrollment completed");
+        }
+        Ok(())
+    }
+
+    /// Publishes an announcement about a whole enrollment once per `marker`, through the
+    /// outbox (a failed publish is retried by the next pass, never lost). `true` when this
+    /// call committed it.
+    pub async fn announce_once(
+        &self,
+        enrollment: &EnrollmentName,
+        marker: &str,
+        notification: OutgoingNotification,
+    ) -> Result<bool, RecordError> {
+        let scope = OutboxScope::Enrollment(enrollment.clone());
+        let committed = self
+            .store
+            .commit_once(&scope, marker, std::slice::from_ref(&notification))
+            .await?;
+        self.flush(&scope, marker).await?;
+        Ok(committed)
+    }
+}
