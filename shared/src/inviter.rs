@@ -232,35 +232,61 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         let notes = format!("org-onboarding: enrollment {}", record.enrollment);
         // AWS tags the account with these when it accepts; the placer adds what is missing.
         let tags = wanted_tags(&record);
-        match self
-            .invites
-            .call(retry::attempts(NAME), || {
-                self.organization.invite(&account, &notes, &tags)
-            })
+        let send = || self.organization.invite(&account, &notes, &tags);
+        let adopt_fresh = || async {
+            let handshakes = self.list_handshakes().await?;
+            match open_invitation_for(&record, &handshakes, Utc::now()) {
+                Some(open) => self.adopt(&account, open).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        self.send_invitation(&account, &TO_JOIN, send, adopt_fresh)
             .await
-        {
+    }
+
+    /// Sends one invitation (either kind), paced: recorded once sent; a duplicate (sent
+    /// meanwhile, or by a person) is adopted from a fresh list (`adopt_fresh`), else
+    /// refused; throttled past the retries, it is left to the next run without failing
+    /// the batch; any other refusal is the account's failure of the invitation's call.
+    pub(super) async fn send_invitation<Send, Sending, Adopt, Adopting>(
+        &self,
+        account: &AccountId,
+        invitation: &Invitation,
+        send: Send,
+        adopt_fresh: Adopt,
+    ) -> Result<InviterOutcome, InviterError>
+    where
+        Send: FnMut() -> Sending,
+        Sending: std::future::Future<Output = Result<ObservedHandshake, OrganizationsError>>,
+        Adopt: FnOnce() -> Adopting,
+        Adopting: std::future::Future<Output = Result<Option<InviterOutcome>, InviterError>>,
+    {
+        match self.invites.call(retry::attempts(NAME), send).await {
             Ok(handshake) => {
-                info!(handshake_id = %handshake.id, "invited");
-                let id = handshake.id.clone();
-                let invited = Observation::once(NAME, "invited", &id, &account, sent(&handshake));
-                self.recorder.observe(invited).await?;
+                info!(handshake_id = %handshake.id, what = invitation.sent, "invited");
+                let kind = (invitation.event)(&handshake);
+                let id = handshake.id;
+                let sent = Observation::once(NAME, invitation.sent, &id, account, kind);
+                self.recorder.observe(sent).await?;
                 Ok(InviterOutcome::Invited { handshake: id })
             }
-            Err(error) if is_duplicate(&error) => {
-                let handshakes = self.list_handshakes().await?;
-                match open_invitation_for(&record, &handshakes, Utc::now()) {
-                    Some(open) => self.adopt(&account, open).await,
-                    None => self.refused(&account, error).await,
+            Err(error) if is_duplicate(&error) => match adopt_fresh().await? {
+                Some(adopted) => Ok(adopted),
+                None => {
+                    self.refused_call(account, invitation.operation, error)
+                        .await
                 }
-            }
+            },
             Err(error) if error.transient => {
-                // Throttled past our retries: leave it to the next run, don't fail the batch.
-                warn!(%error, "deferring the invitation to the next run");
+                warn!(%error, what = invitation.sent, "deferring the invitation to the next run");
                 Ok(InviterOutcome::Refused {
                     reason: error.to_string(),
                 })
             }
-            Err(error) => self.refused(&account, error).await,
+            Err(error) => {
+                self.refused_call(account, invitation.operation, error)
+                    .await
+            }
         }
     }
 
@@ -292,15 +318,6 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         Ok(InviterOutcome::Waiting {
             reason: waiting.message.clone(),
         })
-    }
-
-    async fn refused(
-        &self,
-        account: &AccountId,
-        error: OrganizationsError,
-    ) -> Result<InviterOutcome, InviterError> {
-        self.refused_call(account, Operation::InviteAccountToOrganization, error)
-            .await
     }
 
     /// AWS refused `operation` for the account: recorded as its failure.
@@ -345,6 +362,28 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         Ok(())
     }
 }
+
+/// One kind of invitation the inviter sends: its observation's name once sent, the call
+/// a refusal is recorded against, and the event it records.
+pub(super) struct Invitation {
+    sent: &'static str,
+    operation: Operation,
+    event: fn(&ObservedHandshake) -> EventKind,
+}
+
+/// An invitation to join the target organization.
+const TO_JOIN: Invitation = Invitation {
+    sent: "invited",
+    operation: Operation::InviteAccountToOrganization,
+    event: sent,
+};
+
+/// Billing mode: the invitation to transfer the customer's bill.
+const TO_TRANSFER: Invitation = Invitation {
+    sent: "transfer-invited",
+    operation: Operation::InviteOrganizationToTransferResponsibility,
+    event: billing::transfer_sent,
+};
 
 /// An identical open invitation exists (`DuplicateHandshakeException`): adopt it.
 fn is_duplicate(error: &OrganizationsError) -> bool {

@@ -11,13 +11,12 @@
 //! - `Transferred`: an accepted transfer that was ended since is reported.
 
 use chrono::Utc;
-use tracing::{info, warn};
+use tracing::info;
 
-use super::{is_duplicate, Inviter, InviterError, InviterOutcome, Run, NAME};
+use super::{Inviter, InviterError, InviterOutcome, Run, NAME, TO_TRANSFER};
 use crate::domain::billing::{ObservedTransfer, TransferStatus};
 use crate::domain::{
-    Closure, EventKind, HandshakeId, Observation, ObservedHandshake, OnboardingRecord, Operation,
-    Phase,
+    Closure, EventKind, HandshakeId, Observation, ObservedHandshake, OnboardingRecord, Phase,
 };
 use crate::ports::{BillingTransfers, Notifier, RecordStore, TargetOrganization};
 use crate::retry;
@@ -82,58 +81,24 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
             .unwrap_or_default()
             .start_at(Utc::now());
         let name = format!("org-onboarding {}", record.enrollment);
-        match self
-            .invites
-            .call(retry::attempts(NAME), || {
-                self.organization
-                    .invite_to_transfer(account, starts_at, &name)
-            })
-            .await
-        {
-            Ok(handshake) => {
-                info!(handshake_id = %handshake.id, %starts_at, "invited to transfer the bill");
-                let kind = transfer_sent(&handshake);
-                self.observe(Observation::once(
-                    NAME,
-                    "transfer-invited",
-                    &handshake.id,
-                    account,
-                    kind,
-                ))
-                .await?;
-                Ok(InviterOutcome::Invited {
-                    handshake: handshake.id,
-                })
+        info!(%starts_at, "inviting the account to transfer its bill");
+        let send = || {
+            self.organization
+                .invite_to_transfer(account, starts_at, &name)
+        };
+        let adopt_fresh = || async {
+            let fresh =
+                retry::transient(retry::attempts(NAME), || self.organization.transfers()).await?;
+            let mine: Vec<&ObservedTransfer> = fresh.iter().filter(|t| t.names(account)).collect();
+            match open_transfer(record, &mine) {
+                Some(open) => self
+                    .adopt_transfer(record, open, &run.handshakes)
+                    .await
+                    .map(Some),
+                None => Ok(None),
             }
-            Err(error) if is_duplicate(&error) => {
-                // Sent meanwhile (or by a person): adopt it from a fresh list.
-                let fresh =
-                    retry::transient(retry::attempts(NAME), || self.organization.transfers())
-                        .await?;
-                let mine: Vec<&ObservedTransfer> =
-                    fresh.iter().filter(|t| t.names(account)).collect();
-                match open_transfer(record, &mine) {
-                    Some(open) => self.adopt_transfer(record, open, &run.handshakes).await,
-                    None => self.billing_refused(record, error).await,
-                }
-            }
-            Err(error) if error.transient => {
-                warn!(%error, "deferring the transfer invitation to the next run");
-                Ok(InviterOutcome::Refused {
-                    reason: error.to_string(),
-                })
-            }
-            Err(error) => self.billing_refused(record, error).await,
-        }
-    }
-
-    async fn billing_refused(
-        &self,
-        record: &OnboardingRecord,
-        error: crate::ports::OrganizationsError,
-    ) -> Result<InviterOutcome, InviterError> {
-        let operation = Operation::InviteOrganizationToTransferResponsibility;
-        self.refused_call(&record.account_id, operation, error)
+        };
+        self.send_invitation(account, &TO_TRANSFER, send, adopt_fresh)
             .await
     }
 
@@ -294,7 +259,7 @@ fn closed(record: &OnboardingRecord, mine: &[&ObservedTransfer]) -> Option<Closu
     })
 }
 
-fn transfer_sent(handshake: &ObservedHandshake) -> EventKind {
+pub(super) fn transfer_sent(handshake: &ObservedHandshake) -> EventKind {
     EventKind::TransferInvitationSent {
         handshake: handshake.id.clone(),
         organization: handshake.inviting_organization(),
