@@ -1392,7 +1392,7 @@ impl Screen {
                 d.starts_at.map_or("?".to_owned(), |at| at.format("%Y-%m-%d").to_string())
             ),
             Ok(NotificationDetail::EnrollmentCompleted(d)) => format!(
-                "Enrollment Completed: {} ({} at the end of their move)",
+                "Enrollment Completed: {} (every account's move finished: {})",
                 d.enrollment,
                 onboarding::report::view::plural(d.accounts, "account", "accounts")
             ),

@@ -114,15 +114,18 @@ impl NotificationKind {
                     ENROLLMENT,
                     ("transfer", "transfer_id"),
                     ("starts", "starts_at"),
-                    ("organization", "organization"),
                 ],
-                text: "The bill of organization <organization> (management account <account>, enrollment <enrollment>) is transferred to the target organization: transfer <transfer>, from <starts>.\n\n\
+                // Named by its management account: the organization's id may not be known
+                // yet (null in the detail).
+                text: "The bill of the organization managed by account <account> (enrollment <enrollment>) is transferred to the target organization: transfer <transfer>, from <starts>.\n\n\
                        The organization and its members stay as they are; onboarding of this account is complete. Nothing to do.",
             },
             EnrollmentCompleted => Email {
-                tells: "that every account of an enrollment joined and was placed.",
+                tells: "that every account of an enrollment finished its move.",
                 fields: &[ENROLLMENT, ("accounts", "accounts")],
-                text: "Enrollment <enrollment> is complete: every account joined the target organization and was placed (<accounts> in all). \
+                // One text for every transfer mode: a billing transfer joins nothing.
+                text: "Enrollment <enrollment> is complete: each of its <accounts> accounts finished its move \
+                       (joined the target organization and placed, or its organization's bill transferred). \
                        Nothing to do; onboardctl report --enrollment <enrollment> gives the page to share.",
             },
             PreflightCompleted => Email {
