@@ -29,22 +29,32 @@ pub struct ProgressWords {
     pub settled: Option<&'static str>,
 }
 
-/// What a transfer mode changes.
+/// What a transfer mode changes. The provided methods are the journey into the target
+/// organization (direct and standalone share it); a journey that moves no account, like
+/// billing, says otherwise.
 pub trait Journey: Sync {
     /// The mode's name, as the wire and people spell it.
     fn name(&self) -> &'static str;
     /// Every phase a record of this journey may be in, in progress order.
-    fn phases(&self) -> &'static [Phase];
+    fn phases(&self) -> &'static [Phase] {
+        joining::PHASES
+    }
     /// The phases of the target's offer.
-    fn offer_phases(&self) -> OfferPhases;
+    fn offer_phases(&self) -> OfferPhases {
+        joining::OFFER_PHASES
+    }
     /// What the target's invitation offers.
-    fn offer(&self) -> Offer;
+    fn offer(&self) -> Offer {
+        Offer::Join
+    }
     /// The phase a new record of `role` starts in.
     fn starting_phase(&self, role: Role) -> Phase;
     /// Whether the account itself moves into the target organization. Only then does its
     /// old organization's deletion concern it, do the preflight's predictions apply, does
     /// the target listing it as a member prove its arrival, and is it placed.
-    fn moves_account(&self) -> bool;
+    fn moves_account(&self) -> bool {
+        true
+    }
     /// Whether a member stands alone at some point of its move (and must meet what AWS
     /// asks of a standalone account); `fell_back`: it fell back to the standalone path.
     fn member_stands_alone(&self, fell_back: bool) -> bool;
@@ -52,11 +62,17 @@ pub trait Journey: Sync {
     /// the standalone path (once).
     fn may_fall_back(&self) -> bool;
     /// Whether an enrollment has the shape this journey takes.
-    fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError>;
+    fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
+        joining::check(enrollment)
+    }
     /// What reaching the end of the journey announces.
-    fn arrival(&self, record: &OnboardingRecord) -> Notification;
+    fn arrival(&self, _record: &OnboardingRecord) -> Notification {
+        Notification::AccountJoined
+    }
     /// The words for its progress.
-    fn words(&self) -> ProgressWords;
+    fn words(&self) -> ProgressWords {
+        joining::WORDS
+    }
 }
 
 pub static DIRECT: DirectJourney = DirectJourney;
@@ -120,20 +136,8 @@ impl Journey for DirectJourney {
     fn name(&self) -> &'static str {
         "direct"
     }
-    fn phases(&self) -> &'static [Phase] {
-        joining::PHASES
-    }
-    fn offer_phases(&self) -> OfferPhases {
-        joining::OFFER_PHASES
-    }
-    fn offer(&self) -> Offer {
-        Offer::Join
-    }
     fn starting_phase(&self, role: Role) -> Phase {
         joining::starting_phase(role, Phase::AwaitingInvitation)
-    }
-    fn moves_account(&self) -> bool {
-        true
     }
     fn member_stands_alone(&self, fell_back: bool) -> bool {
         fell_back
@@ -141,50 +145,20 @@ impl Journey for DirectJourney {
     fn may_fall_back(&self) -> bool {
         true
     }
-    fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
-        joining::check(enrollment)
-    }
-    fn arrival(&self, _: &OnboardingRecord) -> Notification {
-        Notification::AccountJoined
-    }
-    fn words(&self) -> ProgressWords {
-        joining::WORDS
-    }
 }
 
 impl Journey for StandaloneJourney {
     fn name(&self) -> &'static str {
         "standalone"
     }
-    fn phases(&self) -> &'static [Phase] {
-        joining::PHASES
-    }
-    fn offer_phases(&self) -> OfferPhases {
-        joining::OFFER_PHASES
-    }
-    fn offer(&self) -> Offer {
-        Offer::Join
-    }
     fn starting_phase(&self, role: Role) -> Phase {
         joining::starting_phase(role, Phase::LeavingOrganization)
-    }
-    fn moves_account(&self) -> bool {
-        true
     }
     fn member_stands_alone(&self, _: bool) -> bool {
         true
     }
     fn may_fall_back(&self) -> bool {
         false
-    }
-    fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
-        joining::check(enrollment)
-    }
-    fn arrival(&self, _: &OnboardingRecord) -> Notification {
-        Notification::AccountJoined
-    }
-    fn words(&self) -> ProgressWords {
-        joining::WORDS
     }
 }
 
