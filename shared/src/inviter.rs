@@ -30,9 +30,9 @@ use crate::domain::{
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
-    BillingTransfers, Notifier, OrganizationsError, RecordStore, TargetOrganization,
+    BillingTransfers, Notifier, OrganizationsError, SweepCursors, TargetOrganization,
 };
-use crate::recorder::{ObservationRecorder, ObserverError};
+use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
@@ -103,7 +103,7 @@ impl Run {
     }
 }
 
-impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
     pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, organization: T) -> Self {
         Self {
             recorder: recorder.into(),

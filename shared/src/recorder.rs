@@ -36,10 +36,21 @@ use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
     Commit, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
-    OutgoingNotification, RecordStore, StoreError, TargetDirectory, OUTBOX_LEASE,
+    CountReader, OutgoingNotification, OutboxStore, RecordReader, StoreError, TargetDirectory,
+    TransitionCommitter, OUTBOX_LEASE,
 };
 
 use follow_ups::{prompts_confirmation, FollowUps};
+
+/// What the recorder touches of the store: it reads records (and counters, for the
+/// follow-ups), commits transitions and works the outbox; it never enrolls nor moves
+/// sweep cursors. Every type with those capabilities is one.
+pub trait RecorderStore: RecordReader + TransitionCommitter + OutboxStore + CountReader {}
+
+impl<T> RecorderStore for T where
+    T: RecordReader + TransitionCommitter + OutboxStore + CountReader + ?Sized
+{
+}
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
 /// retries it as a whole).
@@ -170,7 +181,7 @@ pub struct ObservationRecorder<S, N> {
     members: Option<Arc<dyn TargetDirectory>>,
 }
 
-impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     pub fn new(store: S, notifier: N, target: Target) -> Self {
         Self {
             store,

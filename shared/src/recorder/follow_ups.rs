@@ -4,12 +4,12 @@
 
 use tracing::info;
 
-use super::{ObservationRecorder, RecordError};
+use super::{ObservationRecorder, RecordError, RecorderStore};
 use crate::domain::{
     DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target, TransferMode,
 };
 use crate::notifications;
-use crate::ports::{Notifier, OutboxScope, OutgoingNotification, RecordStore};
+use crate::ports::{Notifier, OutboxScope, OutgoingNotification};
 
 #[derive(Default)]
 pub(super) struct FollowUps {
@@ -56,7 +56,7 @@ pub(super) fn prompts_confirmation(
     (!record.phase.is_terminal() && ours).then(|| record.transfer_mode.clone())
 }
 
-impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     /// Does what a committed (or redelivered) event asks beyond its record.
     pub(super) async fn follow_up(
         &self,
