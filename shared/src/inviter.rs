@@ -25,8 +25,8 @@ use tracing::{info, warn};
 use crate::domain::billing::ObservedTransfer;
 use crate::domain::{
     classify, plan_invitations, wanted_tags, AccountId, EventKind, FailureClass, FunctionName,
-    HandshakeId, InvitationLimits, Observation, ObservedHandshake, OnboardingRecord, Operation,
-    Phase, TransferMode, Waiting,
+    HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer, OnboardingRecord,
+    Operation, Phase, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
@@ -204,8 +204,10 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
-        if matches!(record.transfer_mode, TransferMode::Billing(_)) {
-            return self.process_billing(record, run, force).await;
+        // The journey says which invitation the account awaits.
+        match record.journey().offer() {
+            Offer::TransferBilling => return self.process_billing(record, run, force).await,
+            Offer::Join => {}
         }
         let handshakes = &run.handshakes;
         let account = record.account_id.clone();

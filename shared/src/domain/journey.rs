@@ -29,6 +29,27 @@ pub struct ProgressWords {
     pub settled: Option<&'static str>,
 }
 
+/// What proves, through the target's API, that an account reached the end of its journey
+/// (asked when an acceptance prompts it: an acceptance is a prompt, not a proof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrivalProof {
+    /// The target organization lists the account as a member.
+    Membership,
+    /// The target organization lists the account's billing transfer as accepted.
+    BillingTransfer,
+}
+
+impl ArrivalProof {
+    /// The suffix of the confirming event's id (derived from the acceptance's, so a
+    /// redelivery confirms under the same id).
+    pub fn event_suffix(self) -> &'static str {
+        match self {
+            ArrivalProof::Membership => "member",
+            ArrivalProof::BillingTransfer => "transferred",
+        }
+    }
+}
+
 /// What a transfer mode changes.
 pub trait Journey: Sync {
     /// The mode's name, as the wire and people spell it.
@@ -53,6 +74,8 @@ pub trait Journey: Sync {
     fn may_fall_back(&self) -> bool;
     /// Whether an enrollment has the shape this journey takes.
     fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError>;
+    /// What proves the account reached the end of the journey.
+    fn arrival_proof(&self) -> ArrivalProof;
     /// What reaching the end of the journey announces.
     fn arrival(&self, record: &OnboardingRecord) -> Notification;
     /// The words for its progress.
@@ -144,6 +167,9 @@ impl Journey for DirectJourney {
     fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
         joining::check(enrollment)
     }
+    fn arrival_proof(&self) -> ArrivalProof {
+        ArrivalProof::Membership
+    }
     fn arrival(&self, _: &OnboardingRecord) -> Notification {
         Notification::AccountJoined
     }
@@ -179,6 +205,9 @@ impl Journey for StandaloneJourney {
     }
     fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
         joining::check(enrollment)
+    }
+    fn arrival_proof(&self) -> ArrivalProof {
+        ArrivalProof::Membership
     }
     fn arrival(&self, _: &OnboardingRecord) -> Notification {
         Notification::AccountJoined
@@ -235,6 +264,9 @@ impl Journey for BillingJourney {
             return Err(EnrollmentError::BillingHasNoPlacement);
         }
         Ok(())
+    }
+    fn arrival_proof(&self) -> ArrivalProof {
+        ArrivalProof::BillingTransfer
     }
     fn arrival(&self, record: &OnboardingRecord) -> Notification {
         let terms = record.billing().cloned().unwrap_or_default();
