@@ -103,7 +103,9 @@ impl Run {
     }
 }
 
-impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers>
+    Inviter<S, N, T>
+{
     pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, organization: T) -> Self {
         Self {
             recorder: recorder.into(),

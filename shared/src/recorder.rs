@@ -35,8 +35,8 @@ use crate::domain::{
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
-    Commit, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
-    CountReader, OutgoingNotification, OutboxStore, RecordReader, StoreError, TargetDirectory,
+    Commit, CountReader, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
+    OutboxStore, OutgoingNotification, RecordReader, StoreError, TargetDirectory,
     TransitionCommitter, OUTBOX_LEASE,
 };
 

@@ -22,7 +22,9 @@ use crate::ports::{BillingTransfers, Notifier, SweepCursors, TargetOrganization}
 use crate::recorder::RecorderStore;
 use crate::retry;
 
-impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers>
+    Inviter<S, N, T>
+{
     /// One billing record. `force` sends an invitation whatever the phase, short of
     /// `Transferred`.
     pub(super) async fn process_billing(

@@ -6,7 +6,7 @@ use tracing::info;
 
 use super::{ObservationRecorder, RecordError, RecorderStore};
 use crate::domain::{
-    DomainEvent, EnrollmentName, EventKind, ArrivalProof, FollowUp, OnboardingRecord, Role, Target,
+    ArrivalProof, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target,
 };
 use crate::notifications;
 use crate::ports::{Notifier, OutboxScope, OutgoingNotification};
