@@ -29,6 +29,23 @@ pub struct ProgressWords {
     pub settled: Option<&'static str>,
 }
 
+impl ProgressWords {
+    /// "3 of 5 joined, 2 placed"; "1 of 1 billing transferred" (nothing follows a billing
+    /// transfer, so `settled` is not told).
+    pub fn progress(
+        &self,
+        arrived: impl std::fmt::Display,
+        total: impl std::fmt::Display,
+        settled: impl std::fmt::Display,
+    ) -> String {
+        let mut line = format!("{arrived} of {total} {}", self.arrived);
+        if let Some(word) = self.settled {
+            line.push_str(&format!(", {settled} {word}"));
+        }
+        line
+    }
+}
+
 /// What proves, through the target's API, that an account reached the end of its journey
 /// (asked when an acceptance prompts it: an acceptance is a prompt, not a proof).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,5 +330,18 @@ mod tests {
             }
             assert!(phases.arrived.is_terminal());
         }
+    }
+
+    #[test]
+    fn progress_is_told_in_the_journey_s_words() {
+        assert_eq!(DIRECT.words().progress(0, 4, 0), "0 of 4 joined, 0 placed");
+        assert_eq!(
+            STANDALONE.words().progress(3, 5, 2),
+            "3 of 5 joined, 2 placed"
+        );
+        assert_eq!(
+            BILLING.words().progress(1, 1, 0),
+            "1 of 1 billing transferred"
+        );
     }
 }
