@@ -37,9 +37,9 @@ use crate::domain::{
 use crate::metrics;
 use crate::pace::{Pacer, ACCEPT_PER_SECOND};
 use crate::ports::{
-    AccountOrganizations, Credentials, Notifier, OrganizationsError, RecordStore, TargetDirectory,
+    AccountOrganizations, Credentials, Notifier, OrganizationsError, SweepCursors, TargetDirectory,
 };
-use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome};
+use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
@@ -82,7 +82,7 @@ pub struct Acceptor<S, N, C> {
     target: Mutex<Option<Result<(), String>>>,
 }
 
-impl<S: RecordStore, N: Notifier, C: Credentials> Acceptor<S, N, C> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N, C> {
     /// `directory` is the hub's own view of its organization (the target check).
     pub fn new(
         recorder: impl Into<ObservationRecorder<S, N>>,

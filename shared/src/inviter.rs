@@ -25,14 +25,14 @@ use tracing::{info, warn};
 use crate::domain::billing::ObservedTransfer;
 use crate::domain::{
     classify, plan_invitations, wanted_tags, AccountId, EventKind, FailureClass, FunctionName,
-    HandshakeId, InvitationLimits, Observation, ObservedHandshake, OnboardingRecord, Operation,
-    Phase, TransferMode, Waiting,
+    HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer, OnboardingRecord,
+    Operation, Phase, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
-    BillingTransfers, Notifier, OrganizationsError, RecordStore, TargetOrganization,
+    BillingTransfers, Notifier, OrganizationsError, SweepCursors, TargetOrganization,
 };
-use crate::recorder::{ObservationRecorder, ObserverError};
+use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
@@ -103,7 +103,9 @@ impl Run {
     }
 }
 
-impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers>
+    Inviter<S, N, T>
+{
     pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, organization: T) -> Self {
         Self {
             recorder: recorder.into(),
@@ -204,8 +206,10 @@ impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Invi
         run: &Run,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
-        if matches!(record.transfer_mode, TransferMode::Billing(_)) {
-            return self.process_billing(record, run, force).await;
+        // The journey says which invitation the account awaits.
+        match record.journey().offer() {
+            Offer::TransferBilling => return self.process_billing(record, run, force).await,
+            Offer::Join => {}
         }
         let handshakes = &run.handshakes;
         let account = record.account_id.clone();

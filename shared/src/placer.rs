@@ -14,7 +14,7 @@
 //! Each step reads before it writes, so a re-run changes nothing. A placed record is never
 //! touched again: an account a person moves or retags afterwards stays as they left it.
 //! Every Organizations call is paced ([`crate::pace::PLACE_PER_SECOND`]), and the sweep
-//! reads only the joined records not yet placed ([`RecordStore::list_awaiting_placement`]).
+//! reads only the joined records not yet placed ([`RecordReader::list_awaiting_placement`](crate::ports::RecordReader::list_awaiting_placement)).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,8 +29,8 @@ use crate::domain::{
     EventKind, FailureClass, FunctionName, Observation, OnboardingRecord, OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
-use crate::ports::{Notifier, OrganizationTree, OrganizationsError, RecordStore, TargetAccess};
-use crate::recorder::{ObservationRecorder, ObserverError};
+use crate::ports::{Notifier, OrganizationTree, OrganizationsError, SweepCursors, TargetAccess};
+use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
@@ -83,7 +83,7 @@ type StepResult<T> = Result<Result<T, Problem>, OrganizationsError>;
 
 impl<S, N, O, A> Placer<S, N, O, A>
 where
-    S: RecordStore,
+    S: RecorderStore + SweepCursors,
     N: Notifier,
     O: OrganizationTree,
     A: TargetAccess,

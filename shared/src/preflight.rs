@@ -27,8 +27,8 @@ use crate::domain::{
     ObservationKey, OnboardingRecord, Phase, PreflightReport, PreflightSummary, Role,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
-use crate::ports::{AccountInspector, Notifier, OrganizationsError, RecordStore};
-use crate::recorder::{ObservationRecorder, ObserverError};
+use crate::ports::{AccountInspector, Notifier, OrganizationsError, SweepCursors};
+use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
@@ -75,7 +75,7 @@ struct Administrators(Mutex<HashMap<AccountId, Read<Vec<AccountId>>>>);
 
 impl<S, N, I> Preflight<S, N, I>
 where
-    S: RecordStore,
+    S: RecorderStore + SweepCursors,
     N: Notifier,
     I: AccountInspector,
 {

@@ -27,9 +27,9 @@ use crate::domain::{
     OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
 use crate::ports::{
-    Credentials, Notifier, OrganizationsError, RecordStore, TargetOrganization, OUTBOX_LEASE,
+    Credentials, Notifier, OrganizationsError, SweepCursors, TargetOrganization, OUTBOX_LEASE,
 };
-use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome};
+use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
 use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
@@ -96,7 +96,7 @@ impl TargetView {
 
 impl<S, N, T, C> Reconciler<S, N, T, C>
 where
-    S: RecordStore,
+    S: RecorderStore + SweepCursors,
     N: Notifier,
     T: TargetOrganization,
     C: Credentials,

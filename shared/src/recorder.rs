@@ -29,17 +29,28 @@ use tracing::{info, warn};
 
 use crate::domain::reconcile::closed_current;
 use crate::domain::{
-    apply, may_change, AccountId, AwsFailure, CountChange, DomainEvent, EventKind, FunctionName,
-    Observation, ObservedHandshake, OnboardingRecord, Phase, Step, Target, TransferMode,
+    apply, may_change, AccountId, ArrivalProof, AwsFailure, CountChange, DomainEvent, EventKind,
+    FunctionName, Observation, ObservedHandshake, OnboardingRecord, Phase, Step, Target,
 };
 use crate::error_class::{Classified, ErrorClass};
 use crate::notifications;
 use crate::ports::{
-    Commit, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
-    OutgoingNotification, RecordStore, StoreError, TargetDirectory, OUTBOX_LEASE,
+    Commit, CountReader, Notifier, NotifyError, OrganizationsError, OutboxItem, OutboxScope,
+    OutboxStore, OutgoingNotification, RecordReader, StoreError, TargetDirectory,
+    TransitionCommitter, OUTBOX_LEASE,
 };
 
 use follow_ups::{prompts_confirmation, FollowUps};
+
+/// What the recorder touches of the store: it reads records (and counters, for the
+/// follow-ups), commits transitions and works the outbox; it never enrolls nor moves
+/// sweep cursors. Every type with those capabilities is one.
+pub trait RecorderStore: RecordReader + TransitionCommitter + OutboxStore + CountReader {}
+
+impl<T> RecorderStore for T where
+    T: RecordReader + TransitionCommitter + OutboxStore + CountReader + ?Sized
+{
+}
 
 /// How many times a conflicting write is retried before the invocation fails (and Lambda
 /// retries it as a whole).
@@ -170,7 +181,7 @@ pub struct ObservationRecorder<S, N> {
     members: Option<Arc<dyn TargetDirectory>>,
 }
 
-impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     pub fn new(store: S, notifier: N, target: Target) -> Self {
         Self {
             store,
@@ -270,8 +281,8 @@ impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
     #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, RecordError> {
         let (outcome, follow_ups) = self.apply_once(event).await?;
-        if let Some(mode) = follow_ups.confirm.clone() {
-            if let Some(confirmed) = self.confirm(mode, &event.account, &event.id).await? {
+        if let Some(proof) = follow_ups.confirm {
+            if let Some(confirmed) = self.confirm(proof, &event.account, &event.id).await? {
                 return Ok(confirmed);
             }
         }
@@ -360,13 +371,14 @@ impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
     }
 
     /// An acceptance is a prompt, not a proof: ask the target organization, with the hub's
-    /// own credentials, whether the account is a member (one call), or in billing mode
-    /// whether it lists the account's transfer as accepted (two list calls). Only a yes
+    /// own credentials, for the proof the record's journey asks: whether the account is a
+    /// member (one call), or whether it lists the account's billing transfer as accepted
+    /// (two list calls). Only a yes
     /// moves the record; a no, or a question that cannot be answered, leaves it where it
     /// is and never fails the event.
     async fn confirm(
         &self,
-        mode: TransferMode,
+        proof: ArrivalProof,
         account: &AccountId,
         cause: &str,
     ) -> Result<Option<Outcome>, RecordError> {
@@ -374,26 +386,23 @@ impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
             warn!("no membership check is configured; the acceptance is not confirmed");
             return Ok(None);
         };
-        let proof = if matches!(mode, TransferMode::Billing(_)) {
-            members.transfer_in_force(account).await.map(|transfer| {
-                transfer.map(|t| EventKind::TransferConfirmed {
-                    transfer: t.id,
-                    starts_at: t.starts_at,
+        let confirmed = match proof {
+            ArrivalProof::BillingTransfer => {
+                members.transfer_in_force(account).await.map(|transfer| {
+                    transfer.map(|t| EventKind::TransferConfirmed {
+                        transfer: t.id,
+                        starts_at: t.starts_at,
+                    })
                 })
-            })
-        } else {
-            members
+            }
+            ArrivalProof::Membership => members
                 .is_member(account)
                 .await
-                .map(|member| member.then_some(EventKind::MembershipConfirmed))
+                .map(|member| member.then_some(EventKind::MembershipConfirmed)),
         };
-        match proof {
+        match confirmed {
             Ok(Some(kind)) => {
-                let suffix = if matches!(mode, TransferMode::Billing(_)) {
-                    "transferred"
-                } else {
-                    "member"
-                };
+                let suffix = proof.event_suffix();
                 let event =
                     DomainEvent::observed(format!("{cause}#{suffix}"), account.clone(), kind);
                 Ok(Some(Box::pin(self.record(&event)).await?))

@@ -180,11 +180,7 @@ pub fn progress(records: &[OnboardingRecord]) -> Vec<String> {
     by_enrollment
         .into_iter()
         .map(|(name, (arrived, placed, total, words))| {
-            let mut line = format!("{name}: {arrived} of {total} {}", words.arrived);
-            if let Some(settled) = words.settled {
-                line.push_str(&format!(", {placed} {settled}"));
-            }
-            line
+            format!("{name}: {}", words.progress(arrived, total, placed))
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::domain::{AccountId, FunctionName, OnboardingRecord, Phase};
 use crate::error_class::{Classified, ErrorClass};
-use crate::ports::{RecordStore, StoreError};
+use crate::ports::{RecordReader, StoreError, SweepCursors};
 
 /// How a sweep may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub fn resume_after(mut accounts: Vec<AccountId>, cursor: Option<&AccountId>) ->
 }
 
 /// The records in `phases`, by account: what a sweep works through.
-pub async fn records_in<S: RecordStore>(
+pub async fn records_in<S: RecordReader>(
     store: &S,
     phases: &[Phase],
 ) -> Result<HashMap<AccountId, OnboardingRecord>, StoreError> {
@@ -107,7 +107,7 @@ pub async fn resumable<S, T, E, F, Fut>(
     work: F,
 ) -> Result<SweepReport<T>, StoreError>
 where
-    S: RecordStore,
+    S: SweepCursors,
     F: Fn(AccountId) -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: Classified + Display,

@@ -9,15 +9,15 @@ use tracing::{info, warn};
 
 use crate::cloudtrail::parse_event;
 use crate::domain::{DomainEvent, Target};
-use crate::ports::{Notifier, RecordStore, TargetDirectory};
-use crate::recorder::ObservationRecorder;
+use crate::ports::{Notifier, TargetDirectory};
+use crate::recorder::{ObservationRecorder, RecorderStore};
 pub use crate::recorder::{ObserverError, Outcome, RecordError as TrackerError};
 
 pub struct Tracker<S, N> {
     recorder: ObservationRecorder<S, N>,
 }
 
-impl<S: RecordStore, N: Notifier> Tracker<S, N> {
+impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
     pub fn new(store: S, notifier: N, target: Target) -> Self {
         Self {
             recorder: ObservationRecorder::new(store, notifier, target),

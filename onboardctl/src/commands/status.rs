@@ -3,13 +3,15 @@
 //! remediation. `--json` streams: records are written as the store's pages arrive, as one
 //! JSON array with a record per line, so 10,000 accounts are never held in memory.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::Utc;
-use onboarding::domain::{EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase};
+use onboarding::domain::{
+    EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase, ProgressWords,
+};
 use onboarding::ports::CountReader;
 use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
@@ -95,10 +97,13 @@ async fn json(cx: &Context, filter: &Filter) -> Result<()> {
 }
 
 async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> {
-    let mut enrollments = BTreeSet::new();
+    // Each enrollment with the words of its journey (its records share one mode).
+    let mut enrollments: BTreeMap<EnrollmentName, ProgressWords> = BTreeMap::new();
     let mut shown = Vec::new();
     for_each_record(cx, filter.enrollment.as_ref(), |record| {
-        enrollments.insert(record.enrollment.clone());
+        enrollments
+            .entry(record.enrollment.clone())
+            .or_insert_with(|| record.journey().words());
         if filter.admits(&record) {
             shown.push(record);
         }
@@ -111,9 +116,9 @@ async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> 
     }
     let store = cx.store()?;
     let mut counts = Vec::new();
-    for name in enrollments {
-        let count = cx.at(store.load_counts(&name).await, "reading the counters")?;
-        counts.push((name, count));
+    for name in enrollments.keys() {
+        let count = cx.at(store.load_counts(name).await, "reading the counters")?;
+        counts.push((name.clone(), count));
     }
     println!("{}\n", summary(&counts, &shown, terminal));
     shown.sort_by(|a, b| (&a.enrollment, &a.account_id).cmp(&(&b.enrollment, &b.account_id)));
@@ -124,12 +129,9 @@ async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> 
         print_remediation(&shown);
     }
     for (name, count) in &counts {
-        println!(
-            "{name}: {} of {} joined, {} placed",
-            count.moved(),
-            count.accounts(),
-            count.placed()
-        );
+        let words = enrollments[name];
+        let progress = words.progress(count.moved(), count.accounts(), count.placed());
+        println!("{name}: {progress}");
     }
     Ok(())
 }

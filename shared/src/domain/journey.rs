@@ -29,6 +29,44 @@ pub struct ProgressWords {
     pub settled: Option<&'static str>,
 }
 
+impl ProgressWords {
+    /// "3 of 5 joined, 2 placed"; "1 of 1 billing transferred" (nothing follows a billing
+    /// transfer, so `settled` is not told).
+    pub fn progress(
+        &self,
+        arrived: impl std::fmt::Display,
+        total: impl std::fmt::Display,
+        settled: impl std::fmt::Display,
+    ) -> String {
+        let mut line = format!("{arrived} of {total} {}", self.arrived);
+        if let Some(word) = self.settled {
+            line.push_str(&format!(", {settled} {word}"));
+        }
+        line
+    }
+}
+
+/// What proves, through the target's API, that an account reached the end of its journey
+/// (asked when an acceptance prompts it: an acceptance is a prompt, not a proof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrivalProof {
+    /// The target organization lists the account as a member.
+    Membership,
+    /// The target organization lists the account's billing transfer as accepted.
+    BillingTransfer,
+}
+
+impl ArrivalProof {
+    /// The suffix of the confirming event's id (derived from the acceptance's, so a
+    /// redelivery confirms under the same id).
+    pub fn event_suffix(self) -> &'static str {
+        match self {
+            ArrivalProof::Membership => "member",
+            ArrivalProof::BillingTransfer => "transferred",
+        }
+    }
+}
+
 /// What a transfer mode changes. The provided methods are the journey into the target
 /// organization (direct and standalone share it); a journey that moves no account, like
 /// billing, says otherwise.
@@ -64,6 +102,10 @@ pub trait Journey: Sync {
     /// Whether an enrollment has the shape this journey takes.
     fn check(&self, enrollment: &Enrollment) -> Result<(), EnrollmentError> {
         joining::check(enrollment)
+    }
+    /// What proves the account reached the end of the journey.
+    fn arrival_proof(&self) -> ArrivalProof {
+        ArrivalProof::Membership
     }
     /// What reaching the end of the journey announces.
     fn arrival(&self, _record: &OnboardingRecord) -> Notification {
@@ -210,6 +252,9 @@ impl Journey for BillingJourney {
         }
         Ok(())
     }
+    fn arrival_proof(&self) -> ArrivalProof {
+        ArrivalProof::BillingTransfer
+    }
     fn arrival(&self, record: &OnboardingRecord) -> Notification {
         let terms = record.billing().cloned().unwrap_or_default();
         Notification::BillingTransferred {
@@ -255,5 +300,18 @@ mod tests {
             }
             assert!(phases.arrived.is_terminal());
         }
+    }
+
+    #[test]
+    fn progress_is_told_in_the_journey_s_words() {
+        assert_eq!(DIRECT.words().progress(0, 4, 0), "0 of 4 joined, 0 placed");
+        assert_eq!(
+            STANDALONE.words().progress(3, 5, 2),
+            "3 of 5 joined, 2 placed"
+        );
+        assert_eq!(
+            BILLING.words().progress(1, 1, 0),
+            "1 of 1 billing transferred"
+        );
     }
 }

@@ -30,7 +30,7 @@ pub use handshake::{HandshakeAction, HandshakeParty, HandshakeState, PartyKind};
 pub use ids::{
     handshake_arn_parts, AccountId, EnrollmentName, HandshakeId, InvalidId, OrganizationId, RootId,
 };
-pub use journey::{Journey, OfferPhases, ProgressWords};
+pub use journey::{ArrivalProof, Journey, OfferPhases, ProgressWords};
 pub use observation::{Observation, ObservationKey};
 pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;

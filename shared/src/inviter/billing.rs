@@ -18,10 +18,13 @@ use crate::domain::billing::{ObservedTransfer, TransferStatus};
 use crate::domain::{
     Closure, EventKind, HandshakeId, Observation, ObservedHandshake, OnboardingRecord, Phase,
 };
-use crate::ports::{BillingTransfers, Notifier, RecordStore, TargetOrganization};
+use crate::ports::{BillingTransfers, Notifier, SweepCursors, TargetOrganization};
+use crate::recorder::RecorderStore;
 use crate::retry;
 
-impl<S: RecordStore, N: Notifier, T: TargetOrganization + BillingTransfers> Inviter<S, N, T> {
+impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers>
+    Inviter<S, N, T>
+{
     /// One billing record. `force` sends an invitation whatever the phase, short of
     /// `Transferred`.
     pub(super) async fn process_billing(

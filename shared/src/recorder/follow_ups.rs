@@ -4,20 +4,20 @@
 
 use tracing::info;
 
-use super::{ObservationRecorder, RecordError};
+use super::{ObservationRecorder, RecordError, RecorderStore};
 use crate::domain::{
-    DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target, TransferMode,
+    ArrivalProof, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target,
 };
 use crate::notifications;
-use crate::ports::{Notifier, OutboxScope, OutgoingNotification, RecordStore};
+use crate::ports::{Notifier, OutboxScope, OutgoingNotification};
 
 #[derive(Default)]
 pub(super) struct FollowUps {
     pub(super) record: Option<OnboardingRecord>,
     pub(super) list: Vec<FollowUp>,
-    /// The event was an acceptance: confirm, through the API, the membership (or the
-    /// billing transfer) the record's mode moves to.
-    pub(super) confirm: Option<TransferMode>,
+    /// The event was an acceptance: confirm, through the API, the arrival the record's
+    /// journey asks proof of.
+    pub(super) confirm: Option<ArrivalProof>,
 }
 
 impl FollowUps {
@@ -41,22 +41,22 @@ impl FollowUps {
 }
 
 /// An acceptance of no other organization's invitation, by an account not yet joined (or
-/// transferred): the mode whose proof to ask for.
+/// transferred): the proof its journey asks for.
 pub(super) fn prompts_confirmation(
     event: &DomainEvent,
     record: &OnboardingRecord,
     target: &Target,
-) -> Option<TransferMode> {
+) -> Option<ArrivalProof> {
     let EventKind::InvitationAccepted { organization, .. } = &event.kind else {
         return None;
     };
     let ours = organization
         .as_ref()
         .is_none_or(|o| *o == target.organization);
-    (!record.phase.is_terminal() && ours).then(|| record.transfer_mode.clone())
+    (!record.phase.is_terminal() && ours).then(|| record.journey().arrival_proof())
 }
 
-impl<S: RecordStore, N: Notifier> ObservationRecorder<S, N> {
+impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     /// Does what a committed (or redelivered) event asks beyond its record.
     pub(super) async fn follow_up(
         &self,
