@@ -37,11 +37,12 @@ use crate::domain::{
 use crate::metrics;
 use crate::pace::{Pacer, ACCEPT_PER_SECOND};
 use crate::ports::{
-    AccountOrganizations, Credentials, Notifier, OrganizationsError, SweepCursors, TargetDirectory,
+    AccountOrganizations, Credentials, Notifier, OrganizationsError, SweepCursors, SweepSource,
+    TargetDirectory,
 };
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
-use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::target_check::verify_target;
 use crate::trigger::dispatch;
 
@@ -123,13 +124,15 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
     /// starting after the account the last sweep stopped at.
     pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
         let store = self.recorder.store();
-        let accounts = records_in(store, &Phase::OFFER_PHASES)
-            .await?
-            .into_keys()
-            .collect();
-        let report = resumable(store, NAME, self.limits, accounts, |account| async move {
-            self.process(&account).await
-        })
+        let sources = Phase::OFFER_PHASES.map(SweepSource::Phase);
+        let report = resumable(
+            store,
+            NAME,
+            self.limits,
+            &sources,
+            |_| true,
+            |record| async move { self.process(&record.account_id).await },
+        )
         .await?;
         Ok(report)
     }

@@ -229,6 +229,7 @@ impl Config {
             budget: Duration::from_secs(
                 number(SWEEP_BUDGET_SECONDS, defaults.1.budget.as_secs() as u32)?.into(),
             ),
+            ..defaults.1
         };
         let default_stall = Deadlines::default().stall_after.num_hours() as u32;
         let deadlines = Deadlines {

@@ -9,10 +9,14 @@
 //! customer's bill instead, and follows each transfer through the target's own lists of
 //! transfers: its acceptance (the proof of `Transferred`), its closing, its end.
 //!
-//! Quotas are planned, not hit: each run reads the organization's handshakes and account
-//! count once, plans how many invitations fit the daily quota and the account limit
-//! ([`crate::domain::quota`]), sends that many (paced within Organizations' rate), and
-//! shows every other account awaiting one why it waits and when the next slot opens.
+//! Quotas are planned, not hit: each run reads the organization's handshakes once, and the
+//! first time an account needs an invitation slot plans how many fit the daily quota and
+//! the account limit ([`crate::domain::quota`]), sends that many (paced within
+//! Organizations' rate), and shows every other account awaiting one why it waits and when
+//! the next slot opens. The organization's accounts are counted (ListAccounts, every page:
+//! 500 calls for 10,000 accounts) only then, and not when the day's quota alone leaves no
+//! slot: a run with nothing to invite, or a triggered run for an account already invited,
+//! does not list them.
 
 mod billing;
 
@@ -24,17 +28,17 @@ use tracing::{info, warn};
 
 use crate::domain::billing::ObservedTransfer;
 use crate::domain::{
-    classify, plan_invitations, wanted_tags, AccountId, EventKind, FailureClass, FunctionName,
-    HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer, OnboardingRecord,
-    Operation, Phase, Waiting,
+    classify, plan_invitations, wanted_tags, AccountId, BlockerCode, EventKind, FailureClass,
+    FunctionName, HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer,
+    OnboardingRecord, Operation, Phase, Waiting,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
-    BillingTransfers, Notifier, OrganizationsError, SweepCursors, TargetOrganization,
+    BillingTransfers, Notifier, OrganizationsError, SweepCursors, SweepSource, TargetOrganization,
 };
 use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
-use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
 
 /// The inviter's observations and calls are its own.
@@ -86,17 +90,23 @@ pub struct Inviter<S, N, T> {
 /// One run's view of the organization: its handshakes, and the invitation slots left.
 struct Run {
     handshakes: Vec<ObservedHandshake>,
-    slots: AtomicU32,
-    waiting: Waiting,
+    /// Planned the first time an account needs a slot.
+    slots: tokio::sync::OnceCell<Slots>,
     /// The billing transfers the target is a party of, read once a run, when a billing
     /// record needs them.
     transfers: tokio::sync::OnceCell<Vec<ObservedTransfer>>,
 }
 
-impl Run {
+/// The invitation slots left in a run, and why an account waits when none is.
+struct Slots {
+    left: AtomicU32,
+    waiting: Waiting,
+}
+
+impl Slots {
     /// Takes a slot, or says why there is none.
-    fn take_slot(&self) -> Result<(), &Waiting> {
-        self.slots
+    fn take(&self) -> Result<(), &Waiting> {
+        self.left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .map(drop)
             .map_err(|_| &self.waiting)
@@ -144,21 +154,20 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
     /// billing mode every transferred one too (its transfer may have ended).
     pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
         let store = self.recorder.store();
-        let mut phases = Phase::OFFER_PHASES.to_vec();
-        phases.push(Phase::Transferred);
-        let records = records_in(store, &phases).await?;
+        let sources: Vec<SweepSource> = Phase::OFFER_PHASES
+            .into_iter()
+            .chain([Phase::Transferred])
+            .map(SweepSource::Phase)
+            .collect();
         let run = self.plan_run().await?;
-        let accounts = records.keys().cloned().collect();
-        let (records, run) = (&records, &run);
+        let run = &run;
         let report = resumable(
             store,
             NAME,
             self.sweep_limits,
-            accounts,
-            |account| async move {
-                let record = records[&account].clone();
-                self.process_record(record, run, false).await
-            },
+            &sources,
+            |_| true,
+            |record| async move { self.process_record(record, run, false).await },
         )
         .await?;
         Ok(report)
@@ -178,18 +187,43 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         self.process_record(record, &run, force).await
     }
 
-    /// Reads the organization's handshakes and account count once, and plans the slots.
+    /// Reads the organization's handshakes once; the slots are planned when needed.
     async fn plan_run(&self) -> Result<Run, InviterError> {
-        let handshakes = self.list_handshakes().await?;
-        let accounts =
-            retry::transient(retry::attempts(NAME), || self.organization.account_count()).await?;
-        let plan = plan_invitations(self.limits, &handshakes, accounts, Utc::now());
-        info!(slots = plan.slots, accounts, "invitation slots planned");
         Ok(Run {
-            handshakes,
-            slots: AtomicU32::new(plan.slots),
-            waiting: plan.waiting,
+            handshakes: self.list_handshakes().await?,
+            slots: tokio::sync::OnceCell::new(),
             transfers: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Takes one of the run's invitation slots (planning them the first time), or says
+    /// why there is none.
+    async fn take_slot<'r>(&self, run: &'r Run) -> Result<Result<(), &'r Waiting>, InviterError> {
+        let slots = run
+            .slots
+            .get_or_try_init(|| self.plan_slots(&run.handshakes))
+            .await?;
+        Ok(slots.take())
+    }
+
+    /// Plans the slots. A plan with no account in the organization has the most slots: when
+    /// the day's quota leaves none even so, the count cannot change it (the reason is the
+    /// quota's) and the organization's accounts are not listed.
+    async fn plan_slots(&self, handshakes: &[ObservedHandshake]) -> Result<Slots, InviterError> {
+        let now = Utc::now();
+        let most = plan_invitations(self.limits, handshakes, 0, now);
+        let plan = if most.slots == 0 && most.waiting.code == BlockerCode::InvitationQuotaReached {
+            most
+        } else {
+            let accounts =
+                retry::transient(retry::attempts(NAME), || self.organization.account_count())
+                    .await?;
+            plan_invitations(self.limits, handshakes, accounts, now)
+        };
+        info!(slots = plan.slots, "invitation slots planned");
+        Ok(Slots {
+            left: AtomicU32::new(plan.slots),
+            waiting: plan.waiting,
         })
     }
 
@@ -230,7 +264,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         if let Some(open) = open_invitation_for(&record, handshakes, Utc::now()) {
             return self.adopt(&account, open).await;
         }
-        if let Err(waiting) = run.take_slot() {
+        if let Err(waiting) = self.take_slot(run).await? {
             return self.wait(&account, waiting).await;
         }
         let notes = format!("org-onboarding: enrollment {}", record.enrollment);

@@ -4,6 +4,10 @@
 
 /// The acceptor found the configured target is not the hub's organization.
 pub const TARGET_MISMATCH: &str = "TargetMismatch";
+/// A sweep skipped a stored record that cannot be read (logged with its key).
+pub const UNREADABLE_RECORD: &str = "UnreadableRecord";
+/// A sweep gave up on an account that did not finish within its deadline.
+pub const ACCOUNT_TIMED_OUT: &str = "SweepAccountTimedOut";
 /// The namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "org-onboarding";
 

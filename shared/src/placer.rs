@@ -29,7 +29,9 @@ use crate::domain::{
     EventKind, FailureClass, FunctionName, Observation, OnboardingRecord, OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
-use crate::ports::{Notifier, OrganizationTree, OrganizationsError, SweepCursors, TargetAccess};
+use crate::ports::{
+    Notifier, OrganizationTree, OrganizationsError, SweepCursors, SweepSource, TargetAccess,
+};
 use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
@@ -128,20 +130,14 @@ where
     /// last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<PlacerOutcome>, PlacerError> {
         let store = self.recorder.store();
-        let records: HashMap<AccountId, OnboardingRecord> = store
-            .list_awaiting_placement()
-            .await?
-            .into_iter()
-            .map(|record| (record.account_id.clone(), record))
-            .collect();
-        let accounts = records.keys().cloned().collect();
-        let (records, paths) = (&records, &ResolvedPaths::default());
+        let paths = &ResolvedPaths::default();
         let report = resumable(
             store,
             NAME,
             self.sweep_limits,
-            accounts,
-            |account| async move { self.place_record(records[&account].clone(), paths).await },
+            &[SweepSource::AwaitingPlacement],
+            |_| true,
+            |record| async move { self.place_record(record, paths).await },
         )
         .await?;
         Ok(report)

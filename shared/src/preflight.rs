@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -27,10 +28,12 @@ use crate::domain::{
     ObservationKey, OnboardingRecord, Phase, PreflightReport, PreflightSummary, Role,
 };
 use crate::notifications::{NotificationDetail, PreflightCompleted};
-use crate::ports::{AccountInspector, Notifier, OrganizationsError, SweepCursors};
+use crate::ports::{
+    AccountInspector, Notifier, OrganizationsError, StoreError, SweepCursors, SweepSource,
+};
 use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
-use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::sweep::{in_order, listed, only, resumable, sweep, Candidate, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
 
 /// The preflight's observations and calls are its own.
@@ -125,15 +128,24 @@ where
     /// the sweep's limits, resuming after the last sweep's stop.
     pub async fn sweep(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
         let now = Utc::now();
-        let mut records = self.applicable().await?;
-        records.retain(|_, r| self.is_due(r, now));
-        self.run(records, true).await
+        let administrators = &Administrators::default();
+        let report = resumable(
+            self.recorder.store(),
+            NAME,
+            self.sweep_limits,
+            &BEFORE_JOINING.map(SweepSource::Phase),
+            |record| applies(record) && self.is_due(record, now),
+            |record| self.checked(record, administrators),
+        )
+        .await?;
+        self.announce_all(report).await
     }
 
     /// Every account a preflight applies to, now, due or not (`onboardctl preflight`).
     pub async fn check_all(&self) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
-        let records = self.applicable().await?;
-        self.run(records, false).await
+        let sources = BEFORE_JOINING.map(SweepSource::Phase);
+        let records = only(in_order(self.recorder.store(), &sources, None), applies);
+        self.run(records).await
     }
 
     /// Every account of `enrollment` a preflight applies to, now.
@@ -148,9 +160,8 @@ where
             .await?
             .into_iter()
             .filter(applies)
-            .map(|r| (r.account_id.clone(), r))
             .collect();
-        self.run(records, false).await
+        self.run(listed(records)).await
     }
 
     /// One account, now (a notification about it, `onboardctl preflight --account`).
@@ -168,13 +179,6 @@ where
         Ok(outcome)
     }
 
-    /// Every record a preflight applies to, by account.
-    async fn applicable(&self) -> Result<HashMap<AccountId, OnboardingRecord>, PreflightError> {
-        let mut records = records_in(self.recorder.store(), &BEFORE_JOINING).await?;
-        records.retain(|_, r| applies(r));
-        Ok(records)
-    }
-
     fn is_due(&self, record: &OnboardingRecord, now: DateTime<Utc>) -> bool {
         record
             .preflight
@@ -182,43 +186,60 @@ where
             .is_none_or(|last| now - last.at >= self.every)
     }
 
-    /// Checks `records` (the sweep resumable, within its limits; an enrollment at once),
-    /// then announces each enrollment's results.
+    /// Checks `records` at once (within the sweep's limits, with no cursor), then
+    /// announces each enrollment's results.
     async fn run(
         &self,
-        records: HashMap<AccountId, OnboardingRecord>,
-        resume: bool,
+        records: impl Stream<Item = Result<Candidate, StoreError>>,
     ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
-        let mut accounts: Vec<AccountId> = records.keys().cloned().collect();
-        accounts.sort();
-        let (records, administrators) = (&records, &Administrators::default());
-        let work = |account: AccountId| async move {
-            self.check(records[&account].clone(), administrators).await
-        };
-        let report = if resume {
-            resumable(
-                self.recorder.store(),
-                NAME,
-                self.sweep_limits,
-                accounts,
-                work,
-            )
-            .await?
-        } else {
-            crate::sweep::sweep(self.sweep_limits, accounts, work).await
-        };
-        let mut by_enrollment: BTreeMap<&EnrollmentName, Vec<(AccountId, PreflightOutcome)>> =
+        let administrators = &Administrators::default();
+        let report = sweep(self.sweep_limits, NAME, records, |record| {
+            self.checked(record, administrators)
+        })
+        .await?;
+        self.announce_all(report).await
+    }
+
+    /// Checks one record of a sweep: its outcome, and the enrollment it is announced in.
+    async fn checked(
+        &self,
+        record: OnboardingRecord,
+        administrators: &Administrators,
+    ) -> Result<(EnrollmentName, PreflightOutcome), PreflightError> {
+        let enrollment = record.enrollment.clone();
+        Ok((enrollment, self.check(record, administrators).await?))
+    }
+
+    /// Announces each enrollment's results of a sweep; its report, by account.
+    async fn announce_all(
+        &self,
+        report: SweepReport<(EnrollmentName, PreflightOutcome)>,
+    ) -> Result<SweepReport<PreflightOutcome>, PreflightError> {
+        let SweepReport {
+            done,
+            failed,
+            out_of_time,
+            unreadable,
+        } = report;
+        let mut by_enrollment: BTreeMap<EnrollmentName, Vec<(AccountId, PreflightOutcome)>> =
             BTreeMap::new();
-        for (account, outcome) in &report.done {
+        let mut outcomes = Vec::with_capacity(done.len());
+        for (account, (enrollment, outcome)) in done {
             by_enrollment
-                .entry(&records[account].enrollment)
+                .entry(enrollment)
                 .or_default()
                 .push((account.clone(), outcome.clone()));
+            outcomes.push((account, outcome));
         }
-        for (enrollment, checked) in by_enrollment {
-            self.announce(enrollment, &checked).await?;
+        for (enrollment, checked) in &by_enrollment {
+            self.announce(enrollment, checked).await?;
         }
-        Ok(report)
+        Ok(SweepReport {
+            done: outcomes,
+            failed,
+            out_of_time,
+            unreadable,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(account_id = %record.account_id))]

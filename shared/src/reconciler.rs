@@ -27,11 +27,12 @@ use crate::domain::{
     OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
 use crate::ports::{
-    Credentials, Notifier, OrganizationsError, SweepCursors, TargetOrganization, OUTBOX_LEASE,
+    Credentials, Notifier, OrganizationsError, SweepCursors, SweepSource, TargetOrganization,
+    OUTBOX_LEASE,
 };
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
-use crate::sweep::{records_in, resumable, SweepLimits, SweepReport};
+use crate::sweep::{resumable, SweepLimits, SweepReport};
 use crate::trigger::dispatch;
 
 /// What the reconciler did for one account.
@@ -148,17 +149,21 @@ where
     pub async fn pass(&self) -> Result<Pass, ReconcilerError> {
         let republished = self.publish_stale_outbox(Utc::now() - OUTBOX_LEASE).await?;
         let store = self.recorder.store();
-        let not_joined: Vec<Phase> = Phase::ALL
+        let not_joined: Vec<SweepSource> = Phase::ALL
             .into_iter()
             .filter(|p| !p.is_terminal())
+            .map(SweepSource::Phase)
             .collect();
-        let records = records_in(store, &not_joined).await?;
         let view = self.read_target().await?;
-        let accounts = records.keys().cloned().collect();
-        let (records, view) = (&records, &view);
-        let report = resumable(store, NAME, self.limits, accounts, |account| async move {
-            self.correct(&records[&account], view).await
-        })
+        let view = &view;
+        let report = resumable(
+            store,
+            NAME,
+            self.limits,
+            &not_joined,
+            |_| true,
+            |record| async move { self.correct(&record, view).await },
+        )
         .await?;
         let corrected = report
             .done
@@ -166,7 +171,7 @@ where
             .filter(|(_, o)| matches!(o, ReconcilerOutcome::Corrected { .. }))
             .count();
         info!(
-            records = records.len(),
+            records = report.done.len() + report.failed.len(),
             corrected, republished, "reconciler pass done"
         );
         Ok(Pass {

@@ -1,20 +1,40 @@
 //! Sweeping many accounts in one invocation: a bounded number at a time, each account on
-//! its own (one account's failure is logged and counted, never stops the others), within
-//! a time budget that ends the sweep cleanly before the Lambda timeout. Accounts not
-//! reached are left for the next run, which starts after the last account this one
-//! reached (a cursor the caller keeps), so a large sweep covers every account in turn.
+//! its own (one account's failure is logged and counted, never stops the others), each
+//! within its own deadline (a throttled account cannot eat the others' time), within a
+//! time budget that ends the sweep cleanly before the Lambda timeout.
+//!
+//! Records are streamed page by page ([`candidates`]): memory holds a page per source, not
+//! the sweep's every record; a stored item that cannot be read is skipped, logged with its
+//! key and counted ([`metrics::UNREADABLE_RECORD`]), never stopping the sweep.
+//!
+//! A resumable sweep ([`resumable`]) goes in account order from just after the cursor its
+//! last run left, round to the beginning, and moves the cursor as accounts finish: to the
+//! last account before which every account finished (accounts run concurrently, so the
+//! cursor trails the newest finished account by at most `concurrency`). It is saved at
+//! most every [`SweepLimits::save_every`] and at the end, so a run killed mid-way (its
+//! Lambda timed out, it ran out of memory) resumes where it got to, losing at most that
+//! long of work: one small write every two seconds is nothing next to the accounts' own
+//! calls and commits, where a write per account would double the writes of a sweep whose
+//! accounts mostly need nothing.
+
+mod candidates;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Display;
 use std::future::{ready, Future};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
 
-use std::collections::HashMap;
+pub use candidates::{in_order, listed, Candidate};
 
-use crate::domain::{AccountId, FunctionName, OnboardingRecord, Phase};
+use crate::domain::{AccountId, FunctionName, OnboardingRecord};
 use crate::error_class::{Classified, ErrorClass};
-use crate::ports::{RecordReader, StoreError, SweepCursors};
+use crate::metrics;
+use crate::ports::{RecordReader, StoreError, SweepCursors, SweepSource};
 
 /// How a sweep may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,14 +43,23 @@ pub struct SweepLimits {
     pub concurrency: usize,
     /// No account is started once this much time has passed.
     pub budget: Duration,
+    /// The longest one account may take; past it the account is reported as timed out,
+    /// and a later run tries it again.
+    pub per_account: Duration,
+    /// How often, at most, a resumable sweep saves how far it got.
+    pub save_every: Duration,
 }
 
 impl Default for SweepLimits {
-    /// Eight at a time, for 14 minutes: the functions' timeout is 15 minutes.
+    /// Eight at a time, for 14 minutes, 45 seconds an account: an account started last
+    /// ends by 14 min 45 s, inside the functions' 15-minute timeout. The cursor is saved
+    /// every 2 seconds.
     fn default() -> Self {
         Self {
             concurrency: 8,
             budget: Duration::from_secs(14 * 60),
+            per_account: Duration::from_secs(45),
+            save_every: Duration::from_secs(2),
         }
     }
 }
@@ -39,10 +68,13 @@ impl Default for SweepLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepReport<T> {
     pub done: Vec<(AccountId, T)>,
-    /// Accounts whose work failed, with the failure's class and message.
+    /// Accounts whose work failed or timed out, with the failure's class and message.
     pub failed: Vec<(AccountId, ErrorClass, String)>,
-    /// Accounts not started for lack of time: the next run begins with them.
-    pub deferred: Vec<AccountId>,
+    /// The budget ran out before every account was reached: the next run continues after
+    /// the last account this one finished.
+    pub out_of_time: bool,
+    /// The keys of stored records that could not be read: skipped, logged and counted.
+    pub unreadable: Vec<String>,
 }
 
 impl<T> Default for SweepReport<T> {
@@ -50,7 +82,8 @@ impl<T> Default for SweepReport<T> {
         Self {
             done: Vec::new(),
             failed: Vec::new(),
-            deferred: Vec::new(),
+            out_of_time: false,
+            unreadable: Vec::new(),
         }
     }
 }
@@ -63,165 +96,229 @@ impl<T> SweepReport<T> {
             ..Self::default()
         }
     }
-
-    /// Where the next run starts: after the last account started, or from the beginning
-    /// when every account was reached.
-    pub fn next_cursor(&self, order: &[AccountId]) -> Option<AccountId> {
-        let first_deferred = self.deferred.first()?;
-        let position = order.iter().position(|a| a == first_deferred)?;
-        position.checked_sub(1).map(|i| order[i].clone())
-    }
 }
 
-/// `accounts` in sweep order: those after `cursor` first, then from the beginning.
-pub fn resume_after(mut accounts: Vec<AccountId>, cursor: Option<&AccountId>) -> Vec<AccountId> {
-    accounts.sort();
-    accounts.dedup();
-    if let Some(cursor) = cursor {
-        let start = accounts.partition_point(|a| a <= cursor);
-        accounts.rotate_left(start);
-    }
-    accounts
-}
-
-/// The records in `phases`, by account: what a sweep works through.
-pub async fn records_in<S: RecordReader>(
-    store: &S,
-    phases: &[Phase],
-) -> Result<HashMap<AccountId, OnboardingRecord>, StoreError> {
-    let mut records = HashMap::new();
-    for phase in phases {
-        let listed = store.list_by_phase(*phase).await?;
-        records.extend(listed.into_iter().map(|r| (r.account_id.clone(), r)));
-    }
-    Ok(records)
-}
-
-/// Sweeps `accounts` as [`sweep`] does, resuming after the cursor the last run of
-/// `function`'s sweep left in `store` (keyed by its name), and leaves it for the next run.
-pub async fn resumable<S, T, E, F, Fut>(
+/// Sweeps the records of `sources` that are `wanted`, as [`sweep`] does, in account order
+/// from just after the cursor the last run of `function`'s sweep left in `store` (keyed
+/// by its name), moving that cursor as accounts finish.
+pub async fn resumable<S, T, E, W, F, Fut>(
     store: &S,
     function: FunctionName,
     limits: SweepLimits,
-    accounts: Vec<AccountId>,
+    sources: &[SweepSource],
+    wanted: W,
     work: F,
 ) -> Result<SweepReport<T>, StoreError>
 where
-    S: SweepCursors,
-    F: Fn(AccountId) -> Fut,
+    S: RecordReader + SweepCursors,
+    W: Fn(&OnboardingRecord) -> bool,
+    F: Fn(OnboardingRecord) -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: Classified + Display,
 {
     let name = function.as_str();
     let cursor = store.sweep_cursor(name).await?;
-    let order = resume_after(accounts, cursor.as_ref());
-    let report = sweep(limits, order.clone(), work).await;
-    store
-        .save_sweep_cursor(name, report.next_cursor(&order).as_ref())
-        .await?;
-    Ok(report)
+    let records = only(in_order(store, sources, cursor), wanted);
+    let keeper = Keeper { store, name };
+    run(limits, function, records, Some(keeper), work).await
 }
 
-/// Runs `work` for every account in order, within `limits`.
+/// The candidates whose records are `wanted` (and every unreadable one, to report).
+pub fn only<W: Fn(&OnboardingRecord) -> bool>(
+    records: impl Stream<Item = Result<Candidate, StoreError>>,
+    wanted: W,
+) -> impl Stream<Item = Result<Candidate, StoreError>> {
+    records.filter(move |candidate| {
+        ready(match candidate {
+            Ok(Candidate::Record(record)) => wanted(record.as_ref()),
+            _ => true,
+        })
+    })
+}
+
+/// Runs `work` for every record `records` yields, within `limits`, with no cursor.
 pub async fn sweep<T, E, F, Fut>(
     limits: SweepLimits,
-    accounts: Vec<AccountId>,
+    function: FunctionName,
+    records: impl Stream<Item = Result<Candidate, StoreError>>,
     work: F,
-) -> SweepReport<T>
+) -> Result<SweepReport<T>, StoreError>
 where
-    F: Fn(AccountId) -> Fut,
+    F: Fn(OnboardingRecord) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Classified + Display,
+{
+    run(limits, function, records, None, work).await
+}
+
+/// Keeps a sweep's cursor.
+struct Keeper<'a> {
+    store: &'a dyn SweepCursors,
+    name: &'static str,
+}
+
+/// How one candidate ended.
+enum Ended<T, E> {
+    Worked(AccountId, Result<Result<T, E>, tokio::time::error::Elapsed>),
+    Unreadable(String),
+    ReadFailed(StoreError),
+}
+
+async fn run<T, E, F, Fut>(
+    limits: SweepLimits,
+    function: FunctionName,
+    records: impl Stream<Item = Result<Candidate, StoreError>>,
+    keeper: Option<Keeper<'_>>,
+    work: F,
+) -> Result<SweepReport<T>, StoreError>
+where
+    F: Fn(OnboardingRecord) -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: Classified + Display,
 {
     let started = Instant::now();
-    let work = &work;
+    let out_of_time = AtomicBool::new(false);
+    let (work, out_of_time_ref) = (&work, &out_of_time);
     // Closures with annotated arguments: the futures must be `Send` inside `async_trait`
     // functions, which needs them general over lifetimes.
-    let within_budget = |_: &AccountId| ready(started.elapsed() < limits.budget);
-    let run = |account: AccountId| async move {
-        let result = work(account.clone()).await;
-        (account, result)
+    let within_budget = |_: &(usize, Result<Candidate, StoreError>)| {
+        let within = started.elapsed() < limits.budget;
+        if !within {
+            out_of_time_ref.store(true, Ordering::Relaxed);
+        }
+        ready(within)
     };
-    let mut results: Vec<(AccountId, Result<T, E>)> = futures_util::stream::iter(accounts.clone())
+    let start = |(seq, candidate): (usize, Result<Candidate, StoreError>)| async move {
+        let ended = match candidate {
+            Ok(Candidate::Record(record)) => {
+                let account = record.account_id.clone();
+                let result = tokio::time::timeout(limits.per_account, work(*record)).await;
+                Ended::Worked(account, result)
+            }
+            Ok(Candidate::Unreadable(key)) => Ended::Unreadable(key),
+            Err(error) => Ended::ReadFailed(error),
+        };
+        (seq, ended)
+    };
+    let mut ended = std::pin::pin!(records
+        .enumerate()
         .take_while(within_budget)
-        .map(run)
-        .buffer_unordered(limits.concurrency.max(1))
-        .collect()
-        .await;
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+        .map(start)
+        .buffer_unordered(limits.concurrency.max(1)));
     let mut report = SweepReport::default();
-    for (account, result) in results {
-        match result {
-            Ok(outcome) => report.done.push((account, outcome)),
-            Err(error) => {
-                tracing::warn!(account_id = %account, class = error.class().as_str(), %error, "failed for this account; the sweep goes on");
-                report
-                    .failed
-                    .push((account, error.class(), error.to_string()));
+    let mut watermark = Watermark::default();
+    let mut read_error = None;
+    let mut saved_at = Instant::now();
+    while let Some((seq, end)) = ended.next().await {
+        let account = match end {
+            Ended::Worked(account, result) => {
+                report.record(function, limits, account.clone(), result);
+                Some(account)
+            }
+            Ended::Unreadable(key) => {
+                tracing::warn!(
+                    key,
+                    function = function.as_str(),
+                    "skipping a record that cannot be read"
+                );
+                metrics::count(metrics::UNREADABLE_RECORD, function);
+                report.unreadable.push(key);
+                None
+            }
+            Ended::ReadFailed(error) => {
+                read_error = Some(error);
+                None
+            }
+        };
+        watermark.finish(seq, account);
+        if let Some(keeper) = &keeper {
+            if watermark.moved && saved_at.elapsed() >= limits.save_every {
+                // A failed save is retried at the next one; the last is the sweep's.
+                match keeper.save(watermark.last.as_ref()).await {
+                    Ok(()) => watermark.moved = false,
+                    Err(error) => tracing::warn!(%error, "cannot save the sweep's cursor yet"),
+                }
+                saved_at = Instant::now();
             }
         }
     }
-    let reached = report.done.len() + report.failed.len();
-    report.deferred = accounts[reached..].to_vec();
-    if !report.deferred.is_empty() {
+    report.done.sort_by(|a, b| a.0.cmp(&b.0));
+    report.failed.sort_by(|a, b| a.0.cmp(&b.0));
+    report.out_of_time = out_of_time.load(Ordering::Relaxed);
+    if report.out_of_time {
         tracing::info!(
-            deferred = report.deferred.len(),
+            after = ?watermark.last,
             "sweep budget used up; the next run continues"
         );
     }
-    report
+    let reached_every_account = !report.out_of_time && read_error.is_none();
+    if let Some(keeper) = &keeper {
+        if reached_every_account {
+            keeper.save(None).await?;
+        } else if watermark.moved {
+            keeper.save(watermark.last.as_ref()).await?;
+        }
+    }
+    match read_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ids(n: u64) -> Vec<AccountId> {
-        (1..=n)
-            .map(|i| AccountId::parse(format!("{:012}", 100_000_000_000 + i)).unwrap())
-            .collect()
+impl Keeper<'_> {
+    async fn save(&self, after: Option<&AccountId>) -> Result<(), StoreError> {
+        self.store.save_sweep_cursor(self.name, after).await
     }
+}
 
-    #[tokio::test]
-    async fn one_failing_account_does_not_stop_the_others() {
-        let accounts = ids(20);
-        let bad = accounts[7].clone();
-        let report = sweep(SweepLimits::default(), accounts.clone(), |account| {
-            let bad = bad.clone();
-            async move {
-                if account == bad {
-                    Err(StoreError::Permanent("broken".into()))
-                } else {
-                    Ok(account.to_string())
-                }
+impl<T> SweepReport<T> {
+    /// Files one account's result.
+    fn record<E: Classified + Display>(
+        &mut self,
+        function: FunctionName,
+        limits: SweepLimits,
+        account: AccountId,
+        result: Result<Result<T, E>, tokio::time::error::Elapsed>,
+    ) {
+        match result {
+            Ok(Ok(outcome)) => self.done.push((account, outcome)),
+            Ok(Err(error)) => {
+                tracing::warn!(account_id = %account, class = error.class().as_str(), %error, "failed for this account; the sweep goes on");
+                self.failed
+                    .push((account, error.class(), error.to_string()));
             }
-        })
-        .await;
-        assert_eq!(report.done.len(), 19);
-        assert_eq!(report.failed.len(), 1);
-        assert_eq!(report.failed[0].1, ErrorClass::Permanent);
-        assert!(report.deferred.is_empty());
-        assert_eq!(report.next_cursor(&accounts), None);
+            Err(_) => {
+                let seconds = limits.per_account.as_secs_f64();
+                tracing::warn!(account_id = %account, seconds, "the account's work did not finish in time; a later run tries it again");
+                metrics::count(metrics::ACCOUNT_TIMED_OUT, function);
+                let message =
+                    format!("did not finish within {seconds} s; a later run tries it again");
+                self.failed.push((account, ErrorClass::Transient, message));
+            }
+        }
     }
+}
 
-    #[tokio::test]
-    async fn a_spent_budget_defers_the_rest_to_the_next_run_which_resumes_after_it() {
-        let accounts = ids(10);
-        let limits = SweepLimits {
-            concurrency: 1,
-            budget: Duration::from_millis(30),
-        };
-        let report = sweep(limits, accounts.clone(), |_| async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok::<_, StoreError>(())
-        })
-        .await;
-        assert_eq!(report.done.len(), 2, "started at 0 ms and 20 ms");
-        assert_eq!(report.deferred, accounts[2..].to_vec());
-        let cursor = report.next_cursor(&accounts);
-        assert_eq!(cursor.as_ref(), Some(&accounts[1]));
-        let next = resume_after(accounts.clone(), cursor.as_ref());
-        assert_eq!(next[0], accounts[2]);
-        assert_eq!(next.len(), 10, "every account, the deferred ones first");
+/// How far a sweep got: the last account before which every account started has finished
+/// (`seq` numbers the candidates in the order they were started).
+#[derive(Debug, Default)]
+struct Watermark {
+    next: usize,
+    finished: std::collections::BTreeMap<usize, Option<AccountId>>,
+    last: Option<AccountId>,
+    /// `last` changed since it was saved.
+    moved: bool,
+}
+
+impl Watermark {
+    fn finish(&mut self, seq: usize, account: Option<AccountId>) {
+        self.finished.insert(seq, account);
+        while let Some(account) = self.finished.remove(&self.next) {
+            if let Some(account) = account {
+                self.last = Some(account);
+                self.moved = true;
+            }
+            self.next += 1;
+        }
     }
 }

@@ -196,6 +196,8 @@ struct FakeTarget {
     invites: Mutex<u32>,
     /// The accounts in the target organization (ListAccounts).
     accounts: Mutex<u32>,
+    /// How many times they were listed.
+    listed: Mutex<u32>,
 }
 
 #[async_trait]
@@ -231,6 +233,7 @@ impl TargetOrganization for FakeTarget {
         Ok(h)
     }
     async fn member_accounts(&self) -> Result<Vec<AccountId>, OrganizationsError> {
+        *self.listed.lock().unwrap() += 1;
         let count = u64::from(*self.accounts.lock().unwrap());
         Ok((0..count)
             .map(|i| acct(&format!("{:012}", 900_000_000_000 + i)))
@@ -823,7 +826,7 @@ async fn a_sweep_of_three_hundred_accounts_with_throttling_invites_every_one() {
     });
     let report = inviter.sweep().await.unwrap();
     assert!(
-        report.failed.is_empty() && report.deferred.is_empty(),
+        report.failed.is_empty() && !report.out_of_time,
         "{report:?}"
     );
     for account in &accounts {
@@ -877,4 +880,44 @@ async fn accounts_beyond_the_invitation_quota_wait_with_the_reason_and_the_next_
         blocker.message
     );
     assert!(!accounts.is_empty() && !accounts2.is_empty());
+}
+
+#[tokio::test]
+async fn the_target_accounts_are_listed_only_when_an_invitation_slot_depends_on_them() {
+    let (world, accounts) = World::with_standalone(3).await;
+    let listed = || *world.organization.listed.lock().unwrap();
+    // A triggered run for an account whose invitation is open adopts it: no slot asked.
+    world
+        .organization
+        .handshakes
+        .lock()
+        .unwrap()
+        .push(ours("h-alreadysent00001", accounts[0].as_str()));
+    let outcome = world.inviter().process(&accounts[0], false).await.unwrap();
+    assert!(
+        matches!(outcome, InviterOutcome::Adopted { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(listed(), 0);
+
+    // The day's quota is used up (one sent in the last day, a quota of one): the count
+    // cannot change the plan, so the accounts wait without a listing.
+    world.organization.handshakes.lock().unwrap()[0].requested_at = Some(Utc::now());
+    let spent = InvitationLimits {
+        per_day: 1,
+        account_limit: 1,
+    };
+    let report = world.inviter().with_limits(spent).sweep().await.unwrap();
+    let waiting = report
+        .done
+        .iter()
+        .filter(|(_, o)| matches!(o, InviterOutcome::Waiting { .. }))
+        .count();
+    assert_eq!(waiting, 3, "{report:?}");
+    assert_eq!(listed(), 0);
+
+    // With room, one listing plans the whole run's slots.
+    world.inviter().sweep().await.unwrap();
+    assert_eq!(listed(), 1);
+    assert_eq!(*world.organization.invites.lock().unwrap(), 3);
 }

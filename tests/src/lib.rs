@@ -34,6 +34,7 @@ pub mod event_loop;
 pub mod faults;
 mod http;
 pub mod hub;
+pub mod peak_heap;
 pub mod recorder;
 pub mod scenario;
 pub mod template;

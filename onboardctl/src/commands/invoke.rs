@@ -166,7 +166,8 @@ fn print_pass(pass: &Pass) {
     print_sweep(&SweepReport::<()> {
         done: Vec::new(),
         failed: report.failed.clone(),
-        deferred: report.deferred.clone(),
+        out_of_time: report.out_of_time,
+        unreadable: report.unreadable.clone(),
     });
     println!(
         "{} checked, {corrected} corrected, {} published",
@@ -187,10 +188,10 @@ fn print_sweep<T: std::fmt::Debug>(report: &SweepReport<T>) {
     for (account, class, error) in &report.failed {
         println!("{account}  failed ({}): {error}", class.as_str());
     }
-    if !report.deferred.is_empty() {
-        println!(
-            "{} accounts left for the next run (the sweep's time budget ran out)",
-            report.deferred.len()
-        );
+    for key in &report.unreadable {
+        println!("{key}  skipped: the stored record cannot be read");
+    }
+    if report.out_of_time {
+        println!("the sweep's time budget ran out: the next run continues where it stopped");
     }
 }

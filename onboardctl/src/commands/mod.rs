@@ -57,6 +57,12 @@ pub async fn for_each_record(
         for record in page.records {
             each(record)?;
         }
+        for unreadable in page.unreadable {
+            eprintln!(
+                "warning: {} skipped, the stored record cannot be read: {}",
+                unreadable.key, unreadable.error
+            );
+        }
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(()),

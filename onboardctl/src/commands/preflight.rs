@@ -178,11 +178,14 @@ fn unfinished(report: &SweepReport<PreflightOutcome>) -> Vec<String> {
             )
         })
         .collect();
-    if !report.deferred.is_empty() {
-        lines.push(format!(
-            "{} not checked: the run's time budget ran out (run it again)",
-            plural(report.deferred.len(), "account", "accounts")
-        ));
+    lines.extend(
+        report
+            .unreadable
+            .iter()
+            .map(|key| format!("{key}: not checked, the stored record cannot be read")),
+    );
+    if report.out_of_time {
+        lines.push("accounts not checked: the run's time budget ran out (run it again)".into());
     }
     lines
 }
@@ -199,7 +202,7 @@ fn print_human(
         print!("{}", account_section(account, role, outcome, terminal));
         totals.add(outcome);
     }
-    if done.is_empty() && report.failed.is_empty() && report.deferred.is_empty() {
+    if done.is_empty() && unfinished(report).is_empty() {
         println!(
             "no account to check: a preflight checks accounts still in their old organization, and standalone accounts not joined yet"
         );

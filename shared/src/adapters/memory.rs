@@ -1,5 +1,7 @@
 //! In-memory adapters, for handler unit tests: same semantics as the DynamoDB store
-//! (version-conditioned commits, event markers, outbox), without AWS.
+//! (version-conditioned commits, event markers, outbox), without AWS. A record can be
+//! made unreadable ([`InMemoryRecordStore::put_unreadable`]), as an item that does not
+//! decode is in DynamoDB: listed apart by the pages, an error to `load`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -12,9 +14,9 @@ use crate::domain::{
     Phase,
 };
 use crate::ports::{
-    Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxItem, OutboxScope,
-    OutboxStore, OutgoingNotification, RecordCreator, RecordPage, RecordReader, StoreError,
-    SweepCursors, TransitionCommitter, OUTBOX_LEASE,
+    AccountRange, Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxItem,
+    OutboxScope, OutboxStore, OutgoingNotification, RecordCreator, RecordPage, RecordReader,
+    StoreError, SweepCursors, SweepSource, TransitionCommitter, Unreadable, OUTBOX_LEASE,
 };
 
 /// An outbox item's identity: its scope and the event that committed it.
@@ -31,6 +33,8 @@ struct State {
     claims: HashMap<OutboxKey, (DateTime<Utc>, String)>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
     cursors: HashMap<String, AccountId>,
+    /// Records that cannot be read: their phase (where a sweep meets them) and why.
+    unreadable: BTreeMap<AccountId, (Phase, String)>,
 }
 
 impl State {
@@ -71,6 +75,44 @@ impl InMemoryRecordStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("in-memory store poisoned")
     }
+
+    /// Stores a record of `account` in `phase` that cannot be read (`error` says why), in
+    /// place of any record it had.
+    pub fn put_unreadable(&self, account: AccountId, phase: Phase, error: &str) {
+        let mut state = self.state();
+        state.records.remove(&account);
+        state.unreadable.insert(account, (phase, error.to_owned()));
+    }
+}
+
+/// How the store names an unreadable record: as the DynamoDB adapter does, by its key.
+fn unreadable(account: &AccountId, error: &str) -> Unreadable {
+    Unreadable {
+        key: format!("ACCOUNT#{account}"),
+        error: error.to_owned(),
+    }
+}
+
+/// A page of `records` (in account order) after `cursor`, and the unreadable records
+/// among them; the cursor is the last account id of the page.
+fn page_after<'a>(
+    records: impl Iterator<Item = (&'a AccountId, Result<&'a OnboardingRecord, &'a str>)>,
+    cursor: Option<&str>,
+) -> RecordPage {
+    let mut page = RecordPage::default();
+    let mut taken = 0;
+    for (account, record) in records.filter(|(a, _)| cursor.is_none_or(|c| a.as_str() > c)) {
+        if taken == MEMORY_PAGE {
+            break;
+        }
+        taken += 1;
+        match record {
+            Ok(record) => page.records.push(record.clone()),
+            Err(error) => page.unreadable.push(unreadable(account, error)),
+        }
+        page.next = (taken == MEMORY_PAGE).then(|| account.to_string());
+    }
+    page
 }
 
 fn key_of(item: &OutboxItem) -> OutboxKey {
@@ -80,7 +122,13 @@ fn key_of(item: &OutboxItem) -> OutboxKey {
 #[async_trait]
 impl RecordReader for InMemoryRecordStore {
     async fn load(&self, account: &AccountId) -> Result<Option<OnboardingRecord>, StoreError> {
-        Ok(self.state().records.get(account).cloned())
+        let state = self.state();
+        if let Some((_, error)) = state.unreadable.get(account) {
+            return Err(StoreError::Permanent(format!(
+                "malformed record item ACCOUNT#{account}: {error}"
+            )));
+        }
+        Ok(state.records.get(account).cloned())
     }
 
     async fn list_by_enrollment(
@@ -130,19 +178,50 @@ impl RecordReader for InMemoryRecordStore {
     ) -> Result<RecordPage, StoreError> {
         self.injected_failure()?;
         let state = self.state();
-        let mut matching: Vec<&OnboardingRecord> = state
+        let mut all: Vec<_> = state
             .records
-            .values()
-            .filter(|r| enrollment.is_none_or(|e| &r.enrollment == e))
-            .filter(|r| cursor.is_none_or(|after| r.account_id.as_str() > after))
+            .iter()
+            .filter(|(_, r)| enrollment.is_none_or(|e| &r.enrollment == e))
+            .map(|(a, r)| (a, Ok(r)))
+            .chain(
+                state
+                    .unreadable
+                    .iter()
+                    .map(|(a, (_, error))| (a, Err(error.as_str()))),
+            )
             .collect();
-        matching.sort_by(|a, b| a.account_id.as_str().cmp(b.account_id.as_str()));
-        let records: Vec<OnboardingRecord> =
-            matching.into_iter().take(MEMORY_PAGE).cloned().collect();
-        let next = (records.len() == MEMORY_PAGE)
-            .then(|| records.last().map(|r| r.account_id.to_string()))
-            .flatten();
-        Ok(RecordPage { records, next })
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        Ok(page_after(all.into_iter(), cursor))
+    }
+
+    /// As [`Self::list_page`], of the source's records within `range`.
+    async fn sweep_page(
+        &self,
+        source: SweepSource,
+        range: &AccountRange,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        let state = self.state();
+        let in_source = |phase: Phase, record: Option<&OnboardingRecord>| match source {
+            SweepSource::Phase(wanted) => phase == wanted,
+            SweepSource::AwaitingPlacement => record.is_some_and(awaits_placement),
+        };
+        let mut all: Vec<_> = state
+            .records
+            .iter()
+            .filter(|(_, r)| in_source(r.phase, Some(r)))
+            .map(|(a, r)| (a, Ok(r)))
+            .chain(
+                state
+                    .unreadable
+                    .iter()
+                    .filter(|(_, (phase, _))| in_source(*phase, None))
+                    .map(|(a, (_, error))| (a, Err(error.as_str()))),
+            )
+            .filter(|(a, _)| range.contains(a))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        Ok(page_after(all.into_iter(), cursor))
     }
 }
 

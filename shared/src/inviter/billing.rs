@@ -55,7 +55,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         if let Some(open) = open_transfer(&record, &mine) {
             return self.adopt_transfer(&record, open, &run.handshakes).await;
         }
-        if let Err(waiting) = run.take_slot() {
+        if let Err(waiting) = self.take_slot(run).await? {
             return self.wait(&account, waiting).await;
         }
         self.invite_to_transfer(&record, run).await

@@ -15,7 +15,7 @@ pub use organizations::{
 pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
 pub use preflight::AccountInspector;
 pub use store::{
-    Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore, RecordCreator,
-    RecordPage, RecordReader, RecordStore, StoreError, SweepCursors, TransitionCommitter,
-    OUTBOX_LEASE,
+    AccountRange, Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore,
+    RecordCreator, RecordPage, RecordReader, RecordStore, StoreError, SweepCursors, SweepSource,
+    TransitionCommitter, Unreadable, OUTBOX_LEASE,
 };

@@ -4,7 +4,7 @@
 //!
 //! | trait | capability |
 //! |---|---|
-//! | [`RecordReader`] | reads onboarding records: one by account, by enrollment, by phase, awaiting placement, all, page by page |
+//! | [`RecordReader`] | reads onboarding records: one by account, by enrollment, by phase, awaiting placement, all, page by page, a sweep's source page by page |
 //! | [`RecordCreator`] | enrolls: creates records unless they exist, counting them on their enrollment |
 //! | [`TransitionCommitter`] | commits a transition: the record (version-conditioned), its event marker, its outbox and counters, atomically |
 //! | [`OutboxStore`] | the notification outbox: once-only announcements, pending items, claims, clearing |
@@ -98,12 +98,51 @@ pub enum CreateOutcome {
     AlreadyEnrolled,
 }
 
-/// One page of [`RecordReader::list_page`].
+/// One page of [`RecordReader::list_page`] or [`RecordReader::sweep_page`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordPage {
     pub records: Vec<OnboardingRecord>,
+    /// Stored records of the page that cannot be read: left out of `records`, so one bad
+    /// item never fails a listing.
+    pub unreadable: Vec<Unreadable>,
     /// Where the next page starts (opaque to callers), `None` after the last page.
     pub next: Option<String>,
+}
+
+/// A stored record that cannot be read (an item that does not decode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The item's key, as the store names it (for the log and the operator).
+    pub key: String,
+    /// Why it cannot be read.
+    pub error: String,
+}
+
+/// What a sweep reads: the records in one phase, or the joined ones not yet placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepSource {
+    Phase(Phase),
+    AwaitingPlacement,
+}
+
+/// Which accounts a page of a sweep's source covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRange {
+    All,
+    /// The accounts after this one.
+    After(AccountId),
+    /// The accounts up to this one, itself included.
+    Through(AccountId),
+}
+
+impl AccountRange {
+    pub fn contains(&self, account: &AccountId) -> bool {
+        match self {
+            Self::All => true,
+            Self::After(after) => account > after,
+            Self::Through(through) => account <= through,
+        }
+    }
 }
 
 /// Reads onboarding records.
@@ -126,6 +165,15 @@ pub trait RecordReader: Send + Sync {
     async fn list_page(
         &self,
         enrollment: Option<&EnrollmentName>,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError>;
+    /// One page of `source`'s records within `range`, in account order, from `cursor`
+    /// (`None`: the first page; a page's `next`, `None` after the last): what a sweep
+    /// streams, a page at a time whatever the table's size.
+    async fn sweep_page(
+        &self,
+        source: SweepSource,
+        range: &AccountRange,
         cursor: Option<&str>,
     ) -> Result<RecordPage, StoreError>;
 }
@@ -262,6 +310,14 @@ impl<T: RecordReader + ?Sized> RecordReader for std::sync::Arc<T> {
         cursor: Option<&str>,
     ) -> Result<RecordPage, StoreError> {
         (**self).list_page(enrollment, cursor).await
+    }
+    async fn sweep_page(
+        &self,
+        source: SweepSource,
+        range: &AccountRange,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        (**self).sweep_page(source, range, cursor).await
     }
 }
 

@@ -10,7 +10,10 @@
 //! N-account table and find none, as after a full replay. Usage:
 //! `bench_scale [SIZE]... [--sample K] [--full]`.
 //!
-//! It prints, per size, events per second and the DynamoDB, EventBridge and Organizations
+//! It prints, per size, the peak heap of each sweep (the inviter's, the acceptor's, the
+//! placer's, the reconciler's pass: the most bytes live during it above those live before
+//! it, counted by [`PeakHeap`] installed as this binary's allocator; the emulator is
+//! another process), to hold against the functions' 128 MB; events per second and the DynamoDB, EventBridge and Organizations
 //! calls per event with their time (an SDK interceptor, [`CallCounter`]), and two growth
 //! ratios of the time per event, the last size ÷ the first:
 //! - raw: wall clock. Emulator-bound: fakecloud copies the whole table in every
@@ -35,6 +38,7 @@ use onboarding::reconciler::{Reconciler, ReconcilerOutcome};
 use onboarding::tracker::Outcome;
 use onboarding_e2e::counter::CallCounter;
 use onboarding_e2e::hub::Hub;
+use onboarding_e2e::peak_heap::PeakHeap;
 use onboarding_e2e::{Emulator, Recorder};
 use serde_json::Value;
 
@@ -45,6 +49,9 @@ const EVENTS: [&str; 4] = [
     "accept-handshake.json",
     "service-event-account-joined-organization.json",
 ];
+
+#[global_allocator]
+static HEAP: PeakHeap = PeakHeap;
 
 const TRANSACT: &str = "TransactWriteItems";
 
@@ -90,6 +97,8 @@ struct Figures {
     /// Time spent in each operation's calls during the replay.
     time: BTreeMap<String, Duration>,
     sweeps: Duration,
+    /// Each sweep's peak heap in bytes, in the order they ran.
+    peaks: Vec<(&'static str, usize)>,
     /// One reconciler pass over the records not joined, and its calls.
     reconcile: Duration,
     reconciled: usize,
@@ -239,14 +248,24 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
     let replay = started.elapsed();
 
     let started = Instant::now();
-    let invited = hub.inviter().sweep().await?;
-    let accepted = hub.acceptor().sweep().await?;
+    let (invited, inviter_peak) = PeakHeap::measure(hub.inviter().sweep()).await;
+    let (accepted, acceptor_peak) = PeakHeap::measure(hub.acceptor().sweep()).await;
+    let (invited, accepted) = (invited?, accepted?);
     let sweeps = started.elapsed();
     anyhow::ensure!(
         invited.done.is_empty() && accepted.done.is_empty(),
         "the sweeps found accounts due: {invited:?} {accepted:?}"
     );
-    let (reconcile, reconciled, reconcile_calls) = reconciler_pass(&hub).await?;
+    let (placed, placer_peak) = PeakHeap::measure(hub.placer().sweep()).await;
+    anyhow::ensure!(placed?.failed.is_empty(), "the placer's sweep failed");
+    let (pass, reconciler_peak) = PeakHeap::measure(reconciler_pass(&hub)).await;
+    let (reconcile, reconciled, reconcile_calls) = pass?;
+    let peaks = vec![
+        ("inviter", inviter_peak),
+        ("acceptor", acceptor_peak),
+        ("placer", placer_peak),
+        ("reconciler", reconciler_peak),
+    ];
     let started = Instant::now();
     let counts = hub.store().load_counts(&enrollment.name).await?;
     let listed = hub.store().list_by_enrollment(&enrollment.name).await?;
@@ -266,6 +285,7 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
         calls: counter.counts(),
         time: counter.durations(),
         sweeps,
+        peaks,
         reconcile,
         reconciled,
         reconcile_calls,
@@ -299,7 +319,7 @@ async fn reconciler_pass(hub: &Hub) -> Result<(Duration, usize, BTreeMap<String,
     let report = &pass.accounts;
     anyhow::ensure!(
         report.failed.is_empty()
-            && report.deferred.is_empty()
+            && !report.out_of_time
             && report
                 .done
                 .iter()
@@ -432,6 +452,12 @@ fn print(figures: &Figures) {
         "  sweeps (inviter, acceptor; nothing due): {:.2} s",
         figures.sweeps.as_secs_f64()
     );
+    for (sweep, bytes) in &figures.peaks {
+        println!(
+            "  peak heap, {sweep} sweep: {:>7.2} MB (the function has 128 MB)",
+            *bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     let reconcile_calls: Vec<String> = figures
         .reconcile_calls
         .iter()

@@ -1,18 +1,25 @@
 //! Reading records: `load` is a consistent `GetItem`; `list_by_enrollment`,
 //! `list_by_phase` and `list_awaiting_placement` query their index, `list_all` scans for
-//! `sk = RECORD`, all following every page; `list_page` returns one DynamoDB page.
+//! `sk = RECORD`, all following every page; `list_page` returns one DynamoDB page, and
+//! `sweep_page` one page of at most [`SWEEP_PAGE`] records of the phase or placement
+//! index, in account order (the indexes' range key). A page's items that do not decode
+//! are returned apart ([`Unreadable`], with their key), never failing the page.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::codec::{key, record_from_item, to_value};
+use super::codec::{key, record_from_item, to_value, Item};
 use super::keys::{
     record_pk, BY_ENROLLMENT_INDEX, BY_PHASE_INDEX, BY_PLACEMENT_INDEX, RECORD_SK, TO_PLACE,
 };
 use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase};
-use crate::ports::{RecordPage, RecordReader, StoreError};
+use crate::ports::{AccountRange, RecordPage, RecordReader, StoreError, SweepSource, Unreadable};
+
+/// Records per page of a sweep: a sweep holds one page per source it merges, so its
+/// memory stays that size whatever the table's (a DynamoDB page is up to 1 MB else).
+pub const SWEEP_PAGE: i32 = 100;
 
 impl DynamoRecordStore {
     /// A consistent Scan of the record items (every other kind of item filtered out).
@@ -130,14 +137,73 @@ impl RecordReader for DynamoRecordStore {
                 (output.items, output.last_evaluated_key)
             }
         };
-        Ok(RecordPage {
-            records: items
-                .unwrap_or_default()
-                .into_iter()
-                .map(record_from_item)
-                .collect::<Result<_, _>>()?,
-            next: last.map(|key| page_cursor::encode(&key)).transpose()?,
-        })
+        page_of(items, last)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn sweep_page(
+        &self,
+        source: SweepSource,
+        range: &AccountRange,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, StoreError> {
+        let (index, attribute, value) = match source {
+            SweepSource::Phase(phase) => (BY_PHASE_INDEX, "phase", to_value("the phase", &phase)?),
+            SweepSource::AwaitingPlacement => (
+                BY_PLACEMENT_INDEX,
+                "to_place",
+                AttributeValue::S(TO_PLACE.to_owned()),
+            ),
+        };
+        let (condition, bound) = match range {
+            AccountRange::All => ("#k = :v", None),
+            AccountRange::After(account) => ("#k = :v AND #a > :a", Some(account)),
+            AccountRange::Through(account) => ("#k = :v AND #a <= :a", Some(account)),
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", value)
+            .limit(SWEEP_PAGE)
+            .set_exclusive_start_key(cursor.map(page_cursor::decode).transpose()?);
+        if let Some(account) = bound {
+            query = query
+                .expression_attribute_names("#a", "account_id")
+                .expression_attribute_values(":a", AttributeValue::S(account.to_string()));
+        }
+        let output = query.send().await.map_err(|e| classify("Query", &e))?;
+        page_of(output.items, output.last_evaluated_key)
+    }
+}
+
+/// A page of items: the records, those that do not decode apart, where the next starts.
+fn page_of(items: Option<Vec<Item>>, last: Option<Item>) -> Result<RecordPage, StoreError> {
+    let mut page = RecordPage {
+        next: last.map(|key| page_cursor::encode(&key)).transpose()?,
+        ..RecordPage::default()
+    };
+    for item in items.unwrap_or_default() {
+        let key = item_key(&item);
+        match record_from_item(item) {
+            Ok(record) => page.records.push(record),
+            Err(error) => page.unreadable.push(Unreadable {
+                key,
+                error: error.to_string(),
+            }),
+        }
+    }
+    Ok(page)
+}
+
+/// How an item is named in the log: its `pk`.
+fn item_key(item: &Item) -> String {
+    match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "(no pk)".to_owned(),
     }
 }
 
