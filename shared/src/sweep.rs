@@ -43,26 +43,31 @@ pub struct SweepLimits {
     pub concurrency: usize,
     /// No account is started once this much time has passed.
     pub budget: Duration,
-    /// The longest one account may take; past it the account is reported as timed out,
-    /// and a later run tries it again.
+    /// The longest one account may take (its calls, their retries, its turns in the
+    /// pacers it shares with the others); past it, or past [`END_GRACE`] after the budget,
+    /// the account is reported as timed out and a later run tries it again.
     pub per_account: Duration,
     /// How often, at most, a resumable sweep saves how far it got.
     pub save_every: Duration,
 }
 
 impl Default for SweepLimits {
-    /// Eight at a time, for 14 minutes, 45 seconds an account: an account started last
-    /// ends by 14 min 45 s, inside the functions' 15-minute timeout. The cursor is saved
-    /// every 2 seconds.
+    /// Eight at a time, for 14 minutes, two minutes an account (eight accounts waiting
+    /// their turn at a throttled pacer's slowest, one call in 8 s, wait about a minute).
+    /// The cursor is saved every 2 seconds.
     fn default() -> Self {
         Self {
             concurrency: 8,
             budget: Duration::from_secs(14 * 60),
-            per_account: Duration::from_secs(45),
+            per_account: Duration::from_secs(120),
             save_every: Duration::from_secs(2),
         }
     }
 }
+
+/// How long after its budget a sweep's last accounts may still run: a sweep ends by then
+/// (885 s with the template's 840 s budget, inside the functions' 900 s timeout).
+pub const END_GRACE: Duration = Duration::from_secs(45);
 
 /// What a sweep did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +164,12 @@ struct Keeper<'a> {
 
 /// How one candidate ended.
 enum Ended<T, E> {
-    Worked(AccountId, Result<Result<T, E>, tokio::time::error::Elapsed>),
+    /// The account, its deadline, and its work's result if it finished by then.
+    Worked(
+        AccountId,
+        Duration,
+        Result<Result<T, E>, tokio::time::error::Elapsed>,
+    ),
     Unreadable(String),
     ReadFailed(StoreError),
 }
@@ -192,8 +202,10 @@ where
         let ended = match candidate {
             Ok(Candidate::Record(record)) => {
                 let account = record.account_id.clone();
-                let result = tokio::time::timeout(limits.per_account, work(*record)).await;
-                Ended::Worked(account, result)
+                let left = (limits.budget + END_GRACE).saturating_sub(started.elapsed());
+                let deadline = limits.per_account.min(left);
+                let result = tokio::time::timeout(deadline, work(*record)).await;
+                Ended::Worked(account, deadline, result)
             }
             Ok(Candidate::Unreadable(key)) => Ended::Unreadable(key),
             Err(error) => Ended::ReadFailed(error),
@@ -211,8 +223,8 @@ where
     let mut saved_at = Instant::now();
     while let Some((seq, end)) = ended.next().await {
         let account = match end {
-            Ended::Worked(account, result) => {
-                report.record(function, limits, account.clone(), result);
+            Ended::Worked(account, deadline, result) => {
+                report.record(function, deadline, account.clone(), result);
                 Some(account)
             }
             Ended::Unreadable(key) => {
@@ -276,7 +288,7 @@ impl<T> SweepReport<T> {
     fn record<E: Classified + Display>(
         &mut self,
         function: FunctionName,
-        limits: SweepLimits,
+        deadline: Duration,
         account: AccountId,
         result: Result<Result<T, E>, tokio::time::error::Elapsed>,
     ) {
@@ -288,7 +300,7 @@ impl<T> SweepReport<T> {
                     .push((account, error.class(), error.to_string()));
             }
             Err(_) => {
-                let seconds = limits.per_account.as_secs_f64();
+                let seconds = deadline.as_secs_f64();
                 tracing::warn!(account_id = %account, seconds, "the account's work did not finish in time; a later run tries it again");
                 metrics::count(metrics::ACCOUNT_TIMED_OUT, function);
                 let message =

@@ -294,3 +294,33 @@ fn the_watermark_waits_for_every_account_started_before() {
         "an unreadable one is passed over"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_account_started_late_must_end_within_the_grace_after_the_budget() {
+    let store = store_of(1).await;
+    let sweep = SweepLimits {
+        budget: Duration::from_secs(60),
+        per_account: Duration::from_secs(600),
+        ..SweepLimits::default()
+    };
+    let report = resumable(
+        &store,
+        NAME,
+        sweep,
+        &AWAITING,
+        |_| true,
+        |_| async {
+            pending::<()>().await;
+            Ok::<_, StoreError>(())
+        },
+    )
+    .await
+    .unwrap();
+    let [(_, _, message)] = report.failed.as_slice() else {
+        panic!("{report:?}")
+    };
+    assert!(
+        message.contains("within 105 s"),
+        "budget + grace: {message}"
+    );
+}
