@@ -820,10 +820,18 @@ async fn nothing_is_accepted_while_the_configured_target_is_not_the_hubs_organiz
 async fn a_sweep_of_three_hundred_accounts_with_throttling_invites_every_one() {
     let (world, accounts) = World::with_standalone(300).await;
     *world.organization.throttle_every.lock().unwrap() = 4;
-    let inviter = world.inviter().with_limits(InvitationLimits {
-        per_day: 1000,
-        account_limit: 1000,
-    });
+    // Paced at the throttled rate, the sweep takes longer than one run's budget (the clock
+    // is tokio's, paused): here every account is to be invited in one.
+    let inviter = world
+        .inviter()
+        .with_limits(InvitationLimits {
+            per_day: 1000,
+            account_limit: 1000,
+        })
+        .with_sweep_limits(onboarding::sweep::SweepLimits {
+            budget: std::time::Duration::from_secs(3 * 3600),
+            ..Default::default()
+        });
     let report = inviter.sweep().await.unwrap();
     assert!(
         report.failed.is_empty() && !report.out_of_time,
