@@ -4,6 +4,9 @@
 
 /// The acceptor found the configured target is not the hub's organization.
 pub const TARGET_MISMATCH: &str = "TargetMismatch";
+/// The tracker rejected an event whose body disagrees with its EventBridge envelope about
+/// who recorded it (`cloudtrail::ParseError::OriginMismatch`).
+pub const ORIGIN_MISMATCH: &str = "OriginMismatch";
 /// The namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "org-onboarding";
 
