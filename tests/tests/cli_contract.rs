@@ -262,7 +262,10 @@ fn enroll_is_idempotent() {
     let operator = runtime.block_on(Operator::new()).enrolled();
     let versions = || {
         let status = operator.ok(&["status", "--json"]).json();
-        let records = status.as_array().expect("status --json is an array").clone();
+        let records = status
+            .as_array()
+            .expect("status --json is an array")
+            .clone();
         records
             .iter()
             .map(|r| (r["account_id"].to_string(), r["version"].clone()))
@@ -574,7 +577,10 @@ fn replay_rejects_bodies_that_disagree_with_their_envelope_and_marks_what_it_app
     std::fs::write(&file, forged.join("\n")).unwrap();
     let versions = || {
         let status = operator.ok(&["status", "--json"]).json();
-        let records = status.as_array().expect("status --json is an array").clone();
+        let records = status
+            .as_array()
+            .expect("status --json is an array")
+            .clone();
         records
             .iter()
             .map(|r| (r["account_id"].to_string(), r["version"].clone()))
@@ -595,12 +601,18 @@ fn replay_rejects_bodies_that_disagree_with_their_envelope_and_marks_what_it_app
     }
     assert_eq!(
         lines[forged.len()],
-        format!("0 applied, 0 duplicate, 0 ignored, {} rejected", forged.len())
+        format!(
+            "0 applied, 0 duplicate, 0 ignored, {} rejected",
+            forged.len()
+        )
     );
     assert_eq!(versions(), before, "nothing changed");
 
     // The genuine event is applied, and marked replayed.
-    operator.ok(&["replay", &fixture_path("invite-account-to-organization.json")]);
+    operator.ok(&[
+        "replay",
+        &fixture_path("invite-account-to-organization.json"),
+    ]);
     let record = operator.ok(&["show", STANDALONE, "--json"]).json();
     assert_eq!(record["phase"], "Invited");
     assert_eq!(record["history"][0]["replayed"], true, "{record:#}");

@@ -76,6 +76,7 @@ impl Reader {
             "{} is not a call about its recorder",
             self.trail.event_name
         );
+        self.recipient_agrees()?;
         let caller = self
             .trail
             .user_identity

@@ -258,14 +258,17 @@ impl Reader {
 
     /// The invited account among the handshake's parties: an `ACCOUNT` party other than
     /// the recording account, the inviter's (AWS may list the inviting management account
-    /// as a party too).
+    /// as a party too); else the only one (the origin rules judge who recorded it).
     fn handshake_account(&self, handshake: &TrailHandshake) -> Result<AccountId, ParseError> {
-        let invited = handshake
+        let mut accounts = handshake
             .parties
             .iter()
             .filter(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
-            .map(|p| p.id.as_str())
-            .find(|id| *id != self.recorded_in.as_str());
+            .map(|p| p.id.as_str());
+        let first = accounts.clone().next();
+        let invited = accounts
+            .find(|id| *id != self.recorded_in.as_str())
+            .or(first);
         self.account("responseElements.handshake.parties[ACCOUNT]", invited)
     }
 
