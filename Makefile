@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac iam iam-tools notification-rules unit bench bench-scale coldstart package fakecloud nextest
+.PHONY: demo test lint iac iam iam-tools notification-rules unit bench bench-scale coldstart package fakecloud nextest fuzz
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -47,6 +47,12 @@ package:
 ## unit: the tests that need no emulator
 unit: nextest
 	$(CARGO) nextest run --locked -p onboarding
+
+## fuzz: each cargo-fuzz target (CloudTrail event path, CSV enrollment reader, policy reader)
+## for FUZZ_SECONDS (default 60) from a corpus seeded with the fixtures; nightly toolchain,
+## installs cargo-fuzz if missing; not part of `make test` (fuzz/run.sh)
+fuzz:
+	@fuzz/run.sh
 
 ## bench: throughput benchmarks (criterion-free: divan)
 bench:

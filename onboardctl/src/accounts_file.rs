@@ -12,11 +12,17 @@ use onboarding::domain::{parse_tag, AccountId, AccountPlacement, Enrollment, OuR
 /// Adds the file's accounts to `enrollment`; errors name the file and line.
 pub fn read_into(path: &Path, enrollment: &mut Enrollment) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    read_bytes_into(&bytes, path, enrollment)
+}
+
+/// Adds the accounts of a file's `bytes` to `enrollment`; errors name `path` and the line.
+/// (The fuzz target `accounts_csv` feeds it arbitrary bytes.)
+pub fn read_bytes_into(bytes: &[u8], path: &Path, enrollment: &mut Enrollment) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(strip_bom(&bytes));
+        .from_reader(strip_bom(bytes));
     for row in reader.records() {
         let row = row.with_context(|| format!("reading {}", path.display()))?;
         let line = row.position().map_or(0, |p| p.line());

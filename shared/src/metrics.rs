@@ -8,6 +8,9 @@ pub const TARGET_MISMATCH: &str = "TargetMismatch";
 pub const UNREADABLE_RECORD: &str = "UnreadableRecord";
 /// A sweep gave up on an account that did not finish within its deadline.
 pub const ACCOUNT_TIMED_OUT: &str = "SweepAccountTimedOut";
+/// The tracker rejected an event whose body disagrees with its EventBridge envelope about
+/// who recorded it (`cloudtrail::ParseError::OriginMismatch`).
+pub const ORIGIN_MISMATCH: &str = "OriginMismatch";
 /// The namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "org-onboarding";
 

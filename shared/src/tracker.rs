@@ -1,6 +1,9 @@
 //! The tracker: the CloudTrail handler. An EventBridge event becomes a domain event (or is
-//! ignored, or rejected as malformed) and is recorded through the
-//! [`ObservationRecorder`], exactly once, with its notifications.
+//! ignored, or rejected as malformed or as a body that disagrees with its envelope about
+//! who recorded it) and is recorded through the [`ObservationRecorder`], exactly once, with
+//! its notifications. `onboardctl replay` goes through the same path
+//! ([`Tracker::replay_json`]): the same parse, the same origin rules; only the history
+//! entry is marked replayed.
 
 use std::sync::Arc;
 
@@ -8,25 +11,38 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::cloudtrail::parse_event;
-use crate::domain::{DomainEvent, Target};
+use crate::domain::{DomainEvent, FunctionName, Target};
+use crate::metrics;
 use crate::ports::{Notifier, TargetDirectory};
 use crate::recorder::{ObservationRecorder, RecorderStore};
 pub use crate::recorder::{ObserverError, Outcome, RecordError as TrackerError};
 
+/// Counts one metric by name.
+pub type Counter = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 pub struct Tracker<S, N> {
     recorder: ObservationRecorder<S, N>,
+    count: Counter,
 }
 
 impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
+    /// A tracker counting its metrics as CloudWatch embedded metrics ([`metrics::count`]).
     pub fn new(store: S, notifier: N, target: Target) -> Self {
         Self {
             recorder: ObservationRecorder::new(store, notifier, target),
+            count: Arc::new(|metric| metrics::count(metric, FunctionName::Tracker)),
         }
     }
 
     /// Confirms acceptances with the target organization's member list.
     pub fn with_target_directory(mut self, members: Arc<dyn TargetDirectory>) -> Self {
         self.recorder = self.recorder.with_target_directory(members);
+        self
+    }
+
+    /// Counts metrics with `count` instead (tests; the CLI, whose report is its output).
+    pub fn counting_with(mut self, count: Counter) -> Self {
+        self.count = count;
         self
     }
 
@@ -38,14 +54,33 @@ impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
 
     /// Handles one EventBridge event. `Err` only for what a retry can fix.
     pub async fn handle_json(&self, event: &Value) -> Result<Outcome, TrackerError> {
+        self.handle(event, false).await
+    }
+
+    /// Handles one event an operator fed (`onboardctl replay`): exactly as
+    /// [`Self::handle_json`], and the history marks what it applied as replayed.
+    pub async fn replay_json(&self, event: &Value) -> Result<Outcome, TrackerError> {
+        self.handle(event, true).await
+    }
+
+    async fn handle(&self, event: &Value, replayed: bool) -> Result<Outcome, TrackerError> {
         match parse_event(event) {
             Ok(event) => {
-                let event = event.about_customer(&self.recorder.target().management_account);
+                let mut event = event.about_customer(&self.recorder.target().management_account);
+                event.replayed = replayed;
                 self.record(&event).await
             }
             Err(error) if error.is_unsupported() => {
                 info!(event_id = error.event_id(), %error, "ignoring event");
                 Ok(Outcome::Ignored {
+                    reason: error.to_string(),
+                })
+            }
+            Err(error) if error.is_origin_mismatch() => {
+                warn!(event_id = error.event_id(), %error, metric = metrics::ORIGIN_MISMATCH, replayed,
+                    "rejecting an event whose body disagrees with its envelope about who recorded it");
+                (self.count)(metrics::ORIGIN_MISMATCH);
+                Ok(Outcome::Rejected {
                     reason: error.to_string(),
                 })
             }

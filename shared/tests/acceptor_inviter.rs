@@ -433,6 +433,7 @@ async fn a_forged_event_naming_the_target_for_a_foreign_handshake_is_not_accepte
     let forged = DomainEvent {
         id: "forged-1".into(),
         recorded_in: None,
+        replayed: false,
         account: acct(SOLO),
         occurred_at: Utc::now(),
         kind: EventKind::InvitationSent {

@@ -53,6 +53,7 @@ fn run(mut record: OnboardingRecord, kinds: Vec<EventKind>) -> (OnboardingRecord
             occurred_at: t(n),
             kind,
             recorded_in: None,
+            replayed: false,
         };
         let transition = apply(&record, &event, &target(), t(n));
         record = transition.record.clone();
@@ -277,6 +278,7 @@ fn the_end_of_a_transfer_is_about_the_customer_whichever_party_recorded_it() {
         occurred_at: t(1),
         kind,
         recorded_in: Some(acct(CUSTOMER)),
+        replayed: false,
     }
     .about_customer(&acct(TARGET_MGMT));
     assert_eq!(event.account, acct(CUSTOMER));

@@ -379,11 +379,15 @@ fn wrong_typed_fields_are_typed_errors_not_panics() {
         ParseError::Malformed { .. }
     ));
 
+    // A caller that is not the recording account (not even an account id) is rejected.
     let mut event = fixture("leave-organization.json");
     event["detail"]["userIdentity"]["accountId"] = Value::from("12");
     assert!(matches!(
         parse_event(&event).unwrap_err(),
-        ParseError::InvalidField { .. }
+        ParseError::OriginMismatch {
+            field: "userIdentity.accountId",
+            ..
+        }
     ));
 }
 

@@ -120,6 +120,7 @@ fn event(index: usize) -> DomainEvent {
     DomainEvent {
         id: format!("event-{index}"),
         recorded_in: None,
+        replayed: false,
         account: AccountId::parse("333333333333").unwrap(),
         occurred_at: t(index as i64),
         kind: kinds()[index].clone(),

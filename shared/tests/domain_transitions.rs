@@ -60,6 +60,7 @@ impl Scenario {
         let event = DomainEvent {
             id: format!("ev-{}", self.n),
             recorded_in: None,
+            replayed: false,
             account: self.record.account_id.clone(),
             occurred_at: t(self.n),
             kind,
@@ -569,6 +570,7 @@ fn an_event_already_applied_is_a_no_op() {
     let event = DomainEvent {
         id: "ev-1".into(),
         recorded_in: None,
+        replayed: false,
         account: acct(SOLO),
         occurred_at: t(1),
         kind: invited(H1),
@@ -603,6 +605,7 @@ fn events_for_another_account_are_ignored() {
     let event = DomainEvent {
         id: "x".into(),
         recorded_in: None,
+        replayed: false,
         account: acct(MEMBER),
         occurred_at: t(1),
         kind: accepted(H1),
@@ -652,6 +655,7 @@ fn at(id: &str, minute: u32, kind: EventKind) -> DomainEvent {
     DomainEvent {
         id: id.into(),
         recorded_in: None,
+        replayed: false,
         account: acct(MGMT),
         occurred_at: t(minute),
         kind,

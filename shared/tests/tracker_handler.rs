@@ -173,6 +173,7 @@ async fn sixteen_concurrent_changes_to_one_account_are_all_kept() {
             let event = DomainEvent {
                 id: format!("close-{i}"),
                 recorded_in: None,
+                replayed: false,
                 account: acct("555555555555"),
                 occurred_at: Utc::now(),
                 kind: EventKind::InvitationClosed {
@@ -293,6 +294,7 @@ async fn direct_member_joining_unblocks_the_management_account() {
         let event = DomainEvent {
             id: format!("joined-{i}"),
             recorded_in: None,
+            replayed: false,
             account: acct(member),
             occurred_at: Utc::now(),
             kind: EventKind::JoinedOrganization {
@@ -339,6 +341,7 @@ async fn enrollment_completed_is_announced_once() {
             let event = DomainEvent {
                 id: format!("joined-{account}-{copy}"),
                 recorded_in: None,
+                replayed: false,
                 account: acct(account),
                 occurred_at: Utc::now(),
                 kind: EventKind::JoinedOrganization {

@@ -260,7 +260,18 @@ fn init_is_idempotent() {
 fn enroll_is_idempotent() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let operator = runtime.block_on(Operator::new()).enrolled();
-    let before = operator.ok(&["status", "--json"]).json();
+    let versions = || {
+        let status = operator.ok(&["status", "--json"]).json();
+        let records = status
+            .as_array()
+            .expect("status --json is an array")
+            .clone();
+        records
+            .iter()
+            .map(|r| (r["account_id"].to_string(), r["version"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = versions();
     let again = operator.ok(&[
         "enroll",
         "acme",
@@ -283,7 +294,7 @@ fn enroll_is_idempotent() {
     assert!(again
         .stdout
         .contains("enrollment acme (standalone mode): 4 accounts"));
-    assert_eq!(operator.ok(&["status", "--json"]).json(), before);
+    assert_eq!(versions(), before, "nothing changed");
 
     // The same accounts from a CSV file: still enrolled once.
     let dir = scratch("csv");
@@ -302,7 +313,7 @@ fn enroll_is_idempotent() {
         csv.to_str().unwrap(),
     ]);
     assert_eq!(from_file.stdout.matches("already enrolled").count(), 3);
-    assert_eq!(operator.ok(&["status", "--json"]).json(), before);
+    assert_eq!(versions(), before, "nothing changed");
 }
 
 #[test]
@@ -532,6 +543,81 @@ fn replay_exits_1_when_an_event_is_rejected_and_still_applies_the_others() {
             .contains("0 applied, 0 duplicate, 1 ignored, 0 rejected"),
         "{run:#?}"
     );
+}
+
+/// `replay` applies the tracker's own rules (issue 28, item 1): every event kind whose body
+/// disagrees with its envelope about who recorded it is rejected (exit 1) and changes
+/// nothing; what it applies is marked replayed in the account's history.
+#[test]
+fn replay_rejects_bodies_that_disagree_with_their_envelope_and_marks_what_it_applied() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new()).enrolled();
+    let dir = scratch("replay-envelope");
+    let mut forged = Vec::new();
+    for name in onboarding::fixtures::names() {
+        let event = fixture(&name);
+        if onboarding::cloudtrail::parse_event(&event).is_err() {
+            continue;
+        }
+        // The envelope says another account recorded it; the body still says who it says.
+        let mut envelope = event.clone();
+        envelope["account"] = "777777777777".into();
+        forged.push(envelope.to_string());
+        let name_of = event["detail"]["eventName"].as_str().unwrap();
+        if onboarding::cloudtrail::trail_event(name_of)
+            .unwrap()
+            .is_about_its_recorder()
+        {
+            let mut caller = event;
+            caller["detail"]["userIdentity"]["accountId"] = "777777777777".into();
+            forged.push(caller.to_string());
+        }
+    }
+    let file = dir.join("forged.jsonl");
+    std::fs::write(&file, forged.join("\n")).unwrap();
+    let versions = || {
+        let status = operator.ok(&["status", "--json"]).json();
+        let records = status
+            .as_array()
+            .expect("status --json is an array")
+            .clone();
+        records
+            .iter()
+            .map(|r| (r["account_id"].to_string(), r["version"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = versions();
+    let run = operator.run(&["replay", file.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), forged.len() + 1, "{run:#?}");
+    for line in &lines[..forged.len()] {
+        assert!(
+            line.starts_with("rejected")
+                && line.contains("777777777777")
+                && line.contains("is not the account that recorded the event"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        lines[forged.len()],
+        format!(
+            "0 applied, 0 duplicate, 0 ignored, {} rejected",
+            forged.len()
+        )
+    );
+    assert_eq!(versions(), before, "nothing changed");
+
+    // The genuine event is applied, and marked replayed.
+    operator.ok(&[
+        "replay",
+        &fixture_path("invite-account-to-organization.json"),
+    ]);
+    let record = operator.ok(&["show", STANDALONE, "--json"]).json();
+    assert_eq!(record["phase"], "Invited");
+    assert_eq!(record["history"][0]["replayed"], true, "{record:#}");
+    let text = operator.ok(&["show", STANDALONE]).stdout;
+    assert!(text.contains("replayed"), "{text}");
 }
 
 #[test]

@@ -1192,7 +1192,10 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
             event["detail"]["recipientAccountId"] = json!(origin_id);
             let before = hub.store().load(&about).await.unwrap();
             let outcome = tracker.handle_json(&event).await.unwrap();
-            let ignored = matches!(&outcome, Outcome::Ignored { reason } if reason.contains("cannot change the record"));
+            // Ignored by the origin rules, or rejected when the body's caller (a call an
+            // account makes about itself) disagrees with the envelope: never applied.
+            let ignored = matches!(&outcome, Outcome::Ignored { reason } if reason.contains("cannot change the record"))
+                || matches!(&outcome, Outcome::Rejected { reason } if reason.contains("is not the account that recorded the event"));
             let allowed =
                 allowed_origins(event["detail"]["eventName"].as_str().unwrap()).contains(&origin);
             assert_eq!(
@@ -1206,4 +1209,61 @@ async fn every_event_changes_only_the_records_its_origin_can_speak_for() {
         }
     }
     assert!(checked > 60, "{checked} cases");
+}
+
+/// Who recorded an event is the EventBridge envelope's account (issue 28, item 1): every
+/// fixture, its envelope naming another account than its body's `recipientAccountId` (and,
+/// for a call an account makes about itself, its body naming another caller), is rejected,
+/// counted once, and leaves the record on the emulator's DynamoDB as it was.
+#[tokio::test]
+async fn an_event_whose_body_disagrees_with_its_envelope_is_rejected_counted_and_changes_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (_, _, hub) = hub("trk-envelope").await;
+    let counted = Arc::new(AtomicUsize::new(0));
+    let sink = counted.clone();
+    let tracker = hub.tracker().counting_with(Arc::new(move |metric| {
+        assert_eq!(metric, onboarding::metrics::ORIGIN_MISMATCH);
+        sink.fetch_add(1, Ordering::SeqCst);
+    }));
+    let mut rejected = 0;
+    for (index, name) in fixture_names().iter().enumerate() {
+        let cast = Cast::new(&hub);
+        let event = cast.event(name, &format!("env{index}"));
+        let Ok(parsed) = onboarding::cloudtrail::parse_event(&event) else {
+            continue;
+        };
+        let about = parsed
+            .about_customer(&hub.target.management_account)
+            .account;
+        let mode = onboarding::fixtures::transfer_mode_of(&event);
+        hub.enroll(&case_enrollment(&cast, "acme", mode))
+            .await
+            .unwrap();
+        let before = hub.store().load(&about).await.unwrap();
+        let mut forged = vec![("recipientAccountId", event.clone())];
+        forged[0].1["account"] = json!(onboarding_e2e::accounts::unique_account_id());
+        let event_name = event["detail"]["eventName"].as_str().unwrap();
+        let trail = onboarding::cloudtrail::trail_event(event_name).unwrap();
+        if trail.is_about_its_recorder() {
+            let mut caller = event.clone();
+            caller["detail"]["userIdentity"]["accountId"] =
+                json!(onboarding_e2e::accounts::unique_account_id());
+            forged.push(("userIdentity.accountId", caller));
+        }
+        for (field, forged) in forged {
+            let outcome = tracker.handle_json(&forged).await.unwrap();
+            assert!(
+                matches!(&outcome, Outcome::Rejected { reason } if reason.contains(field) && reason.contains("is not the account that recorded the event")),
+                "{name} with a disagreeing {field}: {outcome:?}"
+            );
+            rejected += 1;
+        }
+        assert_eq!(hub.store().load(&about).await.unwrap(), before, "{name}");
+    }
+    assert!(rejected > 35, "{rejected} cases");
+    assert_eq!(
+        counted.load(Ordering::SeqCst),
+        rejected,
+        "each counted once"
+    );
 }

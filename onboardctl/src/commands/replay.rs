@@ -1,6 +1,12 @@
 //! `onboardctl replay PATH…`: EventBridge CloudTrail events from files fed through the
 //! tracker, one line per event (applied, duplicate, ignored or rejected), then the totals;
 //! exit 1 when one was rejected.
+//!
+//! The same parse and origin rules as the tracker ([`onboarding::tracker::Tracker::replay_json`]):
+//! a body that disagrees with its envelope is rejected, an event from an account that
+//! cannot speak for a record is ignored, and what is applied is marked replayed in the
+//! account's history. A file's envelope is only as trustworthy as the file: replay events
+//! taken from the hub's own queues, never from a customer's (infra/DEPLOY.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,7 +73,9 @@ fn read_events(paths: &[PathBuf]) -> Result<Vec<(String, Result<Value, String>)>
 }
 
 pub async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
-    let tracker = cx.tracker()?;
+    // The tracker's own path, rules included; its rejections are this command's report
+    // lines and exit status, not CloudWatch metrics on standard output.
+    let tracker = cx.tracker()?.counting_with(std::sync::Arc::new(|_| {}));
     let events = read_events(paths)?;
     let bar = Terminal::detect().bar(events.len() as u64, "replaying");
     let (mut applied, mut duplicate, mut ignored, mut rejected) = (0, 0, 0, 0);
@@ -79,7 +87,7 @@ pub async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
             .unwrap_or_else(|_| "unknown".into());
         let line = match event {
             Err(reason) => Err(reason),
-            Ok(event) => match tracker.handle_json(&event).await {
+            Ok(event) => match tracker.replay_json(&event).await {
                 Ok(outcome) => Ok(outcome),
                 Err(error) => Err(format!("{error} (at {})", cx.endpoint())),
             },

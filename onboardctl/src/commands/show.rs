@@ -60,11 +60,12 @@ fn print_record(record: &OnboardingRecord) {
     println!("\nhistory:");
     for entry in &record.history {
         println!(
-            "  {}  {:<22} {}  ({})",
+            "  {}  {:<22} {}  ({}){}",
             entry.applied_at.format("%Y-%m-%d %H:%M:%S"),
             entry.phase,
             entry.summary,
-            entry.event_id
+            entry.event_id,
+            if entry.replayed { "  replayed" } else { "" }
         );
     }
 }

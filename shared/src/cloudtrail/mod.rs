@@ -5,17 +5,25 @@
 //! own lenient `record::TrailRecord`, because `AWSAPICall` requires fields that service
 //! events and some identities lack, and has no `errorCode`/`errorMessage`/`recipientAccountId`.
 //!
-//! Which account an event is about (AWS records each call only in the caller's account):
+//! Who recorded an event is the EventBridge envelope's `account` (EventBridge sets it; the
+//! body cannot): it is the event's `recorded_in`, which the origin rules judge. A body
+//! whose `recipientAccountId` names another account is rejected
+//! ([`ParseError::OriginMismatch`]); which body fields must agree and why: `envelope.rs`.
 //!
-//! | event | account the record is about |
-//! |---|---|
-//! | InviteAccountToOrganization, InviteOrganizationToTransferResponsibility | `requestParameters.target.id` (type ACCOUNT), else the handshake's `ACCOUNT` party that is not the caller |
-//! | AcceptHandshake, DeclineHandshake | the caller (`userIdentity.accountId`, else `recipientAccountId`) |
-//! | TerminateResponsibilityTransfer | the transfer's management account (`source` or `target`) that is not the one of the target organization, as `responseElements.responsibilityTransfer` names them |
-//! | CancelHandshake | the handshake's `ACCOUNT` party that is not the caller (the inviting management account) |
-//! | LeaveOrganization, DeleteOrganization | the caller |
-//! | RemoveAccountFromOrganization | `requestParameters.accountId` |
-//! | AccountJoinedOrganization / AccountDepartedOrganization (service events) | the `accountId` in `serviceEventDetails`; recorded in the organization's management account (`recipientAccountId`) |
+//! Which account an event is about, read from where (AWS records each call in the
+//! caller's account):
+//!
+//! | event | account the record is about | read from |
+//! |---|---|---|
+//! | InviteAccountToOrganization, InviteOrganizationToTransferResponsibility | the invited account | body: `requestParameters.target.id` (type ACCOUNT), else the handshake's `ACCOUNT` party that is not the recording account |
+//! | AcceptHandshake, DeclineHandshake, LeaveOrganization, DeleteOrganization (the calls only the account itself speaks for) | the account that made the call | envelope: `account`; the body's `userIdentity.accountId`, when present, must name it (else rejected) |
+//! | TerminateResponsibilityTransfer | the transfer's management account (`source` or `target`) that is not the recording one; the tracker turns it to the customer | body: `responseElements.responsibilityTransfer`, envelope: `account` |
+//! | CancelHandshake | the invited account | body: the handshake's `ACCOUNT` party that is not the recording account |
+//! | RemoveAccountFromOrganization | the removed account | body: `requestParameters.accountId` |
+//! | AccountJoinedOrganization / AccountDepartedOrganization (service events) | the account that joined or left | body: the `accountId` in `serviceEventDetails`; the organization's management account (where AWS records these) is the envelope's `account` |
+//!
+//! The body's `userIdentity.accountId` decides nothing else: it legitimately differs from
+//! the recording account in cross-account calls, which the target's calls may be.
 //!
 //! Which account's CloudTrail may speak for each of these events is the domain's rule
 //! ([`crate::domain::origin`]); [`trail_event`] names the event a rule is about.
@@ -24,6 +32,7 @@
 //! (`invite`), timestamps may be strings such as `Jan 18, 2017 9:41:16 PM`, keys are
 //! camelCase where the API uses PascalCase. All of these are accepted.
 
+mod envelope;
 mod record;
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
@@ -89,6 +98,17 @@ pub enum ParseError {
         field: &'static str,
         detail: String,
     },
+    /// The body names another account than the one EventBridge says recorded the event
+    /// (the envelope's `account`): forged, or another account's copy of a call. Never
+    /// applied, and counted ([`crate::metrics::ORIGIN_MISMATCH`]).
+    #[error("event {event_id}: {event_name}: {field} {claimed:?} is not the account that recorded the event ({recorded_in}, the EventBridge envelope's account): rejected")]
+    OriginMismatch {
+        event_id: String,
+        event_name: String,
+        field: &'static str,
+        claimed: String,
+        recorded_in: AccountId,
+    },
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -104,8 +124,14 @@ impl ParseError {
         match self {
             ParseError::Malformed { event_id, .. }
             | ParseError::Unsupported { event_id, .. }
-            | ParseError::InvalidField { event_id, .. } => event_id,
+            | ParseError::InvalidField { event_id, .. }
+            | ParseError::OriginMismatch { event_id, .. } => event_id,
         }
+    }
+
+    /// A body that disagrees with its envelope about who recorded the event.
+    pub fn is_origin_mismatch(&self) -> bool {
+        matches!(self, ParseError::OriginMismatch { .. })
     }
 
     /// A well-formed event we do not follow (as opposed to a broken one).
@@ -152,9 +178,10 @@ pub fn parse_event(event: &Value) -> Result<DomainEvent, ParseError> {
         .ok_or_else(|| malformed("no detail".into()))?;
     let trail: TrailRecord =
         serde_json::from_value(detail).map_err(|e| malformed(format!("CloudTrail detail: {e}")))?;
+    let recorded_in = envelope::recorded_in(envelope.account_id.as_deref(), &event_id, &trail)?;
     let reader = Reader {
         event_id,
-        envelope_account: envelope.account_id,
+        recorded_in,
         envelope_time: envelope.time,
         trail,
     };
@@ -176,7 +203,8 @@ pub fn parse_event_str(text: &str) -> Result<DomainEvent, ParseError> {
 
 struct Reader {
     event_id: String,
-    envelope_account: Option<String>,
+    /// The envelope's `account`: the account whose CloudTrail recorded the event.
+    recorded_in: AccountId,
     envelope_time: DateTime<Utc>,
     trail: TrailRecord,
 }
@@ -194,17 +222,6 @@ impl Reader {
     fn account(&self, field: &'static str, value: Option<&str>) -> Result<AccountId, ParseError> {
         let value = value.ok_or_else(|| self.invalid(field, ""))?;
         AccountId::parse(value).map_err(|e| self.invalid(field, e.to_string()))
-    }
-
-    fn caller(&self) -> Result<AccountId, ParseError> {
-        let caller = self
-            .trail
-            .user_identity
-            .as_ref()
-            .and_then(|identity| identity.account_id.as_deref())
-            .or(self.trail.recipient_account_id.as_deref())
-            .or(self.envelope_account.as_deref());
-        self.account("userIdentity.accountId", caller)
     }
 
     fn request_str(&self, pointer: &str) -> Option<&str> {
@@ -240,19 +257,18 @@ impl Reader {
     }
 
     /// The invited account among the handshake's parties: an `ACCOUNT` party other than
-    /// the caller (AWS may list the inviting management account as a party too).
+    /// the recording account, the inviter's (AWS may list the inviting management account
+    /// as a party too); else the only one (the origin rules judge who recorded it).
     fn handshake_account(&self, handshake: &TrailHandshake) -> Result<AccountId, ParseError> {
-        let caller = self
-            .trail
-            .user_identity
-            .as_ref()
-            .and_then(|i| i.account_id.as_deref());
-        let invited = handshake
+        let mut accounts = handshake
             .parties
             .iter()
             .filter(|p| p.kind.eq_ignore_ascii_case("ACCOUNT"))
-            .map(|p| p.id.as_str())
-            .find(|id| Some(*id) != caller);
+            .map(|p| p.id.as_str());
+        let first = accounts.clone().next();
+        let invited = accounts
+            .find(|id| *id != self.recorded_in.as_str())
+            .or(first);
         self.account("responseElements.handshake.parties[ACCOUNT]", invited)
     }
 
@@ -264,24 +280,16 @@ impl Reader {
             .unwrap_or(self.envelope_time)
     }
 
-    /// The account whose CloudTrail recorded the event: what decides which records it may
-    /// change, so an event without one is rejected.
-    fn recorded_in(&self) -> Result<AccountId, ParseError> {
-        let recorded = self
-            .trail
-            .recipient_account_id
-            .as_deref()
-            .or(self.envelope_account.as_deref());
-        self.account("recipientAccountId", recorded)
-    }
-
+    /// The event, once its body agrees with its envelope on who recorded it.
     fn event(&self, account: AccountId, kind: EventKind) -> Result<DomainEvent, ParseError> {
+        self.recipient_agrees()?;
         Ok(DomainEvent {
             id: self.event_id.clone(),
             account,
             occurred_at: self.occurred_at(),
             kind,
-            recorded_in: Some(self.recorded_in()?),
+            recorded_in: Some(self.recorded_in.clone()),
+            replayed: false,
         })
     }
 
@@ -353,7 +361,7 @@ impl Reader {
                     .as_ref()
                     .and_then(|h| self.handshake_organization(h));
                 self.event(
-                    self.caller()?,
+                    self.own_call()?,
                     EventKind::InvitationAccepted {
                         handshake: id,
                         organization,
@@ -363,7 +371,7 @@ impl Reader {
             Operation::DeclineHandshake => {
                 let handshake = self.request_handshake_id()?;
                 self.event(
-                    self.caller()?,
+                    self.own_call()?,
                     EventKind::InvitationClosed {
                         handshake,
                         closure: Closure::Declined,
@@ -379,7 +387,7 @@ impl Reader {
                 self.event(self.handshake_account(&handshake)?, kind)
             }
             Operation::LeaveOrganization => self.event(
-                self.caller()?,
+                self.own_call()?,
                 EventKind::LeftOrganization { removed: false },
             ),
             Operation::RemoveAccountFromOrganization => {
@@ -390,7 +398,7 @@ impl Reader {
                 self.event(account, EventKind::LeftOrganization { removed: true })
             }
             Operation::DeleteOrganization => {
-                self.event(self.caller()?, EventKind::OrganizationDeleted)
+                self.event(self.own_call()?, EventKind::OrganizationDeleted)
             }
         }
     }
@@ -420,7 +428,7 @@ impl Reader {
             Operation::AcceptHandshake
             | Operation::DeclineHandshake
             | Operation::LeaveOrganization
-            | Operation::DeleteOrganization => self.caller()?,
+            | Operation::DeleteOrganization => self.own_call()?,
         };
         let handshake = self
             .request_str("/handshakeId")
@@ -462,7 +470,7 @@ impl Reader {
                 .and_then(|p| record::find_str(p, "managementAccountId"))
                 .and_then(|id| AccountId::parse(id).ok())
         };
-        let recorded_in = self.recorded_in()?;
+        let recorded_in = self.recorded_in.clone();
         let parties: Vec<AccountId> = [party("source"), party("target")]
             .into_iter()
             .flatten()
@@ -518,19 +526,14 @@ impl Reader {
             record::find_str(details, "accountId"),
         )?;
         match name {
-            ACCOUNT_JOINED => {
-                let management_account = self.account(
-                    "recipientAccountId",
-                    self.trail
-                        .recipient_account_id
-                        .as_deref()
-                        .or(self.envelope_account.as_deref()),
-                )?;
-                self.event(
-                    account,
-                    EventKind::JoinedOrganization { management_account },
-                )
-            }
+            // Recorded in the management account of the organization joined: the
+            // envelope's account, never a field of the body.
+            ACCOUNT_JOINED => self.event(
+                account,
+                EventKind::JoinedOrganization {
+                    management_account: self.recorded_in.clone(),
+                },
+            ),
             ACCOUNT_DEPARTED => {
                 let how = record::find_str(details, "departureMethod")
                     .or_else(|| record::find_str(details, "departedMethod"))

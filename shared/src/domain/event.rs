@@ -100,6 +100,10 @@ pub struct DomainEvent {
     /// ([`crate::domain::origin`]).
     #[serde(default)]
     pub recorded_in: Option<AccountId>,
+    /// Fed by an operator (`onboardctl replay`) rather than delivered by EventBridge: the
+    /// same rules apply, and the account's history marks the entry replayed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 impl DomainEvent {
@@ -146,6 +150,7 @@ impl DomainEvent {
             occurred_at: chrono::Utc::now(),
             kind,
             recorded_in: None,
+            replayed: false,
         }
     }
 }

@@ -72,6 +72,13 @@ impl TrailEvent {
             TrailEvent::AccountDepartedOrganization => &[OldManagement, TargetManagement],
         }
     }
+
+    /// An event only the account itself may speak for is about the account that recorded
+    /// it: the CloudTrail reader takes its subject from the envelope, and rejects a body
+    /// naming a caller of another account ([`crate::cloudtrail`]).
+    pub fn is_about_its_recorder(self) -> bool {
+        matches!(self.speakers(), [TheAccount])
+    }
 }
 
 /// The accounts whose CloudTrail may speak for an event of this kind: those of the

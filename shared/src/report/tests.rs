@@ -39,6 +39,7 @@ fn record(
         summary: "left_organization".into(),
         phase,
         source: "cloudtrail".into(),
+        replayed: false,
     });
     record
 }

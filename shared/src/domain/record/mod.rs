@@ -42,6 +42,10 @@ pub struct HistoryEntry {
     /// before it was kept.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// Applied from an operator's `onboardctl replay`, not from EventBridge (absent in
+    /// entries written before it was kept, and in every entry not replayed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 impl HistoryEntry {

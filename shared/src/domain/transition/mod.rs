@@ -253,6 +253,7 @@ fn append_history(next: &mut OnboardingRecord, event: &DomainEvent, now: DateTim
         summary: summarize(&event.kind),
         phase: next.phase,
         source: event.source().to_owned(),
+        replayed: event.replayed,
     });
     if next.history.len() > HISTORY_LIMIT {
         let excess = next.history.len() - HISTORY_LIMIT;
