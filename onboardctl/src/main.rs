@@ -22,9 +22,7 @@ mod terminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{
-    doctor, enroll, init, invoke, migrate, preflight, replay, report, show, status,
-};
+use commands::{doctor, enroll, init, invoke, migrate, preflight, replay, report, show, status};
 use context::Context;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

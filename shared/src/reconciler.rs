@@ -29,8 +29,8 @@ use crate::domain::{
     OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
 use crate::ports::{
-    Credentials, Notifier, OrganizationsError, StoredDataUpgrade, SweepCursors,
-    TargetOrganization, OUTBOX_LEASE,
+    Credentials, Notifier, OrganizationsError, StoredDataUpgrade, SweepCursors, TargetOrganization,
+    OUTBOX_LEASE,
 };
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
@@ -151,7 +151,8 @@ where
     pub async fn pass(&self) -> Result<Pass, ReconcilerError> {
         // First, so an outbox item release 1 left pending is listed by this pass; a failed
         // step changes nothing the pass needs, and the next pass resumes it.
-        if let Err(error) = crate::upgrade::step(&self.recorder, crate::upgrade::PER_PASS, false).await
+        if let Err(error) =
+            crate::upgrade::step(&self.recorder, crate::upgrade::PER_PASS, false).await
         {
             warn!(%error, "stored-data upgrade step failed; the next pass resumes it");
         }

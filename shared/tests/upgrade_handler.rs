@@ -36,13 +36,22 @@ impl OrganizationTree for Tree {
     async fn parent_of(&self, _: &AccountId) -> Result<String, OrganizationsError> {
         Ok(OU.to_owned())
     }
-    async fn move_account(&self, _: &AccountId, _: &str, _: &str) -> Result<(), OrganizationsError> {
+    async fn move_account(
+        &self,
+        _: &AccountId,
+        _: &str,
+        _: &str,
+    ) -> Result<(), OrganizationsError> {
         Ok(())
     }
     async fn tags_of(&self, _: &AccountId) -> Result<BTreeMap<String, String>, OrganizationsError> {
         Ok(BTreeMap::new())
     }
-    async fn tag(&self, _: &AccountId, _: &BTreeMap<String, String>) -> Result<(), OrganizationsError> {
+    async fn tag(
+        &self,
+        _: &AccountId,
+        _: &BTreeMap<String, String>,
+    ) -> Result<(), OrganizationsError> {
         Ok(())
     }
 }
@@ -67,7 +76,10 @@ struct Hub {
 }
 
 fn hub() -> Hub {
-    let (store, notifier) = (Arc::new(InMemoryRecordStore::new()), Arc::new(InMemoryNotifier::new()));
+    let (store, notifier) = (
+        Arc::new(InMemoryRecordStore::new()),
+        Arc::new(InMemoryNotifier::new()),
+    );
     let target = Target {
         organization: OrganizationId::parse("o-exampleorgid").unwrap(),
         management_account: AccountId::parse("111111111111").unwrap(),
@@ -110,10 +122,14 @@ fn completions(notifier: &InMemoryNotifier) -> usize {
 }
 
 #[tokio::test]
-async fn a_joined_record_an_earlier_release_wrote_is_placed_once_upgraded_and_its_enrollment_completes() {
+async fn a_joined_record_an_earlier_release_wrote_is_placed_once_upgraded_and_its_enrollment_completes(
+) {
     let hub = hub();
     hub.store.insert_as_written_before(joined("222222222222"));
-    assert!(hub.placer.sweep().await.unwrap().done.is_empty(), "not listed as written");
+    assert!(
+        hub.placer.sweep().await.unwrap().done.is_empty(),
+        "not listed as written"
+    );
 
     let report = upgrade::step(&hub.recorder, 100, false).await.unwrap();
     assert_eq!((report.records, report.awaiting_placement), (1, 1));
@@ -121,7 +137,10 @@ async fn a_joined_record_an_earlier_release_wrote_is_placed_once_upgraded_and_it
     assert!(report.finished);
 
     let swept = hub.placer.sweep().await.unwrap();
-    assert!(matches!(swept.done[..], [(_, PlacerOutcome::Placed { .. })]), "{swept:?}");
+    assert!(
+        matches!(swept.done[..], [(_, PlacerOutcome::Placed { .. })]),
+        "{swept:?}"
+    );
     assert_eq!(completions(&hub.notifier), 1);
     let again = upgrade::step(&hub.recorder, 100, true).await.unwrap();
     assert_eq!(again.upgraded(), 0);
@@ -145,7 +164,10 @@ async fn partial_counters_complete_nothing_until_rebuilt_from_the_records() {
     let report = upgrade::step(&hub.recorder, 100, false).await.unwrap();
     assert_eq!(report.rebuilt, [acme.clone()]);
     let counts = hub.store.load_counts(&acme).await.unwrap();
-    assert_eq!((counts.accounts(), counts.placed(), counts.partial), (2, 1, false));
+    assert_eq!(
+        (counts.accounts(), counts.placed(), counts.partial),
+        (2, 1, false)
+    );
     assert_eq!(completions(&hub.notifier), 0);
 
     hub.placer.sweep().await.unwrap();

@@ -114,7 +114,11 @@ async fn every_release_s_items_reach_enrollment_completed_through_the_reconciler
     assert_eq!(completed(&after_pass), ["umbrella"]);
     let release_1_outbox = after_pass
         .iter()
-        .filter(|e| e["detail"]["cloudtrail_event_id"].as_str().is_some_and(|id| id.starts_with("ev-accept-")))
+        .filter(|e| {
+            e["detail"]["cloudtrail_event_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("ev-accept-"))
+        })
         .count();
     assert_eq!(
         release_1_outbox, 1,
@@ -122,7 +126,11 @@ async fn every_release_s_items_reach_enrollment_completed_through_the_reconciler
     );
     let initech = store.load_counts(&enrollment("initech")).await.unwrap();
     assert!(!initech.partial);
-    assert_eq!((initech.accounts(), initech.placed()), (1, 0), "rebuilt from its record");
+    assert_eq!(
+        (initech.accounts(), initech.placed()),
+        (1, 0),
+        "rebuilt from its record"
+    );
 
     // The placer now sees every joined record; each enrollment completes once.
     let placed = hub.placer().sweep().await.unwrap();
@@ -156,7 +164,10 @@ async fn onboardctl_migrate_upgrades_release_1_items_page_by_page_and_a_second_r
     env.extend([
         ("TABLE_NAME", hub.table.clone()),
         ("EVENT_BUS_NAME", HUB_BUS_NAME.to_owned()),
-        ("TARGET_ORGANIZATION_ID", hub.target.organization.to_string()),
+        (
+            "TARGET_ORGANIZATION_ID",
+            hub.target.organization.to_string(),
+        ),
         (
             "TARGET_MANAGEMENT_ACCOUNT_ID",
             hub.target.management_account.to_string(),
@@ -170,16 +181,28 @@ async fn onboardctl_migrate_upgrades_release_1_items_page_by_page_and_a_second_r
         first.line("examined").ends_with("; upgraded 4 items"),
         "two records, the outbox item and the counters of acme (the marker is read, not changed): {first:?}"
     );
-    assert_eq!(first.line("  2 records"), "  2 records (2 joined and now awaiting placement)");
-    assert_eq!(first.line("  counters"), "  counters rebuilt from the records: acme");
+    assert_eq!(
+        first.line("  2 records"),
+        "  2 records (2 joined and now awaiting placement)"
+    );
+    assert_eq!(
+        first.line("  counters"),
+        "  counters rebuilt from the records: acme"
+    );
     assert_eq!(first.line("every item"), "every item is up to date");
 
     let client = aws_sdk_dynamodb::Client::new(hub.account.config());
     let outbox = client
         .get_item()
         .table_name(&hub.table)
-        .key("pk", AttributeValue::S(format!("OUTBOX#{}", accounts["100000000002"])))
-        .key("sk", AttributeValue::S(format!("ev-accept-{}", accounts["100000000002"])))
+        .key(
+            "pk",
+            AttributeValue::S(format!("OUTBOX#{}", accounts["100000000002"])),
+        )
+        .key(
+            "sk",
+            AttributeValue::S(format!("ev-accept-{}", accounts["100000000002"])),
+        )
         .send()
         .await
         .unwrap()

@@ -70,10 +70,16 @@ fn summary(total: &UpgradeReport) -> Vec<String> {
         ));
     }
     if total.outbox > 0 {
-        lines.push(format!("  {}", plural(total.outbox, "outbox item", "outbox items")));
+        lines.push(format!(
+            "  {}",
+            plural(total.outbox, "outbox item", "outbox items")
+        ));
     }
     if total.cursors > 0 {
-        lines.push(format!("  {}", plural(total.cursors, "sweep cursor", "sweep cursors")));
+        lines.push(format!(
+            "  {}",
+            plural(total.cursors, "sweep cursor", "sweep cursors")
+        ));
     }
     if !total.rebuilt.is_empty() {
         let names: Vec<String> = total.rebuilt.iter().map(ToString::to_string).collect();
@@ -121,13 +127,23 @@ mod tests {
         let lines = summary(&report);
         assert_eq!(lines[0], "examined 12 items; upgraded 5 items");
         assert!(lines.contains(&"  3 records (2 joined and now awaiting placement)".to_owned()));
-        assert!(lines.iter().any(|l| l.contains("rebuilt from the records: acme")));
-        assert!(lines.iter().any(|l| l.starts_with("waiting: globex enrolled")));
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("rebuilt from the records: acme")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("waiting: globex enrolled")));
         assert!(!lines.iter().any(|l| l.contains("up to date")));
         let done = summary(&UpgradeReport {
             finished: true,
             ..UpgradeReport::default()
         });
-        assert_eq!(done, ["examined 0 items; upgraded 0 items", "every item is up to date"]);
+        assert_eq!(
+            done,
+            [
+                "examined 0 items; upgraded 0 items",
+                "every item is up to date"
+            ]
+        );
     }
 }

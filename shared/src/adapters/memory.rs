@@ -400,7 +400,10 @@ impl StoredDataUpgrade for InMemoryRecordStore {
                 continue;
             }
             let counts = EnrollmentCounts::of_records(
-                state.records.values().filter(|r| r.enrollment == enrollment),
+                state
+                    .records
+                    .values()
+                    .filter(|r| r.enrollment == enrollment),
             );
             state.counts.insert(enrollment.clone(), counts);
             report.rebuilt.push(enrollment);

@@ -58,8 +58,7 @@ impl EnrollmentCounts {
 
     /// Every enrolled account joined (or, billing mode, transferred its bill).
     pub fn all_joined(&self) -> bool {
-        !self.partial
-            && self.accounts() > 0 && self.moved() == self.accounts()
+        !self.partial && self.accounts() > 0 && self.moved() == self.accounts()
     }
 
     /// How many accounts are where their move ends: joined, or transferred.
@@ -73,8 +72,7 @@ impl EnrollmentCounts {
 
     /// Every enrolled account is placed: the enrollment is complete.
     pub fn all_placed(&self) -> bool {
-        !self.partial
-            && self.accounts() > 0 && self.placed() == self.accounts()
+        !self.partial && self.accounts() > 0 && self.placed() == self.accounts()
     }
 
     /// The counters of records as they stand (a rebuild of counters an earlier version never

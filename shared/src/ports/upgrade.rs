@@ -42,17 +42,12 @@ impl UpgradeReport {
 pub trait StoredDataUpgrade: Send + Sync {
     /// Upgrades what it finds among at most `limit` items, resuming where the last step
     /// stopped (`restart`: from the first item, even after a finished upgrade). Idempotent.
-    async fn upgrade_step(&self, limit: usize, restart: bool)
-        -> Result<UpgradeReport, StoreError>;
+    async fn upgrade_step(&self, limit: usize, restart: bool) -> Result<UpgradeReport, StoreError>;
 }
 
 #[async_trait]
 impl<T: StoredDataUpgrade + ?Sized> StoredDataUpgrade for std::sync::Arc<T> {
-    async fn upgrade_step(
-        &self,
-        limit: usize,
-        restart: bool,
-    ) -> Result<UpgradeReport, StoreError> {
+    async fn upgrade_step(&self, limit: usize, restart: bool) -> Result<UpgradeReport, StoreError> {
         (**self).upgrade_step(limit, restart).await
     }
 }

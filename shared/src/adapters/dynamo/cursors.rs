@@ -29,7 +29,10 @@ impl SweepCursors for DynamoRecordStore {
         after: Option<&AccountId>,
     ) -> Result<(), StoreError> {
         let mut item = key(sweep_pk(name), CURSOR_SK)?;
-        item.insert(SCHEMA_ATTRIBUTE.into(), AttributeValue::N(SCHEMA_VERSION.to_string()));
+        item.insert(
+            SCHEMA_ATTRIBUTE.into(),
+            AttributeValue::N(SCHEMA_VERSION.to_string()),
+        );
         if let Some(after) = after {
             item.insert("after".into(), AttributeValue::S(after.to_string()));
         }

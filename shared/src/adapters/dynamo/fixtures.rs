@@ -155,7 +155,10 @@ mod tests {
             for item in items {
                 let (pk, sk) = (text(&item, "pk"), text(&item, "sk"));
                 let what = format!("{release}: {pk} / {sk}");
-                assert!(!item.contains_key(SCHEMA_ATTRIBUTE), "{what}: no schema yet");
+                assert!(
+                    !item.contains_key(SCHEMA_ATTRIBUTE),
+                    "{what}: no schema yet"
+                );
                 if sk == "RECORD" {
                     let record = record_from_item(item.clone()).expect(&what);
                     assert_eq!(format!("ACCOUNT#{}", record.account_id), pk, "{what}");

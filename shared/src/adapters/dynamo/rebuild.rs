@@ -210,7 +210,11 @@ impl DynamoRecordStore {
             SCHEMA_ATTRIBUTE.into(),
             AttributeValue::N(SCHEMA_VERSION.to_string()),
         );
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         let Some(observed) = observed else {
             return put.condition_expression("attribute_not_exists(pk)");
         };

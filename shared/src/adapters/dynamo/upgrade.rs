@@ -77,7 +77,10 @@ impl DynamoRecordStore {
     async fn save_progress(&self, progress: &Progress) -> Result<(), StoreError> {
         let mut item = key(UPGRADE_PK.to_owned(), &upgrade_sk())?;
         item.insert(SCHEMA_ATTRIBUTE.into(), schema_value());
-        item.insert("scanned_all".into(), AttributeValue::Bool(progress.scanned_all));
+        item.insert(
+            "scanned_all".into(),
+            AttributeValue::Bool(progress.scanned_all),
+        );
         item.insert("finished".into(), AttributeValue::Bool(progress.finished));
         if let Some(start) = &progress.resume_at {
             item.insert("resume_at".into(), AttributeValue::M(start.clone()));
@@ -283,11 +286,7 @@ impl DynamoRecordStore {
 #[async_trait]
 impl StoredDataUpgrade for DynamoRecordStore {
     #[tracing::instrument(skip(self))]
-    async fn upgrade_step(
-        &self,
-        limit: usize,
-        restart: bool,
-    ) -> Result<UpgradeReport, StoreError> {
+    async fn upgrade_step(&self, limit: usize, restart: bool) -> Result<UpgradeReport, StoreError> {
         let mut progress = if restart {
             Progress::default()
         } else {
@@ -301,8 +300,7 @@ impl StoredDataUpgrade for DynamoRecordStore {
         // Rebuilds that waited are tried again with the page's.
         let mut enrollments = progress.deferred.clone();
         if !progress.scanned_all {
-            let (items, scanned, next) =
-                self.older_items(limit, progress.resume_at.take()).await?;
+            let (items, scanned, next) = self.older_items(limit, progress.resume_at.take()).await?;
             report.examined = scanned;
             for item in items {
                 self.upgrade_item(item, &mut report, &mut enrollments)
