@@ -22,7 +22,7 @@ mod terminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{doctor, enroll, init, invoke, preflight, replay, report, show, status};
+use commands::{doctor, enroll, init, invoke, migrate, preflight, replay, report, show, status};
 use context::Context;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -72,6 +72,10 @@ enum Command {
     /// trail, with --account one customer account's spoke role, with --permissions every
     /// role against the permission manifest; one line each, exit 1 on a failure.
     Doctor(doctor::Args),
+    /// Bring every item an earlier release wrote up to date (records awaiting placement,
+    /// enrollment counters, outbox items, cursors), page by page; idempotent. Each
+    /// reconciler pass does the same a page at a time.
+    Migrate(migrate::Args),
     /// Run a function's handler in process with the real clients.
     Invoke {
         #[command(subcommand)]
@@ -106,6 +110,7 @@ async fn run(command: Command, stack: Option<&str>) -> anyhow::Result<ExitCode> 
         Command::Replay(args) => replay::run(&cx, args).await,
         Command::Doctor(args) => doctor::run(&cx, &args).await,
         Command::Invoke { function } => invoke::run(&cx, function).await,
+        Command::Migrate(args) => migrate::run(&cx, args).await,
     }
 }
 

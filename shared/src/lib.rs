@@ -19,7 +19,8 @@
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff;
 //!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation;
 //!   [`target_check`]: the configured target against the hub's own organization;
-//!   [`metrics`]: CloudWatch metrics as embedded-format log lines.
+//!   [`metrics`]: CloudWatch metrics as embedded-format log lines; [`upgrade`]: stored
+//!   items of earlier releases brought up to date (each reconciler pass, `onboardctl migrate`).
 //! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
 pub mod acceptor;
@@ -49,4 +50,5 @@ pub mod target_check;
 pub mod telemetry;
 pub mod tracker;
 pub mod trigger;
+pub mod upgrade;
 pub mod wiring;

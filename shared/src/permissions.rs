@@ -226,6 +226,8 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
         ],
         FunctionName::Reconciler => &[
             &QUERY_RECONCILER_INDEXES,
+            &SCAN_TABLE,
+            &BATCH_GET_ITEM,
             &ASSUME_SPOKE_ROLE,
             &LIST_TARGET_ACCOUNTS,
             &LIST_TARGET_HANDSHAKES,

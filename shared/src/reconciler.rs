@@ -11,7 +11,9 @@
 //!   its old organization): DescribeOrganization through the spoke role, and for a
 //!   management account still in its organization, ListAccounts there;
 //! - stalls and expiring invitations are announced once each;
-//! - outbox items left pending past their lease (their publisher died) are published.
+//! - outbox items left pending past their lease (their publisher died) are published;
+//! - items an earlier release wrote are brought up to date, a bounded step per pass
+//!   resumed by the next ([`crate::upgrade`]).
 //!
 //! Records are swept as the acceptor and inviter sweep ([`crate::sweep`]): bounded
 //! concurrency, each account on its own, a time budget with a resume cursor.
@@ -27,7 +29,8 @@ use crate::domain::{
     OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
 use crate::ports::{
-    Credentials, Notifier, OrganizationsError, SweepCursors, SweepSource, TargetOrganization,
+    Credentials, Notifier, OrganizationsError, StoredDataUpgrade, SweepCursors, SweepSource,
+    TargetOrganization,
     OUTBOX_LEASE,
 };
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
@@ -97,7 +100,7 @@ impl TargetView {
 
 impl<S, N, T, C> Reconciler<S, N, T, C>
 where
-    S: RecorderStore + SweepCursors,
+    S: RecorderStore + SweepCursors + StoredDataUpgrade,
     N: Notifier,
     T: TargetOrganization,
     C: Credentials,
@@ -147,6 +150,13 @@ where
 
     /// One full pass over every record not `Joined`, within the sweep's limits.
     pub async fn pass(&self) -> Result<Pass, ReconcilerError> {
+        // First, so an outbox item release 1 left pending is listed by this pass; a failed
+        // step changes nothing the pass needs, and the next pass resumes it.
+        if let Err(error) =
+            crate::upgrade::step(&self.recorder, crate::upgrade::PER_PASS, false).await
+        {
+            warn!(%error, "stored-data upgrade step failed; the next pass resumes it");
+        }
         let republished = self.publish_stale_outbox(Utc::now() - OUTBOX_LEASE).await?;
         let store = self.recorder.store();
         let not_joined: Vec<SweepSource> = Phase::ALL

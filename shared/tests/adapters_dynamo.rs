@@ -146,12 +146,31 @@ async fn create_puts_the_record_only_if_absent_and_counts_it_in_one_transaction(
                 && counts.key()["pk"] == s("ENROLLMENT#acme")
                 && counts.key()["sk"] == s("COUNTS")
                 && counts.update_expression().contains(" ADD ")
-                && counts.condition_expression().is_none()
+                && item["schema_version"] == AttributeValue::N("4".into())
+                // The enrollment's first records create its counters, a complete baseline.
+                && counts.condition_expression() == Some("attribute_not_exists(pk)")
+                && counts.update_expression().contains("#schema = :schema")
         })
         .then_output(|| TransactWriteItemsOutput::builder().build());
     let outcome = store(&[&rule]).create(&record()).await.unwrap();
     assert_eq!(outcome, CreateOutcome::Created);
     assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn records_of_an_enrollment_that_has_counters_are_written_again_adding_to_them() {
+    let first = transact_answering(|| cancelled(&["None", "ConditionalCheckFailed"]));
+    let second = mock!(Client::transact_write_items)
+        .match_requests(|req| {
+            let counts = req.transact_items()[1].update().unwrap();
+            counts.condition_expression().is_none()
+                && !counts.update_expression().contains("#schema")
+                && counts.update_expression().contains("#enrolled = :now")
+        })
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let outcome = store(&[&first, &second]).create(&record()).await.unwrap();
+    assert_eq!(outcome, CreateOutcome::Created);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
 }
 
 #[tokio::test]

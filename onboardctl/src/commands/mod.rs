@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod enroll;
 pub mod init;
 pub mod invoke;
+pub mod migrate;
 pub mod preflight;
 pub mod replay;
 pub mod report;

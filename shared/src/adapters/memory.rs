@@ -2,8 +2,14 @@
 //! (version-conditioned commits, event markers, outbox), without AWS. A record can be
 //! made unreadable ([`InMemoryRecordStore::put_unreadable`]), as an item that does not
 //! decode is in DynamoDB: listed apart by the pages, an error to `load`.
+//!
+//! It keeps what the DynamoDB store keeps rather than deriving it: the placement index
+//! holds the records whose writer listed them (as the adapter writes `to_place`), and
+//! counters are what writes added. [`InMemoryRecordStore::insert_as_written_before`] puts a
+//! record as an earlier release left it (not listed, not counted), which only the upgrade
+//! ([`StoredDataUpgrade`]) brings up to date.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -16,7 +22,8 @@ use crate::domain::{
 use crate::ports::{
     AccountRange, Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxItem,
     OutboxScope, OutboxStore, OutgoingNotification, RecordCreator, RecordPage, RecordReader,
-    StoreError, SweepCursors, SweepSource, TransitionCommitter, Unreadable, OUTBOX_LEASE,
+    StoreError, StoredDataUpgrade, SweepCursors, SweepSource, TransitionCommitter, Unreadable,
+    UpgradeReport, OUTBOX_LEASE,
 };
 
 /// An outbox item's identity: its scope and the event that committed it.
@@ -35,13 +42,34 @@ struct State {
     cursors: HashMap<String, AccountId>,
     /// Records that cannot be read: their phase (where a sweep meets them) and why.
     unreadable: BTreeMap<AccountId, (Phase, String)>,
+    /// The placement index: records written while joined and not placed.
+    to_place: BTreeSet<AccountId>,
+    /// Records as an earlier release wrote them, not upgraded yet.
+    older: BTreeSet<AccountId>,
 }
 
 impl State {
-    fn count(&mut self, change: &CountChange) {
+    /// Stores `record` as this release writes it (listed for placement when it awaits it).
+    fn write(&mut self, record: &OnboardingRecord) {
+        let account = record.account_id.clone();
+        self.older.remove(&account);
+        if awaits_placement(record) {
+            self.to_place.insert(account.clone());
+        } else {
+            self.to_place.remove(&account);
+        }
+        self.records.insert(account, record.clone());
+    }
+
+    /// Adds `change` to its enrollment's counters. Enrolling creates them complete; a
+    /// move of a record never counted creates them partial, as DynamoDB's `ADD` does.
+    fn count(&mut self, change: &CountChange, enrolling: bool) {
         self.counts
             .entry(change.enrollment.clone())
-            .or_default()
+            .or_insert_with(|| EnrollmentCounts {
+                partial: !enrolling,
+                ..EnrollmentCounts::default()
+            })
             .add(change);
     }
 }
@@ -70,6 +98,19 @@ impl InMemoryRecordStore {
             return Err(StoreError::Transient("injected listing failure".into()));
         }
         Ok(())
+    }
+
+    /// Puts `record` as a release before the placement index and the counters wrote it:
+    /// not listed for placement, not counted on its enrollment (whose counters, if any,
+    /// then hold only the changes since, as a release that counted left them).
+    pub fn insert_as_written_before(&self, record: OnboardingRecord) {
+        let mut state = self.state();
+        state.older.insert(record.account_id.clone());
+        state.to_place.remove(&record.account_id);
+        if let Some(counts) = state.counts.get_mut(&record.enrollment) {
+            counts.partial = true;
+        }
+        state.records.insert(record.account_id.clone(), record);
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -160,11 +201,11 @@ impl RecordReader for InMemoryRecordStore {
     }
 
     async fn list_awaiting_placement(&self) -> Result<Vec<OnboardingRecord>, StoreError> {
-        Ok(self
-            .state()
-            .records
-            .values()
-            .filter(|r| awaits_placement(r))
+        let state = self.state();
+        Ok(state
+            .to_place
+            .iter()
+            .filter_map(|account| state.records.get(account))
             .cloned()
             .collect())
     }
@@ -238,10 +279,8 @@ impl RecordCreator for InMemoryRecordStore {
                 outcomes.push(CreateOutcome::AlreadyEnrolled);
                 continue;
             }
-            state
-                .records
-                .insert(record.account_id.clone(), record.clone());
-            state.count(&CountChange::enrolled(record));
+            state.write(record);
+            state.count(&CountChange::enrolled(record), true);
             outcomes.push(CreateOutcome::Created);
         }
         Ok(outcomes)
@@ -281,9 +320,9 @@ impl TransitionCommitter for InMemoryRecordStore {
             });
         }
         state.markers.insert(commit.event_id.clone());
-        state.records.insert(account.clone(), commit.record.clone());
+        state.write(&commit.record);
         if let Some(change) = &commit.counts {
-            state.count(change);
+            state.count(change, false);
         }
         if !commit.outbox.is_empty() {
             let item = OutboxItem {
@@ -409,6 +448,48 @@ impl SweepCursors for InMemoryRecordStore {
             None => state.cursors.remove(name),
         };
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StoredDataUpgrade for InMemoryRecordStore {
+    /// Upgrades up to `limit` older records: listed for placement when they await it,
+    /// their enrollment's counters rebuilt from its records when missing or partial.
+    async fn upgrade_step(
+        &self,
+        limit: usize,
+        _restart: bool,
+    ) -> Result<UpgradeReport, StoreError> {
+        let mut state = self.state();
+        let mut report = UpgradeReport::default();
+        let step: Vec<AccountId> = state.older.iter().take(limit).cloned().collect();
+        let mut enrollments = BTreeSet::new();
+        for account in step {
+            state.older.remove(&account);
+            let record = state.records[&account].clone();
+            report.examined += 1;
+            report.records += 1;
+            if awaits_placement(&record) {
+                state.to_place.insert(account);
+                report.awaiting_placement += 1;
+            }
+            enrollments.insert(record.enrollment);
+        }
+        for enrollment in enrollments {
+            if state.counts.get(&enrollment).is_some_and(|c| !c.partial) {
+                continue;
+            }
+            let counts = EnrollmentCounts::of_records(
+                state
+                    .records
+                    .values()
+                    .filter(|r| r.enrollment == enrollment),
+            );
+            state.counts.insert(enrollment.clone(), counts);
+            report.rebuilt.push(enrollment);
+        }
+        report.finished = state.older.is_empty();
+        Ok(report)
     }
 }
 

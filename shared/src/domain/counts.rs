@@ -33,6 +33,10 @@ pub enum Counter {
 pub struct EnrollmentCounts {
     pub values: BTreeMap<Counter, i64>,
     pub management_account: Option<AccountId>,
+    /// Kept only since a release after the enrollment's first records (which did not
+    /// count): the values are changes, not totals, until the counters are rebuilt from
+    /// the records. Nothing is complete on such counters.
+    pub partial: bool,
 }
 
 impl EnrollmentCounts {
@@ -54,7 +58,7 @@ impl EnrollmentCounts {
 
     /// Every enrolled account joined (or, billing mode, transferred its bill).
     pub fn all_joined(&self) -> bool {
-        self.accounts() > 0 && self.moved() == self.accounts()
+        !self.partial && self.accounts() > 0 && self.moved() == self.accounts()
     }
 
     /// How many accounts are where their move ends: joined, or transferred.
@@ -68,7 +72,17 @@ impl EnrollmentCounts {
 
     /// Every enrolled account is placed: the enrollment is complete.
     pub fn all_placed(&self) -> bool {
-        self.accounts() > 0 && self.placed() == self.accounts()
+        !self.partial && self.accounts() > 0 && self.placed() == self.accounts()
+    }
+
+    /// The counters of records as they stand (a rebuild of counters an earlier version never
+    /// kept): the sum of what each contributes ([`CountChange::standing`]).
+    pub fn of_records<'a>(records: impl IntoIterator<Item = &'a OnboardingRecord>) -> Self {
+        let mut counts = Self::default();
+        for record in records {
+            counts.add(&CountChange::standing(record));
+        }
+        counts
     }
 
     /// Applies a change (the in-memory store and tests; DynamoDB adds on its side).
@@ -105,6 +119,17 @@ impl CountChange {
             management_account: (record.role == Role::Management)
                 .then(|| record.account_id.clone()),
         }
+    }
+
+    /// What a record adds to its enrollment's counters as it stands: its enrolment, and its
+    /// placement once placed. The sum over an enrollment's records is what its counters
+    /// would say had they been kept since the first record ([`EnrollmentCounts::of_records`]).
+    pub fn standing(record: &OnboardingRecord) -> Self {
+        let mut change = Self::enrolled(record);
+        if record.placed.is_some() {
+            change.deltas.push((Counter::Placed, 1));
+        }
+        change
     }
 
     /// What a transition from `before` to `after` changes, `None` when no counter moves.
@@ -222,5 +247,32 @@ mod tests {
         });
         counts.add(&CountChange::between(&joined, &placed).unwrap());
         assert!(counts.all_placed());
+        counts.partial = true;
+        assert!(
+            !counts.all_placed() && !counts.all_joined(),
+            "partial counters complete nothing"
+        );
+    }
+
+    #[test]
+    fn counters_rebuilt_from_records_equal_those_kept_through_their_moves() {
+        let management = record("111111111111", Role::Management);
+        let member = record("222222222222", Role::Member);
+        let mut kept = EnrollmentCounts::default();
+        kept.add(&CountChange::enrolled(&management));
+        kept.add(&CountChange::enrolled(&member));
+        let mut joined = member.clone();
+        joined.phase = Phase::Joined;
+        joined.in_old_organization = false;
+        kept.add(&CountChange::between(&member, &joined).unwrap());
+        let mut placed = joined.clone();
+        placed.placed = Some(crate::domain::Placed {
+            placed_in: None,
+            access_role: None,
+            at: Utc::now(),
+        });
+        kept.add(&CountChange::between(&joined, &placed).unwrap());
+        kept.values.retain(|_, value| *value != 0);
+        assert_eq!(EnrollmentCounts::of_records([&management, &placed]), kept);
     }
 }

@@ -72,6 +72,24 @@ pub const DELETE_ITEM: Operation = Operation {
     grants: &[table_grant("dynamodb:DeleteItem")],
 };
 
+/// A Scan of the table (the stored-data upgrade's pages).
+pub const SCAN_TABLE: Operation = Operation {
+    service: "DynamoDB",
+    operation: "Scan",
+    grants: &[table_grant("dynamodb:Scan")],
+};
+/// Consistent reads of many records at once (a counters rebuild).
+pub const BATCH_GET_ITEM: Operation = Operation {
+    service: "DynamoDB",
+    operation: "BatchGetItem",
+    // The request names its tables as the keys of RequestItems, which no request path
+    // reads: the resource is the record table itself (the only table the adapter reads).
+    grants: &[Grant {
+        source: SAR,
+        ..grant("dynamodb:BatchGetItem", &["arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${RecordTable}"])
+    }],
+};
+
 /// TransactWriteItems has no action of its own: each item is authorized as its own
 /// action (DynamoDB Developer Guide, "Using IAM with DynamoDB transactions").
 const fn item_grant(

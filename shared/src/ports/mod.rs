@@ -6,6 +6,7 @@ mod organizations;
 mod placement;
 mod preflight;
 mod store;
+mod upgrade;
 
 pub use notifier::{Notifier, NotifyError, OutgoingNotification, SOURCE};
 pub use organizations::{
@@ -19,3 +20,4 @@ pub use store::{
     RecordCreator, RecordPage, RecordReader, RecordStore, StoreError, SweepCursors, SweepSource,
     TransitionCommitter, Unreadable, OUTBOX_LEASE,
 };
+pub use upgrade::{StoredDataUpgrade, UpgradeReport};

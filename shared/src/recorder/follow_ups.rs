@@ -153,7 +153,7 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
 
     /// Announces, once, that every account of the enrollment joined and was placed (the
     /// counters say so).
-    async fn announce_completion(
+    pub async fn announce_completion(
         &self,
         enrollment: &EnrollmentName,
         cause: &str,

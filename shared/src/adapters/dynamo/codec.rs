@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{
     marker_pk, outbox_pk, parse_scope, record_pk, scope_text, EVENT_SK, PENDING_OUTBOX, RECORD_SK,
-    TO_PLACE,
+    SCHEMA_VERSION, TO_PLACE,
 };
 use crate::domain::{awaits_placement, OnboardingRecord};
 use crate::ports::{OutboxItem, OutboxScope, OutgoingNotification, StoreError};
@@ -29,6 +29,7 @@ struct Key<'a> {
 struct RecordItem<'a> {
     pk: String,
     sk: &'static str,
+    schema_version: u32,
     /// [`super::keys::BY_PLACEMENT_INDEX`]'s hash key, only on a joined record not yet placed.
     #[serde(skip_serializing_if = "Option::is_none")]
     to_place: Option<&'static str>,
@@ -40,6 +41,7 @@ struct RecordItem<'a> {
 struct MarkerItem<'a> {
     pk: String,
     sk: &'static str,
+    schema_version: u32,
     scope: &'a str,
     created_at: DateTime<Utc>,
     expires_at: i64,
@@ -50,6 +52,7 @@ struct MarkerItem<'a> {
 struct OutboxEntry<'a> {
     pk: String,
     sk: &'a str,
+    schema_version: u32,
     scope: String,
     event_id: &'a str,
     notifications: &'a [OutgoingNotification],
@@ -95,6 +98,7 @@ pub(super) fn record_item(record: &OnboardingRecord) -> Result<Item, StoreError>
         &RecordItem {
             pk: record_pk(&record.account_id),
             sk: RECORD_SK,
+            schema_version: SCHEMA_VERSION,
             to_place: awaits_placement(record).then_some(TO_PLACE),
             record,
         },
@@ -120,6 +124,7 @@ pub(super) fn marker_item(
         &MarkerItem {
             pk: marker_pk(event_id),
             sk: EVENT_SK,
+            schema_version: SCHEMA_VERSION,
             scope: &scope_text(scope),
             created_at: now,
             expires_at: (now + MARKER_RETENTION).timestamp(),
@@ -139,6 +144,7 @@ pub(super) fn outbox_item(
         &OutboxEntry {
             pk: outbox_pk(scope),
             sk: event_id,
+            schema_version: SCHEMA_VERSION,
             scope: scope_text(scope),
             event_id,
             notifications,
@@ -194,6 +200,7 @@ mod tests {
         assert_eq!(item["phase"], to_value("phase", &record.phase).unwrap());
         assert!(matches!(item["phase"], AttributeValue::S(_)));
         assert_eq!(item["version"], AttributeValue::N("1".into()));
+        assert_eq!(item["schema_version"], AttributeValue::N("4".into()));
         assert!(!item.contains_key("to_place"), "not joined: not to place");
         assert_eq!(record_from_item(item).unwrap(), record);
     }
@@ -226,6 +233,7 @@ mod tests {
         assert_eq!(item["sk"], AttributeValue::S("EVENT".into()));
         let expected = (now.timestamp() + 30 * 86_400).to_string();
         assert_eq!(item["expires_at"], AttributeValue::N(expected));
+        assert_eq!(item["schema_version"], AttributeValue::N("4".into()));
         assert!(
             !item.contains_key("account_id"),
             "markers stay out of the indexes"
@@ -243,6 +251,7 @@ mod tests {
         assert_eq!(item["pk"], AttributeValue::S("OUTBOX#111122223333".into()));
         assert_eq!(item["sk"], AttributeValue::S("ev-1".into()));
         assert!(matches!(item["notifications"], AttributeValue::L(_)));
+        assert_eq!(item["schema_version"], AttributeValue::N("4".into()));
         assert!(!item.contains_key("enrollment") && !item.contains_key("phase"));
         let back = outbox_from_item(item).unwrap();
         assert_eq!(

@@ -16,7 +16,10 @@
 //! [`RecordCreator::create_many`] writes up to [`ENROLL_BATCH`] records of one enrollment
 //! per `TransactWriteItems` (each Put conditioned on `attribute_not_exists(pk)`) with one
 //! counters update for the batch; records that exist already are dropped from the batch
-//! (by their cancellation reasons) and the rest is written again.
+//! (by their cancellation reasons) and the rest is written again. An enrollment's first
+//! batch creates its counters item as a complete baseline ([`counts::Counting::Create`]);
+//! when the item exists (its cancellation reason says so), the batch is written again
+//! adding to it.
 //!
 //! A cancelled transaction is classified from its cancellation reasons, read by item
 //! position, never guessed from the message: marker `ConditionalCheckFailed` =>
@@ -41,6 +44,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 
 use super::codec::{marker_item, record_item, to_value, Item};
+use super::counts::Counting;
 use super::{classify, counts, DynamoRecordStore};
 use crate::domain::blocker::is_transient_code;
 use crate::domain::{AccountId, CountChange, EnrollmentName, OnboardingRecord};
@@ -147,12 +151,21 @@ pub(super) fn transact_error(
     classify("TransactWriteItems", &err)
 }
 
-/// The positions of the records that exist already, when that alone cancelled an
-/// enrollment batch of `records` records (followed by the counters update).
-fn existing_records(
+/// What of an enrollment batch exists already, when that alone cancelled it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Existing {
+    /// The positions of the records that exist.
+    records: Vec<usize>,
+    /// The counters item exists (a batch that meant to create it).
+    counters: bool,
+}
+
+/// What exists already, when that alone cancelled an enrollment batch of `records` records
+/// (followed by the counters update).
+fn existing_items(
     err: &SdkError<TransactWriteItemsError, HttpResponse>,
     records: usize,
-) -> Option<Vec<usize>> {
+) -> Option<Existing> {
     let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
     else {
         return None;
@@ -161,15 +174,16 @@ fn existing_records(
     if reasons.len() != records + 1 {
         return None;
     }
-    let mut existing = Vec::new();
+    let mut existing = Existing::default();
     for (i, reason) in reasons.iter().enumerate() {
         match reason.code() {
-            Some("ConditionalCheckFailed") if i < records => existing.push(i),
+            Some("ConditionalCheckFailed") if i < records => existing.records.push(i),
+            Some("ConditionalCheckFailed") => existing.counters = true,
             None | Some("None") => {}
             Some(_) => return None,
         }
     }
-    (!existing.is_empty()).then_some(existing)
+    (!existing.records.is_empty() || existing.counters).then_some(existing)
 }
 
 /// A conditioned Put of `item`.
@@ -205,6 +219,7 @@ impl DynamoRecordStore {
     async fn create_batch(
         &self,
         batch: &[&OnboardingRecord],
+        mut counting: Counting,
     ) -> Result<Vec<(AccountId, CreateOutcome)>, StoreError> {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut pending: Vec<&OnboardingRecord> = batch.to_vec();
@@ -223,7 +238,7 @@ impl DynamoRecordStore {
             }
             let change = CountChange::sum(pending.iter().map(|r| CountChange::enrolled(r)))
                 .expect("the batch is not empty");
-            items.push(counts::add(&self.table, &change));
+            items.push(counts::add(&self.table, &change, counting, Utc::now()));
             let result = self
                 .client
                 .transact_write_items()
@@ -241,12 +256,15 @@ impl DynamoRecordStore {
                 }
                 Err(err) => err,
             };
-            let existing = existing_records(&err, pending.len())
+            let existing = existing_items(&err, pending.len())
                 .ok_or_else(|| transact_error(err, &[TxItem::Record], None, "enrollment"))?;
+            if existing.counters {
+                counting = Counting::Enroll;
+            }
             let (exist, rest): (Vec<_>, Vec<_>) = pending
                 .iter()
                 .enumerate()
-                .partition(|(i, _)| existing.contains(i));
+                .partition(|(i, _)| existing.records.contains(i));
             tracing::debug!(
                 existing = exist.len(),
                 "accounts already enrolled, left as they are"
@@ -277,9 +295,14 @@ impl RecordCreator for DynamoRecordStore {
                 .or_default()
                 .push(record);
         }
-        for batch in by_enrollment.values().flat_map(|r| r.chunks(ENROLL_BATCH)) {
-            for (account, outcome) in self.create_batch(batch).await? {
-                outcomes.insert(account, outcome);
+        for records in by_enrollment.values() {
+            // The first batch creates the counters item unless the enrollment has one.
+            let mut counting = Counting::Create;
+            for batch in records.chunks(ENROLL_BATCH) {
+                for (account, outcome) in self.create_batch(batch, counting).await? {
+                    outcomes.insert(account, outcome);
+                }
+                counting = Counting::Enroll;
             }
         }
         Ok(records
@@ -337,7 +360,7 @@ impl TransitionCommitter for DynamoRecordStore {
             kinds.push(TxItem::Outbox);
         }
         if let Some(change) = &commit.counts {
-            items.push(counts::add(&self.table, change));
+            items.push(counts::add(&self.table, change, Counting::Move, now));
             kinds.push(TxItem::Counts);
         }
         self.client

@@ -1,20 +1,27 @@
 //! The enrollment counters item: `pk = ENROLLMENT#<name>`, `sk = COUNTS`, one number
-//! attribute per counter (`accounts`, `phase_<Phase>`, `members_in_old_organization`),
-//! `enrollment` and `management_account`. Written only by `ADD` in the transactions that
-//! create or move records, so concurrent writers never lose an increment; read with a
-//! consistent `GetItem`.
+//! attribute per counter (`accounts`, `phase_<Phase>`, `members_in_old_organization`,
+//! `placed`), `enrollment` and `management_account`. Changed by `ADD` in the transactions
+//! that create or move records, so concurrent writers never lose an increment; read with a
+//! consistent `GetItem`. Every change also adds 1 to `revision`, and enrolling records sets
+//! `enrolled_at`, so a rebuild ([`super::rebuild`]) can tell that nothing changed between
+//! its reads and its write, and wait for new records to reach the enrollment index.
+//!
+//! The transaction of an enrollment's first records creates the item with
+//! `schema_version` (a complete baseline), conditioned on its absence; when it exists, the
+//! batch is written again adding to it ([`Counting::Enroll`]).
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 
-use super::keys::{enrollment_pk, COUNTS_SK};
+use super::keys::{enrollment_pk, COUNTS_SK, SCHEMA_ATTRIBUTE, SCHEMA_VERSION};
 use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName, Phase};
 use crate::ports::{CountReader, StoreError};
 
-fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
+pub(super) fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (
             "pk".to_owned(),
@@ -24,7 +31,7 @@ fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn attribute(counter: Counter) -> String {
+pub(super) fn attribute(counter: Counter) -> String {
     match counter {
         Counter::Accounts => "accounts".to_owned(),
         Counter::InPhase(phase) => format!("phase_{phase}"),
@@ -33,7 +40,7 @@ fn attribute(counter: Counter) -> String {
     }
 }
 
-fn every_counter() -> impl Iterator<Item = Counter> {
+pub(super) fn every_counter() -> impl Iterator<Item = Counter> {
     [
         Counter::Accounts,
         Counter::MembersInOldOrganization,
@@ -43,8 +50,25 @@ fn every_counter() -> impl Iterator<Item = Counter> {
     .chain(Phase::ALL.into_iter().map(Counter::InPhase))
 }
 
+/// How a transaction counts its change on the enrollment's counters item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Counting {
+    /// The enrollment's first records: the item is created, a complete baseline
+    /// (`schema_version`), only if it does not exist yet.
+    Create,
+    /// More records of an enrollment that has counters: added, and `enrolled_at` set.
+    Enroll,
+    /// A record's move: added to the item as it is (created without a baseline if absent).
+    Move,
+}
+
 /// The transaction item adding `change` to its enrollment's counters.
-pub(super) fn add(table: &str, change: &CountChange) -> TransactWriteItem {
+pub(super) fn add(
+    table: &str,
+    change: &CountChange,
+    counting: Counting,
+    now: DateTime<Utc>,
+) -> TransactWriteItem {
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(counts_key(&change.enrollment)))
@@ -52,25 +76,37 @@ pub(super) fn add(table: &str, change: &CountChange) -> TransactWriteItem {
         .expression_attribute_values(
             ":enrollment",
             AttributeValue::S(change.enrollment.to_string()),
-        );
+        )
+        .expression_attribute_names("#revision", "revision")
+        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()));
     let mut set = vec!["#enrollment = :enrollment".to_owned()];
+    if counting != Counting::Move {
+        update = update
+            .expression_attribute_names("#enrolled", "enrolled_at")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()));
+        set.push("#enrolled = :now".to_owned());
+    }
+    if counting == Counting::Create {
+        update = update
+            .expression_attribute_names("#schema", SCHEMA_ATTRIBUTE)
+            .expression_attribute_values(":schema", AttributeValue::N(SCHEMA_VERSION.to_string()))
+            .condition_expression("attribute_not_exists(pk)");
+        set.push("#schema = :schema".to_owned());
+    }
     if let Some(management) = &change.management_account {
         update = update
             .expression_attribute_names("#management", "management_account")
             .expression_attribute_values(":management", AttributeValue::S(management.to_string()));
         set.push("#management = :management".to_owned());
     }
-    let mut adds = Vec::new();
+    let mut adds = vec!["#revision :one".to_owned()];
     for (i, (counter, delta)) in change.deltas.iter().enumerate() {
         update = update
             .expression_attribute_names(format!("#c{i}"), attribute(*counter))
             .expression_attribute_values(format!(":d{i}"), AttributeValue::N(delta.to_string()));
         adds.push(format!("#c{i} :d{i}"));
     }
-    let mut expression = format!("SET {}", set.join(", "));
-    if !adds.is_empty() {
-        expression.push_str(&format!(" ADD {}", adds.join(", ")));
-    }
+    let expression = format!("SET {} ADD {}", set.join(", "), adds.join(", "));
     TransactWriteItem::builder()
         .update(
             update
@@ -104,8 +140,9 @@ impl CountReader for DynamoRecordStore {
     }
 }
 
-/// Reads the counters item (missing counters are zero).
-fn parse(
+/// Reads the counters item (missing counters are zero). Without `schema_version` it was
+/// never a baseline (an earlier release's, see [`super::keys`]): partial until rebuilt.
+pub(super) fn parse(
     item: &HashMap<String, AttributeValue>,
     enrollment: &EnrollmentName,
 ) -> Result<EnrollmentCounts, StoreError> {
@@ -132,5 +169,6 @@ fn parse(
         }
         _ => None,
     };
+    counts.partial = !item.contains_key(SCHEMA_ATTRIBUTE);
     Ok(counts)
 }

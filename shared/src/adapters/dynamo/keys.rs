@@ -9,7 +9,16 @@
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
 //! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `pending`, `pending_since`, `claimed_until` (epoch seconds, while an invocation publishes it), `claimed_by` (that invocation's token) |
 //! | sweep cursor | `SWEEP#<name>` | `CURSOR` | `after` (the account the last sweep stopped after) |
-//! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization` (numbers, changed only by `ADD`), `enrollment`, `management_account` (see `counts`) |
+//! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization`, `placed` (numbers, changed only by `ADD`, or set whole by a rebuild), `revision` (`ADD 1` by every change), `enrolled_at` (epoch seconds of the last records enrolled), `enrollment`, `management_account` (see `counts`) |
+//! | stored-data upgrade | `UPGRADE` | `SCHEMA#<n>` | `resume_at` (the scan's next start key), `finished` (see `upgrade`) |
+//!
+//! Every item this release writes carries `schema_version` = [`SCHEMA_VERSION`]. An item
+//! without it was written by an earlier release (`tests/fixtures/stored/`): release 1
+//! (no counters, no outbox `pending`), 2 (no `to_place`) or 3; the upgrade tells them
+//! apart by their attributes where it matters. On a counters item `schema_version` also
+//! means "a complete baseline": the item was created with its enrollment's first records,
+//! or rebuilt from the records; one without it may hold only the changes made since an
+//! earlier release started counting, and is rebuilt.
 //!
 //! An outbox's `<scope>` is the account id for an account's outbox, `ENROLLMENT#<name>`
 //! for an enrollment's announcements ([`scope_text`]).
@@ -43,6 +52,10 @@ pub const BY_PLACEMENT_INDEX: &str = "by_placement";
 pub(super) const TO_PLACE: &str = "PLACE";
 /// The `pending` value every outbox item carries (the hash key of [`BY_PENDING_INDEX`]).
 pub(super) const PENDING_OUTBOX: &str = "OUTBOX";
+/// The layout of the items this release writes (see the table above).
+pub const SCHEMA_VERSION: u32 = 4;
+/// The attribute every item of this release carries.
+pub(super) const SCHEMA_ATTRIBUTE: &str = "schema_version";
 /// The table's TTL attribute (event markers only).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -50,8 +63,11 @@ pub(super) const RECORD_SK: &str = "RECORD";
 pub(super) const EVENT_SK: &str = "EVENT";
 pub(super) const CURSOR_SK: &str = "CURSOR";
 pub(super) const COUNTS_SK: &str = "COUNTS";
+pub(super) const OUTBOX_PREFIX: &str = "OUTBOX#";
+pub(super) const SWEEP_PREFIX: &str = "SWEEP#";
+pub(super) const UPGRADE_PK: &str = "UPGRADE";
 
-const ENROLLMENT_PREFIX: &str = "ENROLLMENT#";
+pub(super) const ENROLLMENT_PREFIX: &str = "ENROLLMENT#";
 
 pub(super) fn record_pk(account: &AccountId) -> String {
     format!("ACCOUNT#{account}")
@@ -62,15 +78,20 @@ pub(super) fn marker_pk(event_id: &str) -> String {
 }
 
 pub(super) fn sweep_pk(name: &str) -> String {
-    format!("SWEEP#{name}")
+    format!("{SWEEP_PREFIX}{name}")
 }
 
 pub(super) fn enrollment_pk(enrollment: &EnrollmentName) -> String {
     format!("{ENROLLMENT_PREFIX}{enrollment}")
 }
 
+/// The stored-data upgrade's own item, one per schema it upgrades to.
+pub(super) fn upgrade_sk() -> String {
+    format!("SCHEMA#{SCHEMA_VERSION}")
+}
+
 pub(super) fn outbox_pk(scope: &OutboxScope) -> String {
-    format!("OUTBOX#{}", scope_text(scope))
+    format!("{OUTBOX_PREFIX}{}", scope_text(scope))
 }
 
 /// How a scope is written (the outbox's `scope` attribute and key, the marker's `scope`).

@@ -7,7 +7,9 @@
 //!   one is classified;
 //! - `outbox`: once-only announcements, pending items and their claims;
 //! - `reads`, `cursors`, `counts`: reading records, sweep cursors, enrollment counters;
-//! - `schema`: creating the table.
+//! - `schema`: creating the table;
+//! - `upgrade`, `rebuild`: bringing items earlier releases wrote up to date (every item
+//!   carries `schema_version`, see `keys`), and rebuilding counters they never kept.
 //!
 //! What an event reads is key reads only (`load`, `load_counts`, `outbox_item`:
 //! consistent `GetItem`s). SDK errors other than a transaction's cancellation or a failed
@@ -25,10 +27,14 @@ mod codec;
 mod commits;
 mod counts;
 mod cursors;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 mod keys;
 mod outbox;
 mod reads;
+mod rebuild;
 mod schema;
+mod upgrade;
 
 use super::sdk_error;
 use crate::ports::StoreError;
@@ -37,8 +43,10 @@ use codec::Item;
 pub use codec::MARKER_RETENTION;
 pub use commits::ENROLL_BATCH;
 pub use keys::{
-    BY_ENROLLMENT_INDEX, BY_PENDING_INDEX, BY_PHASE_INDEX, BY_PLACEMENT_INDEX, TTL_ATTRIBUTE,
+    BY_ENROLLMENT_INDEX, BY_PENDING_INDEX, BY_PHASE_INDEX, BY_PLACEMENT_INDEX, SCHEMA_VERSION,
+    TTL_ATTRIBUTE,
 };
+pub use rebuild::SETTLE;
 pub use schema::create_table;
 
 /// The onboarding records, event markers and outbox in one DynamoDB table.
