@@ -12,7 +12,10 @@
 //! Quotas are planned, not hit: each run reads the organization's handshakes and account
 //! count once, plans how many invitations fit the daily quota and the account limit
 //! ([`crate::domain::quota`]), sends that many (paced within Organizations' rate), and
-//! shows every other account awaiting one why it waits and when the next slot opens.
+//! shows every other account awaiting one why it waits: the stable reason only, so an
+//! account that keeps waiting is written once. What a run changed that a person should
+//! know (accounts that began waiting) is e-mailed as one digest per enrollment at the end
+//! of the run ([`ObservationRecorder::publish_digests`]).
 
 mod billing;
 
@@ -53,7 +56,8 @@ pub enum InviterOutcome {
     Refused {
         reason: String,
     },
-    /// No invitation slot is left in this run: the record shows why and until when.
+    /// No invitation slot is left in this run: the record shows why; `reason` says it
+    /// with the counts and when the next slot opens.
     Waiting {
         reason: String,
     },
@@ -160,8 +164,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
                 self.process_record(record, run, false).await
             },
         )
-        .await?;
-        Ok(report)
+        .await;
+        self.recorder.publish_digests(NAME).await?;
+        Ok(report?)
     }
 
     /// One account. `force` invites whatever the phase (for `onboardctl invoke --account`).
@@ -175,7 +180,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
             return Ok(InviterOutcome::NotEnrolled);
         };
         let run = self.plan_run().await?;
-        self.process_record(record, &run, force).await
+        let outcome = self.process_record(record, &run, force).await;
+        self.recorder.publish_digests(NAME).await?;
+        outcome
     }
 
     /// Reads the organization's handshakes and account count once, and plans the slots.
@@ -307,20 +314,20 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         })
     }
 
-    /// No slot for the account in this run: the record says why and until when.
+    /// No slot for the account in this run: the record says why (its stable reason: seen
+    /// again, it changes nothing); the counts and times are for the log and the outcome.
     async fn wait(
         &self,
         account: &AccountId,
         waiting: &Waiting,
     ) -> Result<InviterOutcome, InviterError> {
         let kind = EventKind::InvitationDeferred {
-            code: waiting.code,
-            message: waiting.message.clone(),
+            reason: waiting.reason,
         };
         let waiting_now = Observation::sighting(NAME, "waiting", account, kind);
         self.recorder.observe(waiting_now).await?;
         Ok(InviterOutcome::Waiting {
-            reason: waiting.message.clone(),
+            reason: waiting.detail.clone(),
         })
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::cloudtrail::parse_event;
-use crate::domain::{DomainEvent, Target};
+use crate::domain::{DomainEvent, FunctionName, Target};
 use crate::ports::{Notifier, TargetDirectory};
 use crate::recorder::{ObservationRecorder, RecorderStore};
 pub use crate::recorder::{ObserverError, Outcome, RecordError as TrackerError};
@@ -58,9 +58,12 @@ impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
         }
     }
 
-    /// Applies one domain event and everything it leads to.
+    /// Applies one domain event and everything it leads to; one event is one run (its
+    /// digest, e.g. of an unexpected acceptance, is published at the end).
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
-        self.recorder.record(event).await
+        let outcome = self.recorder.record(event).await;
+        self.recorder.publish_digests(FunctionName::Tracker).await?;
+        outcome
     }
 }
 
