@@ -271,7 +271,7 @@ mod tests {
         assert!(
             !serde_json::to_string(&records[0])
                 .unwrap()
-                .contains("place"),
+                .contains(" of 3 in line"),
             "the place is computed, never stored"
         );
     }
