@@ -21,7 +21,8 @@
 //! Failures stay with their account: a permanent refusal of a call in the account (an SCP
 //! denying ListHandshakesForAccount, a missing role) becomes that account's blocker, and a
 //! sweep ([`crate::sweep`]) goes on with the others; acceptances are paced within the
-//! organization's rate ([`crate::pace`]).
+//! organization's rate ([`crate::pace`]). Unexpected invitations are e-mailed as one
+//! digest per enrollment at the end of each run ([`crate::notifications::digest`]).
 
 use std::sync::Arc;
 
@@ -131,14 +132,22 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
             self.limits,
             &sources,
             |_| true,
-            |record| async move { self.process(&record.account_id).await },
+            |record| async move { self.process_account(&record.account_id).await },
         )
-        .await?;
-        Ok(report)
+        .await;
+        self.recorder.publish_digests(NAME).await?;
+        Ok(report?)
+    }
+
+    /// One account, as a run of its own (its digest published at the end).
+    pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
+        let outcome = self.process_account(account).await;
+        self.recorder.publish_digests(NAME).await?;
+        outcome
     }
 
     /// One account; a permanent refusal of a call in it becomes its blocker.
-    pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
+    async fn process_account(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
         match self.look_and_accept(account).await {
             Err(ObserverError::Call(FailedCall {
                 call: Some(call),

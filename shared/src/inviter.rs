@@ -12,11 +12,13 @@
 //! Quotas are planned, not hit: each run reads the organization's handshakes once, and the
 //! first time an account needs an invitation slot plans how many fit the daily quota and
 //! the account limit ([`crate::domain::quota`]), sends that many (paced within
-//! Organizations' rate), and shows every other account awaiting one why it waits and when
-//! the next slot opens. The organization's accounts are counted (ListAccounts, every page:
-//! 500 calls for 10,000 accounts) only then, and not when the day's quota alone leaves no
-//! slot: a run with nothing to invite, or a triggered run for an account already invited,
-//! does not list them.
+//! Organizations' rate), and shows every other account awaiting one why it waits: the
+//! stable reason only, so an account that keeps waiting is written once. The organization's
+//! accounts are counted (ListAccounts, every page: 500 calls for 10,000 accounts) only then,
+//! and not when the day's quota alone leaves no slot: a run with nothing to invite, or a
+//! triggered run for an account already invited, does not list them. What a run changed
+//! that a person should know (accounts that began waiting) is e-mailed as one digest per
+//! enrollment at the end of the run ([`ObservationRecorder::publish_digests`]).
 
 mod billing;
 
@@ -28,9 +30,9 @@ use tracing::{info, warn};
 
 use crate::domain::billing::ObservedTransfer;
 use crate::domain::{
-    classify, plan_invitations, wanted_tags, AccountId, BlockerCode, EventKind, FailureClass,
-    FunctionName, HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer,
-    OnboardingRecord, Operation, Phase, Waiting,
+    classify, plan_invitations, wanted_tags, AccountId, EventKind, FailureClass, FunctionName,
+    HandshakeId, InvitationLimits, Observation, ObservedHandshake, Offer, OnboardingRecord,
+    Operation, Phase, Waiting, WaitingReason,
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
@@ -57,7 +59,8 @@ pub enum InviterOutcome {
     Refused {
         reason: String,
     },
-    /// No invitation slot is left in this run: the record shows why and until when.
+    /// No invitation slot is left in this run: the record shows why; `reason` says it
+    /// with the counts and when the next slot opens.
     Waiting {
         reason: String,
     },
@@ -169,8 +172,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
             |_| true,
             |record| async move { self.process_record(record, run, false).await },
         )
-        .await?;
-        Ok(report)
+        .await;
+        self.recorder.publish_digests(NAME).await?;
+        Ok(report?)
     }
 
     /// One account. `force` invites whatever the phase (for `onboardctl invoke --account`).
@@ -184,7 +188,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
             return Ok(InviterOutcome::NotEnrolled);
         };
         let run = self.plan_run().await?;
-        self.process_record(record, &run, force).await
+        let outcome = self.process_record(record, &run, force).await;
+        self.recorder.publish_digests(NAME).await?;
+        outcome
     }
 
     /// Reads the organization's handshakes once; the slots are planned when needed.
@@ -212,7 +218,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
     async fn plan_slots(&self, handshakes: &[ObservedHandshake]) -> Result<Slots, InviterError> {
         let now = Utc::now();
         let most = plan_invitations(self.limits, handshakes, 0, now);
-        let plan = if most.slots == 0 && most.waiting.code == BlockerCode::InvitationQuotaReached {
+        let plan = if most.slots == 0 && most.waiting.reason == WaitingReason::DailyQuota {
             most
         } else {
             let accounts =
@@ -341,20 +347,20 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         })
     }
 
-    /// No slot for the account in this run: the record says why and until when.
+    /// No slot for the account in this run: the record says why (its stable reason: seen
+    /// again, it changes nothing); the counts and times are for the log and the outcome.
     async fn wait(
         &self,
         account: &AccountId,
         waiting: &Waiting,
     ) -> Result<InviterOutcome, InviterError> {
         let kind = EventKind::InvitationDeferred {
-            code: waiting.code,
-            message: waiting.message.clone(),
+            reason: waiting.reason,
         };
         let waiting_now = Observation::sighting(NAME, "waiting", account, kind);
         self.recorder.observe(waiting_now).await?;
         Ok(InviterOutcome::Waiting {
-            reason: waiting.message.clone(),
+            reason: waiting.detail.clone(),
         })
     }
 

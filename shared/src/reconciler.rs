@@ -30,8 +30,7 @@ use crate::domain::{
 };
 use crate::ports::{
     Credentials, Notifier, OrganizationsError, StoredDataUpgrade, SweepCursors, SweepSource,
-    TargetOrganization,
-    OUTBOX_LEASE,
+    TargetOrganization, OUTBOX_LEASE,
 };
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;

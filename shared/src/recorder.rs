@@ -18,7 +18,13 @@
 //!   it, so concurrent copies of an event do not publish it again. Each notification
 //!   carries a stable `notification_id` for the windows left (published, not yet cleared;
 //!   a publisher slower than its lease).
+//!
+//! What a person is told once per enrollment and run rather than once per account (an
+//! account that began waiting, an unexpected invitation) is noted as it is committed and
+//! published by [`ObservationRecorder::publish_digests`], which each function calls at the
+//! end of its run ([`crate::notifications::digest`]).
 
+mod digest;
 mod follow_ups;
 
 use std::fmt;
@@ -40,6 +46,7 @@ use crate::ports::{
     TransitionCommitter, OUTBOX_LEASE,
 };
 
+use digest::DigestBook;
 use follow_ups::{prompts_confirmation, FollowUps};
 
 /// What the recorder touches of the store: it reads records (and counters, for the
@@ -179,6 +186,8 @@ pub struct ObservationRecorder<S, N> {
     target: Target,
     /// Confirms acceptances (the proof of joining); without it none is confirmed.
     members: Option<Arc<dyn TargetDirectory>>,
+    /// What this run told that is e-mailed as one digest per enrollment.
+    digests: DigestBook,
 }
 
 impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
@@ -188,6 +197,7 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
             notifier,
             target,
             members: None,
+            digests: DigestBook::default(),
         }
     }
 
@@ -345,6 +355,7 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
         match self.store.commit(&commit).await {
             Ok(()) => {
                 info!(from = %record.phase, to = %commit.record.phase, version = commit.record.version, "applied");
+                self.digests.note(&commit.record, &transition.notifications);
                 self.publish(
                     &OutboxScope::Account(account.clone()),
                     &event.id,

@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod line;
 pub mod markdown;
 #[cfg(test)]
 mod tests;
@@ -117,7 +118,8 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 /// One row per account: account, enrollment, role, phase, age in phase, then each blocker
-/// with its remediation on lines of its own.
+/// with its remediation on lines of its own (a wait with its place in line among
+/// `records`).
 pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
     let mut table = Table::new(&[
         "ACCOUNT",
@@ -154,7 +156,7 @@ pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String 
         ]);
     }
     let mut out = table.render();
-    let remediations = view::remediation_lines(records);
+    let remediations = view::remediation_lines(records, &line::InvitationLine::of_records(records));
     if !remediations.is_empty() {
         out.push_str("\n\nBlocked:\n");
         out.push_str(&remediations.join("\n"));

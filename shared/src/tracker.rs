@@ -93,9 +93,12 @@ impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
         }
     }
 
-    /// Applies one domain event and everything it leads to.
+    /// Applies one domain event and everything it leads to; one event is one run (its
+    /// digest, e.g. of an unexpected acceptance, is published at the end).
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, TrackerError> {
-        self.recorder.record(event).await
+        let outcome = self.recorder.record(event).await;
+        self.recorder.publish_digests(FunctionName::Tracker).await?;
+        outcome
     }
 }
 

@@ -12,6 +12,8 @@ use onboarding::domain::*;
 use onboarding::inviter::{Inviter, InviterOutcome};
 use onboarding::notifications::{self as n, Detail as _};
 use onboarding::ports::*;
+use onboarding::report::line::InvitationLine;
+use onboarding::report::view::remediation_lines;
 use onboarding::tracker::Tracker;
 
 const TARGET_ORG: &str = "o-exampleorgid";
@@ -652,6 +654,183 @@ async fn quota_refusal_defers_the_account_and_the_batch_goes_on() {
     assert!(solo.is_blocked_by(BlockerCode::InvitationQuotaReached));
 }
 
+/// The notifications the template's e-mail rules send (each rule: its detail-type, and
+/// what it asks of the detail), as EventBridge would match them.
+fn emailed(world: &World) -> Vec<OutgoingNotification> {
+    world
+        .notifier
+        .published()
+        .into_iter()
+        .filter(|p| {
+            n::NotificationKind::from_detail_type(&p.detail_type).is_some_and(|kind| {
+                kind.email().is_some()
+                    && kind.email_only_when().iter().all(|(field, values)| {
+                        let wanted: Vec<serde_json::Value> = flow_list(values);
+                        wanted.contains(&p.detail[*field])
+                    })
+            })
+        })
+        .collect()
+}
+
+/// A YAML flow list of scalars (`[false]`) as JSON values.
+fn flow_list(values: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(values).expect("a flow list of JSON scalars")
+}
+
+/// The inviter's next run: `limit` accounts in the target organization (AWS may raise it).
+fn inviter_with_limit(world: &World, limit: u32) -> TestInviter {
+    world.inviter().with_limits(InvitationLimits {
+        per_day: 1000,
+        account_limit: limit,
+    })
+}
+
+/// One invited account joins: its invitation accepted, the organization one account more.
+async fn next_invited_joins(world: &World, run: usize) {
+    let invited = world.store.list_by_phase(Phase::Invited).await.unwrap();
+    let Some(record) = invited.into_iter().min_by_key(|r| r.account_id.clone()) else {
+        return;
+    };
+    let handshake = record.handshake_id().unwrap().clone();
+    for h in world.organization.handshakes.lock().unwrap().iter_mut() {
+        if h.id == handshake {
+            h.state = "ACCEPTED".into();
+        }
+    }
+    *world.organization.accounts.lock().unwrap() += 1;
+    let joined = DomainEvent::observed(
+        format!("reconciler:member:{run}"),
+        record.account_id.clone(),
+        EventKind::MembershipConfirmed,
+    );
+    world.tracker().record(&joined).await.unwrap();
+}
+
+/// Waiting for an invitation slot is written once: over 100 inviter runs, while other
+/// accounts are invited and join one by one (the organization's counts change every run,
+/// and the limit is raised now and then), the last account in line keeps its version and
+/// its one history entry, is e-mailed once in one digest, and `status` shows its place in
+/// line, computed from the line.
+#[tokio::test]
+async fn a_waiting_account_is_written_once_over_a_hundred_inviter_runs() {
+    let (world, accounts) = World::with_standalone(30).await;
+    *world.organization.accounts.lock().unwrap() = 5;
+    let last = accounts.last().unwrap().clone();
+    for run in 0..100 {
+        let limit = 10 + (run / 5) as u32;
+        let report = inviter_with_limit(&world, limit).sweep().await.unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+        next_invited_joins(&world, run).await;
+    }
+    let joined = world.store.list_by_phase(Phase::Joined).await.unwrap();
+    assert_eq!(
+        joined.len(),
+        24,
+        "5 at first, then one per raise of the limit"
+    );
+    let waiting = world.store.load(&last).await.unwrap().unwrap();
+    assert_eq!(waiting.phase, Phase::AwaitingInvitation);
+    assert_eq!(waiting.version, 2, "written once, when it began waiting");
+    assert_eq!(waiting.history.len(), 1, "{:?}", waiting.history);
+    assert_eq!(
+        waiting.blockers,
+        vec![WaitingReason::InvitationSlot.blocker(waiting.blockers[0].since)]
+    );
+    assert!(
+        !waiting.blockers[0].message.contains(char::is_numeric),
+        "no counts, no clock: {}",
+        waiting.blockers[0].message
+    );
+    let blocked_for_last = world
+        .notifier
+        .published()
+        .iter()
+        .filter_map(|p| n::Blocked::from_outgoing(p).ok())
+        .filter(|b| b.context.account_id == last)
+        .count();
+    assert_eq!(blocked_for_last, 1, "one event for machines");
+    assert_eq!(
+        world.count(n::ONBOARDING_DIGEST),
+        1,
+        "one digest, the first run's"
+    );
+    let digest = world
+        .notifier
+        .published()
+        .iter()
+        .find_map(|p| n::OnboardingDigest::from_outgoing(p).ok())
+        .unwrap();
+    assert_eq!(digest.accounts_waiting, 26, "31 awaiting, 5 slots");
+
+    // Its place in line is computed when read: 7 accounts still await, it is the last.
+    let line = InvitationLine::read(&*world.store).await.unwrap();
+    let place = line.place(&last).unwrap();
+    assert_eq!((place.position, place.of), (7, 7));
+    let status = remediation_lines(std::slice::from_ref(&waiting), &line);
+    assert!(
+        status[0].ends_with("Now: place 7 of 7 in line."),
+        "{}",
+        status[0]
+    );
+}
+
+/// Accounts of two enrollments that begin waiting in one run are e-mailed as one digest
+/// per enrollment; their own `Onboarding Blocked` events are published for machines only.
+#[tokio::test]
+async fn waiting_accounts_of_a_run_are_one_emailed_digest_per_enrollment() {
+    let (world, accounts) = World::with_standalone(5).await;
+    *world.organization.accounts.lock().unwrap() = 10;
+    inviter_with_limit(&world, 10).sweep().await.unwrap();
+    assert_eq!(
+        world.count(n::BLOCKED),
+        accounts.len() + 1,
+        "wide's five, acme's one"
+    );
+    let emailed = emailed(&world);
+    let digests: Vec<n::OnboardingDigest> = emailed
+        .iter()
+        .map(|p| n::OnboardingDigest::from_outgoing(p).unwrap())
+        .collect();
+    let per_enrollment: Vec<(&str, usize)> = digests
+        .iter()
+        .map(|d| (d.enrollment.as_str(), d.accounts_waiting))
+        .collect();
+    assert_eq!(per_enrollment, vec![("acme", 1), ("wide", 5)]);
+    assert!(digests[1].summary.contains(accounts[0].as_str()));
+    // The next run changes nothing: no event, no digest.
+    let published = world.notifier.published().len();
+    inviter_with_limit(&world, 10).sweep().await.unwrap();
+    assert_eq!(world.notifier.published().len(), published);
+}
+
+/// Another organization inviting a customer's accounts again and again is one e-mail per
+/// enrollment and run: the acceptor's sweep reports each invitation for machines and
+/// e-mails the digest.
+#[tokio::test]
+async fn unexpected_invitations_of_a_run_are_one_emailed_digest() {
+    let world = World::new(TransferMode::Direct).await;
+    let solo = world.credentials.account(SOLO);
+    solo.offer(foreign("h-foreignhandshake001", SOLO));
+    solo.offer(foreign("h-foreignhandshake002", SOLO));
+    world
+        .credentials
+        .account(MEMBER)
+        .offer(foreign("h-foreignhandshake003", MEMBER));
+    world.acceptor(false).sweep().await.unwrap();
+    assert_eq!(world.count(n::UNEXPECTED_INVITATION), 3, "for machines");
+    let emailed = emailed(&world);
+    assert_eq!(emailed.len(), 1, "{emailed:?}");
+    let digest = n::OnboardingDigest::from_outgoing(&emailed[0]).unwrap();
+    assert_eq!(digest.unexpected_invitations, 3);
+    assert_eq!(digest.function, FunctionName::Acceptor);
+    assert!(
+        digest.summary.contains("h-foreignhandshake003"),
+        "{}",
+        digest.summary
+    );
+}
+
 #[tokio::test]
 async fn direct_member_refused_at_invitation_falls_back() {
     let world = World::new(TransferMode::Direct).await;
@@ -884,7 +1063,7 @@ async fn accounts_beyond_the_invitation_quota_wait_with_the_reason_and_the_next_
         "{blocker:?}"
     );
     assert!(
-        blocker.message.starts_with("waiting for"),
+        blocker.message.starts_with("Waiting for"),
         "{}",
         blocker.message
     );

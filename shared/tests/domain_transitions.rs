@@ -495,6 +495,73 @@ fn foreign_invitation_is_reported_once_and_never_tracked() {
     assert!(s.last().notifications.is_empty());
 }
 
+fn deferred(reason: WaitingReason) -> EventKind {
+    EventKind::InvitationDeferred { reason }
+}
+
+#[test]
+fn waiting_for_the_same_reason_again_changes_nothing() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(deferred(WaitingReason::InvitationSlot));
+    assert!(s.last().changed);
+    assert_eq!(
+        s.record.blockers,
+        vec![WaitingReason::InvitationSlot.blocker(t(2))]
+    );
+    assert!(matches!(
+        s.last().notifications.as_slice(),
+        [Notification::Blocked { .. }]
+    ));
+    let s = s.when(deferred(WaitingReason::InvitationSlot));
+    assert!(
+        !s.last().changed,
+        "no write, no history entry, no notification"
+    );
+    assert_eq!((s.record.version, s.record.history.len()), (2, 1));
+}
+
+#[test]
+fn another_waiting_reason_replaces_the_first_and_an_invitation_ends_the_wait() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(deferred(WaitingReason::InvitationSlot))
+        .when(deferred(WaitingReason::DailyQuota));
+    let codes: Vec<BlockerCode> = s.record.blockers.iter().map(|b| b.code).collect();
+    assert_eq!(codes, vec![BlockerCode::InvitationQuotaReached]);
+    let s = s.when(invited(H1)).then_phase(Phase::Invited);
+    assert!(s.record.blockers.is_empty());
+}
+
+#[test]
+fn a_wait_stored_with_counts_by_an_earlier_version_is_rewritten_once_keeping_its_since() {
+    let mut record = given(Role::Standalone, TransferMode::Direct);
+    let mut old = Blocker::new(BlockerCode::AccountLimitReached, Step::Invite, t(0));
+    old.message = "waiting for room in the organization: 1 accounts and 9 pending invitations of its limit of 10".into();
+    record.blockers = vec![old];
+    let s = Scenario::new(record).when(deferred(WaitingReason::InvitationSlot));
+    assert!(s.last().changed && s.last().notifications.is_empty());
+    assert_eq!(
+        s.record.blockers,
+        vec![WaitingReason::InvitationSlot.blocker(t(0))]
+    );
+    let s = s.when(deferred(WaitingReason::InvitationSlot));
+    assert!(!s.last().changed);
+}
+
+#[test]
+fn a_refusal_of_the_invitation_by_aws_is_not_taken_for_a_wait() {
+    let s = Scenario::new(given(Role::Standalone, TransferMode::Direct)).when(failed(
+        Operation::InviteAccountToOrganization,
+        "ConstraintViolationException",
+        Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"),
+        "limit",
+    ));
+    let refusal = s.record.blockers[0].clone();
+    assert_eq!(refusal.code, BlockerCode::AccountLimitReached);
+    assert_eq!(WaitingReason::of_blocker(&refusal), None);
+    let s = s.when(deferred(WaitingReason::InvitationSlot));
+    assert!(!s.last().changed, "AWS's refusal already says it");
+}
+
 #[test]
 fn refused_invitation_is_reported_once_per_handshake() {
     let refused = EventKind::InvitationRefused {

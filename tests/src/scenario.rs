@@ -1411,6 +1411,10 @@ impl Screen {
                     d.policies
                 )
             }
+            Ok(NotificationDetail::OnboardingDigest(d)) => format!(
+                "Onboarding Digest: {} (a run of the {}): {}",
+                d.enrollment, d.function, d.summary
+            ),
             Ok(NotificationDetail::AccountPlaced(d)) => format!(
                 "Account Placed: {} in {}",
                 self.name(d.context.account_id.as_str()),

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use chrono::Utc;
-use onboarding::domain::{wanted_tags, OnboardingRecord};
+use onboarding::domain::{wanted_tags, OnboardingRecord, WaitingReason};
 use onboarding::ports::RecordReader;
+use onboarding::report::line::InvitationLine;
 use onboarding::report::view::plural;
 
 use super::{account, status};
@@ -30,14 +31,24 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&record)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_record(&record);
+    // The place in line is read only for a waiting account (it lists every awaiting one).
+    let line = if record
+        .blockers
+        .iter()
+        .any(|b| WaitingReason::of_blocker(b).is_some())
+    {
+        cx.at(InvitationLine::read(&cx.store()?).await, "reading the line")?
+    } else {
+        InvitationLine::default()
+    };
+    print_record(&record, &line);
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_record(record: &OnboardingRecord) {
+fn print_record(record: &OnboardingRecord, line: &InvitationLine) {
     let one = std::slice::from_ref(record);
     println!("{}\n", status::accounts(one, Terminal::detect()));
-    status::print_remediation(one);
+    status::print_remediation(one, line);
     println!(
         "transfer mode: {}   version: {}   handshake: {}",
         record.transfer_mode.as_str(),
@@ -58,7 +69,17 @@ fn print_record(record: &OnboardingRecord) {
     print_placement(record);
     print_preflight(record);
     println!("\nhistory:");
-    for entry in &record.history {
+    for (index, entry) in record.history.iter().enumerate() {
+        if index == 1 && record.history_trimmed > 0 {
+            println!(
+                "  ({} trimmed)",
+                plural(
+                    usize::try_from(record.history_trimmed).unwrap_or(usize::MAX),
+                    "earlier entry",
+                    "earlier entries"
+                )
+            );
+        }
         println!(
             "  {}  {:<22} {}  ({}){}",
             entry.applied_at.format("%Y-%m-%d %H:%M:%S"),

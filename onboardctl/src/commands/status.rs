@@ -1,6 +1,7 @@
 //! `onboardctl status`: a summary per enrollment and phase first (from the enrollments'
 //! counters), then the accounts that match the filters with their blockers and
-//! remediation. `--json` streams: records are written as the store's pages arrive, as one
+//! remediation, and for an account waiting for an invitation slot its place in line
+//! (computed from the awaiting records and the inviter's cursor, never stored). `--json` streams: records are written as the store's pages arrive, as one
 //! JSON array with a record per line, so 10,000 accounts are never held in memory.
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use onboarding::domain::{
     EnrollmentCounts, EnrollmentName, OnboardingRecord, Phase, ProgressWords,
 };
 use onboarding::ports::CountReader;
+use onboarding::report::line::InvitationLine;
 use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountView};
 
 use super::for_each_record;
@@ -126,7 +128,8 @@ async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> 
         println!("no account matches\n");
     } else {
         println!("{}\n", accounts(&shown, terminal));
-        print_remediation(&shown);
+        let line = cx.at(InvitationLine::read(&store).await, "reading the line")?;
+        print_remediation(&shown, &line);
     }
     for (name, count) in &counts {
         let words = enrollments[name];
@@ -201,10 +204,75 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
 }
 
 /// Each blocker's message and what to do, under "Blocked:"; a blocker the preflight
-/// predicted is marked `(predicted)`, with what it saw.
-pub fn print_remediation(records: &[OnboardingRecord]) {
-    let lines = remediation_lines(records);
-    if !lines.is_empty() {
-        println!("Blocked:\n{}\n", lines.join("\n"));
+/// predicted is marked `(predicted)`, with what it saw; a wait for an invitation slot
+/// says the account's place in `line`.
+pub fn print_remediation(records: &[OnboardingRecord], line: &InvitationLine) {
+    if let Some(text) = remediation(records, line) {
+        println!("{text}\n");
+    }
+}
+
+fn remediation(records: &[OnboardingRecord], line: &InvitationLine) -> Option<String> {
+    let lines = remediation_lines(records, line);
+    (!lines.is_empty()).then(|| format!("Blocked:\n{}", lines.join("\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use onboarding::domain::{
+        AccountId, EnrollmentName, OnboardingRecord, Phase, Role, TransferMode, WaitingReason,
+    };
+    use onboarding::report::line::InvitationLine;
+
+    fn waiting(account: &str) -> OnboardingRecord {
+        let mut record = OnboardingRecord::enroll(
+            AccountId::parse(account).unwrap(),
+            EnrollmentName::parse("acme").unwrap(),
+            TransferMode::Standalone,
+            Role::Standalone,
+            0,
+            Utc::now(),
+        );
+        assert_eq!(record.phase, Phase::AwaitingInvitation);
+        record.blockers = vec![WaitingReason::InvitationSlot.blocker(Utc::now())];
+        record
+    }
+
+    #[test]
+    fn status_shows_a_waiting_accounts_place_in_line_computed_from_the_line() {
+        let records: Vec<_> = ["333333333333", "111111111111", "222222222222"]
+            .into_iter()
+            .map(waiting)
+            .collect();
+        // The inviter's last sweep stopped after 111…: 222… is served first, then 333…, 111….
+        let cursor = AccountId::parse("111111111111").unwrap();
+        let ids = records.iter().map(|r| r.account_id.clone()).collect();
+        let line = InvitationLine::new(ids, Some(&cursor));
+        let text = super::remediation(&records, &line).unwrap();
+        let of = |account: &str| {
+            text.lines()
+                .find(|l| l.contains(account))
+                .unwrap()
+                .to_owned()
+        };
+        assert!(
+            of("222222222222").ends_with("Now: place 1 of 3 in line."),
+            "{text}"
+        );
+        assert!(
+            of("333333333333").ends_with("Now: place 2 of 3 in line."),
+            "{text}"
+        );
+        assert!(
+            of("111111111111").ends_with("Now: place 3 of 3 in line."),
+            "{text}"
+        );
+        assert!(
+            !serde_json::to_string(&records[0])
+                .unwrap()
+                .contains(" of 3 in line"),
+            "the place is computed, never stored"
+        );
     }
 }

@@ -12,6 +12,7 @@ use super::blocker::{AwsFailure, BlockerCode, Step};
 use super::function::FunctionName;
 use super::ids::{AccountId, HandshakeId, OrganizationId};
 use super::preflight::PreflightSummary;
+use super::quota::WaitingReason;
 
 /// Declares [`Operation`] from one list of its variants, and derives from that list
 /// [`Operation::ALL`] and [`Operation::name`] (a variant is named after its API call), so
@@ -214,8 +215,9 @@ pub enum EventKind {
     /// organization) was refused for good, e.g. by a service control policy.
     CallRefused { call: String, failure: AwsFailure },
     /// The inviter planned no invitation slot for the account yet: it waits, for the
-    /// reason given (the invitation quota, or the organization's account limit).
-    InvitationDeferred { code: BlockerCode, message: String },
+    /// reason given (the invitation quota, or the organization's account limit). Only the
+    /// stable reason: the counts and times behind it change every run.
+    InvitationDeferred { reason: WaitingReason },
     /// The API, with the hub's own credentials, shows the account in the target
     /// organization: the proof of joining (with the target's service event).
     MembershipConfirmed,

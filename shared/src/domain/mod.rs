@@ -43,7 +43,9 @@ pub use policy::{
     judge, judge_offer, verify, verify_offer, ObservedHandshake, Offer, Refusal, Verdict,
 };
 pub use preflight::{assess, AccountFacts, PreflightReport, PreflightSummary};
-pub use quota::{plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting};
+pub use quota::{
+    plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting, WaitingReason,
+};
 pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
 pub use record::{
     AccountPlacement, ClearedBlocker, CurrentHandshake, Enrollment, EnrollmentError, Fallback,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountId, BlockerCode, EnrollmentName, HandshakeId, OrganizationId, Phase, Role, Step,
-    TransferMode,
+    AccountId, BlockerCode, EnrollmentName, FunctionName, HandshakeId, OrganizationId, Phase, Role,
+    Step, TransferMode,
 };
 
 /// What every notification about one account carries: the record as the event left it.
@@ -56,6 +56,10 @@ pub struct Blocked {
     #[serde(flatten)]
     pub context: AccountContext,
     pub new_blockers: Vec<NotifiedBlocker>,
+    /// Every new blocker is a wait for an invitation slot, which the enrollment's
+    /// `Onboarding Digest` tells: this event is for machines, not e-mailed on its own.
+    #[serde(default)]
+    pub in_digest: bool,
 }
 
 /// `Onboarding Unblocked`: blockers that a later success cleared.
@@ -142,6 +146,49 @@ pub struct PreflightCompleted {
     pub checks: usize,
     /// Accounts the spoke role could not reach (their records say why).
     pub unreachable: usize,
+}
+
+/// `Onboarding Digest`: what one run of a function found that a person should know about
+/// an enrollment's accounts, told once per enrollment and run rather than once per account:
+/// the accounts that began waiting for an invitation slot, and the invitations from other
+/// organizations that were seen (none is ever accepted). Each account's own event
+/// (`Onboarding Blocked`, `Unexpected Invitation`) is still published, for machines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingDigest {
+    pub notification_id: String,
+    pub enrollment: EnrollmentName,
+    /// The function whose run this tells.
+    pub function: FunctionName,
+    /// Accounts that began waiting for an invitation slot in this run.
+    pub accounts_waiting: usize,
+    /// The first of them (at most [`DIGEST_LISTED`]), each with the code of its wait.
+    pub waiting: Vec<DigestWaiting>,
+    /// Invitations from other organizations seen in this run; none was accepted.
+    pub unexpected_invitations: usize,
+    /// The first of them (at most [`DIGEST_LISTED`]).
+    pub unexpected: Vec<DigestUnexpected>,
+    /// All of it in words, as the e-mail shows it.
+    pub summary: String,
+}
+
+/// How many accounts (and invitations) an [`OnboardingDigest`] lists by name; the counts
+/// say how many there were, `onboardctl status` shows them all.
+pub const DIGEST_LISTED: usize = 20;
+
+/// An account that began waiting for an invitation slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestWaiting {
+    pub account_id: AccountId,
+    pub code: BlockerCode,
+}
+
+/// An invitation from another organization, seen and not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestUnexpected {
+    pub account_id: AccountId,
+    pub handshake_id: HandshakeId,
+    pub inviting_organization: Option<OrganizationId>,
+    pub reason: String,
 }
 
 /// `Onboarding Stalled`: no progress for the configured time (announced once per stall);

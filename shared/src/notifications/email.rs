@@ -29,11 +29,12 @@ const PHASE: (&str, &str) = ("phase", "phase");
 
 impl NotificationKind {
     /// The e-mail a person receives, or `None` for notifications meant for machines and
-    /// dashboards (phase changes, unblocks).
+    /// dashboards (phase changes, unblocks) and for those the enrollment's `Onboarding
+    /// Digest` tells (unexpected invitations; see [`super::digest`]).
     pub const fn email(self) -> Option<Email> {
         use NotificationKind::*;
         let email = match self {
-            PhaseChanged | Unblocked => return None,
+            PhaseChanged | Unblocked | UnexpectedInvitation => return None,
             Blocked => Email {
                 tells: "that an account is blocked and a person must act.",
                 fields: &[
@@ -49,19 +50,6 @@ impl NotificationKind {
                        What happened: <code>: <message>\n\n\
                        What to do: <remediation>\n\n\
                        The account moves on by itself once this is fixed. Every blocker of the account: onboardctl show <account>",
-            },
-            UnexpectedInvitation => Email {
-                tells: "that an invitation from another organization was seen and not accepted.",
-                fields: &[
-                    ACCOUNT,
-                    ENROLLMENT,
-                    ("handshake", "unexpected_handshake_id"),
-                    ("organization", "inviting_organization"),
-                    ("reason", "reason"),
-                ],
-                text: "Account <account> (enrollment <enrollment>) has an invitation that does not come from the expected organization: <handshake> from organization <organization>.\n\n\
-                       It was NOT accepted: <reason>\n\n\
-                       What to do: find out who sent it; decline it in the account (AWS Organizations > Invitations) unless it is expected.",
             },
             AccountJoined => Email {
                 tells: "that an account joined the target organization.",
@@ -128,6 +116,17 @@ impl NotificationKind {
                        (joined the target organization and placed, or its organization's bill transferred). \
                        Nothing to do; onboardctl report --enrollment <enrollment> gives the page to share.",
             },
+            OnboardingDigest => Email {
+                tells: "what a run found about an enrollment's accounts: those that began waiting for an invitation slot, invitations from other organizations (never accepted).",
+                fields: &[
+                    ENROLLMENT,
+                    ("function", "function"),
+                    ("summary", "summary"),
+                ],
+                text: "Enrollment <enrollment>, in a run of the <function>:\n\n\
+                       <summary>\n\n\
+                       This is one e-mail for the run, not one per account. Every account, its blockers and its place in line: onboardctl status --enrollment <enrollment>; one account and its history: onboardctl show ACCOUNT",
+            },
             PreflightCompleted => Email {
                 tells: "what a preflight predicts for an enrollment's accounts before they leave their organization.",
                 fields: &[
@@ -149,6 +148,16 @@ impl NotificationKind {
             },
         };
         Some(email)
+    }
+
+    /// What this kind's e-mail rule further asks of the event's `detail`: each field with
+    /// the YAML list of the values it matches. An `Onboarding Blocked` whose new blockers
+    /// are all waits is the digest's to tell.
+    pub const fn email_only_when(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            NotificationKind::Blocked => &[("in_digest", "[false]")],
+            _ => &[],
+        }
     }
 
     /// template.yaml's logical id of this kind's e-mail rule.
@@ -204,6 +213,16 @@ fn rules_yaml() -> String {
 
 fn rule_yaml(kind: NotificationKind, email: &Email) -> String {
     let description = json_string(&format!("E-mails, as plain text, {}", email.tells));
+    let only_when = kind.email_only_when();
+    let detail: String = if only_when.is_empty() {
+        String::new()
+    } else {
+        let fields: String = only_when
+            .iter()
+            .map(|(field, values)| format!("\n          {field}: {values}"))
+            .collect();
+        format!("\n        detail:{fields}")
+    };
     let paths: String = email
         .fields
         .iter()
@@ -219,7 +238,7 @@ fn rule_yaml(kind: NotificationKind, email: &Email) -> String {
       EventBusName: !Ref HubEventBus
       EventPattern:
         source: [{source}]
-        detail-type: [{detail_type}]
+        detail-type: [{detail_type}]{detail}
       State: ENABLED
       Targets:
         - Id: NotificationTopic

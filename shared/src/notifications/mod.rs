@@ -9,11 +9,15 @@
 //! template.yaml's e-mail rules are generated from this module (`make notification-rules`)
 //! and checked against it (tests/tests/template_contract.rs).
 //!
+//! Waiting accounts and unexpected invitations are e-mailed as one [`digest`] per
+//! enrollment and run, not one e-mail per account: their own events stay, for machines.
+//!
 //! The types are the contract: the tracker renders with them, the acceptor and inviter
 //! read their triggers with them ([`crate::trigger`]), tests and the demo read what was
 //! published with them.
 
 pub mod details;
+pub mod digest;
 pub mod email;
 mod render;
 
@@ -25,6 +29,7 @@ use crate::domain::AccountId;
 use crate::ports::OutgoingNotification;
 
 pub use details::*;
+pub use digest::Digest;
 pub use email::Email;
 pub use render::{enrollment_completed, render};
 
@@ -134,6 +139,7 @@ detail_types! {
     about an enrollment {
         EnrollmentCompleted = "Enrollment Completed",
         PreflightCompleted = "Preflight Completed",
+        OnboardingDigest = "Onboarding Digest",
     }
 }
 
@@ -149,6 +155,7 @@ pub const INVITATION_EXPIRING: &str = NotificationKind::InvitationExpiring.detai
 pub const ACCOUNT_PLACED: &str = NotificationKind::AccountPlaced.detail_type();
 pub const PREFLIGHT_COMPLETED: &str = NotificationKind::PreflightCompleted.detail_type();
 pub const BILLING_TRANSFERRED: &str = NotificationKind::BillingTransferred.detail_type();
+pub const ONBOARDING_DIGEST: &str = NotificationKind::OnboardingDigest.detail_type();
 
 /// Every detail-type the product publishes, one per [`NotificationDetail`] variant.
 pub const DETAIL_TYPES: [&str; NotificationKind::ALL.len()] =

@@ -61,6 +61,7 @@ fn detail_of(
         Notification::Blocked { blockers } => NotificationDetail::Blocked(Blocked {
             context,
             new_blockers: notified_blockers(blockers),
+            in_digest: super::digest::only_waits(blockers),
         }),
         Notification::Unblocked { cleared } => NotificationDetail::Unblocked(Unblocked {
             context,

@@ -84,7 +84,10 @@ fn rendering_is_field_for_field_what_subscribers_already_read() {
             PHASE_CHANGED,
             json!({"old_phase": "LeavingOrganization", "new_phase": "AwaitingInvitation", "reason": null}),
         ),
-        (BLOCKED, json!({"new_blockers": blockers})),
+        (
+            BLOCKED,
+            json!({"new_blockers": blockers, "in_digest": false}),
+        ),
         (UNBLOCKED, json!({"cleared": ["PAYMENT_METHOD_MISSING"]})),
         (ACCOUNT_JOINED, json!({})),
         (
@@ -147,4 +150,82 @@ fn every_detail_type_parses_with_its_own_type_only() {
         ));
     }
     assert!(EMAILED.iter().all(|t| DETAIL_TYPES.contains(t)));
+}
+
+/// An account that began waiting for an invitation slot, as the inviter leaves it.
+fn waiting(i: usize) -> (OnboardingRecord, Notification) {
+    let mut record = record();
+    record.account_id = AccountId::parse(format!("{:012}", 900_000_000_000u64 + i as u64)).unwrap();
+    record.phase = Phase::AwaitingInvitation;
+    let wait = crate::domain::WaitingReason::InvitationSlot.blocker(Utc::now());
+    record.blockers = vec![wait.clone()];
+    (
+        record,
+        Notification::Blocked {
+            blockers: vec![wait],
+        },
+    )
+}
+
+#[test]
+fn a_wait_is_blocked_for_machines_and_e_mailed_only_in_the_digest() {
+    let (record, blocked) = waiting(0);
+    let rendered = render(&record, std::slice::from_ref(&blocked), "ev-3");
+    let detail = Blocked::from_outgoing(&rendered[0]).unwrap();
+    assert!(detail.in_digest, "only waits: the digest tells them");
+    let refused = render(
+        &super::tests::record(),
+        &[Notification::Blocked {
+            blockers: super::tests::record().blockers,
+        }],
+        "ev-4",
+    );
+    assert!(!Blocked::from_outgoing(&refused[0]).unwrap().in_digest);
+    // The e-mail rule's condition reads a field every `Onboarding Blocked` carries.
+    for (field, values) in NotificationKind::Blocked.email_only_when() {
+        assert!(rendered[0].detail.get(field).is_some(), "{field}");
+        assert_eq!(*values, "[false]");
+    }
+    assert_eq!(NotificationKind::UnexpectedInvitation.email(), None);
+    assert!(EMAILED.contains(&ONBOARDING_DIGEST));
+}
+
+#[test]
+fn many_waiting_accounts_of_one_run_are_one_digest_naming_the_first_and_counting_all() {
+    let mut digest = Digest::default();
+    for i in 0..35 {
+        let (record, blocked) = waiting(i);
+        digest.note(&record, &[blocked]);
+    }
+    let (record, _) = waiting(99);
+    digest.note(
+        &record,
+        &[Notification::UnexpectedInvitation {
+            handshake: HandshakeId::parse("h-9876543210").unwrap(),
+            organization: Some(crate::domain::OrganizationId::parse("o-foreignorg01").unwrap()),
+            reason: "not the target organization".into(),
+        }],
+    );
+    let enrollment = EnrollmentName::parse("acme").unwrap();
+    let published = digest.into_notification(
+        &enrollment,
+        crate::domain::FunctionName::Inviter,
+        Utc::now(),
+    );
+    assert_eq!(published.detail_type, ONBOARDING_DIGEST);
+    let detail = OnboardingDigest::from_outgoing(&published).unwrap();
+    assert_eq!(
+        (detail.accounts_waiting, detail.waiting.len()),
+        (35, DIGEST_LISTED)
+    );
+    assert_eq!(detail.unexpected_invitations, 1);
+    assert!(
+        detail.summary.starts_with("35 accounts began waiting for an invitation slot: 900000000000 (ACCOUNT_LIMIT_REACHED)")
+            && detail.summary.contains(", and 15 more.")
+            && detail.summary.contains("1 invitation from another organization than the target was seen and NOT accepted: 900000000099 invited by organization o-foreignorg01"),
+        "{}",
+        detail.summary
+    );
+    assert!(published.id.starts_with("digest#inviter#acme#"));
+    assert!(Digest::default().is_empty());
 }

@@ -220,7 +220,15 @@ fn timelines(out: &mut String, enrollment: &EnrollmentView<'_>) {
             record.created_at.format("%Y-%m-%d %H:%M:%S"),
             escape(record.role.as_str())
         );
-        for entry in &record.history {
+        for (index, entry) in record.history.iter().enumerate() {
+            if index == 1 && record.history_trimmed > 0 {
+                let trimmed = usize::try_from(record.history_trimmed).unwrap_or(usize::MAX);
+                let _ = write!(
+                    out,
+                    "<li class=\"muted\">… {} trimmed</li>",
+                    plural(trimmed, "earlier event", "earlier events")
+                );
+            }
             let _ = write!(
                 out,
                 "<li><time>{}</time> <span class=\"dot {}\"></span>{} <span class=\"muted\">{}</span></li>",

@@ -201,7 +201,7 @@ fn predicted_blockers_are_marked_apart_from_refusals_in_every_format() {
     assert_eq!(cell("222222222201"), "PAYMENT_METHOD_MISSING");
     assert_eq!(cell("222222222203"), "-");
 
-    let lines = super::view::remediation_lines(&records);
+    let lines = super::view::remediation_lines(&records, &Default::default());
     assert_eq!(lines.len(), 2, "{lines:#?}");
     assert!(
         lines[0].starts_with("  222222222201 PAYMENT_METHOD_MISSING: ")

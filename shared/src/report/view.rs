@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::age;
+use super::line::InvitationLine;
 use crate::domain::{Blocker, Journey, OnboardingRecord, OuRef, Phase, ProgressWords};
 
 /// No progress for this long, while not `Joined`, makes an account "stalled" in reports:
@@ -112,14 +113,15 @@ pub fn predicted_detail(blocker: &Blocker) -> Option<&str> {
 }
 
 /// One line per blocker, as under "Blocked:" in `onboardctl status` and `show`: the
-/// account, the code (marked when predicted), the message, what to do, and for a
-/// predicted blocker what the preflight saw.
-pub fn remediation_lines(records: &[OnboardingRecord]) -> Vec<String> {
+/// account, the code (marked when predicted), the message, what to do, for a predicted
+/// blocker what the preflight saw, and for a wait for an invitation slot the account's
+/// place in `line` (computed, never stored).
+pub fn remediation_lines(records: &[OnboardingRecord], line: &InvitationLine) -> Vec<String> {
     records
         .iter()
         .flat_map(|r| {
             r.blockers.iter().map(move |b| {
-                let mut line = format!(
+                let mut line_text = format!(
                     "  {} {}: {} Fix: {}",
                     r.account_id,
                     blocker_label(b),
@@ -127,9 +129,12 @@ pub fn remediation_lines(records: &[OnboardingRecord]) -> Vec<String> {
                     b.remediation
                 );
                 if let Some(detail) = predicted_detail(b) {
-                    line.push_str(&format!(" (preflight saw: {detail})"));
+                    line_text.push_str(&format!(" (preflight saw: {detail})"));
                 }
-                line
+                if let Some(place) = line.place_of_wait(r, b) {
+                    line_text.push_str(&format!(" Now: {place}."));
+                }
+                line_text
             })
         })
         .collect()

@@ -13,10 +13,12 @@ use super::phase::{Phase, Role, TransferMode};
 use super::placement::{OuRef, Placed};
 use super::preflight::PreflightSummary;
 
+mod history;
 mod stored;
 
-/// How many applied events a record remembers. Enough to read an account's story and to
-/// drop most redeliveries in the domain itself; the store's event markers catch the rest.
+/// How many applied events a record remembers: the first and the latest ([`history`]).
+/// Enough to read an account's story and to drop most redeliveries in the domain itself;
+/// the store's event markers catch the rest.
 pub const HISTORY_LIMIT: usize = 50;
 /// How many closed or refused handshake ids a record remembers, so that a late event about
 /// one of them changes nothing.
@@ -131,6 +133,8 @@ pub struct OnboardingRecord {
     pub updated_at: DateTime<Utc>,
     pub phase_since: DateTime<Utc>,
     pub history: Vec<HistoryEntry>,
+    /// How many history entries were dropped between the first and the latest ones.
+    pub history_trimmed: u64,
 }
 
 impl OnboardingRecord {
@@ -182,6 +186,7 @@ impl OnboardingRecord {
             updated_at: now,
             phase_since: now,
             history: Vec::new(),
+            history_trimmed: 0,
         }
     }
 

@@ -71,6 +71,13 @@ pub struct StoredRecord {
     phase_since: DateTime<Utc>,
     #[serde(default)]
     history: Vec<HistoryEntry>,
+    /// How many history entries were dropped between the first and the latest ones.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    history_trimmed: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl From<StoredRecord> for OnboardingRecord {
@@ -106,6 +113,7 @@ impl From<StoredRecord> for OnboardingRecord {
             updated_at: stored.updated_at,
             phase_since: stored.phase_since,
             history: stored.history,
+            history_trimmed: stored.history_trimmed,
         }
     }
 }
@@ -142,6 +150,7 @@ impl From<OnboardingRecord> for StoredRecord {
             updated_at: record.updated_at,
             phase_since: record.phase_since,
             history: record.history,
+            history_trimmed: record.history_trimmed,
         }
     }
 }

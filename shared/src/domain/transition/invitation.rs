@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::blockers::{add_blocker, clear_steps};
 use super::{Decision, Notification};
-use crate::domain::blocker::{Blocker, BlockerCode, Step};
+use crate::domain::blocker::Step;
 use crate::domain::event::Closure;
 use crate::domain::ids::{HandshakeId, OrganizationId};
 use crate::domain::policy::Offer;
+use crate::domain::quota::WaitingReason;
 use crate::domain::record::{CurrentHandshake, OnboardingRecord, Target, HANDSHAKE_MEMORY};
 
 /// A handshake an event says was sent to the account, and what it offers.
@@ -142,28 +143,26 @@ pub(super) fn drop_current_invitation(
     }
 }
 
-/// An account awaiting its invitation that the plan has no slot for shows why it waits
-/// and when the next slot opens (the message is kept up to date).
+/// An account awaiting its invitation that the plan has no slot for shows why it waits: its
+/// stable reason only, so seeing the same reason again changes nothing (no write, no
+/// history entry, no notification). A waiting state written with counts by an earlier
+/// version is rewritten once, keeping its `since`; a reason that no longer holds goes.
 pub(super) fn defer_invitation(
     next: &mut OnboardingRecord,
-    code: BlockerCode,
-    message: &str,
+    reason: WaitingReason,
     now: DateTime<Utc>,
 ) {
     if !next.phase.awaits_offer() {
         return;
     }
-    match next
-        .blockers
-        .iter_mut()
-        .find(|b| b.code == code && b.step == Step::Invite)
-    {
-        Some(blocker) => message.clone_into(&mut blocker.message),
-        None => {
-            let mut blocker = Blocker::new(code, Step::Invite, now);
-            message.clone_into(&mut blocker.message);
-            add_blocker(next, blocker);
-        }
+    next.blockers
+        .retain(|b| WaitingReason::of_blocker(b).is_none_or(|r| r == reason));
+    let wanted = reason.blocker(now);
+    match next.blockers.iter_mut().find(|b| b.same_as(&wanted)) {
+        // AWS's own refusal of the same code says it already.
+        Some(refused) if refused.raw_code.is_some() => {}
+        Some(waiting) => *waiting = reason.blocker(waiting.since),
+        None => add_blocker(next, wanted),
     }
 }
 

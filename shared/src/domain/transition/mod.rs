@@ -46,7 +46,7 @@ use super::ids::{HandshakeId, OrganizationId};
 use super::phase::{Phase, Role};
 use super::placement::{asks_placement, awaits_placement};
 use super::policy::Offer;
-use super::record::{HistoryEntry, OnboardingRecord, Target, HISTORY_LIMIT};
+use super::record::{HistoryEntry, OnboardingRecord, Target};
 
 use billing::{confirm_transfer, terminate_transfer};
 use blockers::{predict, remember_cleared, replace_blockers};
@@ -244,9 +244,9 @@ fn blocker_changes(record: &OnboardingRecord, next: &OnboardingRecord) -> Vec<No
     notifications
 }
 
-/// Records the event in the history, which keeps only the last `HISTORY_LIMIT` entries.
+/// Records the event in the history (which keeps its first and latest entries).
 fn append_history(next: &mut OnboardingRecord, event: &DomainEvent, now: DateTime<Utc>) {
-    next.history.push(HistoryEntry {
+    next.remember(HistoryEntry {
         event_id: event.id.clone(),
         occurred_at: event.occurred_at,
         applied_at: now,
@@ -255,10 +255,6 @@ fn append_history(next: &mut OnboardingRecord, event: &DomainEvent, now: DateTim
         source: event.source().to_owned(),
         replayed: event.replayed,
     });
-    if next.history.len() > HISTORY_LIMIT {
-        let excess = next.history.len() - HISTORY_LIMIT;
-        next.history.drain(..excess);
-    }
 }
 
 fn summarize(kind: &EventKind) -> String {
@@ -341,9 +337,7 @@ fn decide(
         EventKind::AccessChecked { failure } => access_checked(next, failure.as_ref(), now),
         EventKind::CallRefused { failure, .. } => call_refused(next, failure, now),
         EventKind::MembershipConfirmed => join_on_confirmed_membership(next, out),
-        EventKind::InvitationDeferred { code, message } => {
-            defer_invitation(next, *code, message, now)
-        }
+        EventKind::InvitationDeferred { reason } => defer_invitation(next, *reason, now),
         EventKind::Stalled { since } => announce_stall(next, out, *since),
         EventKind::InvitationExpiring {
             handshake,
