@@ -22,6 +22,9 @@
 //!   [`metrics`]: CloudWatch metrics as embedded-format log lines.
 //! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
+// Logs go through `tracing` (structured, no raw SDK error): no stray print in the library.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod acceptor;
 pub mod adapters;
 pub mod cloudtrail;
