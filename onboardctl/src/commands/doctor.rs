@@ -255,10 +255,14 @@ async fn spoke(wiring: &onboarding::wiring::Wiring, config: &Config, account: &s
             "{SPOKE_ROLE_NAME} is not set: set it and SPOKE_EXTERNAL_ID as the acceptor has them"
         )
     })?;
+    // Reached as the reconciler reaches it (its session policy: DescribeOrganization).
     let credentials = onboarding::adapters::organizations::StsCredentials::new(
         wiring.sdk_config(),
         &spoke.role_name,
         &spoke.external_id,
+        onboarding::adapters::organizations::SessionScope::Function(
+            onboarding::domain::FunctionName::Reconciler,
+        ),
     );
     let organizations = credentials.organizations_for(&account).await.map_err(|e| {
         if same_code(e.code(), "AccessDeniedException") {
