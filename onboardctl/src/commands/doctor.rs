@@ -9,6 +9,7 @@ mod permissions;
 mod render;
 mod trail;
 
+use crate::terminal::out;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -73,17 +74,17 @@ pub struct Report {
 impl Report {
     pub fn line(&mut self, what: &str, verdict: Verdict) {
         match verdict {
-            Ok(fine) => println!("ok    {what}: {fine}"),
+            Ok(fine) => out!("ok    {what}: {fine}"),
             Err(fix) => {
                 self.failed += 1;
-                println!("FAIL  {what}: {fix}");
+                out!("FAIL  {what}: {fix}");
             }
         }
     }
 
     /// What was not checked, and why; not a failure.
     pub fn note(&mut self, what: &str, text: &str) {
-        println!("note  {what}: {text}");
+        out!("note  {what}: {text}");
     }
 
     fn exit_code(&self) -> ExitCode {
