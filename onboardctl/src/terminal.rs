@@ -169,6 +169,12 @@ pub fn print_line(line: &str) {
     println!("{}", printable(line, colour_on()));
 }
 
+/// Prints `text` on stdout as it is (its own line ends), through [`printable`].
+#[allow(clippy::print_stdout)]
+pub fn print_text(text: &str) {
+    print!("{}", printable(text, colour_on()));
+}
+
 #[allow(clippy::print_stderr)]
 pub fn eprint_line(line: &str) {
     // stderr is never painted: nothing passes.

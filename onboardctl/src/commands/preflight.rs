@@ -199,7 +199,7 @@ fn print_human(
     let mut totals = Totals::default();
     for (account, outcome) in done {
         let role = roles.get(account).map_or("", |r| r.as_str());
-        print!("{}", account_section(account, role, outcome, terminal));
+        crate::terminal::print_text(&account_section(account, role, outcome, terminal));
         totals.add(outcome);
     }
     if done.is_empty() && unfinished(report).is_empty() {

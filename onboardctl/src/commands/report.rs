@@ -63,7 +63,7 @@ async fn write(
                 plural(records.len(), "account", "accounts")
             );
         }
-        None => print!("{text}"),
+        None => crate::terminal::print_text(&text),
     }
     Ok(())
 }
