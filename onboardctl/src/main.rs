@@ -12,6 +12,9 @@
 //! This file only parses the command line and dispatches: each command, with its
 //! arguments, is a module of [`commands`].
 
+// Every line goes through `terminal::printable` (`out!`, `err!`): no direct print.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 mod accounts_file;
 mod aws_error;
 mod commands;
@@ -19,6 +22,7 @@ mod context;
 mod stack;
 mod terminal;
 
+use crate::terminal::err;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -91,7 +95,7 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
-            eprintln!("onboardctl: {}", chain.join(": "));
+            err!("onboardctl: {}", chain.join(": "));
             ExitCode::from(2)
         }
     }

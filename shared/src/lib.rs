@@ -23,6 +23,9 @@
 //!   items of earlier releases brought up to date (each reconciler pass, `onboardctl migrate`).
 //! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
+// Logs go through `tracing` (structured, no raw SDK error): no stray print in the library.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod acceptor;
 pub mod adapters;
 pub mod cloudtrail;

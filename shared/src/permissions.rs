@@ -28,7 +28,7 @@ use crate::domain::FunctionName;
 pub enum Principal {
     Function(FunctionName),
     /// `infra/spoke.yaml`'s SpokeRole, assumed by the acceptor, the reconciler and the
-    /// preflight.
+    /// preflight, each with its own session policy ([`session`]).
     Spoke,
 }
 
@@ -177,6 +177,7 @@ const fn grant(action: &'static str, resources: &'static [&'static str]) -> Gran
 const SAR: &str = "Service Authorization Reference";
 
 mod catalog;
+pub mod session;
 pub use catalog::*;
 
 /// What every function's role is used for: Lambda runs it (logs, dead-letter queue), it
@@ -198,7 +199,7 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
     let function = match principal {
         Principal::Function(function) => function,
         // The spoke role is no function's execution role: only what hub sessions call.
-        Principal::Spoke => return SPOKE.to_vec(),
+        Principal::Spoke => return spoke_role_operations(),
     };
     let own: &[&Operation] = match function {
         FunctionName::Tracker => &[
@@ -249,32 +250,56 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
     EVERY_FUNCTION.iter().chain(own).copied().collect()
 }
 
-/// What hub sessions call through the spoke role in a customer account.
-const SPOKE: [&Operation; 20] = [
-    // The acceptor's.
-    &LIST_OWN_HANDSHAKES,
-    &ACCEPT_HANDSHAKE,
-    &DECLINE_HANDSHAKE,
-    // The reconciler's (and the acceptor's check of the account's organization).
-    &DESCRIBE_CUSTOMER_ORGANIZATION,
-    &LIST_CUSTOMER_ACCOUNTS,
-    // The preflight's.
-    &GET_CONTACT_INFORMATION,
-    &GET_ACCOUNT_INFORMATION,
-    &LIST_DELEGATED_ADMINISTRATORS,
-    &LIST_ROLES,
-    &LIST_BUCKETS,
-    &GET_BUCKET_POLICY,
-    &GET_BUCKET_LOCATION,
-    &LIST_KEYS,
-    &GET_KEY_POLICY,
-    &LIST_TOPICS,
-    &GET_TOPIC_ATTRIBUTES,
-    &LIST_QUEUES,
-    &GET_QUEUE_ATTRIBUTES,
-    &LIST_FUNCTIONS,
-    &GET_FUNCTION_POLICY,
-];
+/// What `function`'s session calls through the spoke role in a customer account (none for
+/// a function that never assumes it). Each session is held to its own list by a session
+/// policy built from it ([`session`]): only the acceptor's may accept, decline or leave.
+pub fn spoke_operations(function: FunctionName) -> &'static [&'static Operation] {
+    match function {
+        FunctionName::Acceptor => &[
+            &LIST_OWN_HANDSHAKES,
+            &ACCEPT_HANDSHAKE,
+            &DECLINE_HANDSHAKE,
+            // The check of the account's organization after a refused acceptance.
+            &DESCRIBE_CUSTOMER_ORGANIZATION,
+        ],
+        // Whether the account is still in its old organization, and whether that one has
+        // members left (ListAccounts, in a management account).
+        FunctionName::Reconciler => &[&DESCRIBE_CUSTOMER_ORGANIZATION, &LIST_CUSTOMER_ACCOUNTS],
+        FunctionName::Preflight => &[
+            &GET_CONTACT_INFORMATION,
+            &GET_ACCOUNT_INFORMATION,
+            &DESCRIBE_CUSTOMER_ORGANIZATION,
+            &LIST_OWN_HANDSHAKES,
+            &LIST_DELEGATED_ADMINISTRATORS,
+            &LIST_ROLES,
+            &LIST_BUCKETS,
+            &GET_BUCKET_POLICY,
+            &GET_BUCKET_LOCATION,
+            &LIST_KEYS,
+            &GET_KEY_POLICY,
+            &LIST_TOPICS,
+            &GET_TOPIC_ATTRIBUTES,
+            &LIST_QUEUES,
+            &GET_QUEUE_ATTRIBUTES,
+            &LIST_FUNCTIONS,
+            &GET_FUNCTION_POLICY,
+        ],
+        FunctionName::Tracker | FunctionName::Inviter | FunctionName::Placer => &[],
+    }
+}
+
+/// What the spoke role must allow: every session's operations, each once.
+fn spoke_role_operations() -> Vec<&'static Operation> {
+    let mut all: Vec<&'static Operation> = Vec::new();
+    for function in FunctionName::ALL {
+        for &op in spoke_operations(function) {
+            if !all.contains(&op) {
+                all.push(op);
+            }
+        }
+    }
+    all
+}
 
 /// What `${request.F|parent}` renders: a parent's id in `organization` (a root's `r-…` or
 /// an OU's `ou-…`) as the rest of its Organizations ARN, `root/o-…/r-…` or `ou/o-…/ou-…`
@@ -295,29 +320,47 @@ pub fn find(principal: Principal, service: &str, operation: &str) -> Option<&'st
         .find(|op| op.service == service && op.operation == operation)
 }
 
-/// The manifest as `infra/iam/check.mjs` reads it.
+/// The manifest as `infra/iam/check.mjs` reads it. The spoke's operations are listed per
+/// session (`function`: the function whose session calls it), and the spoke principal
+/// carries each session's policy (`sessions`), so the checker evaluates a session's calls
+/// against the role and its session policy together, as AWS does.
 pub fn manifest_json() -> serde_json::Value {
     let principals: serde_json::Map<String, serde_json::Value> = Principal::ALL
         .iter()
         .map(|p| {
             let (template, role) = p.role();
-            (
-                p.name().to_owned(),
-                serde_json::json!({ "template": template, "role": role }),
-            )
+            let mut principal = serde_json::json!({ "template": template, "role": role });
+            if *p == Principal::Spoke {
+                principal["sessions"] = FunctionName::ALL
+                    .into_iter()
+                    .filter_map(|f| Some((f.as_str().to_owned(), session::document(f)?)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
+            (p.name().to_owned(), principal)
         })
         .collect();
-    let operations: Vec<serde_json::Value> = Principal::ALL
-        .iter()
-        .flat_map(|&p| {
-            operations(p).into_iter().map(move |op| {
-                let mut value = serde_json::to_value(op).expect("the manifest serializes");
-                value["principal"] = p.name().into();
-                value["function"] = p.name().into();
-                value
-            })
-        })
-        .collect();
+    let entry = |principal: Principal, function: &str, op: &Operation| {
+        let mut value = serde_json::to_value(op).expect("the manifest serializes");
+        value["principal"] = principal.name().into();
+        value["function"] = function.into();
+        value
+    };
+    let mut operations = Vec::new();
+    for principal in Principal::ALL {
+        match principal {
+            Principal::Function(function) => operations.extend(
+                self::operations(principal)
+                    .into_iter()
+                    .map(|op| entry(principal, function.as_str(), op)),
+            ),
+            Principal::Spoke => operations.extend(FunctionName::ALL.into_iter().flat_map(|f| {
+                spoke_operations(f)
+                    .iter()
+                    .map(move |op| entry(principal, f.as_str(), op))
+            })),
+        }
+    }
     serde_json::json!({ "principals": principals, "operations": operations })
 }
 
@@ -363,6 +406,65 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_function_has_spoke_operations_exactly_when_it_assumes_the_spoke_role() {
+        for function in FunctionName::ALL {
+            let assumes = operations(function.into()).contains(&&ASSUME_SPOKE_ROLE);
+            assert_eq!(
+                assumes,
+                !spoke_operations(function).is_empty(),
+                "{function}: assumes the spoke role {assumes}, spoke operations {}",
+                spoke_operations(function).len()
+            );
+        }
+    }
+
+    #[test]
+    fn the_spoke_writes_are_the_acceptors_alone() {
+        let writes = [
+            "organizations:AcceptHandshake",
+            "organizations:DeclineHandshake",
+            "organizations:LeaveOrganization",
+        ];
+        let actions = |function: FunctionName| -> Vec<&str> {
+            spoke_operations(function)
+                .iter()
+                .flat_map(|op| op.grants.iter().map(|g| g.action))
+                .collect()
+        };
+        for write in writes {
+            assert!(actions(FunctionName::Acceptor).contains(&write), "{write}");
+            for function in [FunctionName::Reconciler, FunctionName::Preflight] {
+                assert!(!actions(function).contains(&write), "{function}: {write}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_manifest_lists_each_spoke_operation_under_the_session_that_calls_it() {
+        let json = manifest_json();
+        let sessions = json["principals"]["spoke"]["sessions"].as_object().unwrap();
+        let mut names: Vec<&str> = sessions.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["acceptor", "preflight", "reconciler"]);
+        let spoke_ops: Vec<(&str, &str)> = json["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["principal"] == "spoke")
+            .map(|op| {
+                (
+                    op["function"].as_str().unwrap(),
+                    op["operation"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert!(spoke_ops.contains(&("acceptor", "AcceptHandshake")));
+        assert!(spoke_ops.contains(&("reconciler", "DescribeOrganization")));
+        assert!(!spoke_ops.contains(&("reconciler", "AcceptHandshake")));
+        assert!(!spoke_ops.contains(&("preflight", "DeclineHandshake")));
     }
 
     #[test]

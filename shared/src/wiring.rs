@@ -18,7 +18,7 @@ use crate::acceptor::Acceptor;
 use crate::adapters::dynamo::DynamoRecordStore;
 use crate::adapters::eventbridge::EventBridgeNotifier;
 use crate::adapters::organizations::{
-    ClientHook, SdkTargetOrganization, SessionInterceptors, StsCredentials,
+    ClientHook, SdkTargetOrganization, SessionInterceptors, SessionScope, StsCredentials,
 };
 use crate::adapters::placement::StsTargetAccess;
 use crate::config::{Config, ConfigError};
@@ -149,14 +149,16 @@ impl Wiring {
         SdkTargetOrganization::new(client)
     }
 
-    /// Customer accounts are reached through the spoke role only.
-    fn spoke_credentials(&self) -> Result<StsCredentials, ConfigError> {
+    /// Customer accounts are reached through the spoke role only, each function's session
+    /// held to its own operations by its session policy.
+    fn spoke_credentials(&self, function: FunctionName) -> Result<StsCredentials, ConfigError> {
         let spoke = self.config.require_spoke()?;
         let mut credentials = StsCredentials::with_sts_client(
             client!(self, aws_sdk_sts),
             &self.aws,
             &spoke.role_name,
             &spoke.external_id,
+            SessionScope::Function(function),
         );
         if let Some(hook) = &self.spoke_client_hook {
             credentials = credentials.with_client_hook(hook.clone());
@@ -171,7 +173,7 @@ impl Wiring {
     pub fn acceptor(&self) -> Result<AwsAcceptor, ConfigError> {
         Ok(Acceptor::new(
             self.recorder(),
-            self.spoke_credentials()?,
+            self.spoke_credentials(FunctionName::Acceptor)?,
             Arc::new(self.target_organization()),
             self.config.decline_unexpected_invitations,
         )
@@ -191,7 +193,7 @@ impl Wiring {
         Ok(Reconciler::new(
             self.recorder(),
             self.target_organization(),
-            self.spoke_credentials()?,
+            self.spoke_credentials(FunctionName::Reconciler)?,
         )
         .with_deadlines(self.config.deadlines)
         .with_sweep_limits(self.config.sweep_limits))
@@ -215,7 +217,7 @@ impl Wiring {
     /// The preflight reads customer accounts through the spoke role only.
     pub fn preflight(&self) -> Result<AwsPreflight, ConfigError> {
         let inspector = crate::adapters::preflight::SdkAccountInspector::new(
-            Arc::new(self.spoke_credentials()?),
+            Arc::new(self.spoke_credentials(FunctionName::Preflight)?),
             self.config.preflight_regions.clone(),
         );
         Ok(crate::preflight::Preflight::new(self.recorder(), inspector)

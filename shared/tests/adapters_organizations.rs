@@ -48,13 +48,14 @@ use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{TimeZone, Utc};
 
 use onboarding::adapters::organizations::{
-    AmbientCredentials, ClientHook, SdkAccountOrganizations, SdkTargetOrganization, SpokeSession,
-    StsCredentials, MALFORMED_RESPONSE,
+    AmbientCredentials, ClientHook, SdkAccountOrganizations, SdkTargetOrganization, SessionScope,
+    SpokeSession, StsCredentials, MALFORMED_RESPONSE,
 };
 use onboarding::domain::{
-    classify, AccountId, BlockerCode, FailureClass, HandshakeAction, HandshakeId,
+    classify, AccountId, BlockerCode, FailureClass, FunctionName, HandshakeAction, HandshakeId,
     HandshakeParty as ObservedParty, HandshakeState as ObservedState, OrganizationId,
 };
+use onboarding::permissions::session;
 use onboarding::ports::{
     AccountOrganizations, Credentials, Membership, OrganizationsError, TargetOrganization,
 };
@@ -792,6 +793,7 @@ async fn assume_role_names_the_spoke_role_external_id_and_session() {
                 && req.external_id() == Some(EXTERNAL_ID)
                 && req.role_session_name() == Some("org-onboarding-555555555555")
                 && req.duration_seconds() == Some(900)
+                && req.policy() == session::policy(FunctionName::Acceptor).as_deref()
         })
         .then_output(|| assumed(INVITED));
     let list = mock!(Client::list_handshakes_for_account).then_output(|| {
@@ -806,6 +808,7 @@ async fn assume_role_names_the_spoke_role_external_id_and_session() {
         &base_config(),
         ROLE,
         EXTERNAL_ID,
+        SessionScope::Function(FunctionName::Acceptor),
     )
     .with_client_hook(mocking_hook(&[&list], sessions.clone(), sent.clone()));
 
@@ -852,6 +855,55 @@ async fn assume_role_names_the_spoke_role_external_id_and_session() {
     );
 }
 
+/// The session policy is on the wire: the AssumeRole request of each function's session
+/// carries that function's policy (built from the manifest), a person's check carries none.
+#[tokio::test]
+async fn each_functions_spoke_session_sends_its_own_session_policy() {
+    let scopes = [
+        SessionScope::Function(FunctionName::Acceptor),
+        SessionScope::Function(FunctionName::Reconciler),
+        SessionScope::Function(FunctionName::Preflight),
+        SessionScope::WholeRole,
+    ];
+    for scope in scopes {
+        let expected = match scope {
+            SessionScope::Function(f) => Some(session::policy(f).unwrap()),
+            SessionScope::WholeRole => None,
+        };
+        let policy_sent = Arc::new(Mutex::new(None));
+        let seen = policy_sent.clone();
+        let assume = mock!(aws_sdk_sts::Client::assume_role).then_compute_output(move |req| {
+            *seen.lock().unwrap() = Some(req.policy().map(str::to_owned));
+            assumed(INVITED)
+        });
+        let list = mock!(Client::list_handshakes_for_account)
+            .then_output(|| ListHandshakesForAccountOutput::builder().build());
+        let credentials = StsCredentials::with_sts_client(
+            sts_client(RuleMode::MatchAny, &[&assume]),
+            &base_config(),
+            ROLE,
+            EXTERNAL_ID,
+            scope,
+        )
+        .with_client_hook(mocking_hook(&[&list], Arc::default(), Sent::default()));
+        credentials
+            .organizations_for(&account(INVITED))
+            .await
+            .unwrap();
+        let sent = policy_sent.lock().unwrap().clone();
+        assert_eq!(sent, Some(expected.clone()), "{scope:?}");
+        if let Some(policy) = expected {
+            let document: serde_json::Value = serde_json::from_str(&policy).unwrap();
+            let actions = document["Statement"][0]["Action"].to_string();
+            let accepts = actions.contains("organizations:AcceptHandshake");
+            assert_eq!(
+                accepts,
+                scope == SessionScope::Function(FunctionName::Acceptor)
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn spoke_clients_are_cached_per_account() {
     let assume = mock!(aws_sdk_sts::Client::assume_role).then_compute_output(|req| {
@@ -866,6 +918,7 @@ async fn spoke_clients_are_cached_per_account() {
         &base_config(),
         ROLE,
         EXTERNAL_ID,
+        SessionScope::Function(FunctionName::Acceptor),
     )
     .with_client_hook(mocking_hook(&[&list], sessions.clone(), Sent::default()));
 
@@ -916,6 +969,7 @@ async fn assume_role_denied_is_a_permanent_access_denied() {
         &base_config(),
         ROLE,
         EXTERNAL_ID,
+        SessionScope::Function(FunctionName::Acceptor),
     );
     for _ in 0..2 {
         let err = match credentials.organizations_for(&account(INVITED)).await {
@@ -948,6 +1002,7 @@ async fn assume_role_throttled_is_transient() {
         &base_config(),
         ROLE,
         EXTERNAL_ID,
+        SessionScope::Function(FunctionName::Acceptor),
     );
     for expected in ["Throttling", ""] {
         let err = match credentials.organizations_for(&account(INVITED)).await {

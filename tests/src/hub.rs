@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context, Result};
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::adapters::eventbridge::EventBridgeNotifier;
 use onboarding::adapters::organizations::{
-    ClientHook, SdkTargetOrganization, SpokeSession, StsCredentials,
+    ClientHook, SdkTargetOrganization, SessionScope, SpokeSession, StsCredentials,
 };
 use onboarding::adapters::placement::StsTargetAccess;
 use onboarding::config::{Config, SpokeAccess, DEFAULT_ACCESS_ROLE_NAME};
@@ -217,7 +217,12 @@ impl Hub {
         Reconciler::new(
             self.counted_tracker(counter),
             SdkTargetOrganization::new(organizations),
-            StsCredentials::new(self.account.config(), &self.spoke.name, EXTERNAL_ID),
+            StsCredentials::new(
+                self.account.config(),
+                &self.spoke.name,
+                EXTERNAL_ID,
+                SessionScope::Function(FunctionName::Reconciler),
+            ),
         )
     }
 

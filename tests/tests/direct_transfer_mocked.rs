@@ -33,10 +33,12 @@ use chrono::Utc;
 
 use onboarding::acceptor::{Acceptor, AcceptorOutcome};
 use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
-use onboarding::adapters::organizations::{ClientHook, SdkTargetOrganization, StsCredentials};
+use onboarding::adapters::organizations::{
+    ClientHook, SdkTargetOrganization, SessionScope, StsCredentials,
+};
 use onboarding::domain::{
-    AccountId, BlockerCode, Enrollment, EnrollmentName, HandshakeId, OrganizationId, Phase, Target,
-    TransferMode,
+    AccountId, BlockerCode, Enrollment, EnrollmentName, FunctionName, HandshakeId, OrganizationId,
+    Phase, Target, TransferMode,
 };
 use onboarding::inviter::{Inviter, InviterOutcome};
 use onboarding::notifications::{self as n, NotificationDetail};
@@ -267,8 +269,14 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
         builder.push_interceptor(spoke_mocks[session.account.as_str()].clone());
         builder
     });
-    let credentials = StsCredentials::with_sts_client(sts, &base_config(), ROLE, EXTERNAL_ID)
-        .with_client_hook(hook);
+    let credentials = StsCredentials::with_sts_client(
+        sts,
+        &base_config(),
+        ROLE,
+        EXTERNAL_ID,
+        SessionScope::Function(FunctionName::Acceptor),
+    )
+    .with_client_hook(hook);
     let acceptor = Acceptor::new(tracker(), credentials, directory.clone(), false);
 
     for (i, member) in MEMBERS.iter().enumerate() {

@@ -8,16 +8,28 @@
 //! a table action or resource missing from a role, and misses everything the product's
 //! Organizations and EventBridge calls need: tests/README.md, "AWS rules the emulator
 //! does not check", says what covers those.
+//!
+//! Session policies: fakecloud evaluates an AssumeRole's inline `Policy` with the role's
+//! policies (its `collect_session_policies` and `parse_session_policies`), for the services
+//! it enforces. So the spoke sessions' policies are held here on SQS (a read only the
+//! preflight's session needs), and, since fakecloud enforces nothing for Organizations, the
+//! spoke's writes (accept, decline, leave) by the offline evaluator (`check.mjs simulate`,
+//! iam-simulate with the session policy), as AWS's rule says: a session's permissions are
+//! the intersection of the role's policies and the session policy (IAM User Guide, "Policy
+//! evaluation logic", session policies).
 
 use anyhow::{Context, Result};
 use onboarding::adapters::dynamo::create_table;
+use onboarding::adapters::organizations::{SessionScope, StsCredentials};
+use onboarding::domain::{AccountId, FunctionName};
+use onboarding_e2e::hub::EXTERNAL_ID;
 use onboarding_e2e::{AwsAccount, Emulator};
 use serde_json::{json, Value};
 
-/// The role `principal` as template.yaml deploys it in `account`, with the table
-/// `table`: its policies, resolved by the IAM checker from the transformed template
-/// (`make iac` writes target/iam/hub.json).
-fn template_role_policies(principal: &str, account: &str, table: &str) -> Result<Vec<Value>> {
+/// `node infra/iam/check.mjs <command> --manifest M --hub H --spoke S <args>` on the
+/// permission manifest and the templates as `make iac` resolved them (target/iam/): its
+/// standard output.
+fn iam_checker(command: &str, args: &[&str]) -> Result<Vec<u8>> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let hub = format!("{root}/target/iam/hub.json");
     let spoke = format!("{root}/target/iam/spoke.json");
@@ -32,31 +44,43 @@ fn template_role_policies(principal: &str, account: &str, table: &str) -> Result
     )?;
     let output = std::process::Command::new("node")
         .current_dir(root)
-        .args(["infra/iam/check.mjs", "policies", "--principal", principal])
-        .args([
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--hub",
-            &hub,
-            "--spoke",
-            &spoke,
-        ])
-        .args([
-            "--hub-account",
-            account,
-            "--name",
-            &format!("RecordTable={table}"),
-        ])
-        .args(["--param", "TargetOrganizationId=o-strictmode1"])
-        .args(["--param", &format!("TargetManagementAccountId={account}")])
+        .args(["infra/iam/check.mjs", command])
+        .args(["--manifest", manifest.to_str().unwrap()])
+        .args(["--hub", &hub, "--spoke", &spoke])
+        .args(args)
         .output()
-        .context("node infra/iam/check.mjs policies (run infra/iam/install.sh first)")?;
+        .context("node infra/iam/check.mjs (run infra/iam/install.sh first)")?;
     anyhow::ensure!(
         output.status.success(),
-        "check.mjs policies: {}",
+        "check.mjs {command}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let policies: Vec<Value> = serde_json::from_slice(&output.stdout)?;
+    Ok(output.stdout)
+}
+
+/// The role `principal` as template.yaml (or infra/spoke.yaml) deploys it in `account`,
+/// with the table `table`: its policies, resolved by the IAM checker.
+fn template_role_policies(principal: &str, account: &str, table: &str) -> Result<Vec<Value>> {
+    let names = format!("RecordTable={table}");
+    let management = format!("TargetManagementAccountId={account}");
+    let stdout = iam_checker(
+        "policies",
+        &[
+            "--principal",
+            principal,
+            "--hub-account",
+            account,
+            "--spoke-account",
+            account,
+            "--name",
+            &names,
+            "--param",
+            "TargetOrganizationId=o-strictmode1",
+            "--param",
+            &management,
+        ],
+    )?;
+    let policies: Vec<Value> = serde_json::from_slice(&stdout)?;
     Ok(policies
         .into_iter()
         .map(|p| p["document"].clone())
@@ -157,6 +181,130 @@ async fn strict_mode_holds_the_tracker_role_to_its_table_and_checks_no_organizat
         put.is_ok(),
         "fakecloud now enforces EventBridge: update tests/README.md and this test ({put:?})"
     );
+    emulator.stop();
+    Ok(())
+}
+
+const TARGET_MANAGEMENT: &str = "111111111111";
+
+/// The spoke role as infra/spoke.yaml deploys it (every opt-in on: direct transfer, billing
+/// transfer, preflight reads), with `function`'s session policy, evaluated by the IAM
+/// checker on each (action, resource): the verdicts, in order.
+fn spoke_session_verdicts(
+    function: FunctionName,
+    requests: &[(&str, String)],
+) -> Result<Vec<String>> {
+    let management = format!("TargetManagementAccountId={TARGET_MANAGEMENT}");
+    let mut args = vec![
+        "--principal",
+        "spoke",
+        "--session",
+        function.as_str(),
+        "--param",
+        "TargetOrganizationId=o-strictmode1",
+        "--param",
+        &management,
+    ];
+    let requests: Vec<String> = requests.iter().map(|(a, r)| format!("{a}={r}")).collect();
+    for request in &requests {
+        args.extend(["--request", request]);
+    }
+    let verdicts: Vec<Value> = serde_json::from_slice(&iam_checker("simulate", &args)?)?;
+    Ok(verdicts
+        .iter()
+        .map(|v| v["result"].as_str().unwrap_or("?").to_owned())
+        .collect())
+}
+
+#[test]
+fn the_preflight_and_reconciler_sessions_are_refused_accept_decline_and_leave() -> Result<()> {
+    let writes = [
+        (
+            "organizations:AcceptHandshake",
+            format!("arn:aws:organizations::{TARGET_MANAGEMENT}:handshake/o-strictmode1/invite/h-strict0001"),
+        ),
+        (
+            "organizations:DeclineHandshake",
+            "arn:aws:organizations::333333333333:handshake/o-someoneelse/invite/h-strict0002".to_owned(),
+        ),
+        ("organizations:LeaveOrganization", "*".to_owned()),
+    ];
+    // The spoke's writes are reachable from the acceptor's session: the role allows them.
+    assert_eq!(
+        spoke_session_verdicts(FunctionName::Acceptor, &writes)?,
+        ["Allowed", "Allowed", "Allowed"]
+    );
+    for function in [FunctionName::Preflight, FunctionName::Reconciler] {
+        assert_eq!(
+            spoke_session_verdicts(function, &writes)?,
+            ["ImplicitlyDenied", "ImplicitlyDenied", "ImplicitlyDenied"],
+            "{function}'s session"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn strict_mode_holds_each_spoke_session_to_its_session_policy() -> Result<()> {
+    // This test process is its own (nextest): the variable reaches only its emulator.
+    std::env::set_var("FAKECLOUD_IAM", "strict");
+    let emulator = Emulator::start()?;
+    // One account is the hub and the customer: across accounts the emulator also wants an
+    // identity policy for sts:AssumeRole on the hub's side, which is not what this holds.
+    let hub = AwsAccount::create_unique(&emulator).await?;
+    let customer = &hub;
+
+    // The spoke role in the customer account as infra/spoke.yaml deploys it (preflight
+    // reads on), trusting the hub with the external id.
+    let spoke = onboarding_e2e::accounts::SpokeRole::new(hub.account_id(), EXTERNAL_ID);
+    let iam = customer.iam();
+    iam.create_role()
+        .role_name(&spoke.name)
+        .assume_role_policy_document(spoke.trust_policy().to_string())
+        .send()
+        .await?;
+    for (index, document) in template_role_policies("spoke", customer.account_id(), "unused")?
+        .iter()
+        .enumerate()
+    {
+        iam.put_role_policy()
+            .role_name(&spoke.name)
+            .policy_name(format!("spoke-{index}"))
+            .policy_document(document.to_string())
+            .send()
+            .await?;
+    }
+
+    let account = AccountId::parse(customer.account_id())?;
+    let list_queues = |scope: SessionScope| {
+        let credentials = StsCredentials::new(hub.config(), &spoke.name, EXTERNAL_ID, scope);
+        let account = account.clone();
+        async move {
+            let session = credentials.session_config(&account).await?;
+            let listed = aws_sdk_sqs::Client::new(&session)
+                .list_queues()
+                .send()
+                .await;
+            anyhow::Ok(listed.map(drop).map_err(|e| {
+                aws_sdk_sqs::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or_default()
+                    .to_owned()
+            }))
+        }
+    };
+    // The role allows sqs:ListQueues (a preflight read); only the preflight's session may.
+    assert_eq!(list_queues(SessionScope::WholeRole).await?, Ok(()));
+    assert_eq!(
+        list_queues(SessionScope::Function(FunctionName::Preflight)).await?,
+        Ok(())
+    );
+    for function in [FunctionName::Reconciler, FunctionName::Acceptor] {
+        let refused = list_queues(SessionScope::Function(function)).await?;
+        assert!(
+            matches!(&refused, Err(code) if code.contains("AccessDenied")),
+            "{function}'s session: {refused:?}"
+        );
+    }
     emulator.stop();
     Ok(())
 }

@@ -726,6 +726,116 @@ fn the_spoke_role_trusts_exactly_the_hub_roles_that_assume_it() {
     assert_eq!(trusted, expected, "the spoke role's trusted principals");
 }
 
+/// The hub roles with `sts:AssumeRole` on `role/${<role name parameter>}`, a statement that
+/// may sit under `!If`, each as the spoke parameter `Hub<Output>` that takes the hub's output
+/// of that role's ARN.
+fn hub_roles_assuming(hub: &Value, role_name_parameter: &str) -> BTreeSet<String> {
+    let suffix = format!(":role/${{{role_name_parameter}}}");
+    let assumes = |statement: &Value| {
+        let resource = match &statement["Resource"] {
+            Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default(),
+            _ => "",
+        };
+        statement["Action"].as_str() == Some("sts:AssumeRole") && resource.ends_with(&suffix)
+    };
+    let unconditional = |statement: &Value| match statement {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value[1].clone(),
+        statement => statement.clone(),
+    };
+    let resources = hub["Resources"].as_mapping().expect("Resources");
+    let outputs = hub["Outputs"].as_mapping().expect("Outputs");
+    resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
+        .filter(|(_, r)| {
+            let policies = r["Properties"]["Policies"].as_sequence();
+            policies.into_iter().flatten().any(|policy| {
+                let statements = policy["PolicyDocument"]["Statement"].as_sequence();
+                statements
+                    .into_iter()
+                    .flatten()
+                    .any(|s| assumes(&unconditional(s)))
+            })
+        })
+        .map(|(id, _)| {
+            let id = id.as_str().unwrap_or_default();
+            let output = outputs
+                .iter()
+                .find(|(_, o)| referenced(&o["Value"]) == Some(id))
+                .unwrap_or_else(|| panic!("{id} assumes {role_name_parameter} but is no output"));
+            format!("Hub{}", output.0.as_str().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The access role (the role the target's people use and the placer checks) trusts the
+/// hub roles that assume it, by `aws:PrincipalArn` (`ArnEquals`, through their `Hub<Output>`
+/// parameters, required whenever the role is created), and, optionally, the administrator
+/// roles a customer names (`ArnLike`, under `!If` on a parameter that defaults to empty):
+/// never an account's root without a condition naming the principal, which would let every
+/// principal of the target management account allowed `sts:AssumeRole` on `*` in.
+#[test]
+fn the_access_role_trusts_only_the_roles_that_need_it() {
+    let hub = load("template.yaml");
+    let expected = hub_roles_assuming(&hub, "AccessRoleName");
+    assert_eq!(expected, BTreeSet::from(["HubPlacerRoleArn".to_owned()]));
+    let spoke = load("infra/spoke.yaml");
+    let role = &spoke["Resources"]["AccessRole"];
+    let statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("Statement");
+    let mut hub_roles = BTreeSet::new();
+    let mut administrators = BTreeSet::new();
+    for statement in statements {
+        let (statement, optional) = match statement {
+            Value::Tagged(tagged) if tagged.tag == "If" => {
+                assert_eq!(
+                    referenced(&tagged.value[2]),
+                    Some("AWS::NoValue"),
+                    "!If [_, statement, !Ref AWS::NoValue]"
+                );
+                (&tagged.value[1], true)
+            }
+            statement => (statement, false),
+        };
+        assert_eq!(statement["Action"].as_str(), Some("sts:AssumeRole"));
+        let condition = &statement["Condition"];
+        let equals = referenced(&condition["ArnEquals"]["aws:PrincipalArn"]);
+        let like = referenced(&condition["ArnLike"]["aws:PrincipalArn"]);
+        match (equals, like) {
+            (Some(parameter), None) if !optional => {
+                hub_roles.insert(parameter.to_owned());
+            }
+            (None, Some(parameter)) if optional => {
+                assert_eq!(
+                    spoke["Parameters"][parameter]["Default"].as_str(),
+                    Some(""),
+                    "{parameter}: the administrators are optional"
+                );
+                administrators.insert(parameter.to_owned());
+            }
+            _ => panic!(
+                "every statement of the access role's trust names its principals by \
+                 aws:PrincipalArn (ArnEquals for the hub's roles, ArnLike for the optional \
+                 administrators): {statement:?}"
+            ),
+        }
+    }
+    assert_eq!(hub_roles, expected, "the hub roles the access role trusts");
+    assert_eq!(
+        administrators,
+        BTreeSet::from(["AccessRoleAdministratorArns".to_owned()])
+    );
+    // The placer's parameter may be empty only where no access role is created.
+    let rule = &spoke["Rules"]["AccessRoleTrustsThePlacer"];
+    let asserted = format!("{:?}", rule["Assertions"]);
+    assert!(
+        format!("{:?}", rule["RuleCondition"]).contains("CreateAccessRole")
+            && asserted.contains("HubPlacerRoleArn"),
+        "a Rule requires HubPlacerRoleArn with CreateAccessRole: {rule:?}"
+    );
+}
+
 /// The parameter of an optional trusted principal, `!If [condition, !Ref <parameter>,
 /// !Ref AWS::NoValue]`, whose condition is `!Not [!Equals [!Ref <parameter>, ""]]` and
 /// whose parameter defaults to empty.
@@ -883,8 +993,8 @@ fn role_of<'t>(template: &'t Value, binary: &str) -> (&'t str, &'t Value) {
 
 /// The placer proves access by assuming `AccessRoleName`, the role the spoke creates: its
 /// policy names that role (in accounts of the target organization only, never one not yet
-/// joined), its function reads the same name, and the spoke's role trusts exactly the
-/// target management account, the principal the placer's credentials belong to.
+/// joined), its function reads the same name, and the spoke's role trusts the placer's
+/// role in the hub account (and, optionally, named administrators: nothing else).
 #[test]
 fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only() {
     let hub = load("template.yaml");
@@ -972,10 +1082,10 @@ fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only(
         Some("AccessRoleName"),
         "AccessRole's RoleName"
     );
+    // Whom it trusts: the_access_role_trusts_only_the_roles_that_need_it. The placer's
+    // statement is the first, by the hub account.
     let trust = &access_role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
-    let trust = trust.as_sequence().expect("trust statements");
-    assert_eq!(trust.len(), 1, "AccessRole: one trust statement");
-    let statement = &trust[0];
+    let statement = &trust.as_sequence().expect("trust statements")[0];
     assert_eq!(statement["Effect"].as_str(), Some("Allow"));
     assert_eq!(names(&statement["Action"]), ["sts:AssumeRole"]);
     let principal = statement["Principal"].as_mapping().expect("a principal");
@@ -986,8 +1096,8 @@ fn the_placer_assumes_the_access_role_the_spoke_creates_in_target_accounts_only(
     );
     assert_eq!(
         names(&statement["Principal"]["AWS"]),
-        ["arn:${AWS::Partition}:iam::${TargetManagementAccountId}:root"],
-        "AccessRole trusts exactly the target management account"
+        ["arn:${AWS::Partition}:iam::${HubAccountId}:root"],
+        "AccessRole trusts the placer in the hub account"
     );
 }
 

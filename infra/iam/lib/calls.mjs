@@ -9,7 +9,7 @@ import { InputError } from './inputs.mjs';
 import { evaluationsOrFinding, lookup } from './placeholders.mjs';
 import { Report } from './report.mjs';
 import { Evaluator } from './simulate.mjs';
-import { principalRole } from './templates.mjs';
+import { principalRole, sessionRole } from './templates.mjs';
 
 /** Runs the command; returns the exit status (0 nothing found, 1 denials or findings). */
 export async function commandCalls({ manifest, templates, callsPath, accountOf, out }) {
@@ -26,7 +26,7 @@ export async function commandCalls({ manifest, templates, callsPath, accountOf, 
   }
   reportNotInManifest(manifest, run.notInManifest, report);
   manifest.operations.forEach((op, i) => {
-    if (!run.seenOps.has(i)) report.note(`never called: ${op.principal} ${op.service}:${op.operation}`);
+    if (!run.seenOps.has(i)) report.note(`never called: ${op.principal}${op.function === op.principal ? '' : ` (${op.function})`} ${op.service}:${op.operation}`);
   });
   const denied = await run.evaluator.denied();
   out(`iam calls: ${calls} calls, ${run.evaluator.distinct} distinct evaluations, ${denied} denied, ${run.notInManifest.size} not in manifest`);
@@ -78,7 +78,11 @@ function validateCall(call, where) {
 async function evaluateCall(run, call, test) {
   const { manifest, templates, accountOf, report, evaluator } = run;
   const fn = call.function ?? call.principal;
-  const index = manifest.operations.findIndex((o) => o.principal === call.principal && o.service === call.service && o.operation === call.operation);
+  // A session with a session policy may call only its own function's operations.
+  const bySession = Boolean(manifest.principals[call.principal]?.sessions);
+  const index = manifest.operations.findIndex(
+    (o) => o.principal === call.principal && (!bySession || o.function === fn) && o.service === call.service && o.operation === call.operation,
+  );
   if (index < 0) {
     countNotInManifest(run.notInManifest, call, fn, test);
     return;
@@ -87,7 +91,7 @@ async function evaluateCall(run, call, test) {
   const op = manifest.operations[index];
   const opForMessages = { ...op, function: fn };
   const account = accountOf[call.principal] ?? (call.account ? String(call.account) : undefined);
-  const role = principalRole(manifest, templates, call.principal, account, report, call.stack ?? undefined);
+  const role = sessionRole(manifest, call.principal, principalRole(manifest, templates, call.principal, account, report, call.stack ?? undefined), fn);
   if (!role) return;
   const notes = new Set();
   const env = { template: role.template, roleId: role.roleId, call: { request: call.request ?? {}, response: call.response ?? null }, samples: null, notes };
@@ -110,7 +114,7 @@ function whenHolds(when, call) {
 }
 
 function countNotInManifest(notInManifest, call, fn, test) {
-  const key = `${call.principal}|${call.service}|${call.operation}`;
+  const key = `${call.principal}|${fn}|${call.service}|${call.operation}`;
   const entry = notInManifest.get(key) ?? { fn, call, test, count: 0 };
   entry.count++;
   notInManifest.set(key, entry);

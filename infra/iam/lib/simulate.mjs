@@ -44,12 +44,16 @@ function errorText(errors) {
   return `${errors.message}${details.length ? ` (${details.join('; ')})` : ''}`;
 }
 
-/** A role's identity policies on one request: { result, denySid, ignored, conditionFailures } or { result: 'Error', error }. */
+/**
+ * A role's identity policies (and its session policy, `role.session`, when a session uses it) on
+ * one request: { result, denySid, ignored, conditionFailures } or { result: 'Error', error }.
+ */
 export async function simulate(role, account, action, resource, context) {
   const resourcePolicy = assumedResourcePolicy(action, resource, account, role.template?.partition ?? 'aws');
   const run = await runStrict({
     request: { principal: role.arn, action, resource: { resource, accountId: account }, contextVariables: contextVariables(context) },
     identityPolicies: role.policies.map((p, i) => ({ name: `${i}:${p.name}`, policy: p.document })),
+    ...(role.session ? { sessionPolicy: role.session } : {}),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     ...(resourcePolicy ? { resourcePolicy } : {}),
@@ -59,7 +63,8 @@ export async function simulate(role, account, action, resource, context) {
   const denySid = identity.flatMap((i) => i?.denyStatements ?? []).map((s) => s.explain?.identifier)[0];
   const ignored = [...new Set(run.analyses.flatMap((a) => a.ignoredContextKeys ?? []))];
   const conditionFailures = failedConditions(identity.flatMap((i) => i?.unmatchedStatements ?? []));
-  return { result: run.overallResult, denySid, ignored, conditionFailures };
+  const sessionDenied = Boolean(role.session) && run.analyses.some((a) => a.analysis?.sessionAnalysis && a.analysis.sessionAnalysis.result !== 'Allowed');
+  return { result: run.overallResult, denySid, ignored, conditionFailures, sessionDenied };
 }
 
 /**
@@ -96,6 +101,7 @@ function denialLine({ op, grant, role, evaluation, verdict, test }) {
   const head = `DENIED ${op.function} ${op.service}:${op.operation} needs ${grant.action}${implied} on ${evaluation.resource}${contextText(evaluation.context)}`;
   const tail = test ? ` (test: ${test})` : '';
   if (verdict.result === 'ExplicitlyDenied') return `${head}: explicitly denied by ${role.label} ${verdict.denySid ?? ''}`.trimEnd() + tail;
+  if (verdict.sessionDenied) return `${head}: ${role.label} allows it, ${role.sessionOf}'s session policy does not (the manifest's sessions: list the operation for ${role.sessionOf} in permissions::spoke_operations)${tail}`;
   if (verdict.conditionFailures?.length) return `${head}: ${role.label} grants it only under a condition that fails: ${verdict.conditionFailures.join('; ')}${tail}`;
   let resource = evaluation.suggest;
   if (resource === '*' && evaluation.resource !== '*') resource = evaluation.resource;
@@ -116,7 +122,7 @@ export class Evaluator {
 
   async run(evaluationRequest) {
     const { principal, role, grant, evaluation } = evaluationRequest;
-    const key = JSON.stringify([principal, role.template.key, grant.action.toLowerCase(), evaluation.resource, evaluation.context]);
+    const key = JSON.stringify([principal, role.template.key, role.sessionOf ?? null, grant.action.toLowerCase(), evaluation.resource, evaluation.context]);
     if (!this.cache.has(key)) this.cache.set(key, this.evaluate(evaluationRequest));
     return this.cache.get(key);
   }

@@ -49,6 +49,17 @@ export class Templates {
   }
 }
 
+/**
+ * A manifest principal's role as `fn`'s session uses it: with `fn`'s session policy (the
+ * manifest's `sessions`), whose intersection with the role is what AWS allows the session; the
+ * role itself when the principal has no session policies. Undefined when `role` is.
+ */
+export function sessionRole(manifest, principal, role, fn) {
+  const session = manifest.principals[principal].sessions?.[fn];
+  if (!role || !session) return role;
+  return { ...role, session, sessionOf: fn };
+}
+
 /** A manifest principal's role, resolved: { roleId, name, arn, policies, template, label }, or undefined (a finding). */
 export function principalRole(manifest, templates, principal, account, report, stack) {
   const p = manifest.principals[principal];

@@ -84,7 +84,7 @@ describe('roles: the template check', () => {
   test('roles that grant exactly what the manifest uses pass', () => {
     const r = roles(MANIFEST);
     assert.equal(r.status, 0, r.out + r.err);
-    assert.match(r.out, /^iam roles: 2 principals, 6 operations, \d+ actions checked, 0 findings$/m);
+    assert.match(r.out, /^iam roles: 2 principals, 6 operations, \d+ actions checked, 2 session refusals checked, 0 findings$/m);
   });
 
   test('a missing action is denied, naming the statement to add', () => {
@@ -128,6 +128,7 @@ describe('roles: the template check', () => {
         },
       ],
     });
+    m.principals.spoke.sessions.preflight.Statement[0].Action.push('kms:GetKeyPolicy');
     const off = roles(m);
     assert.match(off.out, /^DENIED preflight KMS:GetKeyPolicy needs kms:GetKeyPolicy on arn:aws:kms:us-east-1:222222222222:key\/1234abcd/m);
     const on = roles(m, '--param', 'spoke:ReadKeys=true');
@@ -290,8 +291,50 @@ describe('calls: recorded calls', () => {
     const r = calls([{ ...getItem(TABLE), operation: 'Scan' }, getItem(TABLE)]);
     assert.equal(r.status, 1);
     assert.match(r.out, /^NOT IN MANIFEST worker DynamoDB:Scan \(principal worker; 1 call, first in test: get\)$/m);
-    assert.match(r.out, /^note: never called: spoke Account:GetContactInformation$/m);
+    assert.match(r.out, /^note: never called: spoke \(preflight\) Account:GetContactInformation$/m);
     assert.match(r.out, /^iam calls: 2 calls, 1 distinct evaluations, 0 denied, 1 not in manifest$/m);
+  });
+});
+
+describe('sessions: a role assumed with a session policy per function', () => {
+  const simulateArgs = (session, ...requests) => [
+    'simulate', '--manifest', MANIFEST, '--hub', HUB, '--spoke', SPOKE, '--principal', 'spoke', ...(session ? ['--session', session] : []),
+    ...requests.flatMap((r) => ['--request', r]),
+  ];
+  const foreign = 'arn:aws:organizations::333333333333:handshake/o-otherorg01/invite/h-1';
+
+  test('a session policy that lets a session do what only another session needs is a finding', () => {
+    const m = baseManifest();
+    m.principals.spoke.sessions.preflight.Statement[0].Action.push('organizations:*');
+    const r = roles(m);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /^SESSION TOO WIDE spoke SpokeRole: preflight's session is allowed organizations:DeclineHandshake on arn:aws:organizations::333333333333:handshake\/o-otherorg01\/invite\/h-exampl3handshake, which only acceptor's Organizations:DeclineHandshake needs$/m);
+  });
+
+  test("an operation its function's session policy leaves out is denied, though the role allows it", () => {
+    const m = baseManifest();
+    m.principals.spoke.sessions.preflight.Statement[0].Action = ['account:GetAccountInformation'];
+    const r = roles(m);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /^DENIED preflight Account:GetContactInformation needs account:GetContactInformation on arn:aws:account::222222222222:account: SpokeRole allows it, preflight's session policy does not/m);
+  });
+
+  test("a session's call of another function's operation is not in the manifest", () => {
+    const decline = { test: 'decline', function: 'preflight', principal: 'spoke', account: '210987654321', service: 'Organizations', operation: 'DeclineHandshake', request: { HandshakeId: 'h-1' }, response: { Handshake: { Arn: foreign } } };
+    const r = calls([decline]);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /^NOT IN MANIFEST preflight Organizations:DeclineHandshake \(principal spoke; 1 call, first in test: decline\)$/m);
+    assert.equal(calls([{ ...decline, function: 'acceptor' }]).status, 0);
+  });
+
+  test('simulate: the role and a session policy together, as AWS intersects them', () => {
+    const verdicts = (session) => JSON.parse(run(simulateArgs(session, `organizations:DeclineHandshake=${foreign}`)).out);
+    assert.equal(verdicts('acceptor')[0].result, 'Allowed');
+    assert.equal(verdicts('preflight')[0].result, 'ImplicitlyDenied');
+    assert.equal(verdicts(undefined)[0].result, 'Allowed', 'the role alone allows it');
+    const bad = run(simulateArgs('reconciler', `organizations:DeclineHandshake=${foreign}`));
+    assert.equal(bad.status, 2);
+    assert.match(bad.err, /no session policy of reconciler/);
   });
 });
 

@@ -9,6 +9,7 @@ mod permissions;
 mod render;
 mod trail;
 
+use crate::terminal::out;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -73,17 +74,17 @@ pub struct Report {
 impl Report {
     pub fn line(&mut self, what: &str, verdict: Verdict) {
         match verdict {
-            Ok(fine) => println!("ok    {what}: {fine}"),
+            Ok(fine) => out!("ok    {what}: {fine}"),
             Err(fix) => {
                 self.failed += 1;
-                println!("FAIL  {what}: {fix}");
+                out!("FAIL  {what}: {fix}");
             }
         }
     }
 
     /// What was not checked, and why; not a failure.
     pub fn note(&mut self, what: &str, text: &str) {
-        println!("note  {what}: {text}");
+        out!("note  {what}: {text}");
     }
 
     fn exit_code(&self) -> ExitCode {
@@ -255,10 +256,14 @@ async fn spoke(wiring: &onboarding::wiring::Wiring, config: &Config, account: &s
             "{SPOKE_ROLE_NAME} is not set: set it and SPOKE_EXTERNAL_ID as the acceptor has them"
         )
     })?;
+    // Reached as the reconciler reaches it (its session policy: DescribeOrganization).
     let credentials = onboarding::adapters::organizations::StsCredentials::new(
         wiring.sdk_config(),
         &spoke.role_name,
         &spoke.external_id,
+        onboarding::adapters::organizations::SessionScope::Function(
+            onboarding::domain::FunctionName::Reconciler,
+        ),
     );
     let organizations = credentials.organizations_for(&account).await.map_err(|e| {
         if same_code(e.code(), "AccessDeniedException") {

@@ -19,7 +19,7 @@ use onboarding::report::view::plural;
 use super::account;
 use crate::accounts_file;
 use crate::context::Context;
-use crate::terminal::{say, Terminal};
+use crate::terminal::{out, say, Terminal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -128,7 +128,7 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    println!(
+    out!(
         "enrollment {} ({} mode): {}",
         enrollment.name,
         mode.as_str(),

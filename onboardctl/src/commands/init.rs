@@ -3,6 +3,7 @@
 //! and creates nothing that exists; without, it refuses (exit 2) when a stack of the region
 //! names another table, and warns when it cannot list the stacks.
 
+use crate::terminal::{err, out};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
@@ -17,8 +18,8 @@ pub async fn run(cx: &Context) -> Result<ExitCode> {
     let bus = cx.bus_name()?;
     match &cx.stack {
         Some(_) => {
-            println!("table {table}: {}", stack_table(cx, &table).await?);
-            println!("event bus {bus}: {}", stack_bus(cx, &bus).await?);
+            out!("table {table}: {}", stack_table(cx, &table).await?);
+            out!("event bus {bus}: {}", stack_bus(cx, &bus).await?);
         }
         None => {
             match stack::named_tables(&cx.aws).await {
@@ -30,14 +31,14 @@ pub async fn run(cx: &Context) -> Result<ExitCode> {
                 Err(unlisted) if unlisted.unreachable => {
                     bail!("reading the region's stacks at {}: {}", cx.endpoint(), unlisted.reason)
                 }
-                Err(unlisted) => eprintln!(
+                Err(unlisted) => err!(
                     "onboardctl: warning: {}: not checked that no stack of the region names another table",
                     unlisted.reason
                 ),
             }
             create(cx, &table).await?;
-            println!("table {table}: ready");
-            println!("event bus {bus}: {}", create_bus(cx, &bus).await?);
+            out!("table {table}: ready");
+            out!("event bus {bus}: {}", create_bus(cx, &bus).await?);
         }
     }
     Ok(ExitCode::SUCCESS)

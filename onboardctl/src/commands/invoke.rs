@@ -14,7 +14,7 @@ use onboarding::sweep::SweepReport;
 
 use super::{known, replay};
 use crate::context::Context;
-use crate::terminal::Terminal;
+use crate::terminal::{out, Terminal};
 
 #[derive(Subcommand)]
 pub enum Function {
@@ -147,13 +147,13 @@ fn print_pass(pass: &Pass) {
     for (account, outcome) in &report.done {
         match outcome {
             ReconcilerOutcome::Corrected { corrections, phase } => {
-                println!(
+                out!(
                     "{account}  corrected to {phase}: {}",
                     corrections.join(", ")
                 )
             }
             ReconcilerOutcome::Unreachable { reason } => {
-                println!("{account}  unreachable: {reason}")
+                out!("{account}  unreachable: {reason}")
             }
             ReconcilerOutcome::InStep | ReconcilerOutcome::NotEnrolled => {}
         }
@@ -169,7 +169,7 @@ fn print_pass(pass: &Pass) {
         out_of_time: report.out_of_time,
         unreadable: report.unreadable.clone(),
     });
-    println!(
+    out!(
         "{} checked, {corrected} corrected, {} published",
         plural(report.done.len() + report.failed.len(), "record", "records"),
         plural(
@@ -183,15 +183,15 @@ fn print_pass(pass: &Pass) {
 /// One line per account a sweep reached, then what it could not do.
 fn print_sweep<T: std::fmt::Debug>(report: &SweepReport<T>) {
     for (account, outcome) in &report.done {
-        println!("{account}  {outcome:?}");
+        out!("{account}  {outcome:?}");
     }
     for (account, class, error) in &report.failed {
-        println!("{account}  failed ({}): {error}", class.as_str());
+        out!("{account}  failed ({}): {error}", class.as_str());
     }
     for key in &report.unreadable {
-        println!("{key}  skipped: the stored record cannot be read");
+        out!("{key}  skipped: the stored record cannot be read");
     }
     if report.out_of_time {
-        println!("the sweep's time budget ran out: the next run continues where it stopped");
+        out!("the sweep's time budget ran out: the next run continues where it stopped");
     }
 }

@@ -12,6 +12,7 @@ use onboarding::report::view::plural;
 use onboarding::upgrade;
 
 use crate::context::Context;
+use crate::terminal::out;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,7 +39,7 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
         }
     }
     for line in summary(&total) {
-        println!("{line}");
+        out!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord};
 use onboarding::ports::RecordReader;
 
 use crate::context::Context;
+use crate::terminal::err;
 
 /// An account id as typed (surrounding blanks ignored).
 fn account(value: &str) -> Result<AccountId> {
@@ -59,9 +60,10 @@ pub async fn for_each_record(
             each(record)?;
         }
         for unreadable in page.unreadable {
-            eprintln!(
+            err!(
                 "warning: {} skipped, the stored record cannot be read: {}",
-                unreadable.key, unreadable.error
+                unreadable.key,
+                unreadable.error
             );
         }
         match page.next {

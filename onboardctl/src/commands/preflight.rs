@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use super::{for_each_record, known_record};
 use crate::context::Context;
-use crate::terminal::Terminal;
+use crate::terminal::{err, out, Terminal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -121,12 +121,12 @@ fn print_json(
                 serde_json::to_writer(&mut out, &line)?;
                 out.write_all(b"\n")?;
             }
-            None => eprintln!("onboardctl: {account}: {}", not_checked(outcome)),
+            None => err!("onboardctl: {account}: {}", not_checked(outcome)),
         }
     }
     out.flush()?;
     for line in unfinished(report) {
-        eprintln!("onboardctl: {line}");
+        err!("onboardctl: {line}");
     }
     Ok(())
 }
@@ -199,21 +199,21 @@ fn print_human(
     let mut totals = Totals::default();
     for (account, outcome) in done {
         let role = roles.get(account).map_or("", |r| r.as_str());
-        print!("{}", account_section(account, role, outcome, terminal));
+        crate::terminal::print_text(&account_section(account, role, outcome, terminal));
         totals.add(outcome);
     }
     if done.is_empty() && unfinished(report).is_empty() {
-        println!(
+        out!(
             "no account to check: a preflight checks accounts still in their old organization, and standalone accounts not joined yet"
         );
         return;
     }
-    println!("{}", totals.line());
+    out!("{}", totals.line());
     let unfinished = unfinished(report);
     if !unfinished.is_empty() {
-        println!();
+        out!();
         for line in unfinished {
-            println!("{}", terminal.red(&line));
+            out!("{}", terminal.red(&line));
         }
     }
 }

@@ -16,7 +16,7 @@ use onboarding::tracker::Outcome;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::terminal::{say, Terminal};
+use crate::terminal::{out, say, Terminal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -120,7 +120,7 @@ pub async fn replay(cx: &Context, paths: &[PathBuf]) -> Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    println!("{applied} applied, {duplicate} duplicate, {ignored} ignored, {rejected} rejected");
+    out!("{applied} applied, {duplicate} duplicate, {ignored} ignored, {rejected} rejected");
     Ok(if rejected > 0 {
         ExitCode::from(1)
     } else {

@@ -1,6 +1,7 @@
 //! `onboardctl report`: the report for people who track a move, as one HTML page, CSV or
 //! Markdown, to stdout or a file.
 
+use crate::terminal::err;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,13 +57,13 @@ async fn write(
     match output {
         Some(path) => {
             std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
+            err!(
                 "wrote {} ({})",
                 path.display(),
                 plural(records.len(), "account", "accounts")
             );
         }
-        None => print!("{text}"),
+        None => crate::terminal::print_text(&text),
     }
     Ok(())
 }

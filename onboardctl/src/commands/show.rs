@@ -13,7 +13,7 @@ use onboarding::report::view::plural;
 
 use super::{account, status};
 use crate::context::Context;
-use crate::terminal::Terminal;
+use crate::terminal::{out, Terminal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,7 +28,7 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
         .at(cx.store()?.load(&id).await, "reading the table")?
         .with_context(|| format!("account {id} is not enrolled"))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&record)?);
+        out!("{}", serde_json::to_string_pretty(&record)?);
         return Ok(ExitCode::SUCCESS);
     }
     // The place in line is read only for a waiting account (it lists every awaiting one).
@@ -47,9 +47,9 @@ pub async fn run(cx: &Context, args: Args) -> Result<ExitCode> {
 
 fn print_record(record: &OnboardingRecord, line: &InvitationLine) {
     let one = std::slice::from_ref(record);
-    println!("{}\n", status::accounts(one, Terminal::detect()));
+    out!("{}\n", status::accounts(one, Terminal::detect()));
     status::print_remediation(one, line);
-    println!(
+    out!(
         "transfer mode: {}   version: {}   handshake: {}",
         record.transfer_mode.as_str(),
         record.version,
@@ -61,17 +61,18 @@ fn print_record(record: &OnboardingRecord, line: &InvitationLine) {
         print_billing(record, billing);
     }
     if let Some(fallback) = &record.fallback {
-        println!(
+        out!(
             "fell back to the standalone path at {}: {}",
-            fallback.at, fallback.reason
+            fallback.at,
+            fallback.reason
         );
     }
     print_placement(record);
     print_preflight(record);
-    println!("\nhistory:");
+    out!("\nhistory:");
     for (index, entry) in record.history.iter().enumerate() {
         if index == 1 && record.history_trimmed > 0 {
-            println!(
+            out!(
                 "  ({} trimmed)",
                 plural(
                     usize::try_from(record.history_trimmed).unwrap_or(usize::MAX),
@@ -80,7 +81,7 @@ fn print_record(record: &OnboardingRecord, line: &InvitationLine) {
                 )
             );
         }
-        println!(
+        out!(
             "  {}  {:<22} {}  ({}){}",
             entry.applied_at.format("%Y-%m-%d %H:%M:%S"),
             entry.phase,
@@ -95,14 +96,14 @@ fn print_record(record: &OnboardingRecord, line: &InvitationLine) {
 /// they stay in the customer's organization, and the transfer covers them all.
 fn print_billing(record: &OnboardingRecord, billing: &onboarding::domain::billing::BillingTerms) {
     let day = |at: Option<chrono::DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d").to_string());
-    println!(
+    out!(
         "billing transfer of organization {} (its management account and every member account; members need no record)",
         record
             .source_organization
             .as_ref()
             .map_or("(not read yet)".to_owned(), ToString::to_string)
     );
-    println!(
+    out!(
         "  asked to start: {}   transfer: {}   in force from: {}   ended: {}",
         day(billing.start)
             .unwrap_or_else(|| "the first day of the month after the invitation".to_owned()),
@@ -118,7 +119,7 @@ fn print_placement(record: &OnboardingRecord) {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    println!(
+    out!(
         "ou: {}   tags: {}",
         record
             .ou
@@ -127,7 +128,7 @@ fn print_placement(record: &OnboardingRecord) {
         tags.join(", ")
     );
     match &record.placed {
-        Some(placed) => println!(
+        Some(placed) => out!(
             "placed at {} in {}, access {}",
             placed.at.format("%Y-%m-%d %H:%M:%S"),
             placed.placed_in.as_deref().unwrap_or("(where it joined)"),
@@ -138,7 +139,7 @@ fn print_placement(record: &OnboardingRecord) {
                     "verified with {role}"
                 ))
         ),
-        None => println!("placed: not yet"),
+        None => out!("placed: not yet"),
     }
 }
 
@@ -149,7 +150,7 @@ fn print_preflight(record: &OnboardingRecord) {
     let Some(summary) = &record.preflight else {
         // Said only while a preflight can still predict something for the account.
         if onboarding::preflight::applies(record) {
-            println!(
+            out!(
                 "preflight: not run yet (onboardctl preflight --account {})",
                 record.account_id
             );
@@ -157,7 +158,7 @@ fn print_preflight(record: &OnboardingRecord) {
         return;
     };
     let predicted = record.blockers.iter().filter(|b| b.is_predicted()).count();
-    println!(
+    out!(
         "preflight at {}: {} predicted, {} to do by hand, {} trusting the old organization{}",
         summary.at.format("%Y-%m-%d %H:%M:%S"),
         plural(predicted, "blocker", "blockers"),
@@ -170,22 +171,24 @@ fn print_preflight(record: &OnboardingRecord) {
         }
     );
     for policy in &summary.policies {
-        println!(
+        out!(
             "  {}  {} = {}",
-            policy.resource, policy.condition_key, policy.value
+            policy.resource,
+            policy.condition_key,
+            policy.value
         );
     }
     let untold = summary
         .policies_total
         .saturating_sub(summary.policies.len());
     if untold > 0 {
-        println!(
+        out!(
             "  and {untold} more: onboardctl preflight --account {} lists every one",
             record.account_id
         );
     }
     if summary.checks > 0 {
-        println!(
+        out!(
             "  the checks, and all it found: onboardctl preflight --account {}",
             record.account_id
         );

@@ -19,7 +19,7 @@ use onboarding::report::view::{placed_cell, plural, remediation_lines, AccountVi
 
 use super::for_each_record;
 use crate::context::Context;
-use crate::terminal::{self, Terminal};
+use crate::terminal::{self, out, Terminal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -113,7 +113,7 @@ async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> 
     })
     .await?;
     if enrollments.is_empty() {
-        println!("no account is enrolled");
+        out!("no account is enrolled");
         return Ok(());
     }
     let store = cx.store()?;
@@ -122,19 +122,19 @@ async fn table(cx: &Context, filter: &Filter, terminal: Terminal) -> Result<()> 
         let count = cx.at(store.load_counts(name).await, "reading the counters")?;
         counts.push((name.clone(), count));
     }
-    println!("{}\n", summary(&counts, &shown, terminal));
+    out!("{}\n", summary(&counts, &shown, terminal));
     shown.sort_by(|a, b| (&a.enrollment, &a.account_id).cmp(&(&b.enrollment, &b.account_id)));
     if shown.is_empty() {
-        println!("no account matches\n");
+        out!("no account matches\n");
     } else {
-        println!("{}\n", accounts(&shown, terminal));
+        out!("{}\n", accounts(&shown, terminal));
         let line = cx.at(InvitationLine::read(&store).await, "reading the line")?;
         print_remediation(&shown, &line);
     }
     for (name, count) in &counts {
         let words = enrollments[name];
         let progress = words.progress(count.moved(), count.accounts(), count.placed());
-        println!("{name}: {progress}");
+        out!("{name}: {progress}");
     }
     Ok(())
 }
@@ -208,7 +208,7 @@ pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
 /// says the account's place in `line`.
 pub fn print_remediation(records: &[OnboardingRecord], line: &InvitationLine) {
     if let Some(text) = remediation(records, line) {
-        println!("{text}\n");
+        out!("{text}\n");
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
-use onboarding::adapters::organizations::StsCredentials;
+use onboarding::adapters::organizations::{SessionScope, StsCredentials};
 use onboarding::config::SpokeAccess;
 use onboarding::domain::AccountId;
 use onboarding::permissions::{operations, Principal};
@@ -300,7 +300,13 @@ pub async fn spoke(
 ) {
     let role_arn = format!("arn:{partition}:iam::{account}:role/{}", access.role_name);
     let subject = Subject::spoke(account, &role_arn);
-    let credentials = StsCredentials::new(aws, &access.role_name, &access.external_id);
+    // The role as deployed, not one function's session: it is what is simulated.
+    let credentials = StsCredentials::new(
+        aws,
+        &access.role_name,
+        &access.external_id,
+        SessionScope::WholeRole,
+    );
     let session = match credentials.session_config(account).await {
         Ok(session) => session,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! Credentials: [`StsCredentials`] assumes the spoke role of each customer account (a
-//! cached client per account, for one invocation); [`AmbientCredentials`] hands out the
+//! cached client per account, for one invocation), each session held to what its function
+//! calls by a session policy ([`SessionScope`]); [`AmbientCredentials`] hands out the
 //! Lambda's own, for an in-account deployment. Nothing here logs credentials or the
 //! external id.
 
@@ -18,7 +19,8 @@ use chrono::{DateTime, Utc};
 use super::customer::SdkAccountOrganizations;
 use super::errors::{malformed, map_sdk_error};
 use super::to_chrono;
-use crate::domain::AccountId;
+use crate::domain::{AccountId, FunctionName};
+use crate::permissions::session;
 use crate::ports::{AccountOrganizations, Credentials, OrganizationsError};
 
 /// Organizations is a global service whose endpoint lives in us-east-1.
@@ -63,6 +65,28 @@ impl fmt::Debug for SpokeSession {
     }
 }
 
+/// What a spoke session may do: a function's own operations (AssumeRole carries its
+/// session policy, [`crate::permissions::session`]), or, for a person's check of the spoke
+/// as deployed (`onboardctl doctor`), whatever the role allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionScope {
+    Function(FunctionName),
+    WholeRole,
+}
+
+impl SessionScope {
+    /// The inline session policy AssumeRole sends; `None` for the whole role.
+    pub fn policy(self) -> Option<String> {
+        match self {
+            SessionScope::Function(function) => Some(session::policy(function).unwrap_or_else(
+                // A function without spoke operations assumes nothing there: deny everything.
+                || r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#.to_owned(),
+            )),
+            SessionScope::WholeRole => None,
+        }
+    }
+}
+
 /// Adjusts the configuration of every spoke client [`StsCredentials`] builds (the local
 /// harness adds its CloudTrail-recording and fault-injecting interceptors).
 pub type ClientHook = Arc<
@@ -102,7 +126,7 @@ struct CachedClient {
 
 /// [`Credentials`] by STS AssumeRole: the spoke role `arn:aws:iam::<account>:role/<role
 /// name>` with the configured external id, session `org-onboarding-<account>`, for
-/// [`SESSION_DURATION`]. The Organizations client is built from the base configuration
+/// [`SESSION_DURATION`], with the scope's session policy. The Organizations client is built from the base configuration
 /// (keeping its endpoint URL, so `AWS_ENDPOINT_URL` reaches a local emulator, its HTTP
 /// client, retry and timeout settings) with the session's credentials and region
 /// us-east-1. Clients are cached per account for the life of this value (one invocation),
@@ -112,6 +136,7 @@ pub struct StsCredentials {
     base: SdkConfig,
     role_name: String,
     external_id: String,
+    scope: SessionScope,
     hook: Option<ClientHook>,
     session_interceptors: Option<SessionInterceptors>,
     cache: Mutex<HashMap<AccountId, CachedClient>>,
@@ -122,19 +147,27 @@ impl fmt::Debug for StsCredentials {
         f.debug_struct("StsCredentials")
             .field("role_name", &self.role_name)
             .field("external_id", &"<redacted>")
+            .field("scope", &self.scope)
             .field("hook", &self.hook.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl StsCredentials {
-    /// Assumes roles with an STS client built from `base`.
+    /// Assumes roles with an STS client built from `base`, for `scope`.
     pub fn new(
         base: &SdkConfig,
         role_name: impl Into<String>,
         external_id: impl Into<String>,
+        scope: SessionScope,
     ) -> Self {
-        Self::with_sts_client(aws_sdk_sts::Client::new(base), base, role_name, external_id)
+        Self::with_sts_client(
+            aws_sdk_sts::Client::new(base),
+            base,
+            role_name,
+            external_id,
+            scope,
+        )
     }
 
     /// Assumes roles with `sts` (tests pass a mocked one); spoke clients from `base`.
@@ -143,12 +176,14 @@ impl StsCredentials {
         base: &SdkConfig,
         role_name: impl Into<String>,
         external_id: impl Into<String>,
+        scope: SessionScope,
     ) -> Self {
         Self {
             sts,
             base: base.clone(),
             role_name: role_name.into(),
             external_id: external_id.into(),
+            scope,
             hook: None,
             session_interceptors: None,
             cache: Mutex::new(HashMap::new()),
@@ -240,6 +275,7 @@ impl StsCredentials {
             .role_arn(&role_arn)
             .role_session_name(&session_name)
             .external_id(&self.external_id)
+            .set_policy(self.scope.policy())
             .duration_seconds(SESSION_DURATION.as_secs() as i32)
             .send()
             .await
@@ -283,7 +319,13 @@ impl StsCredentials {
             builder = hook(&session, builder);
         }
         let client = Client::from_conf(builder.build());
-        tracing::info!(role_arn = %role_arn, "assumed the spoke role");
+        // How full the session token is (SessionTokenUtilization, which replaced
+        // PackedPolicySize): the session policy counts towards it.
+        let token_percent = output.session_token_utilization();
+        if token_percent.is_some_and(|p| p >= session::TOKEN_WARNING_PERCENT) {
+            tracing::warn!(role_arn = %role_arn, scope = ?self.scope, session_token_percent = token_percent, "the session policy nears AWS's packed size limit");
+        }
+        tracing::info!(role_arn = %role_arn, scope = ?self.scope, session_token_percent = token_percent, "assumed the spoke role");
         Ok((
             Arc::new(SdkAccountOrganizations::for_account(
                 client,

@@ -22,8 +22,8 @@ mod handshakes;
 mod target;
 
 pub use credentials::{
-    role_arn, session_name, AmbientCredentials, ClientHook, SessionInterceptors, SpokeSession,
-    StsCredentials, ORGANIZATIONS_REGION, SESSION_DURATION,
+    role_arn, session_name, AmbientCredentials, ClientHook, SessionInterceptors, SessionScope,
+    SpokeSession, StsCredentials, ORGANIZATIONS_REGION, SESSION_DURATION,
 };
 pub use customer::SdkAccountOrganizations;
 pub(crate) use errors::{logged, malformed, operation_error, wire_code};

@@ -232,10 +232,16 @@ async fn contact(client: &aws_sdk_account::Client) -> Result<Contact, SdkFailure
 
 /// GetAccountInformation's creation date.
 async fn created_at(client: &aws_sdk_account::Client) -> Result<Option<DateTime<Utc>>, SdkFailure> {
-    let output = client.get_account_information().send().await.map_err(|e| {
-        eprintln!("DEBUG {e:?}");
-        sdk_error::read(&e)
-    })?;
+    let output = client
+        .get_account_information()
+        .send()
+        .await
+        .map_err(|e| {
+            let failure = sdk_error::read(&e);
+            // The classified failure only: the SDK's error carries the raw response.
+            tracing::warn!(code = %failure.code, transient = failure.transient, "cannot read the account's information");
+            failure
+        })?;
     Ok(output
         .account_created_date()
         .and_then(|at| DateTime::from_timestamp(at.secs(), at.subsec_nanos())))
