@@ -33,7 +33,8 @@ use tracing::{info, warn};
 
 use crate::domain::{
     classify, judge_offer, AccountId, BlockerCode, EventKind, FailureClass, FunctionName,
-    HandshakeId, Observation, Offer, Operation, Phase, Verdict,
+    HandshakeId, Observation, ObservedHandshake, Offer, OnboardingRecord, Operation, Phase,
+    Verdict,
 };
 use crate::pace::{Pacer, ACCEPT_PER_SECOND};
 use crate::ports::{
@@ -217,7 +218,11 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
         let verdict = judge_offer(offer, &handshakes, account, self.recorder.target(), now);
         self.report_unexpected(account, client, &verdict).await?;
         match verdict.accept {
-            Some(handshake) => self.accept(account, client, handshake, offer).await,
+            Some(handshake) => {
+                self.take_before_accepting(&record, &handshakes, &handshake, offer)
+                    .await?;
+                self.accept(account, client, handshake, offer).await
+            }
             None => Ok(AcceptorOutcome::NothingToAccept {
                 reported: verdict.unexpected.len(),
             }),
@@ -251,6 +256,43 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A record still awaiting its offer takes the verified invitation before it is
+    /// accepted (the inviter's or the tracker's word of it may be late or lost), so the
+    /// record names the handshake that brings the account in: the placer's proof, and what
+    /// a refused acceptance is judged against.
+    async fn take_before_accepting(
+        &self,
+        record: &OnboardingRecord,
+        handshakes: &[ObservedHandshake],
+        handshake: &HandshakeId,
+        offer: Offer,
+    ) -> Result<(), AcceptorError> {
+        if record.phase != record.journey().offer_phases().awaiting || record.handshake.is_some()
+        {
+            return Ok(());
+        }
+        let expires_at = handshakes
+            .iter()
+            .find(|h| &h.id == handshake)
+            .and_then(|h| h.expires_at);
+        let (handshake, organization) = (handshake.clone(), Some(self.recorder.target().organization.clone()));
+        let kind = match offer {
+            Offer::Join => EventKind::InvitationSent {
+                handshake: handshake.clone(),
+                organization,
+                expires_at,
+            },
+            Offer::TransferBilling => EventKind::TransferInvitationSent {
+                handshake: handshake.clone(),
+                organization,
+                expires_at,
+            },
+        };
+        let taken = Observation::once(NAME, "taken", &handshake, &record.account_id, kind);
+        self.recorder.observe(taken).await?;
         Ok(())
     }
 

@@ -418,9 +418,41 @@ fn direct_member_refused_at_invitation_falls_back_to_leaving_once_with_its_reaso
 fn direct_member_refused_at_acceptance_falls_back_too() {
     let s = Scenario::new(given(Role::Member, TransferMode::Direct))
         .when(invited(H1))
-        .when(already_in_org(Operation::AcceptHandshake))
+        .when(refused_acceptance(H1))
         .then_phase(Phase::LeavingOrganization);
     assert_eq!(s.record.handshake_id(), None);
+}
+
+fn refused_acceptance(handshake: &str) -> EventKind {
+    let EventKind::CallFailed {
+        operation, failure, ..
+    } = already_in_org(Operation::AcceptHandshake)
+    else {
+        unreachable!()
+    };
+    EventKind::CallFailed {
+        operation,
+        failure,
+        handshake: Some(hs(handshake)),
+    }
+}
+
+#[test]
+fn a_refused_acceptance_of_another_organization_s_invitation_never_falls_back() {
+    // Awaiting ours, the member accepts a foreign invitation; AWS refuses it: the member is
+    // still in its organization. Not our transfer: no fallback, no blocker.
+    let awaiting = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(refused_acceptance(H2))
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(awaiting.record.fallback.is_none());
+    assert!(awaiting.record.blockers.is_empty());
+    // Invited by us, the same refusal about the foreign one changes nothing either.
+    let invited = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(invited(H1))
+        .when(refused_acceptance(H2))
+        .then_phase(Phase::Invited);
+    assert!(invited.record.fallback.is_none());
+    assert_eq!(invited.record.handshake_id(), Some(&hs(H1)));
 }
 
 #[test]
@@ -722,18 +754,25 @@ fn placed(ou: &str) -> EventKind {
 }
 
 #[test]
-fn an_account_with_nothing_asked_is_placed_as_it_joins() {
+fn an_account_with_nothing_asked_still_awaits_the_placer_s_access_check() {
+    // The Account Placed e-mail says "reachable by the target": only the placer, having
+    // assumed the access role, may say so, OU and tags asked or not.
     let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
+        .when(invited(H1))
         .when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
-    assert!(s.record.placed.is_some());
-    assert!(s
+    assert!(s.record.placed.is_none());
+    assert!(awaits_placement(&s.record));
+    assert!(!s
         .last()
         .notifications
-        .contains(&Notification::AccountPlaced {
-            placed_in: None,
-            access_role: None
-        }));
+        .iter()
+        .any(|n| matches!(n, Notification::AccountPlaced { .. })));
+    let s = s.when(EventKind::AccountPlaced {
+        placed_in: None,
+        access_role: Some("OrganizationAccountAccessRole".to_owned()),
+    });
+    assert!(s.record.placed.is_some());
 }
 
 #[test]

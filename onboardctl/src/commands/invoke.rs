@@ -155,6 +155,7 @@ fn print_pass(pass: &Pass) {
             ReconcilerOutcome::Unreachable { reason } => {
                 println!("{account}  unreachable: {reason}")
             }
+            ReconcilerOutcome::NotOurs { reason } => println!("{account}  not ours: {reason}"),
             ReconcilerOutcome::InStep | ReconcilerOutcome::NotEnrolled => {}
         }
     }
