@@ -270,15 +270,17 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
         handshake: &HandshakeId,
         offer: Offer,
     ) -> Result<(), AcceptorError> {
-        if record.phase != record.journey().offer_phases().awaiting || record.handshake.is_some()
-        {
+        if record.phase != record.journey().offer_phases().awaiting || record.handshake.is_some() {
             return Ok(());
         }
         let expires_at = handshakes
             .iter()
             .find(|h| &h.id == handshake)
             .and_then(|h| h.expires_at);
-        let (handshake, organization) = (handshake.clone(), Some(self.recorder.target().organization.clone()));
+        let (handshake, organization) = (
+            handshake.clone(),
+            Some(self.recorder.target().organization.clone()),
+        );
         let kind = match offer {
             Offer::Join => EventKind::InvitationSent {
                 handshake: handshake.clone(),

@@ -33,8 +33,8 @@ use crate::adapters::organizations::role_arn;
 use crate::domain::error_code::{is_one_of, same_code};
 use crate::domain::{
     asks_ou_or_tags, classify, joined_through_onboarding, missing_tags, wanted_tags, AccountId,
-    AwsFailure, BlockerCode, EventKind, FailureClass, FunctionName, Observation,
-    OnboardingRecord, OuRef, Phase, Problem,
+    AwsFailure, BlockerCode, EventKind, FailureClass, FunctionName, Observation, OnboardingRecord,
+    OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{

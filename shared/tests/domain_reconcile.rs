@@ -94,7 +94,7 @@ fn a_member_of_the_target_that_we_never_invited_is_left_alone() {
     // Awaiting its invitation, with an accepted invitation sent before it was enrolled
     // (how the target brought in one of its own accounts): still not ours.
     let mut solo = record(SOLO, Role::Standalone);
-    solo.created_at = t(20);
+    solo.created_at = t(20) + Duration::days(1);
     let before = handshake(H1, "ACCEPTED", SOLO, t(30));
     let state = RealState {
         in_target: true,

@@ -193,7 +193,13 @@ async fn nothing_asked_is_placed_only_once_the_target_reaches_the_account() {
         }
     );
     assert_eq!(*checks.lock().unwrap(), 1);
-    assert!(store.load(&account).await.unwrap().unwrap().placed.is_none());
+    assert!(store
+        .load(&account)
+        .await
+        .unwrap()
+        .unwrap()
+        .placed
+        .is_none());
     // Reachable: placed where it is, with the role that reached it.
     let reachable = Placer::new(tracker(), NoCalls, Reachable);
     assert_eq!(

@@ -18,8 +18,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::event::{Closure, DomainEvent, EventKind};
-use super::handshake::HandshakeState;
 use super::function::FunctionName;
+use super::handshake::HandshakeState;
 use super::ids::{HandshakeId, OrganizationId};
 use super::observation::Observation;
 use super::phase::{Phase, Role};
@@ -169,6 +169,11 @@ pub fn unclaimed_membership(record: &OnboardingRecord, state: &RealState<'_>) ->
     ))
 }
 
+/// How much earlier than the record an invitation may say it was sent and still count as
+/// sent after the enrollment: the record's time is the enrolling machine's clock, the
+/// invitation's is AWS's (and some report whole seconds).
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
 /// The invitation the target sent the account after it was enrolled, that the account
 /// accepted (the newest, if several), unless the record saw it closed.
 fn accepted_invitation<'a>(
@@ -182,7 +187,8 @@ fn accepted_invitation<'a>(
         .filter(|h| {
             h.is_invitation()
                 && h.state == HandshakeState::Accepted
-                && h.requested_at.is_some_and(|at| at >= record.created_at)
+                && h.requested_at
+                    .is_some_and(|at| at >= record.created_at - CLOCK_SKEW)
                 && !record.settled_handshakes.contains(&h.id)
         })
         .max_by_key(|h| h.requested_at)
