@@ -11,8 +11,8 @@
 //!
 //! All three done is `AccountPlaced` (published as `Account Placed`); otherwise every
 //! problem found is the record's placement blockers, cleared by the run that finds none.
-//! An enrollment that asks no OU and no tag gets step 3 alone: no move, no tag call, but
-//! the access the `Account Placed` e-mail promises is checked.
+//! A record that reaches the placer asking no OU and no tag (one that joined before
+//! placement existed) gets step 3 alone: no move, no tag call.
 //!
 //! Only an account that joined through this onboarding is placed
 //! ([`joined_through_onboarding`]: its record names the invitation that brought it in).

@@ -754,25 +754,18 @@ fn placed(ou: &str) -> EventKind {
 }
 
 #[test]
-fn an_account_with_nothing_asked_still_awaits_the_placer_s_access_check() {
-    // The Account Placed e-mail says "reachable by the target": only the placer, having
-    // assumed the access role, may say so, OU and tags asked or not.
+fn an_account_with_nothing_asked_is_placed_as_it_joins() {
     let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
-        .when(invited(H1))
         .when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
-    assert!(s.record.placed.is_none());
-    assert!(awaits_placement(&s.record));
-    assert!(!s
+    assert!(s.record.placed.is_some());
+    assert!(s
         .last()
         .notifications
-        .iter()
-        .any(|n| matches!(n, Notification::AccountPlaced { .. })));
-    let s = s.when(EventKind::AccountPlaced {
-        placed_in: None,
-        access_role: Some("OrganizationAccountAccessRole".to_owned()),
-    });
-    assert!(s.record.placed.is_some());
+        .contains(&Notification::AccountPlaced {
+            placed_in: None,
+            access_role: None
+        }));
 }
 
 #[test]

@@ -3,10 +3,9 @@
 //! of onboarding for the target's operators: an invited account arrives in the root,
 //! untagged, without a role they can use.
 //!
-//! Every account that joins is placed by the placer, which checks at least that the target
-//! can reach it: an enrollment that names no OU and no tag asks only that (no move, no tag
-//! call), as the `Account Placed` e-mail promises ("reachable by the target"). Only
-//! accounts that joined through this onboarding are placed ([`joined_through_onboarding`]).
+//! An enrollment that names no OU and no tag asks nothing of the placer: its accounts are
+//! placed the moment they join (the transition marks them, no call is made). Only accounts
+//! that joined through this onboarding are moved and tagged ([`joined_through_onboarding`]).
 
 use std::collections::BTreeMap;
 
@@ -145,10 +144,12 @@ pub struct Placed {
     pub at: DateTime<Utc>,
 }
 
-/// Whether the account awaits the placer once it arrived: every account a journey moves
-/// does (its access is checked, at least); a billing transfer moves none.
+/// Whether the enrollment asked for an OU or tags: only then is there placer work (a
+/// record that reaches the placer without, joined before placement existed, gets the
+/// access check alone).
 pub fn asks_placement(record: &OnboardingRecord) -> bool {
-    record.journey().moves_account()
+    // A journey that moves no account (a billing transfer) has nothing to place.
+    record.journey().moves_account() && asks_ou_or_tags(record)
 }
 
 /// Whether the enrollment asked for an OU or tags: only then does the placer move or tag.
