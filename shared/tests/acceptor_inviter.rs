@@ -482,7 +482,9 @@ async fn an_invitation_from_the_target_id_but_another_management_account_is_refu
 
 #[tokio::test]
 async fn already_accepted_counts_only_when_the_account_is_in_the_target_organization() {
-    for (in_target, phase) in [(true, Phase::Joined), (false, Phase::AwaitingInvitation)] {
+    // Not in the target: the record keeps the verified invitation it took before accepting,
+    // blocked as not open.
+    for (in_target, phase) in [(true, Phase::Joined), (false, Phase::Invited)] {
         let world = World::new(TransferMode::Standalone).await;
         let account = world.credentials.account(SOLO);
         account.offer(ours("h-examplehandshakeid111", SOLO));

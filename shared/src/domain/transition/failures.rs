@@ -71,9 +71,8 @@ pub(super) fn is_stale_failure(
     operation: Operation,
     handshake: &Option<HandshakeId>,
 ) -> bool {
-    // Without a current handshake, a failure naming one is about someone else's (an
-    // account refused another organization's invitation): never ours to block on.
     let about_another_handshake = handshake.is_some()
+        && next.handshake.is_some()
         && handshake.as_ref() != next.handshake_id()
         && operation != Operation::InviteAccountToOrganization;
     let step_done = match operation.step() {
