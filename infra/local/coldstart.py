@@ -88,6 +88,11 @@ def main():
     env.pop("RUST_LOG", None)
     onboardctl = str(ROOT / "target/release/onboardctl")
     subprocess.run([onboardctl, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
+    # enroll reads the target's accounts to refuse enrolling any of them: the default
+    # account manages an organization (not the fixtures' target, which the tracker's event
+    # names; enroll only needs a readable account list).
+    subprocess.run(["aws", "organizations", "create-organization", "--feature-set", "ALL"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     template = FIXTURE.read_text()

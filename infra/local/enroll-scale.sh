@@ -23,6 +23,11 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
   TABLE_NAME=scale EVENT_BUS_NAME=scale
 "$onboardctl" init >/dev/null
+# enroll reads the target organization's accounts (to refuse enrolling any of them): the
+# default account manages one, and is the target.
+aws organizations create-organization --feature-set ALL >/dev/null
+export TARGET_ORGANIZATION_ID="$(aws organizations describe-organization --query Organization.Id --output text)"
+export TARGET_MANAGEMENT_ACCOUNT_ID="$(aws organizations describe-organization --query Organization.MasterAccountId --output text)"
 
 python3 - "$LINES" >"$work/accounts.csv" <<'PY'
 import sys

@@ -2,7 +2,8 @@
 //! with the `csv` crate: a UTF-8 byte-order mark, quoted fields, CRLF line ends, a header
 //! line (or none), blank lines and surrounding spaces are all fine. `ou` is the account's
 //! own OU (replacing `--ou`), `tags` its own `KEY=VALUE` tags separated by `;` (added to
-//! `--tag`).
+//! `--tag`). An enrollment has one management account: a second `management` line (or one
+//! beside `--management` naming another account) is an error naming both, never one kept.
 
 use std::path::Path;
 
@@ -33,7 +34,13 @@ pub fn read_bytes_into(bytes: &[u8], path: &Path, enrollment: &mut Enrollment) -
         }
         let id = AccountId::parse(first).with_context(at)?;
         match row.get(1).filter(|r| !r.is_empty()).unwrap_or("standalone") {
-            "management" => enrollment.management_account = Some(id.clone()),
+            "management" => match &enrollment.management_account {
+                Some(other) if *other != id => bail!(
+                    "{}: a second management account, {id}, besides {other}: an enrollment has one; put each organization in an enrollment of its own",
+                    at()
+                ),
+                _ => enrollment.management_account = Some(id.clone()),
+            },
             "member" => enrollment.members.push(id.clone()),
             "standalone" => enrollment.standalone_accounts.push(id.clone()),
             other => bail!(
@@ -143,6 +150,17 @@ mod tests {
         assert!(
             format!("{error:#}").contains(":1: invalid tag"),
             "{error:#}"
+        );
+    }
+
+    #[test]
+    fn two_management_accounts_in_one_file_are_an_error_naming_both() {
+        let text = b"account_id,role\n222222222222,management\n333333333333,member\n444444444444,management\n";
+        let error = ids(text).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains(":4: a second management account, 444444444444, besides 222222222222"),
+            "{message}"
         );
     }
 

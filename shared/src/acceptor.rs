@@ -12,11 +12,13 @@
 //! `InvalidHandshakeTransitionException`) counts as accepted only once DescribeOrganization
 //! in the account shows the target organization.
 //!
-//! Nothing is accepted until the configured target is verified: on its first invocation
-//! (the cold start) the acceptor asks DescribeOrganization in the hub's own account and
-//! compares it with `TARGET_ORGANIZATION_ID` / `TARGET_MANAGEMENT_ACCOUNT_ID`; while they
-//! disagree (or the question cannot be answered) it logs an error, emits the
-//! `TargetMismatch` metric (the template alarms on it) and accepts nothing.
+//! Nothing is looked at, accepted or declined until the configured target is verified
+//! ([`TargetGate`]): before its first account (the cold start) the acceptor asks
+//! DescribeOrganization in the hub's own account and compares it with
+//! `TARGET_ORGANIZATION_ID` / `TARGET_MANAGEMENT_ACCOUNT_ID`; while they disagree (or the
+//! question cannot be answered) it logs an error, emits the `TargetMismatch` metric (the
+//! template alarms on it) and leaves every account alone: with a wrong target every real
+//! invitation would look foreign, and be declined when declining is configured.
 //!
 //! Failures stay with their account: a permanent refusal of a call in the account (an SCP
 //! denying ListHandshakesForAccount, a missing role) becomes that account's blocker, and a
@@ -28,14 +30,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
-use tokio::sync::Mutex;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::domain::{
     classify, judge_offer, AccountId, BlockerCode, EventKind, FailureClass, FunctionName,
-    HandshakeId, Observation, Offer, Operation, Phase, Verdict,
+    HandshakeId, Observation, ObservedHandshake, Offer, OnboardingRecord, Operation, Phase,
+    Verdict,
 };
-use crate::metrics;
 use crate::pace::{Pacer, ACCEPT_PER_SECOND};
 use crate::ports::{
     AccountOrganizations, Credentials, Notifier, OrganizationsError, SweepCursors, SweepSource,
@@ -44,7 +45,7 @@ use crate::ports::{
 use crate::recorder::{FailedCall, ObservationRecorder, ObserverError, Outcome, RecorderStore};
 use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
-use crate::target_check::verify_target;
+use crate::target_check::TargetGate;
 use crate::trigger::dispatch;
 
 /// The acceptor's observations and calls are its own.
@@ -66,6 +67,10 @@ pub enum AcceptorOutcome {
     },
     AlreadyJoined,
     NotEnrolled,
+    /// The configured target is not verified: nothing was looked at, accepted or declined.
+    TargetUnverified {
+        reason: String,
+    },
 }
 
 /// The acceptor fails as every observing function does.
@@ -74,14 +79,10 @@ pub type AcceptorError = ObserverError;
 pub struct Acceptor<S, N, C> {
     recorder: ObservationRecorder<S, N>,
     credentials: C,
-    directory: Arc<dyn TargetDirectory>,
+    target: TargetGate,
     decline_unexpected: bool,
     limits: SweepLimits,
     accepts: Pacer,
-    /// `Some(Ok)` once the configured target matched the hub's own organization,
-    /// `Some(Err)` once it did not (the configuration cannot change within a process);
-    /// `None` until it could be asked.
-    target: Mutex<Option<Result<(), String>>>,
 }
 
 impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N, C> {
@@ -92,14 +93,15 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
         directory: Arc<dyn TargetDirectory>,
         decline_unexpected: bool,
     ) -> Self {
+        let recorder = recorder.into();
+        let target = TargetGate::new(directory, recorder.target().clone(), NAME);
         Self {
-            recorder: recorder.into(),
+            recorder,
             credentials,
-            directory,
+            target,
             decline_unexpected,
             limits: SweepLimits::default(),
             accepts: Pacer::per_second(ACCEPT_PER_SECOND),
-            target: Mutex::new(None),
         }
     }
 
@@ -124,6 +126,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
     /// Every account that may have an invitation to accept, within the sweep's limits,
     /// starting after the account the last sweep stopped at.
     pub async fn sweep(&self) -> Result<SweepReport<AcceptorOutcome>, AcceptorError> {
+        if self.target.verified().await.is_err() {
+            return Ok(SweepReport::default());
+        }
         let store = self.recorder.store();
         let sources = Phase::OFFER_PHASES.map(SweepSource::Phase);
         let report = resumable(
@@ -132,22 +137,30 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
             self.limits,
             &sources,
             |_| true,
-            |record| async move { self.process_account(&record.account_id).await },
+            |record| async move { self.process_verified(&record.account_id).await },
         )
         .await;
         self.recorder.publish_digests(NAME).await?;
         Ok(report?)
     }
 
-    /// One account, as a run of its own (its digest published at the end).
+    /// One account, as a run of its own (its digest published at the end); nothing is done
+    /// while the target is unverified.
     pub async fn process(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
-        let outcome = self.process_account(account).await;
+        if let Err(reason) = self.target.verified().await {
+            return Ok(AcceptorOutcome::TargetUnverified { reason });
+        }
+        let outcome = self.process_verified(account).await;
         self.recorder.publish_digests(NAME).await?;
         outcome
     }
 
-    /// One account; a permanent refusal of a call in it becomes its blocker.
-    async fn process_account(&self, account: &AccountId) -> Result<AcceptorOutcome, AcceptorError> {
+    /// One account, once the target is verified; a permanent refusal of a call in it
+    /// becomes its blocker.
+    async fn process_verified(
+        &self,
+        account: &AccountId,
+    ) -> Result<AcceptorOutcome, AcceptorError> {
         match self.look_and_accept(account).await {
             Err(ObserverError::Call(FailedCall {
                 call: Some(call),
@@ -164,30 +177,6 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
             }
             other => other,
         }
-    }
-
-    /// Whether the configured target is the hub's own organization, asked once per
-    /// process (again after a failure to ask).
-    async fn target_verified(&self) -> Result<(), String> {
-        let mut state = self.target.lock().await;
-        if let Some(known) = state.as_ref() {
-            return known.clone();
-        }
-        let verdict = match self.directory.own_organization().await {
-            Ok(own) => verify_target(self.recorder.target(), own.as_ref()),
-            Err(error) => {
-                let reason = format!("cannot read the hub's own organization: {error}");
-                error!(%reason, "the target is not verified; nothing is accepted");
-                metrics::count(metrics::TARGET_MISMATCH, NAME);
-                return Err(reason);
-            }
-        };
-        if let Err(reason) = &verdict {
-            error!(%reason, "the configured target is not the hub's organization; nothing is accepted");
-            metrics::count(metrics::TARGET_MISMATCH, NAME);
-        }
-        *state = Some(verdict.clone());
-        verdict
     }
 
     /// Looks at one account's handshakes and accepts the verified invitation, whatever the
@@ -235,10 +224,11 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
         let verdict = judge_offer(offer, &handshakes, account, self.recorder.target(), now);
         self.report_unexpected(account, client, &verdict).await?;
         match verdict.accept {
-            Some(handshake) => match self.target_verified().await {
-                Ok(()) => self.accept(account, client, handshake, offer).await,
-                Err(reason) => Ok(AcceptorOutcome::Blocked { reason }),
-            },
+            Some(handshake) => {
+                self.take_before_accepting(&record, &handshakes, &handshake, offer)
+                    .await?;
+                self.accept(account, client, handshake, offer).await
+            }
             None => Ok(AcceptorOutcome::NothingToAccept {
                 reported: verdict.unexpected.len(),
             }),
@@ -272,6 +262,45 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A record still awaiting its offer takes the verified invitation before it is
+    /// accepted (the inviter's or the tracker's word of it may be late or lost), so the
+    /// record names the handshake that brings the account in: the placer's proof, and what
+    /// a refused acceptance is judged against.
+    async fn take_before_accepting(
+        &self,
+        record: &OnboardingRecord,
+        handshakes: &[ObservedHandshake],
+        handshake: &HandshakeId,
+        offer: Offer,
+    ) -> Result<(), AcceptorError> {
+        if record.phase != record.journey().offer_phases().awaiting || record.handshake.is_some() {
+            return Ok(());
+        }
+        let expires_at = handshakes
+            .iter()
+            .find(|h| &h.id == handshake)
+            .and_then(|h| h.expires_at);
+        let (handshake, organization) = (
+            handshake.clone(),
+            Some(self.recorder.target().organization.clone()),
+        );
+        let kind = match offer {
+            Offer::Join => EventKind::InvitationSent {
+                handshake: handshake.clone(),
+                organization,
+                expires_at,
+            },
+            Offer::TransferBilling => EventKind::TransferInvitationSent {
+                handshake: handshake.clone(),
+                organization,
+                expires_at,
+            },
+        };
+        let taken = Observation::once(NAME, "taken", &handshake, &record.account_id, kind);
+        self.recorder.observe(taken).await?;
         Ok(())
     }
 

@@ -19,10 +19,15 @@
 //! triggered run for an account already invited, does not list them. What a run changed
 //! that a person should know (accounts that began waiting) is e-mailed as one digest per
 //! enrollment at the end of the run ([`ObservationRecorder::publish_digests`]).
+//!
+//! Nothing is sent until the configured target is verified ([`TargetGate`], once per
+//! process): an inviter with a wrong target would spend the daily quota on invitations the
+//! acceptor then finds foreign.
 
 mod billing;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
@@ -36,11 +41,13 @@ use crate::domain::{
 };
 use crate::pace::{Pacer, INVITE_PER_SECOND};
 use crate::ports::{
-    BillingTransfers, Notifier, OrganizationsError, SweepCursors, SweepSource, TargetOrganization,
+    BillingTransfers, Notifier, OrganizationsError, SweepCursors, SweepSource, TargetDirectory,
+    TargetOrganization,
 };
 use crate::recorder::{ObservationRecorder, ObserverError, RecorderStore};
 use crate::retry;
 use crate::sweep::{resumable, SweepLimits, SweepReport};
+use crate::target_check::TargetGate;
 use crate::trigger::dispatch;
 
 /// The inviter's observations and calls are its own.
@@ -77,6 +84,10 @@ pub enum InviterOutcome {
         phase: Phase,
     },
     NotEnrolled,
+    /// The configured target is not verified: nothing was sent.
+    TargetUnverified {
+        reason: String,
+    },
 }
 
 /// The inviter's and the placer's failures are the same.
@@ -85,6 +96,7 @@ pub type InviterError = ObserverError;
 pub struct Inviter<S, N, T> {
     recorder: ObservationRecorder<S, N>,
     organization: T,
+    target: TargetGate,
     limits: InvitationLimits,
     sweep_limits: SweepLimits,
     invites: Pacer,
@@ -119,10 +131,18 @@ impl Slots {
 impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + BillingTransfers>
     Inviter<S, N, T>
 {
-    pub fn new(recorder: impl Into<ObservationRecorder<S, N>>, organization: T) -> Self {
+    /// `directory` is the hub's own view of its organization (the target check).
+    pub fn new(
+        recorder: impl Into<ObservationRecorder<S, N>>,
+        organization: T,
+        directory: Arc<dyn TargetDirectory>,
+    ) -> Self {
+        let recorder = recorder.into();
+        let target = TargetGate::new(directory, recorder.target().clone(), NAME);
         Self {
-            recorder: recorder.into(),
+            recorder,
             organization,
+            target,
             limits: InvitationLimits::default(),
             sweep_limits: SweepLimits::default(),
             invites: Pacer::per_second(INVITE_PER_SECOND),
@@ -156,6 +176,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
     /// have closed, within the sweep's limits, resuming after the last sweep's stop; in
     /// billing mode every transferred one too (its transfer may have ended).
     pub async fn sweep(&self) -> Result<SweepReport<InviterOutcome>, InviterError> {
+        if self.target.verified().await.is_err() {
+            return Ok(SweepReport::default());
+        }
         let store = self.recorder.store();
         let sources: Vec<SweepSource> = Phase::OFFER_PHASES
             .into_iter()
@@ -184,6 +207,9 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         account: &AccountId,
         force: bool,
     ) -> Result<InviterOutcome, InviterError> {
+        if let Err(reason) = self.target.verified().await {
+            return Ok(InviterOutcome::TargetUnverified { reason });
+        }
         let Some(record) = self.recorder.store().load(account).await? else {
             return Ok(InviterOutcome::NotEnrolled);
         };

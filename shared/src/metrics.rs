@@ -2,7 +2,8 @@
 //! ships them to CloudWatch Logs, which turns them into metrics in the `org-onboarding`
 //! namespace with no API call and no permission (the template's alarms watch them).
 
-/// The acceptor found the configured target is not the hub's organization.
+/// A function that acts for the target (acceptor, inviter) found the configured target is
+/// not the hub's organization, or could not ask.
 pub const TARGET_MISMATCH: &str = "TargetMismatch";
 /// A sweep skipped a stored record that cannot be read (logged with its key).
 pub const UNREADABLE_RECORD: &str = "UnreadableRecord";

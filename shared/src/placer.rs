@@ -11,6 +11,13 @@
 //!
 //! All three done is `AccountPlaced` (published as `Account Placed`); otherwise every
 //! problem found is the record's placement blockers, cleared by the run that finds none.
+//! A record that reaches the placer asking no OU and no tag (one that joined before
+//! placement existed) gets step 3 alone: no move, no tag call.
+//!
+//! Only an account that joined through this onboarding is placed
+//! ([`joined_through_onboarding`]: its record names the invitation that brought it in).
+//! Any other joined record (one of the target's own accounts, enrolled) is refused with
+//! the blocker `NOT_JOINED_THROUGH_ONBOARDING` and never moved or tagged.
 //! Each step reads before it writes, so a re-run changes nothing. A placed record is never
 //! touched again: an account a person moves or retags afterwards stays as they left it.
 //! Every Organizations call is paced ([`crate::pace::PLACE_PER_SECOND`]), and the sweep
@@ -25,8 +32,9 @@ use tracing::{info, warn};
 use crate::adapters::organizations::role_arn;
 use crate::domain::error_code::{is_one_of, same_code};
 use crate::domain::{
-    asks_placement, classify, missing_tags, wanted_tags, AccountId, AwsFailure, BlockerCode,
-    EventKind, FailureClass, FunctionName, Observation, OnboardingRecord, OuRef, Phase, Problem,
+    asks_ou_or_tags, classify, joined_through_onboarding, missing_tags, wanted_tags, AccountId,
+    AwsFailure, BlockerCode, EventKind, FailureClass, FunctionName, Observation, OnboardingRecord,
+    OuRef, Phase, Problem,
 };
 use crate::pace::{Pacer, PLACE_PER_SECOND};
 use crate::ports::{
@@ -166,21 +174,22 @@ where
                 phase: record.phase,
             });
         }
-        if !asks_placement(&record) {
-            // Joined before placement existed: nothing is asked, so it is placed as is.
-            return self.placed(&record.account_id, None, None).await;
-        }
         let account = &record.account_id;
         let mut problems = Vec::new();
-        let placed_in = match self.move_into_ou(&record, paths).await? {
-            Ok(parent) => Some(parent),
-            Err(problem) => {
-                problems.push(problem);
-                None
+        if !joined_through_onboarding(&record) {
+            warn!(account_id = %account, "joined, but not through this onboarding: never moved or tagged");
+            problems.push(not_ours(account));
+            return self.blocked(account, problems).await;
+        }
+        let mut placed_in = None;
+        if asks_ou_or_tags(&record) {
+            match self.move_into_ou(&record, paths).await? {
+                Ok(parent) => placed_in = Some(parent),
+                Err(problem) => problems.push(problem),
             }
-        };
-        if let Err(problem) = self.apply_missing_tags(&record).await? {
-            problems.push(problem);
+            if let Err(problem) = self.apply_missing_tags(&record).await? {
+                problems.push(problem);
+            }
         }
         if let Err(problem) = self.verify_access(account).await? {
             problems.push(problem);
@@ -190,6 +199,15 @@ where
                 .placed(account, placed_in, self.access_role.clone())
                 .await;
         }
+        self.blocked(account, problems).await
+    }
+
+    /// The problems that keep the account from being placed, as its placement blockers.
+    async fn blocked(
+        &self,
+        account: &AccountId,
+        problems: Vec<Problem>,
+    ) -> Result<PlacerOutcome, PlacerError> {
         let codes = problems.iter().map(|p| p.code).collect();
         warn!(account_id = %account, ?codes, "the account cannot be placed yet");
         let kind = EventKind::PlacementBlocked { problems };
@@ -388,6 +406,18 @@ fn refused<T>(error: OrganizationsError) -> StepResult<T> {
         code,
         failure: error.failure,
     }))
+}
+
+/// A joined record without the invitation that brought it in: not ours to move or tag.
+fn not_ours(account: &AccountId) -> Problem {
+    Problem {
+        code: BlockerCode::NotJoinedThroughOnboarding,
+        failure: AwsFailure::new(
+            "NotJoinedThroughOnboarding",
+            None,
+            format!("{account} is in the target organization, but its record names no invitation of this onboarding that brought it in"),
+        ),
+    }
 }
 
 fn ou_not_found(ou: &OuRef, why: &str) -> Problem {

@@ -25,8 +25,8 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::domain::{
-    corrections, needs_account_read, AccountId, Deadlines, FunctionName, ObservedHandshake,
-    OldOrganization, OnboardingRecord, Phase, RealState, Role,
+    corrections, needs_account_read, unclaimed_membership, AccountId, Deadlines, FunctionName,
+    ObservedHandshake, OldOrganization, OnboardingRecord, Phase, RealState, Role,
 };
 use crate::ports::{
     Credentials, Notifier, OrganizationsError, StoredDataUpgrade, SweepCursors, SweepSource,
@@ -50,6 +50,11 @@ pub enum ReconcilerOutcome {
     InStep,
     /// The account could not be asked (its spoke role): the record shows the blocker.
     Unreachable {
+        reason: String,
+    },
+    /// The target lists the account as a member, but no invitation of ours brought it in
+    /// (one of the target's own accounts, enrolled): left alone, never joined.
+    NotOurs {
         reason: String,
     },
     NotEnrolled,
@@ -240,6 +245,10 @@ where
         view: &TargetView,
     ) -> Result<ReconcilerOutcome, ReconcilerError> {
         let mut state = view.state_of(&record.account_id);
+        if let Some(reason) = unclaimed_membership(record, &state) {
+            warn!(account_id = %record.account_id, %reason, "a member of the target that this onboarding did not invite; left alone");
+            return Ok(ReconcilerOutcome::NotOurs { reason });
+        }
         if !state.in_target && needs_account_read(record) {
             match self.old_organization(record).await? {
                 Ok(old) => state.old_organization = Some(old),

@@ -1,8 +1,20 @@
-//! The configured target against what the hub's own credentials see: the acceptor accepts
-//! nothing, and `onboardctl doctor` says what to fix, while they disagree.
+//! The configured target against what the hub's own credentials see: while they disagree
+//! nothing acts for the target (the acceptor accepts and declines nothing, the inviter
+//! invites nothing), and `onboardctl doctor` says what to fix.
+//!
+//! [`TargetGate`] asks once per process (the cold start), before the first account is
+//! touched, not only once a handshake passes verification: with a typo in
+//! `TARGET_MANAGEMENT_ACCOUNT_ID` every real invitation looks foreign, and a hub that
+//! declines unexpected invitations would decline its own while the inviter re-sent them.
 
-use crate::domain::Target;
-use crate::ports::Membership;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+use tracing::error;
+
+use crate::domain::{FunctionName, Target};
+use crate::metrics;
+use crate::ports::{Membership, TargetDirectory};
 
 /// `Ok` when the hub's own account is in the configured target organization and that
 /// organization's management account is the configured one; else what disagrees.
@@ -26,6 +38,63 @@ pub fn verify_target(target: &Target, own: Option<&Membership>) -> Result<(), St
         ));
     }
     Ok(())
+}
+
+/// The configured target, verified once per process with the hub's own credentials
+/// (DescribeOrganization) before a function acts for it.
+pub struct TargetGate {
+    directory: Arc<dyn TargetDirectory>,
+    target: Target,
+    function: FunctionName,
+    /// `Some(Ok)` once the target matched, `Some(Err)` once it did not (the configuration
+    /// cannot change within a process); `None` until it could be asked.
+    verdict: Mutex<Option<Result<(), String>>>,
+}
+
+impl TargetGate {
+    pub fn new(
+        directory: Arc<dyn TargetDirectory>,
+        target: Target,
+        function: FunctionName,
+    ) -> Self {
+        Self {
+            directory,
+            target,
+            function,
+            verdict: Mutex::new(None),
+        }
+    }
+
+    /// `Ok` once the configured target is the hub's own organization; else why not. Every
+    /// refusal is logged as an error and counted as `TargetMismatch` (the template alarms
+    /// on it), so a wrong target is noticed at the first invocation, not at the first
+    /// invitation that passes verification. A question that could not be answered is asked
+    /// again at the next call.
+    pub async fn verified(&self) -> Result<(), String> {
+        let verdict = self.verdict().await;
+        if let Err(reason) = &verdict {
+            error!(function = self.function.as_str(), %reason, "the configured target is not verified; nothing is accepted, declined or invited");
+            metrics::count(metrics::TARGET_MISMATCH, self.function);
+        }
+        verdict
+    }
+
+    async fn verdict(&self) -> Result<(), String> {
+        let mut known = self.verdict.lock().await;
+        if let Some(verdict) = known.as_ref() {
+            return verdict.clone();
+        }
+        match self.directory.own_organization().await {
+            Ok(own) => {
+                let verdict = verify_target(&self.target, own.as_ref());
+                *known = Some(verdict.clone());
+                verdict
+            }
+            Err(error) => Err(format!(
+                "cannot read the hub's own organization (DescribeOrganization): {error}"
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -180,11 +180,16 @@ impl Wiring {
         .with_sweep_limits(self.config.sweep_limits))
     }
 
-    /// The inviter acts as the target organization with the function's own credentials.
+    /// The inviter acts as the target organization with the function's own credentials,
+    /// after checking the target once.
     pub fn inviter(&self) -> AwsInviter {
-        Inviter::new(self.recorder(), self.target_organization())
-            .with_limits(self.config.invitation_limits)
-            .with_sweep_limits(self.config.sweep_limits)
+        Inviter::new(
+            self.recorder(),
+            self.target_organization(),
+            Arc::new(self.target_organization()),
+        )
+        .with_limits(self.config.invitation_limits)
+        .with_sweep_limits(self.config.sweep_limits)
     }
 
     /// The reconciler reads the target organization with the function's own credentials

@@ -325,7 +325,11 @@ impl World {
         )
     }
     fn inviter(&self) -> TestInviter {
-        Inviter::new(self.tracker(), self.organization.clone())
+        Inviter::new(
+            self.tracker(),
+            self.organization.clone(),
+            self.credentials.clone(),
+        )
     }
     async fn record(&self, account: &str) -> OnboardingRecord {
         self.store.load(&acct(account)).await.unwrap().unwrap()
@@ -480,7 +484,9 @@ async fn an_invitation_from_the_target_id_but_another_management_account_is_refu
 
 #[tokio::test]
 async fn already_accepted_counts_only_when_the_account_is_in_the_target_organization() {
-    for (in_target, phase) in [(true, Phase::Joined), (false, Phase::AwaitingInvitation)] {
+    // Not in the target: the record keeps the verified invitation it took before accepting,
+    // blocked as not open.
+    for (in_target, phase) in [(true, Phase::Joined), (false, Phase::Invited)] {
         let world = World::new(TransferMode::Standalone).await;
         let account = world.credentials.account(SOLO);
         account.offer(ours("h-examplehandshakeid111", SOLO));
@@ -979,7 +985,7 @@ async fn nothing_is_accepted_while_the_configured_target_is_not_the_hubs_organiz
         management_account: acct(TARGET_MGMT),
     });
     let outcome = world.acceptor(false).process(&acct(SOLO)).await.unwrap();
-    let AcceptorOutcome::Blocked { reason } = outcome else {
+    let AcceptorOutcome::TargetUnverified { reason } = outcome else {
         panic!("{outcome:?}")
     };
     assert!(
@@ -994,6 +1000,71 @@ async fn nothing_is_accepted_while_the_configured_target_is_not_the_hubs_organiz
         .unwrap()
         .is_empty());
     assert_ne!(world.record(SOLO).await.phase, Phase::Joined);
+}
+
+/// A typo in TARGET_MANAGEMENT_ACCOUNT_ID: the hub's own organization names another
+/// management account. With declining on, the hub's own invitation (which now looks
+/// foreign) must not be declined, nothing is reported, and the inviter sends nothing.
+fn with_wrong_management_account(world: &World) {
+    *world.credentials.hub_organization.lock().unwrap() = Some(Membership {
+        organization: target().organization,
+        management_account: acct("999999999999"),
+    });
+}
+
+#[tokio::test]
+async fn a_wrong_target_id_with_declining_on_declines_nothing() {
+    let world = World::new(TransferMode::Standalone).await;
+    with_wrong_management_account(&world);
+    let account = world.credentials.account(SOLO);
+    // The real target's invitation, signed by the management account the typo misses,
+    // and another organization's: neither is declined while the target is unverified.
+    account.offer(invitation(
+        "h-examplehandshakeid111",
+        TARGET_ORG,
+        "999999999999",
+        SOLO,
+        "OPEN",
+    ));
+    account.offer(foreign("h-foreignhandshake001", SOLO));
+    let acceptor = world.acceptor(true);
+    let outcome = acceptor.process(&acct(SOLO)).await.unwrap();
+    let AcceptorOutcome::TargetUnverified { reason } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        reason.contains("TARGET_MANAGEMENT_ACCOUNT_ID") && reason.contains("999999999999"),
+        "{reason}"
+    );
+    let swept = acceptor.sweep().await.unwrap();
+    assert!(
+        swept.done.is_empty() && swept.failed.is_empty(),
+        "{swept:?}"
+    );
+    assert!(account.declined.lock().unwrap().is_empty());
+    assert!(account.accepted.lock().unwrap().is_empty());
+    assert_eq!(world.count(n::UNEXPECTED_INVITATION), 0);
+    assert_eq!(world.record(SOLO).await.phase, Phase::AwaitingInvitation);
+}
+
+#[tokio::test]
+async fn a_wrong_target_id_sends_no_invitation() {
+    let world = World::new(TransferMode::Standalone).await;
+    with_wrong_management_account(&world);
+    let inviter = world.inviter();
+    let swept = inviter.sweep().await.unwrap();
+    assert!(
+        swept.done.is_empty() && swept.failed.is_empty(),
+        "{swept:?}"
+    );
+    let outcome = inviter.process(&acct(SOLO), false).await.unwrap();
+    assert!(
+        matches!(&outcome, InviterOutcome::TargetUnverified { reason } if reason.contains("999999999999")),
+        "{outcome:?}"
+    );
+    assert_eq!(*world.organization.invites.lock().unwrap(), 0);
+    assert_eq!(*world.organization.calls.lock().unwrap(), 0);
+    assert_eq!(world.record(SOLO).await.version, 1, "nothing recorded");
 }
 
 #[tokio::test(start_paused = true)]

@@ -77,22 +77,70 @@ fn kinds(events: &[DomainEvent]) -> Vec<&'static str> {
 }
 
 #[test]
-fn a_member_of_the_target_is_joined_whatever_its_record_says() {
+fn a_member_of_the_target_that_we_never_invited_is_left_alone() {
+    // One of the target's own accounts, enrolled: the target lists it, no invitation of
+    // ours is current or accepted.
     let member = record(MEMBER, Role::Member);
     let state = RealState {
         in_target: true,
         ..RealState::default()
     };
+    assert!(corrected(&member, &state, t(1)).is_empty());
+    let reason = unclaimed_membership(&member, &state).expect("reported");
+    assert!(
+        reason.contains(MEMBER) && reason.contains("no invitation"),
+        "{reason}"
+    );
+    // Awaiting its invitation, with an accepted invitation sent before it was enrolled
+    // (how the target brought in one of its own accounts): still not ours.
+    let mut solo = record(SOLO, Role::Standalone);
+    solo.created_at = t(20) + Duration::days(1);
+    let before = handshake(H1, "ACCEPTED", SOLO, t(30));
+    let state = RealState {
+        in_target: true,
+        handshakes: vec![&before],
+        ..RealState::default()
+    };
+    assert!(corrected(&solo, &state, t(21)).is_empty());
+    assert!(unclaimed_membership(&solo, &state).is_some());
+}
+
+#[test]
+fn a_member_of_the_target_we_invited_is_joined() {
+    let member = invited(MEMBER, H1, t(100));
+    let state = RealState {
+        in_target: true,
+        ..RealState::default()
+    };
+    assert_eq!(unclaimed_membership(&member, &state), None);
     let events = corrected(&member, &state, t(1));
     assert_eq!(kinds(&events), ["membership_confirmed"]);
     assert_eq!(events[0].id, format!("reconciler:member:{MEMBER}"));
     let after = applied(&member, &events, t(1));
     assert_eq!(after.phase, Phase::Joined);
+    assert_eq!(after.handshake_id(), Some(&hs(H1)), "what brought it in");
     assert_eq!(after.history.last().unwrap().source, "reconciler");
     assert!(
         corrected(&after, &state, t(2)).is_empty(),
         "joined is terminal"
     );
+}
+
+#[test]
+fn an_account_that_accepted_our_invitation_while_its_event_was_lost_takes_it_and_joins() {
+    let solo = record(SOLO, Role::Standalone);
+    // Sent at t(1), after the enrollment at t(0), and accepted.
+    let accepted = handshake(H1, "ACCEPTED", SOLO, t(1) + Duration::days(15));
+    let state = RealState {
+        in_target: true,
+        handshakes: vec![&accepted],
+        ..RealState::default()
+    };
+    let events = corrected(&solo, &state, t(2));
+    assert_eq!(kinds(&events), ["invitation_sent", "membership_confirmed"]);
+    let after = applied(&solo, &events, t(2));
+    assert_eq!(after.phase, Phase::Joined);
+    assert_eq!(after.handshake_id(), Some(&hs(H1)));
 }
 
 #[test]

@@ -418,9 +418,41 @@ fn direct_member_refused_at_invitation_falls_back_to_leaving_once_with_its_reaso
 fn direct_member_refused_at_acceptance_falls_back_too() {
     let s = Scenario::new(given(Role::Member, TransferMode::Direct))
         .when(invited(H1))
-        .when(already_in_org(Operation::AcceptHandshake))
+        .when(refused_acceptance(H1))
         .then_phase(Phase::LeavingOrganization);
     assert_eq!(s.record.handshake_id(), None);
+}
+
+fn refused_acceptance(handshake: &str) -> EventKind {
+    let EventKind::CallFailed {
+        operation, failure, ..
+    } = already_in_org(Operation::AcceptHandshake)
+    else {
+        unreachable!()
+    };
+    EventKind::CallFailed {
+        operation,
+        failure,
+        handshake: Some(hs(handshake)),
+    }
+}
+
+#[test]
+fn a_refused_acceptance_of_another_organization_s_invitation_never_falls_back() {
+    // Awaiting ours, the member accepts a foreign invitation; AWS refuses it: the member is
+    // still in its organization. Not our transfer: no fallback (the refusal is shown as a
+    // blocker, as every refusal AWS returns is).
+    let awaiting = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(refused_acceptance(H2))
+        .then_phase(Phase::AwaitingInvitation);
+    assert!(awaiting.record.fallback.is_none());
+    // Invited by us, the same refusal about the foreign one changes nothing either.
+    let invited = Scenario::new(given(Role::Member, TransferMode::Direct))
+        .when(invited(H1))
+        .when(refused_acceptance(H2))
+        .then_phase(Phase::Invited);
+    assert!(invited.record.fallback.is_none());
+    assert_eq!(invited.record.handshake_id(), Some(&hs(H1)));
 }
 
 #[test]

@@ -19,7 +19,8 @@ use chrono::Utc;
 use onboarding::adapters::memory::{InMemoryNotifier, InMemoryRecordStore};
 use onboarding::adapters::organizations::{AmbientCredentials, SdkTargetOrganization};
 use onboarding::domain::{
-    AccountId, EnrollmentName, OnboardingRecord, OrganizationId, Phase, Role, Target, TransferMode,
+    AccountId, CurrentHandshake, EnrollmentName, HandshakeId, OnboardingRecord, OrganizationId,
+    Phase, Role, Target, TransferMode,
 };
 use onboarding::ports::RecordCreator;
 use onboarding::reconciler::{Reconciler, ReconcilerOutcome};
@@ -86,8 +87,16 @@ async fn throttled_reads_are_retried_and_what_they_show_is_corrected() {
             Utc::now(),
         )
     };
+    // The standalone account holds our invitation (the join's event was lost): the target
+    // listing it is ours to confirm.
+    let mut invited = enroll(JOINED, Role::Standalone);
+    invited.phase = Phase::Invited;
+    invited.handshake = Some(CurrentHandshake {
+        id: HandshakeId::parse("h-examplehandshakeid111").unwrap(),
+        expires_at: None,
+    });
     store
-        .create_many(&[enroll(LEFT, Role::Member), enroll(JOINED, Role::Standalone)])
+        .create_many(&[enroll(LEFT, Role::Member), invited])
         .await
         .unwrap();
     let target = Target {

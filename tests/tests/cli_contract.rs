@@ -6,9 +6,11 @@
 //! test process; a no-op when `cargo nextest run --workspace` already built it) and found
 //! from cargo's own artifact message, so it works whatever `CARGO_TARGET_DIR` is.
 //! Each test runs it with a cleared environment: only the variables it sets, a fresh
-//! table and bus in a fresh emulator account, and the target organization of the
-//! CloudTrail fixtures (`o-exampleorgid`, management `111111111111`), so the fixtures
-//! replay unchanged.
+//! table and bus, and the target organization of the CloudTrail fixtures
+//! (`o-exampleorgid`, management `111111111111`), so the fixtures replay unchanged. The
+//! operator's keys are an admin's of `111111111111`, which manages an organization of the
+//! emulator (the emulator chooses its id, so it is not the fixtures'): `enroll` reads its
+//! accounts to refuse enrolling any of them.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +28,8 @@ const MEMBER: &str = "333333333333";
 const MEMBER_2: &str = "444444444444";
 const STANDALONE: &str = "555555555555";
 const FIXTURE_HANDSHAKE: &str = "h-examplehandshakeid111";
+/// The fixtures' target management account: the operator's (the hub's) account.
+const TARGET_MANAGEMENT: &str = "111111111111";
 
 /// An operator's environment: the emulator's endpoint, an admin's keys, the product's
 /// variables.
@@ -34,6 +38,8 @@ struct Operator {
     home: PathBuf,
     /// The account the operator's keys belong to (the hub, for the spoke roles).
     account_id: String,
+    /// The organization that account manages on the emulator.
+    organization: String,
 }
 
 impl Operator {
@@ -41,7 +47,21 @@ impl Operator {
     /// table and a bus of its own (not created: run `init`).
     async fn new() -> Operator {
         let emulator = Emulator::shared().await.expect("emulator");
-        let admin = AwsAccount::create_unique(emulator).await.expect("account");
+        let admin = AwsAccount::create(emulator, TARGET_MANAGEMENT)
+            .await
+            .expect("account");
+        // Once per emulator: a test process may run several tests on it.
+        let _ = admin.create_organization().await;
+        let organization = admin
+            .organizations()
+            .describe_organization()
+            .send()
+            .await
+            .expect("DescribeOrganization")
+            .organization()
+            .and_then(|o| o.id())
+            .expect("an organization id")
+            .to_owned();
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
         let (mut env, home) = operator_environment(emulator, &admin, suffix).await;
         env.extend([
@@ -54,6 +74,7 @@ impl Operator {
             env,
             home,
             account_id: admin.account_id().to_owned(),
+            organization,
         }
     }
 
@@ -632,15 +653,17 @@ fn doctor_names_what_to_fix_one_line_each_and_exits_1_on_a_failure() {
         "{run:#?}"
     );
     operator.ok(&["init"]);
-    // The operator's account is in no organization, yet TARGET_ORGANIZATION_ID names one:
-    // the start-up check the acceptor makes fails the same way.
+    // The operator's account manages another organization than TARGET_ORGANIZATION_ID
+    // names: the start-up check the acceptor makes fails the same way.
     let run = operator.run(&["doctor"]);
     assert_eq!(run.code, 1, "{run:#?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{run:#?}");
     assert!(lines[0].starts_with("ok    configuration"), "{run:#?}");
     assert!(
-        lines[1].starts_with("FAIL  target organization") && lines[1].contains("no organization"),
+        lines[1].starts_with("FAIL  target organization")
+            && lines[1].contains("TARGET_ORGANIZATION_ID is o-exampleorgid")
+            && lines[1].contains(&operator.organization),
         "{run:#?}"
     );
     assert!(
@@ -674,6 +697,44 @@ fn a_spreadsheet_csv_with_a_byte_order_mark_and_crlf_enrolls() {
     );
     let solo = operator.ok(&["enroll", "solo", "--standalone", "666666666666"]);
     assert!(solo.stdout.contains(": 1 account\n"), "{solo:#?}");
+}
+
+#[test]
+fn a_csv_naming_the_targets_management_account_and_a_member_is_refused_whole() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let operator = runtime.block_on(Operator::new());
+    let target_member = runtime.block_on(async {
+        let emulator = Emulator::shared().await.expect("emulator");
+        let id = unique_account_id();
+        AwsAccount::create_member_of(emulator, &id, &operator.organization)
+            .await
+            .expect("a member of the target");
+        id
+    });
+    operator.ok(&["init"]);
+    let dir = scratch("target-accounts");
+    let csv = dir.join("accounts.csv");
+    let text = format!(
+        "account_id,role\n{STANDALONE},standalone\n{TARGET_MANAGEMENT},standalone\n{target_member},standalone\n"
+    );
+    std::fs::write(&csv, text).unwrap();
+    let run = operator.run(&["enroll", "acme", "--file", csv.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_one_line_naming(&run, "not ours to move");
+    for named in [
+        format!("{TARGET_MANAGEMENT} (the target's management account)"),
+        format!("{target_member} (a member of the target organization)"),
+        "nothing was enrolled".to_owned(),
+    ] {
+        assert!(run.stderr.contains(&named), "{named}: {run:#?}");
+    }
+    assert!(!run.stderr.contains(STANDALONE), "{run:#?}");
+    let records = operator.ok(&["status", "--json"]).json();
+    assert_eq!(
+        records,
+        serde_json::json!([]),
+        "nothing of the file enrolled"
+    );
 }
 
 #[test]

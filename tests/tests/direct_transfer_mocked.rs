@@ -217,6 +217,7 @@ async fn a_direct_mode_member_is_invited_and_accepts_while_still_in_its_old_orga
     let inviter = Inviter::new(
         tracker(),
         SdkTargetOrganization::new(target_client(&[&list_target, &invite, &accounts])),
+        directory.clone(),
     );
 
     // The acceptor assumes the spoke role in each member (STS mocked), and each spoke

@@ -149,6 +149,39 @@ async fn one_pass_without_any_event_brings_every_record_to_the_real_state_and_th
 }
 
 #[tokio::test]
+async fn a_member_of_the_target_that_we_never_invited_is_left_alone_by_a_pass() {
+    // One of the target's own accounts, enrolled (before enroll refused it, or by a hand
+    // on the table): the target lists it as a member, no invitation of ours brought it in.
+    let (emulator, _recorder, hub) = hub("rec-not-ours").await;
+    let own = unique_account_id();
+    AwsAccount::create_member_of(emulator, &own, hub.target.organization.as_str())
+        .await
+        .unwrap();
+    let plan = enrollment("mistake", TransferMode::Direct, None, &[], &[own.as_str()]).unwrap();
+    hub.enroll(&plan).await.unwrap();
+    let before = hub.record(&own).await.unwrap();
+
+    let pass = hub.reconciler().pass().await.unwrap();
+    let outcome = pass
+        .accounts
+        .done
+        .iter()
+        .find(|(account, _)| account.as_str() == own)
+        .map(|(_, outcome)| outcome.clone());
+    let Some(ReconcilerOutcome::NotOurs { reason }) = outcome else {
+        panic!("{:?}", pass.accounts)
+    };
+    assert!(
+        reason.contains(&own) && reason.contains("left alone"),
+        "{reason}"
+    );
+    let after = hub.record(&own).await.unwrap();
+    assert_eq!(after, before, "not written, not joined");
+    // Nothing joined, so the placer has nothing to move or tag.
+    assert!(hub.placer().sweep().await.unwrap().done.is_empty());
+}
+
+#[tokio::test]
 async fn a_stalled_record_is_announced_once_with_its_blockers_not_every_pass() {
     let (emulator, _recorder, hub) = hub("rec-stall").await;
     let member = unique_account_id();

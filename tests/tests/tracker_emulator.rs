@@ -177,6 +177,26 @@ const fn joined(file: &'static str) -> Case {
     }
 }
 
+/// A direct-mode member refused accepting a handshake the record never held (h-…222, not
+/// its invitation): the refusal is shown, but the member is not sent down the standalone
+/// path, which is for our own invitation alone.
+const fn refused_acceptance_of_a_handshake_not_ours(file: &'static str) -> Case {
+    Case {
+        file,
+        mode: TransferMode::Direct,
+        before: &[],
+        expect: Expect::Applied,
+        about: Who::MemberA,
+        phase: Phase::AwaitingInvitation,
+        blockers: &["STILL_IN_ORGANIZATION"],
+        version: 2,
+        handshake: None,
+        fallback: false,
+        notifications: &[(Who::MemberA, n::BLOCKED, None)],
+        others: &[(Who::Management, Phase::DeletingOrganization, &[NOT_EMPTY])],
+    }
+}
+
 /// A direct-mode member refused because it is still in its organization: the fallback.
 const fn direct_refused(file: &'static str) -> Case {
     Case {
@@ -315,7 +335,7 @@ fn cases() -> Vec<Case> {
             "accept-handshake-different-seller.json",
             &["DIFFERENT_SELLER_OF_RECORD"],
         ),
-        direct_refused("accept-handshake-already-in-organization.json"),
+        refused_acceptance_of_a_handshake_not_ours("accept-handshake-already-in-organization.json"),
         invitation_closed("decline-handshake.json"),
         invitation_closed("cancel-handshake.json"),
         Case {

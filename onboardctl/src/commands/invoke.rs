@@ -155,6 +155,7 @@ fn print_pass(pass: &Pass) {
             ReconcilerOutcome::Unreachable { reason } => {
                 out!("{account}  unreachable: {reason}")
             }
+            ReconcilerOutcome::NotOurs { reason } => out!("{account}  not ours: {reason}"),
             ReconcilerOutcome::InStep | ReconcilerOutcome::NotEnrolled => {}
         }
     }

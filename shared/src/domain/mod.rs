@@ -36,8 +36,8 @@ pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use placement::{
-    asks_placement, awaits_placement, missing_tags, parse_tag, wanted_tags, OuRef, Placed,
-    PlacementError,
+    asks_ou_or_tags, asks_placement, awaits_placement, joined_through_onboarding, missing_tags,
+    parse_tag, wanted_tags, OuRef, Placed, PlacementError,
 };
 pub use policy::{
     judge, judge_offer, verify, verify_offer, ObservedHandshake, Offer, Refusal, Verdict,
@@ -46,7 +46,9 @@ pub use preflight::{assess, AccountFacts, PreflightReport, PreflightSummary};
 pub use quota::{
     plan as plan_invitations, InvitationLimits, InvitationPlan, Waiting, WaitingReason,
 };
-pub use reconcile::{corrections, needs_account_read, Deadlines, OldOrganization, RealState};
+pub use reconcile::{
+    corrections, needs_account_read, unclaimed_membership, Deadlines, OldOrganization, RealState,
+};
 pub use record::{
     AccountPlacement, ClearedBlocker, CurrentHandshake, Enrollment, EnrollmentError, Fallback,
     HistoryEntry, OnboardingRecord, Placement, Target,

@@ -4,7 +4,8 @@
 //! untagged, without a role they can use.
 //!
 //! An enrollment that names no OU and no tag asks nothing of the placer: its accounts are
-//! placed the moment they join (the transition marks them, no call is made).
+//! placed the moment they join (the transition marks them, no call is made). Only accounts
+//! that joined through this onboarding are moved and tagged ([`joined_through_onboarding`]).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,13 @@ use super::record::OnboardingRecord;
 pub const ENROLLMENT_TAG: &str = "org-onboarding:enrollment";
 /// The tag naming the organization an account left (`none` for a standalone account).
 pub const SOURCE_ORGANIZATION_TAG: &str = "org-onboarding:source-organization";
-/// AWS Organizations allows 50 tags per account.
+/// Tags per account. AWS: "Each resource can have up to 50 tags" (Resource Groups Tagging
+/// API, TagResources: https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_TagResources.html),
+/// and Organizations' TagResource fails as a whole when a request would exceed the maximum
+/// number of tags for a resource
+/// (https://docs.aws.amazon.com/organizations/latest/APIReference/API_TagResource.html).
+/// Keys have 1 to 128 characters, values 0 to 256
+/// (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Tag.html): [`parse_tag`].
 pub const MAX_TAGS: usize = 50;
 
 /// An organizational unit of the target, as an enrollment names it (stored as it is
@@ -137,10 +144,25 @@ pub struct Placed {
     pub at: DateTime<Utc>,
 }
 
-/// Whether the enrollment asked for an OU or tags: only then is there placer work.
+/// Whether the enrollment asked for an OU or tags: only then is there placer work (a
+/// record that reaches the placer without, joined before placement existed, gets the
+/// access check alone).
 pub fn asks_placement(record: &OnboardingRecord) -> bool {
     // A journey that moves no account (a billing transfer) has nothing to place.
-    record.journey().moves_account() && (record.ou.is_some() || !record.tags.is_empty())
+    record.journey().moves_account() && asks_ou_or_tags(record)
+}
+
+/// Whether the enrollment asked for an OU or tags: only then does the placer move or tag.
+pub fn asks_ou_or_tags(record: &OnboardingRecord) -> bool {
+    record.ou.is_some() || !record.tags.is_empty()
+}
+
+/// Whether the joined account came in through this onboarding: the record names the
+/// handshake that brought it in, an invitation of the target it took while awaiting one
+/// (a record that joined without it was already a member, or was brought in by someone
+/// else). Only such an account is moved and tagged.
+pub fn joined_through_onboarding(record: &OnboardingRecord) -> bool {
+    record.phase == record.journey().offer_phases().arrived && record.handshake.is_some()
 }
 
 /// A joined account the placer still has to place. Once placed, a record is left alone:

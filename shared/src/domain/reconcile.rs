@@ -7,11 +7,19 @@
 //! (a member found outside its organization awaits its invitation, and can then take the
 //! open invitation found in the same pass), and only those that change it are kept, so a
 //! second pass over a corrected record proposes nothing.
+//!
+//! The target listing the account makes it `Joined` only when we invited it
+//! ([`unclaimed_membership`]): the record holds the target's open offer, or the target
+//! lists an invitation of its own, sent after the account was enrolled, that the account
+//! accepted. An account that is a member without that (one of the target's own accounts,
+//! enrolled by mistake or on purpose) is left alone and reported, never joined: joined, the
+//! placer would move and tag it.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::event::{Closure, DomainEvent, EventKind};
 use super::function::FunctionName;
+use super::handshake::HandshakeState;
 use super::ids::{HandshakeId, OrganizationId};
 use super::observation::Observation;
 use super::phase::{Phase, Role};
@@ -90,7 +98,10 @@ pub fn corrections(
     };
     let account = record.account_id.clone();
     if state.in_target {
-        chain.try_event("member", &account, EventKind::MembershipConfirmed);
+        if unclaimed_membership(record, state).is_none() {
+            take_accepted(&mut chain, state);
+            chain.try_event("member", &account, EventKind::MembershipConfirmed);
+        }
         return chain.events;
     }
     match (&state.old_organization, record.role) {
@@ -133,6 +144,74 @@ pub fn corrections(
         );
     }
     chain.events
+}
+
+/// Why the target listing the account as a member does not make its record `Joined`:
+/// the record never held an invitation of ours (it is not in its journey's offered phase),
+/// and the target lists none it sent the account after it was enrolled that the account
+/// accepted. `None` when the membership is ours to confirm (or the journey moves no
+/// account, so membership proves nothing either way).
+pub fn unclaimed_membership(record: &OnboardingRecord, state: &RealState<'_>) -> Option<String> {
+    let journey = record.journey();
+    if !state.in_target || !journey.moves_account() {
+        return None;
+    }
+    let phases = journey.offer_phases();
+    if record.phase == phases.offered && record.handshake.is_some() {
+        return None;
+    }
+    if record.phase == phases.awaiting && accepted_invitation(record, state).is_some() {
+        return None;
+    }
+    Some(format!(
+        "the target organization lists {} as a member, but no invitation of this onboarding brought it in (its record is in {}): it is left alone, never moved or tagged; if it is one of the target's own accounts, it was enrolled by mistake",
+        record.account_id, record.phase
+    ))
+}
+
+/// How much earlier than the record an invitation may say it was sent and still count as
+/// sent after the enrollment: the record's time is the enrolling machine's clock, the
+/// invitation's is AWS's (and some report whole seconds).
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// The invitation the target sent the account after it was enrolled, that the account
+/// accepted (the newest, if several), unless the record saw it closed.
+fn accepted_invitation<'a>(
+    record: &OnboardingRecord,
+    state: &RealState<'a>,
+) -> Option<&'a ObservedHandshake> {
+    state
+        .handshakes
+        .iter()
+        .copied()
+        .filter(|h| {
+            h.is_invitation()
+                && h.state == HandshakeState::Accepted
+                && h.requested_at
+                    .is_some_and(|at| at >= record.created_at - CLOCK_SKEW)
+                && !record.settled_handshakes.contains(&h.id)
+        })
+        .max_by_key(|h| h.requested_at)
+}
+
+/// An account awaiting its invitation that accepted one the target sent it since it was
+/// enrolled (the event that would have said so was lost) takes that invitation first, so
+/// its record names the handshake that brought it in.
+fn take_accepted(chain: &mut Chain<'_>, state: &RealState<'_>) {
+    if chain.record.phase != chain.record.journey().offer_phases().awaiting {
+        return;
+    }
+    if let Some(handshake) = accepted_invitation(&chain.record, state) {
+        chain.try_event(
+            "invited",
+            &handshake.id,
+            EventKind::InvitationSent {
+                handshake: handshake.id.clone(),
+                organization: Some(chain.target.organization.clone()),
+                expires_at: handshake.expires_at,
+            },
+        );
+    }
 }
 
 /// The record as the corrections so far leave it, and those corrections.

@@ -130,6 +130,10 @@ pub const OU_NOT_FOUND: Explanation = (
     "The organizational unit the enrollment names does not exist in the target organization.",
     "Create the OU in the target organization (AWS Organizations > AWS accounts > Actions > Create new), with the path or id the blocker's raw message names; the placer moves the account on its next run.",
 );
+pub const NOT_JOINED_THROUGH_ONBOARDING: Explanation = (
+    "The account is in the target organization, but no invitation of this onboarding brought it in: it may be one of the target's own accounts.",
+    "Nothing is moved or tagged. If it is one of the target's own accounts, it was enrolled by mistake and stays where it is; if a person invited it outside the product, place and tag it yourself.",
+);
 pub const ACCESS_ROLE_MISSING: Explanation = (
     "The target management account cannot assume the access role in this account.",
     "Deploy infra/spoke.yaml in the account with CreateAccessRole=true, or, if the account already has the role (accounts their old organization created do, trusting the old management account), change its trust policy to the target management account; the placer checks again on its next run.",

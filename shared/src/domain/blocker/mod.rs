@@ -87,6 +87,9 @@ pub enum BlockerCode {
     EnrollmentMismatch,
     DelegatedAdministrator,
     TransferTerminated,
+    /// In the target organization, but no invitation of this onboarding brought it in:
+    /// never moved or tagged.
+    NotJoinedThroughOnboarding,
     UnknownError,
 }
 
@@ -137,6 +140,7 @@ impl BlockerCode {
             EnrollmentMismatch => ENROLLMENT_MISMATCH,
             DelegatedAdministrator => DELEGATED_ADMINISTRATOR,
             TransferTerminated => TRANSFER_TERMINATED,
+            NotJoinedThroughOnboarding => NOT_JOINED_THROUGH_ONBOARDING,
             UnknownError => UNKNOWN_ERROR,
         }
     }

@@ -51,7 +51,7 @@ pub(super) fn record_failure(
     {
         return; // refused before the success that cleared it
     }
-    if code == BlockerCode::StillInOrganization && can_fall_back(next, operation) {
+    if code == BlockerCode::StillInOrganization && can_fall_back(next, operation, handshake) {
         return fall_back_to_standalone(next, out, operation, failure, now);
     }
     // One "still in an organization" blocker is enough, whichever call said it.
@@ -111,12 +111,23 @@ pub(super) fn fall_back_to_standalone(
 }
 
 /// A direct-mode member refused because it is still in its organization falls back to the
-/// standalone path, once.
-pub(super) fn can_fall_back(record: &OnboardingRecord, operation: Operation) -> bool {
-    matches!(
-        operation,
-        Operation::InviteAccountToOrganization | Operation::AcceptHandshake
-    ) && record.role == Role::Member
+/// standalone path, once, and only when the refused transfer was ours: our invitation
+/// (InviteAccountToOrganization is only ever the target's), or the acceptance of the
+/// record's current invitation. Accepting another organization's invitation is refused the
+/// same way, and must not send the account down our standalone path.
+pub(super) fn can_fall_back(
+    record: &OnboardingRecord,
+    operation: Operation,
+    handshake: &Option<HandshakeId>,
+) -> bool {
+    let ours = match operation {
+        Operation::InviteAccountToOrganization => true,
+        Operation::AcceptHandshake => {
+            handshake.is_some() && handshake.as_ref() == record.handshake_id()
+        }
+        _ => false,
+    };
+    ours && record.role == Role::Member
         && record.journey().may_fall_back()
         && record.fallback.is_none()
         && matches!(record.phase, Phase::AwaitingInvitation | Phase::Invited)
