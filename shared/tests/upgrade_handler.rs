@@ -98,7 +98,8 @@ fn hub() -> Hub {
     }
 }
 
-/// A joined record of enrollment acme, not yet placed, asking for the OU.
+/// A joined record of enrollment acme, not yet placed, asking for the OU, with the
+/// invitation of ours that brought it in (what the placer asks before moving it).
 fn joined(id: &str) -> OnboardingRecord {
     let mut record = OnboardingRecord::enroll(
         AccountId::parse(id).unwrap(),
@@ -110,6 +111,10 @@ fn joined(id: &str) -> OnboardingRecord {
     );
     record.phase = Phase::Joined;
     record.ou = Some(OuRef::parse(OU).unwrap());
+    record.handshake = Some(CurrentHandshake {
+        id: HandshakeId::parse("h-examplehandshakeid111").unwrap(),
+        expires_at: None,
+    });
     record
 }
 

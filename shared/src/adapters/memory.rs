@@ -243,20 +243,21 @@ impl RecordReader for InMemoryRecordStore {
         cursor: Option<&str>,
     ) -> Result<RecordPage, StoreError> {
         let state = self.state();
-        let in_source = |phase: Phase, record: Option<&OnboardingRecord>| match source {
+        // The placement index as written (`to_place`), as DynamoDB's `by_placement` holds it.
+        let in_source = |account: &AccountId, phase: Phase| match source {
             SweepSource::Phase(wanted) => phase == wanted,
-            SweepSource::AwaitingPlacement => record.is_some_and(awaits_placement),
+            SweepSource::AwaitingPlacement => state.to_place.contains(account),
         };
         let mut all: Vec<_> = state
             .records
             .iter()
-            .filter(|(_, r)| in_source(r.phase, Some(r)))
+            .filter(|(a, r)| in_source(a, r.phase))
             .map(|(a, r)| (a, Ok(r)))
             .chain(
                 state
                     .unreadable
                     .iter()
-                    .filter(|(_, (phase, _))| in_source(*phase, None))
+                    .filter(|(a, (phase, _))| in_source(a, *phase))
                     .map(|(a, (_, error))| (a, Err(error.as_str()))),
             )
             .filter(|(a, _)| range.contains(a))
