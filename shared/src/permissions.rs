@@ -218,6 +218,7 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
         ],
         FunctionName::Inviter => &[
             &QUERY_ANY_INDEX,
+            &DESCRIBE_OWN_ORGANIZATION,
             &INVITE_ACCOUNT,
             &LIST_TARGET_HANDSHAKES,
             &LIST_TARGET_ACCOUNTS,

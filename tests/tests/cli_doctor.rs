@@ -214,6 +214,7 @@ impl Operator {
                 {
                     "Effect": "Allow",
                     "Action": [
+                        "organizations:DescribeOrganization",
                         "organizations:ListHandshakesForOrganization",
                         "organizations:ListAccounts",
                         "organizations:ListInboundResponsibilityTransfers",
