@@ -6,6 +6,7 @@
 //! are returned apart ([`Unreadable`], with their key), never failing the page.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -33,6 +34,22 @@ impl DynamoRecordStore {
             .consistent_read(true)
     }
 
+    /// A Query of `index` for the items whose `attribute` is `value` (the caller pages).
+    pub(super) fn index_query(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", value)
+    }
+
     async fn query_index(
         &self,
         index: &str,
@@ -40,13 +57,7 @@ impl DynamoRecordStore {
         value: AttributeValue,
     ) -> Result<Vec<OnboardingRecord>, StoreError> {
         let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", value)
+            .index_query(index, attribute, value)
             .into_paginator()
             .items()
             .send()
@@ -113,14 +124,9 @@ impl RecordReader for DynamoRecordStore {
         let start = cursor.map(page_cursor::decode).transpose()?;
         let (items, last) = match enrollment {
             Some(enrollment) => {
+                let value = to_value("the enrollment", enrollment)?;
                 let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(BY_ENROLLMENT_INDEX)
-                    .key_condition_expression("#k = :v")
-                    .expression_attribute_names("#k", "enrollment")
-                    .expression_attribute_values(":v", to_value("the enrollment", enrollment)?)
+                    .index_query(BY_ENROLLMENT_INDEX, "enrollment", value)
                     .set_exclusive_start_key(start)
                     .send()
                     .await

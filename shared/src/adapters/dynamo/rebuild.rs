@@ -101,14 +101,9 @@ impl DynamoRecordStore {
         let mut counts = EnrollmentCounts::default();
         let mut start: Option<Item> = None;
         loop {
+            let value = to_value("the enrollment", enrollment)?;
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_ENROLLMENT_INDEX)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", "enrollment")
-                .expression_attribute_values(":v", to_value("the enrollment", enrollment)?)
+                .index_query(BY_ENROLLMENT_INDEX, "enrollment", value)
                 .projection_expression("account_id")
                 .set_exclusive_start_key(start.take())
                 .send()
