@@ -202,15 +202,7 @@ fn take_accepted(chain: &mut Chain<'_>, state: &RealState<'_>) {
         return;
     }
     if let Some(handshake) = accepted_invitation(&chain.record, state) {
-        chain.try_event(
-            "invited",
-            &handshake.id,
-            EventKind::InvitationSent {
-                handshake: handshake.id.clone(),
-                organization: Some(chain.target.organization.clone()),
-                expires_at: handshake.expires_at,
-            },
-        );
+        take_invitation(chain, handshake);
     }
 }
 
@@ -287,16 +279,21 @@ fn take_open(chain: &mut Chain<'_>, state: &RealState<'_>) {
         .filter(|h| h.is_open_invitation() && h.closure(chain.now).is_none())
         .max_by_key(|h| h.requested_at);
     if let Some(handshake) = newest_open {
-        chain.try_event(
-            "invited",
-            &handshake.id,
-            EventKind::InvitationSent {
-                handshake: handshake.id.clone(),
-                organization: Some(chain.target.organization.clone()),
-                expires_at: handshake.expires_at,
-            },
-        );
+        take_invitation(chain, handshake);
     }
+}
+
+/// The record takes `handshake`, an invitation of the target's, as its current one.
+fn take_invitation(chain: &mut Chain<'_>, handshake: &ObservedHandshake) {
+    chain.try_event(
+        "invited",
+        &handshake.id,
+        EventKind::InvitationSent {
+            handshake: handshake.id.clone(),
+            organization: Some(chain.target.organization.clone()),
+            expires_at: handshake.expires_at,
+        },
+    );
 }
 
 /// The current invitation closes within the deadline: announced once per invitation.
