@@ -5,7 +5,8 @@
 //! acceptance, the target's `AccountJoinedOrganization`) for a sample of K standalone
 //! accounts spread over the enrollment, the same K at every size (`--sample K`, default
 //! 500; `--full` replays every account), runs the inviter's and the acceptor's sweeps and
-//! reads the status, then runs one reconciler pass over the records not joined. The other N − K accounts are a management account and its members
+//! reads the status, then runs one reconciler pass over the records not joined (after unmeasured
+//! passes that learn each account's old organization, as the preflight would). The other N − K accounts are a management account and its members
 //! still leaving their old organization, so the sweeps read every due account of the
 //! N-account table and find none, as after a full replay. Usage:
 //! `bench_scale [SIZE]... [--sample K] [--full]`.
@@ -256,6 +257,7 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
     );
     let (placed, placer_peak) = PeakHeap::measure(hub.placer().sweep()).await;
     anyhow::ensure!(placed?.failed.is_empty(), "the placer's sweep failed");
+    learn_source_organizations(&hub).await?;
     let (pass, reconciler_peak) = PeakHeap::measure(reconciler_pass(&hub)).await;
     let (held, held_peak) = PeakHeap::measure(every_record_not_joined(&hub)).await;
     let peaks = [
@@ -299,24 +301,68 @@ async fn measure(emulator: &Emulator, size: usize, sampled: usize, run: usize) -
     })
 }
 
-/// One reconciler pass, timed, with its calls. The benchmark's accounts do not exist on
+type BenchReconciler = Reconciler<
+    onboarding::adapters::dynamo::DynamoRecordStore,
+    onboarding::adapters::eventbridge::EventBridgeNotifier,
+    SdkTargetOrganization,
+    AmbientCredentials,
+>;
+
+/// A reconciler whose calls `counter` counts. The benchmark's accounts do not exist on
 /// the emulator, so the per-account reads (DescribeOrganization through the spoke role)
-/// are answered with the hub's own credentials: every record is in step (the hub is in
-/// the target organization, none of its accounts is the old management account), and the
-/// pass does every read a pass over records still leaving their organization does, less
-/// the AssumeRole per account.
-async fn reconciler_pass(hub: &Hub) -> Result<(Duration, usize, BTreeMap<String, usize>)> {
-    let counter = CallCounter::default();
+/// are answered with the hub's own credentials: each account seems to be in the hub's
+/// organization, which is not the target's management account's old organization.
+fn counted_reconciler(hub: &Hub, counter: &CallCounter) -> BenchReconciler {
     let organizations = aws_sdk_organizations::Client::from_conf(
         aws_sdk_organizations::config::Builder::from(hub.account.config())
             .interceptor(counter.clone())
             .build(),
     );
-    let reconciler = Reconciler::new(
-        hub.counted_tracker(&counter),
+    Reconciler::new(
+        hub.counted_tracker(counter),
         SdkTargetOrganization::new(organizations.clone()),
         AmbientCredentials(organizations),
-    );
+    )
+}
+
+/// What the preflight does in a real move before any reconciler pass: each account still
+/// in its old organization learns that organization's id (the benchmark enrolls without a
+/// preflight). First passes do it, unmeasured, as many as the reconciler's budget needs
+/// (each resumes where the last stopped); they must correct nothing else.
+async fn learn_source_organizations(hub: &Hub) -> Result<()> {
+    let learned_only = |outcome: &ReconcilerOutcome| match outcome {
+        ReconcilerOutcome::InStep => true,
+        ReconcilerOutcome::Corrected { corrections, .. } => {
+            corrections == &["source_organization_observed"]
+        }
+        _ => false,
+    };
+    let reconciler = counted_reconciler(hub, &CallCounter::default());
+    loop {
+        let pass = reconciler.pass().await?;
+        let report = &pass.accounts;
+        let other: Vec<_> = report
+            .done
+            .iter()
+            .filter(|(_, o)| !learned_only(o))
+            .take(3)
+            .collect();
+        anyhow::ensure!(
+            report.failed.is_empty() && other.is_empty(),
+            "a first reconciler pass corrected more than the source organization: {:?}, {other:?}",
+            report.failed
+        );
+        if !report.out_of_time {
+            return Ok(());
+        }
+    }
+}
+
+/// One reconciler pass over records in step, timed, with its calls: every read a pass
+/// over records still leaving their organization does, less the AssumeRole per account.
+async fn reconciler_pass(hub: &Hub) -> Result<(Duration, usize, BTreeMap<String, usize>)> {
+    let counter = CallCounter::default();
+    let reconciler = counted_reconciler(hub, &counter);
     let started = Instant::now();
     let pass = reconciler.pass().await?;
     let elapsed = started.elapsed();
