@@ -279,10 +279,8 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
         if record.phase != record.journey().offer_phases().awaiting || record.handshake.is_some() {
             return Ok(());
         }
-        let expires_at = handshakes
-            .iter()
-            .find(|h| &h.id == handshake)
-            .and_then(|h| h.expires_at);
+        let listed = handshakes.iter().find(|h| &h.id == handshake);
+        let expires_at = listed.and_then(|h| h.expires_at);
         let (handshake, organization) = (
             handshake.clone(),
             Some(self.recorder.target().organization.clone()),
@@ -297,6 +295,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, C: Credentials> Acceptor<S, N
                 handshake: handshake.clone(),
                 organization,
                 expires_at,
+                transfer: listed.and_then(|h| h.transfer.clone()),
             },
         };
         let taken = Observation::once(NAME, "taken", &handshake, &record.account_id, kind);

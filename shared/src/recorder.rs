@@ -291,8 +291,8 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     #[tracing::instrument(skip_all, fields(event_id = %event.id, account_id = %event.account, kind = event.kind.name()))]
     pub async fn record(&self, event: &DomainEvent) -> Result<Outcome, RecordError> {
         let (outcome, follow_ups) = self.apply_once(event).await?;
-        if let Some(proof) = follow_ups.confirm {
-            if let Some(confirmed) = self.confirm(proof, &event.account, &event.id).await? {
+        if let Some((proof, record)) = &follow_ups.confirm {
+            if let Some(confirmed) = self.confirm(*proof, record, &event.id).await? {
                 return Ok(confirmed);
             }
         }
@@ -312,7 +312,8 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
                 info!(%reason, ignored = "origin", "ignoring an event that cannot speak for this record");
                 return Ok((Outcome::Ignored { reason }, FollowUps::default()));
             }
-            let confirm = prompts_confirmation(event, &record, &self.target);
+            let confirm = prompts_confirmation(event, &record, &self.target)
+                .map(|proof| (proof, record.clone()));
             match self.commit_transition(event, record).await? {
                 Some((outcome, mut follow_ups)) => {
                     follow_ups.confirm = confirm;
@@ -383,23 +384,24 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
 
     /// An acceptance is a prompt, not a proof: ask the target organization, with the hub's
     /// own credentials, for the proof the record's journey asks: whether the account is a
-    /// member (one call), or whether it lists the account's billing transfer as accepted
+    /// member (one call), or whether it lists the record's billing transfer as accepted
     /// (two list calls). Only a yes
     /// moves the record; a no, or a question that cannot be answered, leaves it where it
     /// is and never fails the event.
     async fn confirm(
         &self,
         proof: ArrivalProof,
-        account: &AccountId,
+        record: &OnboardingRecord,
         cause: &str,
     ) -> Result<Option<Outcome>, RecordError> {
+        let account = &record.account_id;
         let Some(members) = &self.members else {
             warn!("no membership check is configured; the acceptance is not confirmed");
             return Ok(None);
         };
         let confirmed = match proof {
             ArrivalProof::BillingTransfer => {
-                members.transfer_in_force(account).await.map(|transfer| {
+                members.transfer_proving(record).await.map(|transfer| {
                     transfer.map(|t| EventKind::TransferConfirmed {
                         transfer: t.id,
                         starts_at: t.starts_at,

@@ -44,6 +44,7 @@ fn invitation(id: &str, org: &str, mgmt: &str, account: &str, state: &str) -> Ob
         ],
         expires_at: Some(Utc::now() + Duration::days(14)),
         requested_at: None,
+        transfer: None,
     }
 }
 fn ours(id: &str, account: &str) -> ObservedHandshake {
@@ -178,9 +179,9 @@ impl TargetDirectory for FakeCredentials {
         ))
     }
     /// These tests enroll no billing transfer: the target lists none.
-    async fn transfer_in_force(
+    async fn transfer_proving(
         &self,
-        _account: &AccountId,
+        _record: &OnboardingRecord,
     ) -> Result<Option<billing::ObservedTransfer>, OrganizationsError> {
         Ok(None)
     }

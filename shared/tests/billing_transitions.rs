@@ -3,7 +3,9 @@
 //! closings that lead to a new invitation, and the end of a transfer reported.
 
 use chrono::{DateTime, TimeZone, Utc};
-use onboarding::domain::billing::BillingTerms;
+use onboarding::domain::billing::{
+    proves_transfer, BillingTerms, ObservedTransfer, TransferStatus,
+};
 use onboarding::domain::*;
 
 fn t(minute: u32) -> DateTime<Utc> {
@@ -67,13 +69,93 @@ fn transfer_sent(handshake: &str, org: &str) -> EventKind {
         handshake: hs(handshake),
         organization: Some(OrganizationId::parse(org).unwrap()),
         expires_at: Some(t(60 * 24 * 15)),
+        transfer: Some(TRANSFER.into()),
     }
 }
 fn confirmed() -> EventKind {
+    confirmed_transfer(TRANSFER)
+}
+fn confirmed_transfer(transfer: &str) -> EventKind {
     EventKind::TransferConfirmed {
-        transfer: "rt-examplet1".into(),
+        transfer: transfer.into(),
         starts_at: Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()),
     }
+}
+/// The transfer the first invitation carries.
+const TRANSFER: &str = "rt-examplet1";
+
+/// A transfer the target lists, in force unless said otherwise.
+fn listed(id: &str, account: &str) -> ObservedTransfer {
+    ObservedTransfer {
+        id: id.into(),
+        status: TransferStatus::Accepted,
+        management_accounts: vec![acct(TARGET_MGMT), acct(account)],
+        handshake: None,
+        starts_at: None,
+        ended_at: None,
+    }
+}
+
+#[test]
+fn only_the_transfer_the_records_invitation_carried_proves_it() {
+    let (invited, _) = run(record(), vec![transfer_sent(H1, "o-exampleorgid")]);
+    assert_eq!(
+        invited.billing().unwrap().offered.as_deref(),
+        Some(TRANSFER)
+    );
+    assert!(proves_transfer(&invited, &listed(TRANSFER, CUSTOMER)));
+    // Another accepted transfer naming the account (an earlier one, or the other way
+    // round) is not the record's.
+    assert!(!proves_transfer(
+        &invited,
+        &listed("rt-othertransfer", CUSTOMER)
+    ));
+    let ended = ObservedTransfer {
+        ended_at: Some(t(5)),
+        ..listed(TRANSFER, CUSTOMER)
+    };
+    assert!(!proves_transfer(&invited, &ended), "ended: not in force");
+    let requested = ObservedTransfer {
+        status: TransferStatus::Requested,
+        ..listed(TRANSFER, CUSTOMER)
+    };
+    assert!(!proves_transfer(&invited, &requested), "not accepted yet");
+    // No invitation, no proof: an accepted transfer to an account awaiting one is not its.
+    assert!(!proves_transfer(&record(), &listed(TRANSFER, CUSTOMER)));
+
+    // A confirmation of another transfer leaves the record invited.
+    let (record, _) = run(
+        invited.clone(),
+        vec![confirmed_transfer("rt-othertransfer")],
+    );
+    assert_eq!(record.phase, Phase::TransferInvited);
+    let (record, _) = run(invited, vec![confirmed()]);
+    assert_eq!(record.phase, Phase::Transferred);
+}
+
+#[test]
+fn a_record_from_before_records_kept_their_transfer_is_proven_by_the_accounts_transfer() {
+    let mut legacy = EventKind::TransferInvitationSent {
+        handshake: hs(H1),
+        organization: Some(target().organization),
+        expires_at: None,
+        transfer: None,
+    };
+    // An event of an earlier version has no transfer field at all.
+    let json = serde_json::to_value(&legacy).unwrap();
+    assert!(json.get("transfer").is_none());
+    legacy = serde_json::from_value(json).unwrap();
+    let (invited, _) = run(record(), vec![legacy]);
+    assert_eq!(invited.phase, Phase::TransferInvited);
+    assert_eq!(invited.billing().unwrap().offered, None);
+    assert!(proves_transfer(
+        &invited,
+        &listed("rt-anytransfer1", CUSTOMER)
+    ));
+    assert!(!proves_transfer(
+        &invited,
+        &listed("rt-anytransfer1", "333333333333")
+    ));
 }
 
 #[test]

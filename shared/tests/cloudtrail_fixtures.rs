@@ -483,7 +483,7 @@ fn for_the_tracker(file: &str) -> DomainEvent {
 }
 
 #[test]
-fn transfer_invitation_carries_the_handshake_the_target_organization_and_the_expiry() {
+fn transfer_invitation_carries_the_handshake_the_target_organization_the_expiry_and_the_transfer() {
     let event = event_of("invite-organization-to-transfer-responsibility.json");
     assert_eq!(event.recorded_in, Some(acct("111111111111")));
     assert_eq!(may_change(&event, &billing_record(), &target()), Ok(()));
@@ -491,10 +491,12 @@ fn transfer_invitation_carries_the_handshake_the_target_organization_and_the_exp
         handshake,
         organization,
         expires_at,
+        transfer,
     } = event.kind
     else {
         panic!("{:?}", event.kind)
     };
+    assert_eq!(transfer.as_deref(), Some("rt-exampletransfer222"));
     assert_eq!(handshake.as_str(), TRANSFER_HANDSHAKE);
     assert_eq!(organization.unwrap().as_str(), "o-exampleorgid");
     assert_eq!(

@@ -49,6 +49,7 @@ fn handshake(id: &str, state: &str, account: &str, expires_at: DateTime<Utc>) ->
         ],
         expires_at: Some(expires_at),
         requested_at: Some(expires_at - Duration::days(15)),
+        transfer: None,
     }
 }
 

@@ -83,7 +83,11 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
 
     let record = record_of(&hub.store(), management.as_str()).await;
     assert_eq!(record.phase, Phase::AwaitingTransfer);
-    assert_eq!(record.billing(), Some(&BillingTerms::default()));
+    assert_eq!(
+        record.billing(),
+        Some(&BillingTerms::default()),
+        "nothing offered yet"
+    );
 
     let InviterOutcome::Invited { handshake } =
         hub.inviter().process(&management, false).await.unwrap()
@@ -93,6 +97,13 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
     let record = record_of(&hub.store(), management.as_str()).await;
     assert_eq!(record.phase, Phase::TransferInvited);
     assert_eq!(record.handshake_id(), Some(&handshake));
+    // The handshake AWS returns names its transfer (a RESPONSIBILITY_TRANSFER resource):
+    // the record keeps it, and only that transfer's acceptance proves the record's.
+    let offered = record.billing().and_then(|b| b.offered.clone());
+    assert!(
+        offered.as_deref().is_some_and(|id| id.starts_with("rt-")),
+        "{record:?}"
+    );
     assert_eq!(
         hub.inviter().process(&management, false).await.unwrap(),
         InviterOutcome::Skipped {
@@ -111,6 +122,11 @@ async fn the_customer_keeps_its_organization_and_the_target_takes_over_its_bill(
     assert_eq!(record.phase, Phase::Transferred, "{record:?}");
     let terms = record.billing().cloned().unwrap();
     let transfer = terms.transfer.clone().expect("the accepted transfer");
+    assert_eq!(
+        Some(&transfer),
+        offered.as_ref(),
+        "the record's own transfer"
+    );
     assert_eq!(
         terms.starts_at.map(|at| at.date_naive()),
         Some(default_start(Utc::now()).date_naive()),

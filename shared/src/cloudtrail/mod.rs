@@ -315,6 +315,7 @@ impl Reader {
                 let account = self
                     .invite_target()
                     .or_else(|_| self.handshake_account(&handshake))?;
+                let transfer = handshake.transfer();
                 let (handshake, organization, expires_at) = (
                     self.handshake_id(&handshake)?,
                     self.handshake_organization(&handshake),
@@ -334,6 +335,7 @@ impl Reader {
                         handshake,
                         organization,
                         expires_at,
+                        transfer,
                     }
                 };
                 self.event(account, kind)

@@ -47,6 +47,17 @@ pub(super) struct TrailHandshake {
     pub parties: Vec<Party>,
     #[serde(default, rename = "expirationTimestamp", alias = "ExpirationTimestamp")]
     pub expiration_timestamp: Option<Value>,
+    #[serde(default, alias = "Resources")]
+    pub resources: Vec<Resource>,
+}
+
+/// One of a handshake's resources (`ORGANIZATION`, `RESPONSIBILITY_TRANSFER`, …).
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct Resource {
+    #[serde(rename = "type", alias = "Type")]
+    pub kind: String,
+    #[serde(default, alias = "Value")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +69,14 @@ pub(super) struct Party {
 }
 
 impl TrailHandshake {
+    /// The responsibility transfer (`rt-…`) the handshake carries, when it names one.
+    pub fn transfer(&self) -> Option<String> {
+        self.resources
+            .iter()
+            .find(|r| r.kind.eq_ignore_ascii_case("RESPONSIBILITY_TRANSFER"))
+            .and_then(|r| r.value.clone())
+    }
+
     /// The id of the first party of this type (`ACCOUNT`, `ORGANIZATION`, `EMAIL`), any case.
     pub fn party(&self, kind: &str) -> Option<&str> {
         self.parties

@@ -8,6 +8,7 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, HandshakeId};
+use super::OnboardingRecord;
 
 /// Where a responsibility transfer stands, as ListOutboundResponsibilityTransfers says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,19 @@ impl ObservedTransfer {
     }
 }
 
+/// Whether `transfer` proves that `record`'s account transferred its bill: it is in force
+/// and it is the transfer the record's invitation carried. Any other accepted transfer
+/// naming the account (an earlier one, or one in the other direction) is not the record's.
+/// A record written before records kept their transfer's id knows only its invitation:
+/// there, the account's transfer in force proves it while the record holds one.
+pub fn proves_transfer(record: &OnboardingRecord, transfer: &ObservedTransfer) -> bool {
+    let ours = match record.billing().and_then(|terms| terms.offered.as_deref()) {
+        Some(offered) => transfer.id == offered,
+        None => record.handshake.is_some() && transfer.names(&record.account_id),
+    };
+    ours && transfer.is_in_force()
+}
+
 /// A billing-mode record's transfer: the start the operator asked for, and the transfer
 /// once the target's organization lists it as accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +96,10 @@ pub struct BillingTerms {
     /// invitation ([`first_day_of_next_month`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<DateTime<Utc>>,
+    /// The transfer the record's current invitation carries (`rt-…`), when its handshake
+    /// named it: the only one whose acceptance proves the record's ([`proves_transfer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered: Option<String>,
     /// The accepted transfer (`rt-…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<String>,

@@ -172,6 +172,10 @@ pub enum EventKind {
         handshake: HandshakeId,
         organization: Option<OrganizationId>,
         expires_at: Option<DateTime<Utc>>,
+        /// The transfer the handshake carries (`rt-…`), when the observer saw it: the one
+        /// whose acceptance is the record's proof. Absent in events of earlier versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<String>,
     },
     /// The account accepted an invitation (AcceptHandshake succeeded). A prompt to confirm
     /// the membership through the API, never proof of joining by itself.

@@ -23,6 +23,10 @@ pub struct ObservedHandshake {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was sent (the invitation quota counts the last 24 hours).
     pub requested_at: Option<DateTime<Utc>>,
+    /// The responsibility transfer (`rt-…`) a `TRANSFER_RESPONSIBILITY` handshake carries:
+    /// its `RESPONSIBILITY_TRANSFER` resource, when the API shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
 }
 
 /// Implements the text conversions of an AWS enumeration with an `Other` fallback: read
@@ -278,6 +282,7 @@ mod tests {
             ],
             expires_at: None,
             requested_at: None,
+            transfer: None,
         };
         let json = serde_json::to_value(&handshake).unwrap();
         assert_eq!(json["action"], "INVITE");

@@ -249,6 +249,7 @@ mod tests {
             parties: vec![HandshakeParty::organization("o-exampleorgid"), HandshakeParty::account("555555555555")],
             expires_at: Some(now() + Duration::days(14)),
             requested_at: None,
+            transfer: None,
         }
     }
     fn refusal(h: ObservedHandshake) -> &'static str {

@@ -189,6 +189,7 @@ mod tests {
             parties: Vec::new(),
             expires_at: Some(now() + Duration::days(15) - Duration::hours(hours_ago)),
             requested_at: Some(now() - Duration::hours(hours_ago)),
+            transfer: None,
         }
     }
 

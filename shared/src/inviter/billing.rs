@@ -14,7 +14,7 @@ use chrono::Utc;
 use tracing::info;
 
 use super::{Inviter, InviterError, InviterOutcome, Run, NAME, TO_TRANSFER};
-use crate::domain::billing::{ObservedTransfer, TransferStatus};
+use crate::domain::billing::{proves_transfer, ObservedTransfer, TransferStatus};
 use crate::domain::{
     Closure, EventKind, HandshakeId, Observation, ObservedHandshake, OnboardingRecord, Phase,
 };
@@ -39,7 +39,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
         if record.phase == Phase::Transferred {
             return self.report_end(&record, &mine).await;
         }
-        if let Some(accepted) = mine.iter().find(|t| t.is_in_force()) {
+        if let Some(accepted) = mine.iter().find(|t| proves_transfer(&record, t)) {
             return self.confirm(&record, accepted).await;
         }
         if record.phase == Phase::TransferInvited {
@@ -121,6 +121,7 @@ impl<S: RecorderStore + SweepCursors, N: Notifier, T: TargetOrganization + Billi
                 .iter()
                 .find(|h| &h.id == handshake)
                 .and_then(|h| h.expires_at),
+            transfer: Some(transfer.id.clone()),
         };
         let account = &record.account_id;
         self.observe(Observation::once(
@@ -267,5 +268,6 @@ pub(super) fn transfer_sent(handshake: &ObservedHandshake) -> EventKind {
         handshake: handshake.id.clone(),
         organization: handshake.inviting_organization(),
         expires_at: handshake.expires_at,
+        transfer: handshake.transfer.clone(),
     }
 }

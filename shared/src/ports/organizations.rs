@@ -95,11 +95,11 @@ pub trait TargetDirectory: Send + Sync {
     /// The organization of the hub's own account (DescribeOrganization), `None` when it
     /// is in none.
     async fn own_organization(&self) -> Result<Option<Membership>, OrganizationsError>;
-    /// The billing transfer to `account` the target's organization lists as accepted and
-    /// not ended (billing mode's proof), if any.
-    async fn transfer_in_force(
+    /// The billing transfer the target's organization lists that proves `record`'s
+    /// (billing mode's proof, [`crate::domain::billing::proves_transfer`]), if any.
+    async fn transfer_proving(
         &self,
-        account: &AccountId,
+        record: &crate::domain::OnboardingRecord,
     ) -> Result<Option<crate::domain::billing::ObservedTransfer>, OrganizationsError>;
 }
 

@@ -16,8 +16,8 @@ pub(super) struct FollowUps {
     pub(super) record: Option<OnboardingRecord>,
     pub(super) list: Vec<FollowUp>,
     /// The event was an acceptance: confirm, through the API, the arrival the record's
-    /// journey asks proof of.
-    pub(super) confirm: Option<ArrivalProof>,
+    /// journey asks proof of (the record as the acceptance found it).
+    pub(super) confirm: Option<(ArrivalProof, OnboardingRecord)>,
 }
 
 impl FollowUps {

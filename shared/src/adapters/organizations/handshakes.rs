@@ -1,7 +1,9 @@
 //! SDK handshakes as the domain sees them ([`ObservedHandshake`]), and the party an
 //! invitation targets.
 
-use aws_sdk_organizations::types::{Handshake, HandshakeParty, HandshakePartyType};
+use aws_sdk_organizations::types::{
+    Handshake, HandshakeParty, HandshakePartyType, HandshakeResourceType,
+};
 
 use super::errors::malformed;
 use super::to_chrono;
@@ -30,6 +32,12 @@ pub fn observe(handshake: &Handshake) -> Result<ObservedHandshake, Organizations
             .collect(),
         expires_at: handshake.expiration_timestamp().and_then(to_chrono),
         requested_at: handshake.requested_timestamp().and_then(to_chrono),
+        transfer: handshake
+            .resources()
+            .iter()
+            .find(|r| r.r#type() == Some(&HandshakeResourceType::ResponsibilityTransfer))
+            .and_then(|r| r.value())
+            .map(str::to_owned),
     })
 }
 

@@ -8,8 +8,8 @@ use aws_sdk_organizations::Client;
 use super::customer::{describe_organization, list_accounts};
 use super::errors::{logged, map_sdk_error};
 use super::handshakes::{account_party, observe_listed, returned_handshake};
-use crate::domain::billing::ObservedTransfer;
-use crate::domain::{AccountId, ObservedHandshake};
+use crate::domain::billing::{proves_transfer, ObservedTransfer};
+use crate::domain::{AccountId, ObservedHandshake, OnboardingRecord};
 use crate::ports::{
     BillingTransfers, Membership, OrganizationsError, TargetDirectory, TargetOrganization,
 };
@@ -114,15 +114,15 @@ impl TargetDirectory for SdkTargetOrganization {
         describe_organization(&self.client).await
     }
 
-    #[tracing::instrument(skip(self), fields(account_id = %account))]
-    async fn transfer_in_force(
+    #[tracing::instrument(skip_all, fields(account_id = %record.account_id))]
+    async fn transfer_proving(
         &self,
-        account: &AccountId,
+        record: &OnboardingRecord,
     ) -> Result<Option<ObservedTransfer>, OrganizationsError> {
         Ok(self
             .transfers()
             .await?
             .into_iter()
-            .find(|t| t.names(account) && t.is_in_force()))
+            .find(|t| proves_transfer(record, t)))
     }
 }

@@ -249,6 +249,7 @@ fn only_open_invitations_of_other_organizations_are_listed() {
         parties: vec![crate::domain::HandshakeParty::organization(org)],
         expires_at: None,
         requested_at: None,
+        transfer: None,
     };
     let mut facts = facts();
     facts.handshakes = Ok(vec![

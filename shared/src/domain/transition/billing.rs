@@ -24,6 +24,13 @@ pub(super) fn confirm_transfer(
     let Some(terms) = next.transfer_mode.billing_terms_mut() else {
         return; // no billing transfer on this journey
     };
+    if terms
+        .offered
+        .as_deref()
+        .is_some_and(|offered| offered != transfer)
+    {
+        return; // another transfer than the one the record was offered
+    }
     terms.transfer = Some(transfer.to_owned());
     terms.starts_at = starts_at;
     next.phase = arrived;

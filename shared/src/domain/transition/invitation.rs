@@ -19,6 +19,8 @@ pub(super) struct Offered<'a> {
     pub(super) handshake: &'a HandshakeId,
     pub(super) organization: &'a Option<OrganizationId>,
     pub(super) expires_at: Option<DateTime<Utc>>,
+    /// A billing transfer's id, when the offer names it.
+    pub(super) transfer: Option<&'a str>,
 }
 
 impl<'a> Offered<'a> {
@@ -33,7 +35,13 @@ impl<'a> Offered<'a> {
             handshake,
             organization,
             expires_at,
+            transfer: None,
         }
+    }
+
+    /// The offer of the billing transfer `transfer`, when known.
+    pub(super) fn carrying(self, transfer: Option<&'a str>) -> Self {
+        Self { transfer, ..self }
     }
 }
 
@@ -51,6 +59,7 @@ pub(super) fn take_invitation(
         handshake,
         organization,
         expires_at,
+        transfer,
     } = *offered;
     if is_settled(next, handshake) || next.handshake.is_some() {
         return; // a settled handshake, or another one than the current
@@ -72,6 +81,9 @@ pub(super) fn take_invitation(
             id: handshake.clone(),
             expires_at,
         });
+        if let Some(terms) = next.transfer_mode.billing_terms_mut() {
+            terms.offered = transfer.map(str::to_owned);
+        }
         clear_steps(next, &[Step::Invite]);
     }
 }

@@ -290,8 +290,10 @@ fn decide(
             handshake,
             organization,
             expires_at,
+            transfer,
         } => {
-            let offer = Offered::new(Offer::TransferBilling, handshake, organization, *expires_at);
+            let offer = Offered::new(Offer::TransferBilling, handshake, organization, *expires_at)
+                .carrying(transfer.as_deref());
             take_invitation(next, out, target, &offer)
         }
         EventKind::TransferConfirmed {
