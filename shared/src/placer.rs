@@ -11,8 +11,9 @@
 //!
 //! All three done is `AccountPlaced` (published as `Account Placed`); otherwise every
 //! problem found is the record's placement blockers, cleared by the run that finds none.
-//! A record that reaches the placer asking no OU and no tag (one that joined before
-//! placement existed) gets step 3 alone: no move, no tag call.
+//! A record whose enrollment asks no OU and no tag gets step 3 alone (no move, no tag
+//! call): every account that joined is placed by the placer, whose access check is what
+//! `Account Placed` and `Enrollment Completed` promise.
 //!
 //! Only an account that joined through this onboarding is placed
 //! ([`joined_through_onboarding`]: its record names the invitation that brought it in).

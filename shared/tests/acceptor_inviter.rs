@@ -365,27 +365,41 @@ async fn a_verified_invitation_is_accepted_and_the_account_joins() {
 }
 
 #[tokio::test]
-async fn a_retry_after_the_join_was_committed_redoes_the_enrollments_completion() {
+async fn a_retry_after_the_placement_was_committed_redoes_the_enrollments_completion() {
     let (world, accounts) = World::with_standalone(1).await;
     let account = accounts[0].clone();
     world
         .credentials
         .account(account.as_str())
         .offer(ours("h-examplehandshakeid111", account.as_str()));
-    // The join commits, then the completion check fails (its counters read).
-    world.store.fail_next_listings(1);
     let acceptor = world.acceptor(false);
-    assert!(acceptor.process(&account).await.is_err());
+    acceptor.process(&account).await.unwrap();
     assert_eq!(world.record(account.as_str()).await.phase, Phase::Joined);
+    assert_eq!(
+        world.count(n::ENROLLMENT_COMPLETED),
+        0,
+        "joined is not onboarded: the placer has not checked its access yet"
+    );
+
+    // The placement commits, then the completion check fails (its counters read).
+    let placed = DomainEvent::observed(
+        "placer#placed",
+        account.clone(),
+        EventKind::AccountPlaced {
+            placed_in: None,
+            access_role: Some("OrgOnboardingAccess".into()),
+        },
+    );
+    world.store.fail_next_listings(1);
+    assert!(world.tracker().record(&placed).await.is_err());
+    assert!(world.record(account.as_str()).await.placed.is_some());
     assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 0);
 
-    // Lambda's retry finds the record joined and redoes what the join asked for.
-    assert_eq!(
-        acceptor.process(&account).await.unwrap(),
-        AcceptorOutcome::AlreadyJoined
-    );
+    // Lambda's retry finds the placement recorded and redoes what it asked for.
+    world.tracker().record(&placed).await.unwrap();
     assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 1);
     acceptor.process(&account).await.unwrap();
+    world.tracker().record(&placed).await.unwrap();
     assert_eq!(world.count(n::ENROLLMENT_COMPLETED), 1, "announced once");
 }
 

@@ -821,18 +821,25 @@ fn placed(ou: &str) -> EventKind {
 }
 
 #[test]
-fn an_account_with_nothing_asked_is_placed_as_it_joins() {
+fn an_account_with_nothing_asked_still_awaits_the_placers_access_check() {
     let s = Scenario::new(given(Role::Standalone, TransferMode::Direct))
         .when(EventKind::MembershipConfirmed)
         .then_phase(Phase::Joined);
-    assert!(s.record.placed.is_some());
-    assert!(s
+    assert!(s.record.placed.is_none(), "joined is not yet reachable");
+    assert!(awaits_placement(&s.record));
+    assert!(!s
         .last()
         .notifications
-        .contains(&Notification::AccountPlaced {
-            placed_in: None,
-            access_role: None
-        }));
+        .iter()
+        .any(|n| matches!(n, Notification::AccountPlaced { .. })));
+    let s = s.when(EventKind::AccountPlaced {
+        placed_in: None,
+        access_role: Some("OrgOnboardingAccess".into()),
+    });
+    assert_eq!(
+        s.record.placed.as_ref().unwrap().access_role.as_deref(),
+        Some("OrgOnboardingAccess")
+    );
 }
 
 #[test]

@@ -351,6 +351,31 @@ async fn enrollment_completed_is_announced_once() {
             tracker.record(&event).await.unwrap();
         }
     }
+    assert!(
+        !notifier
+            .detail_types()
+            .iter()
+            .any(|t| t == n::ENROLLMENT_COMPLETED),
+        "joined is not onboarded: placing (the access check at least) comes first"
+    );
+    for account in [
+        "222222222222",
+        "333333333333",
+        "444444444444",
+        "555555555555",
+    ] {
+        for copy in 0..2 {
+            let event = DomainEvent::observed(
+                format!("placed-{account}-{copy}"),
+                acct(account),
+                EventKind::AccountPlaced {
+                    placed_in: None,
+                    access_role: Some("OrgOnboardingAccess".into()),
+                },
+            );
+            tracker.record(&event).await.unwrap();
+        }
+    }
     let completed = notifier
         .detail_types()
         .into_iter()

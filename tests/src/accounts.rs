@@ -401,8 +401,10 @@ impl AwsAccount {
     }
 
     /// Creates the access role the target uses once this account joined, as
-    /// infra/spoke.yaml's `AccessRole` does: `name`, trusting `target_management`'s root,
-    /// with AdministratorAccess.
+    /// infra/spoke.yaml's `AccessRole` does: `name`, with AdministratorAccess. It trusts
+    /// `target_management`'s root where the spoke trusts the hub's placer role
+    /// (`HubPlacerRoleArn`): on the emulator the hub's functions run with that account's
+    /// own credentials, not as their roles.
     pub async fn create_access_role(&self, name: &str, target_management: &str) -> Result<()> {
         let trust = json!({
             "Version": "2012-10-17",

@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{HandshakePartyType, HandshakeState};
 use onboarding::acceptor::AcceptorOutcome;
+use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::{BlockerCode, HandshakeId, Phase, TransferMode};
 use onboarding::inviter::InviterOutcome;
 use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
@@ -66,6 +67,10 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
     let (emulator, recorder, hub) = hub("acc-join").await;
     let queue = notifications(&hub).await;
     let customer = standalone_customer(emulator, &hub, "solo").await;
+    customer
+        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
+        .await
+        .unwrap();
     let id = acct(customer.account_id());
 
     let InviterOutcome::Invited { handshake } = hub.inviter().process(&id, false).await.unwrap()
@@ -132,9 +137,13 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
         .collect();
     assert_eq!(phases, [Phase::Invited, Phase::Joined]);
     assert_eq!(of_type(&published, n::ACCOUNT_JOINED).len(), 1);
-    assert_eq!(of_type(&published, n::ENROLLMENT_COMPLETED).len(), 1);
+    assert!(
+        of_type(&published, n::ENROLLMENT_COMPLETED).is_empty(),
+        "joined is not onboarded: the placer checks the target's access first"
+    );
 
-    // The CloudTrail events of those calls reach the tracker later: no-ops.
+    // The CloudTrail events of those calls reach the tracker later: no-ops. Account Joined
+    // reaches the placer, which places the account (its one change).
     let version = record.version;
     let report = hub
         .dispatcher()
@@ -147,12 +156,13 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
         report.succeeded.get("tracker").copied().unwrap_or(0) >= 2,
         "{report:?}"
     );
-    assert_eq!(
-        record_of(&hub.store(), customer.account_id()).await.version,
-        version
-    );
+    let record = record_of(&hub.store(), customer.account_id()).await;
+    assert!(record.placed.is_some(), "{record:?}");
+    assert_eq!(record.version, version + 1, "the placement alone");
+    let published = drain_all(&queue).await;
+    assert_eq!(of_type(&published, n::ENROLLMENT_COMPLETED).len(), 1);
     assert!(
-        of_type(&drain_all(&queue).await, n::PHASE_CHANGED).is_empty(),
+        of_type(&published, n::PHASE_CHANGED).is_empty(),
         "nothing changed"
     );
 }
@@ -431,6 +441,10 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
         .unwrap();
     hub.enroll(&enrollment).await.unwrap();
     let (management, member) = (&customer.management, &customer.members[0]);
+    member
+        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
+        .await
+        .unwrap();
     let id = acct(member.account_id());
     assert_eq!(
         record_of(&hub.store(), member.account_id()).await.phase,

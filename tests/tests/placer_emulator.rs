@@ -375,7 +375,7 @@ async fn a_placed_account_a_person_moves_afterwards_is_left_where_they_put_it() 
 }
 
 #[tokio::test]
-async fn an_enrollment_asking_no_ou_and_no_tag_is_placed_as_it_joins() {
+async fn an_enrollment_asking_no_ou_and_no_tag_is_placed_only_once_the_target_can_reach_it() {
     let (emulator, _recorder, hub) = hub("place-none").await;
     let queue = notifications(&hub).await;
     let customer = AwsAccount::create_unique(emulator).await.unwrap();
@@ -386,11 +386,33 @@ async fn an_enrollment_asking_no_ou_and_no_tag_is_placed_as_it_joins() {
     let id = acct(customer.account_id());
     hub.inviter().process(&id, false).await.unwrap();
     hub.acceptor().process(&id).await.unwrap();
-
     let record = record_of(&hub.store(), customer.account_id()).await;
     assert_eq!(record.phase, Phase::Joined);
-    let placed = record.placed.expect("placed as it joined");
-    assert_eq!((placed.placed_in, placed.access_role), (None, None));
+    assert!(record.placed.is_none(), "joined, not yet reachable");
+
+    // The e-mail promises the target can reach the account: no access role, no placement.
+    assert_eq!(
+        place(&hub, &customer).await,
+        PlacerOutcome::Blocked {
+            codes: vec![BlockerCode::AccessRoleMissing]
+        }
+    );
+    customer
+        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
+        .await
+        .unwrap();
+    assert_eq!(
+        place(&hub, &customer).await,
+        PlacerOutcome::Placed { placed_in: None }
+    );
+    let placed = record_of(&hub.store(), customer.account_id())
+        .await
+        .placed
+        .expect("placed");
+    assert_eq!(
+        (placed.placed_in, placed.access_role.as_deref()),
+        (None, Some(DEFAULT_ACCESS_ROLE_NAME))
+    );
     assert_eq!(
         placed_accounts(&drain_all(&queue).await),
         [customer.account_id()]

@@ -169,9 +169,8 @@ const fn joined(file: &'static str) -> Case {
         fallback: false,
         notifications: &[
             (Who::Standalone, n::PHASE_CHANGED, Some("Joined")),
+            // No OU or tag asked, yet placed only by the placer: its access check.
             (Who::Standalone, n::ACCOUNT_JOINED, None),
-            // No OU or tag asked: placed as it joins.
-            (Who::Standalone, n::ACCOUNT_PLACED, None),
         ],
         others: &[],
     }

@@ -36,8 +36,8 @@ pub use org_trust::{conditions_naming, OrganizationCondition};
 pub use origin::may_change;
 pub use phase::{Phase, Role, TransferMode};
 pub use placement::{
-    asks_ou_or_tags, asks_placement, awaits_placement, joined_through_onboarding, missing_tags,
-    parse_tag, wanted_tags, OuRef, Placed, PlacementError,
+    asks_ou_or_tags, awaits_placement, joined_through_onboarding, missing_tags, parse_tag,
+    wanted_tags, OuRef, Placed, PlacementError,
 };
 pub use policy::{
     judge, judge_offer, verify, verify_offer, ObservedHandshake, Offer, Refusal, Verdict,

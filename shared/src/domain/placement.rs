@@ -144,14 +144,6 @@ pub struct Placed {
     pub at: DateTime<Utc>,
 }
 
-/// Whether the enrollment asked for an OU or tags: only then is there placer work (a
-/// record that reaches the placer without, joined before placement existed, gets the
-/// access check alone).
-pub fn asks_placement(record: &OnboardingRecord) -> bool {
-    // A journey that moves no account (a billing transfer) has nothing to place.
-    record.journey().moves_account() && asks_ou_or_tags(record)
-}
-
 /// Whether the enrollment asked for an OU or tags: only then does the placer move or tag.
 pub fn asks_ou_or_tags(record: &OnboardingRecord) -> bool {
     record.ou.is_some() || !record.tags.is_empty()

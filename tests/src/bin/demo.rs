@@ -45,7 +45,7 @@ fn main() -> ExitCode {
                 }
             }
             println!(
-                "\nDone in {:.1}s: every account joined and was placed in its OU, the foreign invitation was reported and never accepted; emulator stopped.",
+                "\nDone in {:.1}s: every moved account joined and was placed in its OU, the billing enrollment's bill was transferred, the foreign invitation was reported and never accepted; emulator stopped.",
                 started.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS

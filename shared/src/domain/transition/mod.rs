@@ -44,7 +44,7 @@ use super::blocker::{Blocker, BlockerCode, Step};
 use super::event::{DomainEvent, EventKind};
 use super::ids::{HandshakeId, OrganizationId};
 use super::phase::{Phase, Role};
-use super::placement::{asks_placement, awaits_placement};
+use super::placement::awaits_placement;
 use super::policy::Offer;
 use super::record::{HistoryEntry, OnboardingRecord, Target};
 
@@ -172,7 +172,9 @@ pub fn apply(
     if next.phase != record.phase {
         next.phase_since = now;
         announce_phase_change(record, &next, reason, &mut notifications, &mut follow_ups);
-        if next.phase.is_terminal() && !asks_placement(&next) {
+        // A billing transfer moves no account: nothing to place or reach. Every account
+        // that joins goes through the placer, if only for the access check.
+        if next.phase.is_terminal() && !next.journey().moves_account() {
             place(&mut next, &mut notifications, None, None, now);
         }
     }
