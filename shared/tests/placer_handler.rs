@@ -2,7 +2,7 @@
 //! moving the account between this run's ListParents and its MoveAccount (the `Account
 //! Joined` trigger and a sweep at once), and a throttled call past its retries; a joined
 //! record no invitation of ours brought in, refused; a record asking no OU and no tag that
-//! reaches the placer (joined before placement existed), placed only once its access is
+//! is placed only once its access is
 //! checked.
 
 use std::collections::BTreeMap;

@@ -3,9 +3,11 @@
 //! of onboarding for the target's operators: an invited account arrives in the root,
 //! untagged, without a role they can use.
 //!
-//! An enrollment that names no OU and no tag asks nothing of the placer: its accounts are
-//! placed the moment they join (the transition marks them, no call is made). Only accounts
-//! that joined through this onboarding are moved and tagged ([`joined_through_onboarding`]).
+//! An enrollment that names no OU and no tag still goes through the placer: its accounts
+//! are neither moved nor tagged, but placed only once the target can reach them (the
+//! access check). Only accounts that joined through this onboarding are moved and tagged
+//! ([`joined_through_onboarding`]). A billing transfer moves no account: it is placed as
+//! it is transferred.
 
 use std::collections::BTreeMap;
 
@@ -136,8 +138,8 @@ pub fn check_tag_count(tags: &BTreeMap<String, String>) -> Result<(), PlacementE
 /// The proof that onboarding ended: where the account is, and how the target reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placed {
-    /// The OU (or root) id the account was found in or moved to; `None` when nothing was
-    /// asked (placed as it joined).
+    /// The OU (or root) id the account was found in or moved to; `None` when no OU was
+    /// asked, or for a billing transfer.
     pub placed_in: Option<String>,
     /// The role the target assumed in the account; `None` when access was not verified.
     pub access_role: Option<String>,
