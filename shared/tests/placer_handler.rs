@@ -1,9 +1,8 @@
 //! The placer's handler with in-memory ports: what the emulator cannot stage, a second run
 //! moving the account between this run's ListParents and its MoveAccount (the `Account
 //! Joined` trigger and a sweep at once), and a throttled call past its retries; a joined
-//! record no invitation of ours brought in, refused; a record asking no OU and no tag that
-//! is placed only once its access is
-//! checked.
+//! record no invitation of ours brought in, refused; a record asking no OU and no tag,
+//! placed only once its access is checked.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
