@@ -1,6 +1,11 @@
 //! Metrics as CloudWatch embedded metric format (EMF) lines on standard output: Lambda
 //! ships them to CloudWatch Logs, which turns them into metrics in the `org-onboarding`
 //! namespace with no API call and no permission (the template's alarms watch them).
+//!
+//! Each count is written twice over: per function (dimension `Function`) and across the
+//! functions (no dimension: an EMF dimension set may be empty, CloudWatch User Guide,
+//! "Specification: Embedded metric format", DimensionSet), so one alarm per metric watches
+//! every function that emits it, whichever that is.
 
 /// A function that acts for the target (acceptor, inviter) found the configured target is
 /// not the hub's organization, or could not ask.
@@ -14,6 +19,13 @@ pub const ACCOUNT_TIMED_OUT: &str = "SweepAccountTimedOut";
 pub const ORIGIN_MISMATCH: &str = "OriginMismatch";
 /// The namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "org-onboarding";
+/// Every metric the functions emit: each has its alarm in the template.
+pub const ALL: [&str; 4] = [
+    TARGET_MISMATCH,
+    UNREADABLE_RECORD,
+    ACCOUNT_TIMED_OUT,
+    ORIGIN_MISMATCH,
+];
 
 use crate::domain::FunctionName;
 
@@ -24,7 +36,7 @@ pub fn line(metric: &str, function: FunctionName, timestamp_ms: i64) -> String {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Function"]],
+                "Dimensions": [["Function"], []],
                 "Metrics": [{"Name": metric, "Unit": "Count"}],
             }],
         },
@@ -59,5 +71,10 @@ mod tests {
         );
         assert_eq!(line[TARGET_MISMATCH], 1);
         assert_eq!(line["Function"], "acceptor");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Function"], []]),
+            "per function, and across them (the template's alarms)"
+        );
     }
 }

@@ -1653,3 +1653,45 @@ fn the_hub_invites_to_transfer_billing_and_confirms_it_from_its_own_lists() {
     }
     assert!(expected.is_empty(), "no function crate for {expected:?}");
 }
+
+#[test]
+fn every_metric_the_functions_emit_has_an_alarm_across_the_functions() {
+    let template = load("template.yaml");
+    let alarms: BTreeMap<String, &Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .filter(|(_, r)| {
+            r["Properties"]["Namespace"].as_str() == Some(onboarding::metrics::NAMESPACE)
+        })
+        .map(|(name, r)| {
+            (
+                r["Properties"]["MetricName"].as_str().unwrap().to_owned(),
+                &r["Properties"],
+            )
+        })
+        .inspect(|(metric, _)| assert!(!metric.is_empty(), "{name:?}", name = metric))
+        .collect();
+    for metric in onboarding::metrics::ALL {
+        let alarm = alarms
+            .get(metric)
+            .unwrap_or_else(|| panic!("no alarm on the metric {metric}"));
+        // The functions write each count without dimension too (metrics::line): an
+        // alarm naming one function would miss the others that emit it.
+        assert!(
+            alarm["Dimensions"].is_null(),
+            "the {metric} alarm watches one dimension, not every function"
+        );
+        assert!(alarm["AlarmActions"]
+            .as_sequence()
+            .is_some_and(|a| !a.is_empty()));
+    }
+    let known: BTreeSet<&str> = onboarding::metrics::ALL.into_iter().collect();
+    for metric in alarms.keys() {
+        assert!(
+            known.contains(metric.as_str()),
+            "an alarm on {metric}, which nothing emits"
+        );
+    }
+}
