@@ -117,19 +117,22 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The status table's columns, one row per account (here and in `onboardctl status`).
+pub const STATUS_COLUMNS: [&str; 7] = [
+    "ACCOUNT",
+    "ENROLLMENT",
+    "ROLE",
+    "PHASE",
+    "IN PHASE",
+    "PLACED",
+    "BLOCKERS",
+];
+
 /// One row per account: account, enrollment, role, phase, age in phase, then each blocker
 /// with its remediation on lines of its own (a wait with its place in line among
 /// `records`).
 pub fn status_table(records: &[OnboardingRecord], now: DateTime<Utc>) -> String {
-    let mut table = Table::new(&[
-        "ACCOUNT",
-        "ENROLLMENT",
-        "ROLE",
-        "PHASE",
-        "IN PHASE",
-        "PLACED",
-        "BLOCKERS",
-    ]);
+    let mut table = Table::new(&STATUS_COLUMNS);
     for record in records {
         let blockers = if record.blockers.is_empty() {
             "-".to_owned()

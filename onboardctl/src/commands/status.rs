@@ -176,15 +176,7 @@ fn summary(
 /// The accounts table (also `show`'s first lines).
 pub fn accounts(records: &[OnboardingRecord], terminal: Terminal) -> String {
     let now = Utc::now();
-    let mut table = terminal.table(&[
-        "ACCOUNT",
-        "ENROLLMENT",
-        "ROLE",
-        "PHASE",
-        "IN PHASE",
-        "PLACED",
-        "BLOCKERS",
-    ]);
+    let mut table = terminal.table(&onboarding::report::STATUS_COLUMNS);
     for record in records {
         let view = AccountView::from_record(record, now);
         table.add_row(vec![
