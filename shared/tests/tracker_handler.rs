@@ -331,49 +331,32 @@ async fn organization_deletion_marks_members_with_lost_leave_events_as_departed(
 #[tokio::test]
 async fn enrollment_completed_is_announced_once() {
     let (tracker, _, notifier) = setup(TransferMode::Direct).await;
-    for account in [
-        "222222222222",
-        "333333333333",
-        "444444444444",
-        "555555555555",
-    ] {
-        for copy in 0..2 {
-            let event = DomainEvent {
-                id: format!("joined-{account}-{copy}"),
-                recorded_in: None,
-                replayed: false,
-                account: acct(account),
-                occurred_at: Utc::now(),
-                kind: EventKind::JoinedOrganization {
-                    management_account: acct("111111111111"),
-                },
-            };
-            tracker.record(&event).await.unwrap();
-        }
-    }
-    assert!(
-        !notifier
-            .detail_types()
-            .iter()
-            .any(|t| t == n::ENROLLMENT_COMPLETED),
-        "joined is not onboarded: placing (the access check at least) comes first"
-    );
-    for account in [
-        "222222222222",
-        "333333333333",
-        "444444444444",
-        "555555555555",
-    ] {
-        for copy in 0..2 {
-            let event = DomainEvent::observed(
-                format!("placed-{account}-{copy}"),
-                acct(account),
-                EventKind::AccountPlaced {
-                    placed_in: None,
-                    access_role: Some("OrgOnboardingAccess".into()),
-                },
-            );
-            tracker.record(&event).await.unwrap();
+    let joined = EventKind::JoinedOrganization {
+        management_account: acct("111111111111"),
+    };
+    let placed = EventKind::AccountPlaced {
+        placed_in: None,
+        access_role: Some("OrgOnboardingAccess".into()),
+    };
+    for (name, kind) in [("joined", joined), ("placed", placed)] {
+        assert!(
+            !notifier
+                .detail_types()
+                .iter()
+                .any(|t| t == n::ENROLLMENT_COMPLETED),
+            "before every account is {name}: joined is not onboarded, placing comes first"
+        );
+        for account in [
+            "222222222222",
+            "333333333333",
+            "444444444444",
+            "555555555555",
+        ] {
+            for copy in 0..2 {
+                let id = format!("{name}-{account}-{copy}");
+                let event = DomainEvent::observed(id, acct(account), kind.clone());
+                tracker.record(&event).await.unwrap();
+            }
         }
     }
     let completed = notifier

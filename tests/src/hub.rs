@@ -103,6 +103,17 @@ impl Hub {
         self.event_loop.add_spoke(customer).await
     }
 
+    /// Creates the target's access role in `account` (`DEFAULT_ACCESS_ROLE_NAME`), as the
+    /// spoke does with `CreateAccessRole` "true": what the placer's access check assumes.
+    pub async fn grant_access(&self, account: &AwsAccount) -> Result<()> {
+        account
+            .create_access_role(
+                onboarding::config::DEFAULT_ACCESS_ROLE_NAME,
+                self.account.account_id(),
+            )
+            .await
+    }
+
     /// The hub's configuration, as the template sets it for the functions.
     pub fn config(&self) -> Config {
         Config {

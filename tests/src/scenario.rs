@@ -35,7 +35,6 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use chrono::Utc;
-use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::{
     AccountId, BlockerCode, EnrollmentName, FunctionName, OnboardingRecord, OrganizationId, OuRef,
     Phase, Placement, TransferMode,
@@ -494,9 +493,7 @@ async fn create_target_units(hub: &Hub, screen: &Screen) -> Result<()> {
 /// infra/spoke.yaml's `AccessRole` does.
 async fn grant_target_access(hub: &Hub, accounts: &[&AwsAccount]) -> Result<()> {
     for account in accounts {
-        account
-            .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-            .await?;
+        hub.grant_access(account).await?;
     }
     Ok(())
 }

@@ -12,7 +12,6 @@ use std::time::Duration;
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_organizations::types::{HandshakePartyType, HandshakeState};
 use onboarding::acceptor::AcceptorOutcome;
-use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::{BlockerCode, HandshakeId, Phase, TransferMode};
 use onboarding::inviter::InviterOutcome;
 use onboarding::notifications::{self as n, Detail as _, NotificationDetail};
@@ -67,10 +66,7 @@ async fn target_invites_a_standalone_account_and_the_acceptor_joins_it_through_t
     let (emulator, recorder, hub) = hub("acc-join").await;
     let queue = notifications(&hub).await;
     let customer = standalone_customer(emulator, &hub, "solo").await;
-    customer
-        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-        .await
-        .unwrap();
+    hub.grant_access(&customer).await.unwrap();
     let id = acct(customer.account_id());
 
     let InviterOutcome::Invited { handshake } = hub.inviter().process(&id, false).await.unwrap()
@@ -441,10 +437,7 @@ async fn a_direct_mode_member_refused_by_the_emulator_falls_back_leaves_and_join
         .unwrap();
     hub.enroll(&enrollment).await.unwrap();
     let (management, member) = (&customer.management, &customer.members[0]);
-    member
-        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-        .await
-        .unwrap();
+    hub.grant_access(member).await.unwrap();
     let id = acct(member.account_id());
     assert_eq!(
         record_of(&hub.store(), member.account_id()).await.phase,

@@ -41,10 +41,7 @@ async fn joined_customer(
     let customer = AwsAccount::create_unique(emulator).await.unwrap();
     hub.add_spoke(&customer).await.unwrap();
     if access_role {
-        customer
-            .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-            .await
-            .unwrap();
+        hub.grant_access(&customer).await.unwrap();
     }
     let mut enrolled = standalone_enrollment(enrollment, customer.account_id());
     enrolled.placement = placement;
@@ -314,10 +311,7 @@ async fn a_missing_access_role_blocks_and_clears_once_the_role_exists() {
         "the move does not wait for the role"
     );
 
-    customer
-        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-        .await
-        .unwrap();
+    hub.grant_access(&customer).await.unwrap();
     assert_eq!(
         place(&hub, &customer).await,
         PlacerOutcome::Placed {
@@ -397,10 +391,7 @@ async fn an_enrollment_asking_no_ou_and_no_tag_is_placed_only_once_the_target_ca
             codes: vec![BlockerCode::AccessRoleMissing]
         }
     );
-    customer
-        .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-        .await
-        .unwrap();
+    hub.grant_access(&customer).await.unwrap();
     assert_eq!(
         place(&hub, &customer).await,
         PlacerOutcome::Placed { placed_in: None }

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use onboarding::adapters::dynamo::fixtures;
-use onboarding::config::DEFAULT_ACCESS_ROLE_NAME;
 use onboarding::domain::EnrollmentName;
 use onboarding::notifications::{Detail as _, EnrollmentCompleted};
 use onboarding::ports::{CountReader, StoredDataUpgrade};
@@ -40,10 +39,7 @@ async fn members_for(
                 AwsAccount::create_member_of(emulator, &id, hub.target.organization.as_str())
                     .await
                     .unwrap();
-            member
-                .create_access_role(DEFAULT_ACCESS_ROLE_NAME, hub.account.account_id())
-                .await
-                .unwrap();
+            hub.grant_access(&member).await.unwrap();
             accounts.insert(fixture, id);
         }
     }
