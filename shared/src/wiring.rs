@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::acceptor::Acceptor;
 use crate::adapters::dynamo::DynamoRecordStore;
 use crate::adapters::eventbridge::EventBridgeNotifier;
+use crate::adapters::lazy::Lazy;
 use crate::adapters::organizations::{
     ClientHook, SdkTargetOrganization, SessionInterceptors, SessionScope, StsCredentials,
 };
@@ -130,13 +131,20 @@ impl Wiring {
     /// organization's member list.
     pub fn recorder(&self) -> ObservationRecorder<DynamoRecordStore, EventBridgeNotifier> {
         ObservationRecorder::new(self.store(), self.notifier(), self.config.target.clone())
-            .with_target_directory(Arc::new(self.target_organization()))
+            .with_target_directory(self.target_directory())
     }
 
     /// The tracker confirms acceptances with the target organization's member list.
     pub fn tracker(&self) -> AwsTracker {
         Tracker::new(self.store(), self.notifier(), self.config.target.clone())
-            .with_target_directory(Arc::new(self.target_organization()))
+            .with_target_directory(self.target_directory())
+    }
+
+    /// The target organization's member list, its client built on the first question:
+    /// most events never ask one, so a cold start does not pay for it.
+    fn target_directory(&self) -> Arc<Lazy<SdkTargetOrganization>> {
+        let wiring = self.clone();
+        Arc::new(Lazy::new(move || wiring.target_organization()))
     }
 
     /// The target organization, with the function's own credentials (it runs in the

@@ -3,6 +3,7 @@
 
 pub mod dynamo;
 pub mod eventbridge;
+pub mod lazy;
 pub mod memory;
 pub mod organizations;
 pub mod placement;
