@@ -3,6 +3,15 @@
 # cargo-lambda, one zip per function at target/lambda/<crate>/bootstrap.zip, and prints each
 # zip's size. No Docker: cargo-lambda cross-links with zig.
 #
+# One cargo invocation per function: cargo unifies a crate's features over everything one
+# invocation builds, so a single build of all six gave every function the preflight's
+# (the `onboarding/preflight` feature's SDK crates, and the features they turn on in the
+# shared AWS runtime). Built one at a time, each binary links only what its own crate asks
+# for (about 40 KB less per zip than the one build). The dependencies they share are built
+# once and reused from target/; the preflight's differ, and cost it a build of its own.
+# `sam build` (`cargo lambda build --bin <name>` at the root) still resolves features over
+# the workspace's default members, the preflight included: see README, Benchmarks.
+#
 # cargo-lambda (and the zig it brings, the ziglang package) is installed from PyPI into the
 # venv (default .venv at the repository root, override with IAC_VENV). The Rust standard
 # library for aarch64-unknown-linux-gnu comes from `rustup target add`.
@@ -11,6 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
 TARGET=aarch64-unknown-linux-gnu
+# The report marks a zip over this aim. Issue 29 asks 2.5 MB; not met yet (README, Benchmarks).
 ZIP_BUDGET_BYTES=$((3 * 1024 * 1024))
 
 VENV="${IAC_VENV:-.venv}"
@@ -54,10 +64,10 @@ EOF
 fi
 
 # --- build ---------------------------------------------------------------------------------
-step "cargo lambda build --release --arm64 (${crates[*]})"
-package_args=()
-for crate in "${crates[@]}"; do package_args+=(--package "$crate"); done
-cargo lambda build --release --arm64 --output-format zip --locked "${package_args[@]}"
+for crate in "${crates[@]}"; do
+  step "cargo lambda build --release --arm64 --package $crate"
+  cargo lambda build --release --arm64 --output-format zip --locked --package "$crate"
+done
 
 # --- report --------------------------------------------------------------------------------
 step "packages"
@@ -68,7 +78,7 @@ import zipfile
 
 budget, crates = int(sys.argv[1]), sys.argv[2:]
 failed = False
-print(f"{'function':<14}{'zip':>12}{'bootstrap':>13}")
+print(f"{'function':<14}{'zip':>12}{'':>12}{'bootstrap':>13}")
 for crate in crates:
     path = pathlib.Path("target/lambda") / crate / "bootstrap.zip"
     if not path.is_file():
@@ -84,7 +94,7 @@ for crate in crates:
         failed = True
     size = path.stat().st_size
     note = "" if size <= budget else f"  over the {budget / 2**20:.0f} MiB aim"
-    print(f"{crate:<14}{size / 2**20:>9.2f} MiB{info.file_size / 2**20:>9.2f} MiB{note}")
+    print(f"{crate:<14}{size / 1e6:>9.2f} MB{size / 2**20:>9.2f} MiB{info.file_size / 2**20:>9.2f} MiB{note}")
 sys.exit(1 if failed else 0)
 PY
 step "done"
