@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: demo test lint iac iam iam-tools notification-rules unit bench bench-scale coldstart package fakecloud nextest fuzz
+.PHONY: demo test lint iac iam iam-tools notification-rules unit bench bench-scale coldstart bench-lambda package fakecloud nextest fuzz
 
 ## demo: the onboarding flow, end to end, printed as a status table
 demo: fakecloud
@@ -64,9 +64,23 @@ bench-scale: fakecloud
 	$(CARGO) run --quiet --locked -p onboarding-e2e --bin bench_scale -- $(BENCH_SCALE_ARGS)
 
 ## coldstart: the tracker's first event after process start, as Lambda runs it (release build)
-coldstart: fakecloud
-	$(CARGO) build --release --locked -p tracker -p onboardctl
-	python3 infra/local/coldstart.py
+coldstart: fakecloud lambda-binaries
+	python3 infra/local/coldstart.py --tracker-only --warm 0 --count 0
+
+## bench-lambda: the tracker beside the floor (bench/floor: a minimal Rust Lambda doing one
+## TransactWriteItems and one PutEvents) in one run: cold and warm latency, init, the ratios,
+## round trips per event, peak RSS, the zips' sizes (BENCH_LAMBDA_ARGS, e.g. "--cold 20")
+bench-lambda: fakecloud lambda-binaries
+	python3 infra/local/coldstart.py $(BENCH_LAMBDA_ARGS)
+
+# One cargo invocation per binary, so that no binary gets another's features (the tracker
+# built with onboardctl would link the preflight's SDK crates). onboardctl only sets up the
+# table and the enrollment: a debug build (the one `make test` builds) is enough.
+.PHONY: lambda-binaries
+lambda-binaries:
+	$(CARGO) build --release --locked -p tracker
+	$(CARGO) build --release --locked -p lambda-floor
+	$(CARGO) build --locked -p onboardctl
 
 fakecloud:
 	@infra/local/install-fakecloud.sh
