@@ -390,7 +390,9 @@ def report(args, contestants):
         print(f"  init (start -> first poll)        {spread(c.cold_init, 'ms')}")
         print(f"  first event (start -> answer)     {spread(c.cold_first, 'ms')}")
         print(f"  warm event                        {spread(c.warm, 'ms')}")
-        print(f"  peak RSS cold / after warm        {median(c.cold_rss):.1f} / {c.warm_rss:.1f} MiB")
+        warm_rss = "" if c.warm_rss != c.warm_rss else f" / {c.warm_rss:.1f}"  # NaN: no warm run
+        print(f"  peak RSS cold{' / after warm' if warm_rss else ''}{' ' * (21 if not warm_rss else 8)}"
+              f"{median(c.cold_rss):.1f}{warm_rss} MiB")
         if c.calls:
             total = Counter()
             for calls in c.calls:
