@@ -67,7 +67,7 @@ bench-scale: fakecloud
 coldstart: fakecloud lambda-binaries
 	python3 infra/local/coldstart.py --tracker-only --warm 0 --count 0
 
-## bench-lambda: the tracker beside the floor (bench/floor: a minimal Rust Lambda doing one
+## bench-lambda: the tracker beside the floor (tests/floor: a minimal Rust Lambda doing one
 ## TransactWriteItems and one PutEvents) in one run: cold and warm latency, init, the ratios,
 ## round trips per event, peak RSS, the zips' sizes (BENCH_LAMBDA_ARGS, e.g. "--cold 20")
 bench-lambda: fakecloud lambda-binaries

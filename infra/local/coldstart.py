@@ -4,7 +4,7 @@ binaries, a local Runtime API per function that hands out CloudTrail events, and
 emulator (fakecloud) for DynamoDB and EventBridge.
 
     make coldstart      # the tracker alone: 10 cold starts
-    make bench-lambda   # the tracker beside the floor (bench/floor: one TransactWriteItems,
+    make bench-lambda   # the tracker beside the floor (tests/floor: one TransactWriteItems,
                         # one PutEvents per event), cold and warm, with the ratios
 
 The events are successful member `LeaveOrganization` events of a 65-account enrollment
