@@ -105,3 +105,32 @@ pub fn transfer_mode_of(event: &Value) -> crate::domain::TransferMode {
         crate::domain::TransferMode::Standalone
     }
 }
+
+/// The enrollment the fixtures' accounts make up, in `mode`: `acme`, old management account
+/// 222222222222 with members 333333333333 and 444444444444 and standalone 555555555555; in
+/// billing mode, the management account alone (a billing transfer moves no member).
+pub fn enrollment(mode: crate::domain::TransferMode) -> crate::domain::Enrollment {
+    use crate::domain::{AccountId, EnrollmentName};
+    let accounts = |ids: &[&str]| -> Vec<AccountId> {
+        ids.iter()
+            .map(|id| AccountId::parse(*id).unwrap())
+            .collect()
+    };
+    let billing = matches!(mode, crate::domain::TransferMode::Billing(_));
+    let (members, standalone) = if billing {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            accounts(&["333333333333", "444444444444"]),
+            accounts(&["555555555555"]),
+        )
+    };
+    crate::domain::Enrollment {
+        name: EnrollmentName::parse("acme").unwrap(),
+        transfer_mode: mode,
+        management_account: accounts(&["222222222222"]).pop(),
+        members,
+        standalone_accounts: standalone,
+        placement: Default::default(),
+    }
+}

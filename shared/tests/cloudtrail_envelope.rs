@@ -42,23 +42,7 @@ async fn tracker_in(
     Counted,
 ) {
     let store = Arc::new(InMemoryRecordStore::new());
-    let billing = matches!(mode, TransferMode::Billing(_));
-    let enrollment = Enrollment {
-        name: EnrollmentName::parse("acme").unwrap(),
-        transfer_mode: mode,
-        management_account: Some(acct("222222222222")),
-        members: if billing {
-            vec![]
-        } else {
-            vec![acct("333333333333"), acct("444444444444")]
-        },
-        standalone_accounts: if billing {
-            vec![]
-        } else {
-            vec![acct("555555555555")]
-        },
-        placement: Default::default(),
-    };
+    let enrollment = fixtures::enrollment(mode);
     store
         .create_many(&enrollment.records(Utc::now()).unwrap())
         .await

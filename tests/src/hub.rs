@@ -114,6 +114,22 @@ impl Hub {
             .await
     }
 
+    /// Puts `item` into the hub's table as given, past the product's encoding: items an
+    /// earlier release wrote, or ones no release could read.
+    pub async fn put_raw_item(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) -> Result<()> {
+        aws_sdk_dynamodb::Client::new(self.account.config())
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .context("PutItem of a raw item")?;
+        Ok(())
+    }
+
     /// The hub's configuration, as the template sets it for the functions.
     pub fn config(&self) -> Config {
         Config {

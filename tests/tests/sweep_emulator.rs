@@ -27,7 +27,6 @@ const AWAITING: [SweepSource; 1] = [SweepSource::Phase(Phase::AwaitingInvitation
 /// Puts a record item of `account` awaiting its invitation that does not decode (its
 /// version is a string, every other field missing), straight into the table.
 async fn put_malformed(hub: &Hub, account: &str) -> String {
-    let client = aws_sdk_dynamodb::Client::new(hub.account.config());
     let key = format!("ACCOUNT#{account}");
     let item: HashMap<String, AttributeValue> = [
         ("pk", key.clone()),
@@ -40,13 +39,7 @@ async fn put_malformed(hub: &Hub, account: &str) -> String {
     .into_iter()
     .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
     .collect();
-    client
-        .put_item()
-        .table_name(&hub.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    hub.put_raw_item(item).await.unwrap();
     key
 }
 

@@ -48,16 +48,9 @@ async fn members_for(
 
 /// Puts every item of `releases` into the hub's table, as written.
 async fn load(hub: &Hub, releases: &[String], accounts: &BTreeMap<String, String>) {
-    let client = aws_sdk_dynamodb::Client::new(hub.account.config());
     for release in releases {
         for item in fixtures::items_with_accounts(release, accounts) {
-            client
-                .put_item()
-                .table_name(&hub.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .unwrap();
+            hub.put_raw_item(item).await.unwrap();
         }
     }
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::keys::{enrollment_pk, COUNTS_SK, SCHEMA_ATTRIBUTE, SCHEMA_VERSION};
+use super::keys::{enrollment_pk, schema_value, COUNTS_SK, SCHEMA_ATTRIBUTE};
 use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName, Phase};
 use crate::ports::{CountReader, StoreError};
@@ -89,7 +89,7 @@ pub(super) fn add(
     if counting == Counting::Create {
         update = update
             .expression_attribute_names("#schema", SCHEMA_ATTRIBUTE)
-            .expression_attribute_values(":schema", AttributeValue::N(SCHEMA_VERSION.to_string()))
+            .expression_attribute_values(":schema", schema_value())
             .condition_expression("attribute_not_exists(pk)");
         set.push("#schema = :schema".to_owned());
     }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::codec::key;
-use super::keys::{sweep_pk, CURSOR_SK, SCHEMA_ATTRIBUTE, SCHEMA_VERSION};
-use super::{classify, DynamoRecordStore};
+use super::keys::{sweep_pk, CURSOR_SK};
+use super::DynamoRecordStore;
 use crate::domain::AccountId;
 use crate::ports::{StoreError, SweepCursors};
 
@@ -29,20 +29,9 @@ impl SweepCursors for DynamoRecordStore {
         after: Option<&AccountId>,
     ) -> Result<(), StoreError> {
         let mut item = key(sweep_pk(name), CURSOR_SK)?;
-        item.insert(
-            SCHEMA_ATTRIBUTE.into(),
-            AttributeValue::N(SCHEMA_VERSION.to_string()),
-        );
         if let Some(after) = after {
             item.insert("after".into(), AttributeValue::S(after.to_string()));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| classify("PutItem", &e))?;
-        Ok(())
+        self.put_current(item).await
     }
 }

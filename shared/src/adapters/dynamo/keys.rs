@@ -54,6 +54,11 @@ pub(super) const TO_PLACE: &str = "PLACE";
 pub(super) const PENDING_OUTBOX: &str = "OUTBOX";
 /// The layout of the items this release writes (see the table above).
 pub const SCHEMA_VERSION: u32 = 4;
+
+/// [`SCHEMA_VERSION`] as an attribute value.
+pub(super) fn schema_value() -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::N(SCHEMA_VERSION.to_string())
+}
 /// The attribute every item of this release carries.
 pub(super) const SCHEMA_ATTRIBUTE: &str = "schema_version";
 /// The table's TTL attribute (event markers only).

@@ -81,6 +81,20 @@ impl DynamoRecordStore {
             .map_err(|e| classify("GetItem", &e))?;
         Ok(output.item)
     }
+
+    /// Writes `item` whole and unconditionally, stamped with today's schema version: the
+    /// store's own bookkeeping items (sweep cursors, the upgrade's progress).
+    async fn put_current(&self, mut item: Item) -> Result<(), StoreError> {
+        item.insert(keys::SCHEMA_ATTRIBUTE.into(), keys::schema_value());
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", &e))?;
+        Ok(())
+    }
 }
 
 /// Classifies an SDK error that is not a condition failure: timeouts, dispatch and

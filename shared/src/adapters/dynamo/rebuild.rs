@@ -34,7 +34,7 @@ use chrono::Utc;
 
 use super::codec::{key, record_from_item, to_value, Item};
 use super::counts::{attribute, counts_key, every_counter};
-use super::keys::{record_pk, BY_ENROLLMENT_INDEX, RECORD_SK, SCHEMA_ATTRIBUTE, SCHEMA_VERSION};
+use super::keys::{record_pk, schema_value, BY_ENROLLMENT_INDEX, RECORD_SK, SCHEMA_ATTRIBUTE};
 use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, EnrollmentCounts, EnrollmentName};
 use crate::ports::StoreError;
@@ -201,10 +201,7 @@ impl DynamoRecordStore {
         if let Some(enrolled_at) = observed.and_then(|o| o.get("enrolled_at")) {
             item.insert("enrolled_at".into(), enrolled_at.clone());
         }
-        item.insert(
-            SCHEMA_ATTRIBUTE.into(),
-            AttributeValue::N(SCHEMA_VERSION.to_string()),
-        );
+        item.insert(SCHEMA_ATTRIBUTE.into(), schema_value());
         let put = self
             .client
             .put_item()

@@ -26,8 +26,8 @@ use tracing::{info, warn};
 
 use super::codec::{key, record_from_item, Item};
 use super::keys::{
-    upgrade_sk, COUNTS_SK, CURSOR_SK, ENROLLMENT_PREFIX, EVENT_SK, OUTBOX_PREFIX, PENDING_OUTBOX,
-    RECORD_SK, SCHEMA_ATTRIBUTE, SCHEMA_VERSION, TO_PLACE, UPGRADE_PK,
+    schema_value, upgrade_sk, COUNTS_SK, CURSOR_SK, ENROLLMENT_PREFIX, EVENT_SK, OUTBOX_PREFIX,
+    PENDING_OUTBOX, RECORD_SK, SCHEMA_ATTRIBUTE, TO_PLACE, UPGRADE_PK,
 };
 use super::{classify, is_condition_failure, DynamoRecordStore};
 use crate::domain::{awaits_placement, EnrollmentName};
@@ -51,10 +51,6 @@ fn text(item: &Item, name: &str) -> Option<String> {
     }
 }
 
-fn schema_value() -> AttributeValue {
-    AttributeValue::N(SCHEMA_VERSION.to_string())
-}
-
 impl DynamoRecordStore {
     async fn progress(&self) -> Result<Progress, StoreError> {
         let Some(item) = self.get(key(UPGRADE_PK.to_owned(), &upgrade_sk())?).await? else {
@@ -76,7 +72,6 @@ impl DynamoRecordStore {
 
     async fn save_progress(&self, progress: &Progress) -> Result<(), StoreError> {
         let mut item = key(UPGRADE_PK.to_owned(), &upgrade_sk())?;
-        item.insert(SCHEMA_ATTRIBUTE.into(), schema_value());
         item.insert(
             "scanned_all".into(),
             AttributeValue::Bool(progress.scanned_all),
@@ -89,14 +84,7 @@ impl DynamoRecordStore {
             let names = progress.deferred.iter().cloned().collect();
             item.insert("deferred".into(), AttributeValue::Ss(names));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| classify("PutItem", &e))?;
-        Ok(())
+        self.put_current(item).await
     }
 
     /// One page of the items written before this release (markers and the upgrade's own
