@@ -34,7 +34,8 @@ pub trait Classified: std::error::Error {
 impl Classified for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::Conflict { .. } => ErrorClass::Conflict,
+            // Both are settled by writing again: reloaded, or without the guard.
+            Self::Conflict { .. } | Self::FollowUpDue { .. } => ErrorClass::Conflict,
             Self::Transient(_) => ErrorClass::Transient,
             Self::Duplicate { .. } | Self::Permanent(_) => ErrorClass::Permanent,
         }

@@ -19,7 +19,8 @@
 //!   JSON logs in Lambda; [`report`]: the status table; [`retry`]: jittered backoff;
 //!   [`pace`]: calls within AWS rate limits; [`sweep`]: many accounts in one invocation;
 //!   [`target_check`]: the configured target against the hub's own organization;
-//!   [`metrics`]: CloudWatch metrics as embedded-format log lines; [`upgrade`]: stored
+//!   [`metrics`]: CloudWatch metrics as embedded-format log lines; [`invocation`]: which
+//!   Lambda invocation is running (its outbox claims); [`upgrade`]: stored
 //!   items of earlier releases brought up to date (each reconciler pass, `onboardctl migrate`).
 //! - `fixtures` (feature `fixtures`, tests and benches only): the CloudTrail fixtures.
 
@@ -35,6 +36,7 @@ pub mod error_class;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod inviter;
+pub mod invocation;
 pub mod metrics;
 pub mod notifications;
 pub mod pace;

@@ -182,9 +182,10 @@ pub use catalog::*;
 
 /// What every function's role is used for: Lambda runs it (logs, dead-letter queue), it
 /// records through the table's items and transactions, and it publishes notifications.
-const EVERY_FUNCTION: [&Operation; 8] = [
+const EVERY_FUNCTION: [&Operation; 9] = [
     &LAMBDA_LOGS,
     &LAMBDA_DEAD_LETTER,
+    &BATCH_GET_ITEM,
     &GET_ITEM,
     &PUT_ITEM,
     &UPDATE_ITEM,
@@ -229,7 +230,6 @@ pub fn operations(principal: Principal) -> Vec<&'static Operation> {
         FunctionName::Reconciler => &[
             &QUERY_RECONCILER_INDEXES,
             &SCAN_TABLE,
-            &BATCH_GET_ITEM,
             &ASSUME_SPOKE_ROLE,
             &LIST_TARGET_ACCOUNTS,
             &LIST_TARGET_HANDSHAKES,

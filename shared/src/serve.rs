@@ -1,6 +1,6 @@
 //! One way to run a function in Lambda: JSON logs, the configuration read once (a missing
 //! variable fails the cold start, naming it), the handler built by [`crate::wiring`], then
-//! the Runtime API loop. A failure reaches Lambda with its class as the error type.
+//! the Runtime API loop, each event run as its invocation ([`crate::invocation`]). A failure reaches Lambda with its class as the error type.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -20,7 +20,8 @@ pub async fn serve<F: Function>() -> Result<(), Error> {
     let function = &F::build(&Wiring::new(&aws, &config))?;
     tracing::info!(function = %F::NAME, "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        function.invoke(&event.payload).await
+        let request_id = event.context.request_id.clone();
+        crate::invocation::scope(request_id, function.invoke(&event.payload)).await
     }))
     .await
 }

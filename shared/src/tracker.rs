@@ -29,7 +29,9 @@ impl<S: RecorderStore, N: Notifier> Tracker<S, N> {
     /// A tracker counting its metrics as CloudWatch embedded metrics ([`metrics::count`]).
     pub fn new(store: S, notifier: N, target: Target) -> Self {
         Self {
-            recorder: ObservationRecorder::new(store, notifier, target),
+            // One event per invocation: what it published is left to expire.
+            recorder: ObservationRecorder::new(store, notifier, target)
+                .leaving_published_to_expire(),
             count: Arc::new(|metric| metrics::count(metric, FunctionName::Tracker)),
         }
     }

@@ -25,7 +25,7 @@ use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
 use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase, Role, TransferMode};
 use onboarding::ports::{
     Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification,
-    RecordCreator, RecordReader, StoreError, TransitionCommitter,
+    RecordCreator, RecordReader, Settling, StoreError, TransitionCommitter,
 };
 
 const TABLE: &str = "onboarding";
@@ -74,6 +74,9 @@ fn commit(outbox: usize) -> Commit {
         outbox: (0..outbox).map(notification).collect(),
         counts: None,
         claimant: "me".into(),
+        guard: None,
+        follow_ups: false,
+        settling: Settling::Cleared,
     }
 }
 
@@ -635,9 +638,12 @@ async fn list_all_scans_record_items_only() {
 #[tokio::test]
 async fn pending_outbox_reads_the_scope_consistently_and_clear_deletes_it() {
     let outbox = OutboxItem {
-        scope: OutboxScope::Account(AccountId::parse(ACCOUNT).unwrap()),
-        event_id: "ev-1".into(),
-        notifications: vec![notification(0), notification(1)],
+        follow_ups: false,
+        ..OutboxItem::announcement(
+            OutboxScope::Account(AccountId::parse(ACCOUNT).unwrap()),
+            "ev-1",
+            vec![notification(0), notification(1)],
+        )
     };
     let mut item: Item = HashMap::from([
         ("scope".to_owned(), s(ACCOUNT)),
@@ -650,6 +656,7 @@ async fn pending_outbox_reads_the_scope_consistently_and_clear_deletes_it() {
     item.insert("pk".into(), s("OUTBOX#111122223333"));
     item.insert("sk".into(), s("ev-1"));
     item.insert("created_at".into(), s("2026-01-01T00:00:00Z"));
+    item.insert("follow_ups".into(), AttributeValue::Bool(false));
     let query = mock!(Client::query)
         .match_requests(|req| {
             req.consistent_read() == Some(true)
@@ -721,11 +728,11 @@ async fn create_table_denied_is_permanent() {
 // ---- outbox claims -----------------------------------------------------------------
 
 fn pending_item() -> OutboxItem {
-    OutboxItem {
-        scope: OutboxScope::Account(AccountId::parse("333333333333").unwrap()),
-        event_id: "ev-1".into(),
-        notifications: vec![notification(0)],
-    }
+    OutboxItem::announcement(
+        OutboxScope::Account(AccountId::parse("333333333333").unwrap()),
+        "ev-1",
+        vec![notification(0)],
+    )
 }
 
 #[tokio::test]
@@ -753,7 +760,8 @@ async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_fal
     let input = seen.lock().unwrap()[0].clone();
     assert_eq!(
         input.condition_expression(),
-        Some("attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)")
+        Some("attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now OR #b = :by)"),
+        "free, expired, or this invocation's own (Lambda's retry)"
     );
     assert_eq!(input.key().unwrap()["pk"], s("OUTBOX#333333333333"));
     assert_eq!(
@@ -782,21 +790,40 @@ async fn claiming_an_outbox_item_is_a_conditional_update_and_a_held_claim_is_fal
 async fn releasing_only_ones_own_claim_and_a_cleared_or_retaken_item_is_fine() {
     let released = mock!(Client::update_item)
         .match_requests(|input| {
-            input.update_expression() == Some("REMOVE #c, #b")
+            input.update_expression()
+                == Some("SET #p = :p, #since = if_not_exists(#since, :now) REMOVE #c, #b")
                 && input.condition_expression() == Some("attribute_exists(pk) AND #b = :by")
                 && input.expression_attribute_values().unwrap()[":by"] == s("me")
+                && input.expression_attribute_values().unwrap()[":p"] == s("OUTBOX")
         })
         .then_output(|| {
             aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
         });
     store(&[&released])
-        .release_outbox(&pending_item(), "me")
+        .release_outbox(&pending_item(), "me", false)
+        .await
+        .unwrap();
+    // Published, a follow-up failed: the item keeps only its follow-ups.
+    let published = mock!(Client::update_item)
+        .match_requests(|input| {
+            input.update_expression()
+                == Some(
+                    "SET #p = :p, #since = if_not_exists(#since, :now), #n = :none REMOVE #c, #b",
+                )
+                && input.expression_attribute_values().unwrap()[":none"]
+                    == AttributeValue::L(Vec::new())
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    store(&[&published])
+        .release_outbox(&pending_item(), "me", true)
         .await
         .unwrap();
     let gone = mock!(Client::update_item)
         .then_http_response(|| error_response(400, "ConditionalCheckFailedException", json!({})));
     store(&[&gone])
-        .release_outbox(&pending_item(), "me")
+        .release_outbox(&pending_item(), "me", false)
         .await
         .unwrap();
 }

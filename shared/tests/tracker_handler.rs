@@ -377,7 +377,7 @@ async fn enrollment_completed_is_announced_once() {
 
 #[tokio::test]
 async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
-    let (tracker, store, _) = setup(TransferMode::Standalone).await;
+    let (tracker, store, notifier) = setup(TransferMode::Standalone).await;
     tracker
         .handle_json(&fixture("leave-organization.json"))
         .await
@@ -391,7 +391,15 @@ async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
     );
     let management = store.load(&acct("222222222222")).await.unwrap().unwrap();
     assert!(management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
-    // Lambda's retry: the event is a duplicate, and the re-evaluation happens now.
+    let published = notifier.published();
+    assert!(
+        published
+            .iter()
+            .any(|p| p.detail["account_id"] == "444444444444"),
+        "the member's own notifications went out before the follow-up failed"
+    );
+    // Lambda's retry: the event is a duplicate, and the re-evaluation happens now; what
+    // was published is not published again.
     assert_eq!(
         tracker.handle_json(&event).await.unwrap(),
         Outcome::Duplicate {
@@ -400,6 +408,16 @@ async fn follow_ups_that_failed_after_the_commit_are_redone_on_redelivery() {
     );
     let management = store.load(&acct("222222222222")).await.unwrap().unwrap();
     assert!(!management.is_blocked_by(BlockerCode::OrganizationNotEmpty));
+    let again = notifier.published();
+    assert!(
+        again[published.len()..]
+            .iter()
+            .all(|p| p.detail["account_id"] != "444444444444"),
+        "{again:?}"
+    );
+    // A third delivery: nothing is left to do.
+    tracker.handle_json(&event).await.unwrap();
+    assert_eq!(notifier.published(), again);
 }
 
 /// A tracker over an in-memory store holding `enrollment`'s records.

@@ -230,8 +230,8 @@ impl Operator {
         json!({
             "Effect": "Allow",
             "Action": [
-                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"
+                "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"
             ],
             "Resource": self.table_arn(table)
         })

@@ -1165,6 +1165,7 @@ fn the_preflight_role_writes_like_the_placer_and_assumes_only_the_spoke_role() {
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "sqs:SendMessage",
+            "dynamodb:BatchGetItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
@@ -1187,6 +1188,7 @@ fn the_preflight_role_writes_like_the_placer_and_assumes_only_the_spoke_role() {
     assert_eq!(
         table_actions(&allowed),
         set(&[
+            "dynamodb:BatchGetItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",

@@ -20,11 +20,24 @@ use crate::domain::{
     Phase,
 };
 use crate::ports::{
-    AccountRange, Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxItem,
-    OutboxScope, OutboxStore, OutgoingNotification, RecordCreator, RecordPage, RecordReader,
-    StoreError, StoredDataUpgrade, SweepCursors, SweepSource, TransitionCommitter, Unreadable,
-    UpgradeReport, OUTBOX_LEASE,
+    AccountRange, Commit, CountGuard, CountReader, CreateOutcome, Notifier, NotifyError,
+    OutboxClaim, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, RecordCreator,
+    RecordPage, RecordReader, Settling, StoreError, StoredDataUpgrade, SweepCursors, SweepSource,
+    TransitionCommitter, Unreadable, UpgradeReport, OUTBOX_LEASE, RETRY_LEASE,
 };
+
+/// Whether `guard` holds on an enrollment's counters before the change (as the DynamoDB
+/// store's condition on the counters item checks it).
+fn holds(guard: CountGuard, counts: Option<&EnrollmentCounts>) -> bool {
+    let members = counts.and_then(|c| {
+        c.values
+            .get(&crate::domain::Counter::MembersInOldOrganization)
+    });
+    match guard {
+        CountGuard::MembersRemain => members.is_some_and(|n| *n > 1),
+        CountGuard::NoMemberLeft => members.is_none_or(|n| *n <= 0),
+    }
+}
 
 /// An outbox item's identity: its scope and the event that committed it.
 type OutboxKey = (OutboxScope, String);
@@ -34,10 +47,10 @@ struct State {
     records: BTreeMap<AccountId, OnboardingRecord>,
     markers: HashSet<String>,
     outbox: BTreeMap<OutboxKey, OutboxItem>,
-    /// When each outbox item was committed.
+    /// Since when each outbox item is pending for the reconciler's sweep (as the
+    /// DynamoDB store's pending index lists it): from its commit, or from its release
+    /// when it was left to expire.
     committed: HashMap<OutboxKey, DateTime<Utc>>,
-    /// Until when, and by whom, an outbox item is claimed by the invocation publishing it.
-    claims: HashMap<OutboxKey, (DateTime<Utc>, String)>,
     counts: HashMap<EnrollmentName, EnrollmentCounts>,
     cursors: HashMap<String, AccountId>,
     /// Records that cannot be read: their phase (where a sweep meets them) and why.
@@ -320,23 +333,39 @@ impl TransitionCommitter for InMemoryRecordStore {
                 account: account.to_string(),
             });
         }
+        if let Some(guard) = commit.guard {
+            let counts = state.counts.get(&commit.record.enrollment);
+            if !holds(guard, counts) {
+                return Err(StoreError::FollowUpDue {
+                    account: account.to_string(),
+                });
+            }
+        }
         state.markers.insert(commit.event_id.clone());
         state.write(&commit.record);
         if let Some(change) = &commit.counts {
             state.count(change, false);
         }
-        if !commit.outbox.is_empty() {
+        if commit.writes_outbox() {
+            let now = Utc::now();
+            let lease = match commit.settling {
+                Settling::Cleared => OUTBOX_LEASE,
+                Settling::Expires => RETRY_LEASE,
+            };
             let item = OutboxItem {
                 scope: OutboxScope::Account(account.clone()),
                 event_id: commit.event_id.clone(),
                 notifications: commit.outbox.clone(),
+                claim: Some(OutboxClaim {
+                    by: commit.claimant.clone(),
+                    until: now + lease,
+                }),
+                follow_ups: commit.follow_ups,
             };
             let key = key_of(&item);
-            state.claims.insert(
-                key.clone(),
-                (Utc::now() + OUTBOX_LEASE, commit.claimant.clone()),
-            );
-            state.committed.insert(key.clone(), Utc::now());
+            if commit.settling == Settling::Cleared {
+                state.committed.insert(key.clone(), now);
+            }
             state.outbox.insert(key, item);
         }
         Ok(())
@@ -355,15 +384,21 @@ impl OutboxStore for InMemoryRecordStore {
         if !state.markers.insert(event_id.to_owned()) {
             return Ok(false);
         }
-        let item = OutboxItem {
-            scope: scope.clone(),
-            event_id: event_id.to_owned(),
-            notifications: outbox.to_vec(),
-        };
+        let item = OutboxItem::announcement(scope.clone(), event_id, outbox.to_vec());
         let key = key_of(&item);
         state.committed.insert(key.clone(), Utc::now());
         state.outbox.insert(key, item);
         Ok(true)
+    }
+
+    async fn record_and_outbox(
+        &self,
+        account: &AccountId,
+        event_id: &str,
+    ) -> Result<(Option<OnboardingRecord>, Option<OutboxItem>), StoreError> {
+        let record = self.load(account).await?;
+        let key = (OutboxScope::Account(account.clone()), event_id.to_owned());
+        Ok((record, self.state().outbox.get(&key).cloned()))
     }
 
     async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError> {
@@ -389,7 +424,6 @@ impl OutboxStore for InMemoryRecordStore {
         let mut state = self.state();
         let key = key_of(item);
         state.outbox.remove(&key);
-        state.claims.remove(&key);
         state.committed.remove(&key);
         Ok(())
     }
@@ -412,22 +446,42 @@ impl OutboxStore for InMemoryRecordStore {
         claimant: &str,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let key = key_of(item);
-        if !state.outbox.contains_key(&key)
-            || state.claims.get(&key).is_some_and(|(at, _)| *at > now)
-        {
+        let Some(stored) = state.outbox.get_mut(&key_of(item)) else {
+            return Ok(false);
+        };
+        if !stored.claimable_by(claimant, now) {
             return Ok(false);
         }
-        state.claims.insert(key, (until, claimant.to_owned()));
+        stored.claim = Some(OutboxClaim {
+            by: claimant.to_owned(),
+            until,
+        });
         Ok(true)
     }
 
-    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
+    async fn release_outbox(
+        &self,
+        item: &OutboxItem,
+        claimant: &str,
+        published: bool,
+    ) -> Result<(), StoreError> {
         let mut state = self.state();
         let key = key_of(item);
-        if state.claims.get(&key).is_some_and(|(_, by)| by == claimant) {
-            state.claims.remove(&key);
+        let Some(stored) = state.outbox.get_mut(&key) else {
+            return Ok(());
+        };
+        if stored
+            .claim
+            .as_ref()
+            .is_none_or(|claim| claim.by != claimant)
+        {
+            return Ok(());
         }
+        stored.claim = None;
+        if published {
+            stored.notifications.clear();
+        }
+        state.committed.entry(key).or_insert_with(Utc::now);
         Ok(())
     }
 }

@@ -78,7 +78,8 @@ pub const SCAN_TABLE: Operation = Operation {
     operation: "Scan",
     grants: &[table_grant("dynamodb:Scan")],
 };
-/// Consistent reads of many records at once (a counters rebuild).
+/// Consistent reads of several items at once: an event's record with its outbox item
+/// (every function records), an enrollment's records (a counters rebuild).
 pub const BATCH_GET_ITEM: Operation = Operation {
     service: "DynamoDB",
     operation: "BatchGetItem",

@@ -16,8 +16,9 @@ pub use organizations::{
 pub use placement::{OrganizationTree, OrganizationalUnit, TargetAccess};
 pub use preflight::AccountInspector;
 pub use store::{
-    AccountRange, Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore,
-    RecordCreator, RecordPage, RecordReader, RecordStore, StoreError, SweepCursors, SweepSource,
-    TransitionCommitter, Unreadable, OUTBOX_LEASE,
+    AccountRange, Commit, CountGuard, CountReader, CreateOutcome, OutboxClaim, OutboxItem,
+    OutboxScope, OutboxStore, RecordCreator, RecordPage, RecordReader, RecordStore, Settling,
+    StoreError, SweepCursors, SweepSource, TransitionCommitter, Unreadable, OUTBOX_LEASE,
+    RETRY_LEASE,
 };
 pub use upgrade::{StoredDataUpgrade, UpgradeReport};

@@ -40,6 +40,37 @@ pub enum StoreError {
     /// Misconfiguration or invalid data: retrying will not help.
     #[error("store error: {0}")]
     Permanent(String),
+    /// The commit's [`CountGuard`] did not hold: the change crosses a threshold of the
+    /// enrollment's counters, so its follow-up has work to do. Nothing was written; commit
+    /// again without the guard, then do the follow-up.
+    #[error("the counters of the enrollment of {account} reach a threshold")]
+    FollowUpDue { account: String },
+}
+
+/// A condition on the enrollment's counters, checked in the commit's transaction, under
+/// which the transition's follow-up has nothing to do, so the commit spares its reads:
+/// DynamoDB's transactions return no values, but a failed condition says the threshold is
+/// crossed ([`StoreError::FollowUpDue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountGuard {
+    /// A member leaves and others remain in the old organization: the counter was above
+    /// one before this change (the management account's re-evaluation changes nothing).
+    MembersRemain,
+    /// No member is counted in the old organization (its deletion lists no member).
+    NoMemberLeft,
+}
+
+/// What becomes of a published outbox item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Settling {
+    /// Deleted once published: a function recording many events per invocation, whose
+    /// retry repeats the whole run.
+    #[default]
+    Cleared,
+    /// Left claimed by the committing invocation for [`RETRY_LEASE`] and collected by the
+    /// table's TTL: one event per invocation (the tracker), whose retries carry the same
+    /// invocation id, so no write follows the publish.
+    Expires,
 }
 
 /// One atomic write: the record (version-conditioned), the marker of the event that
@@ -56,6 +87,20 @@ pub struct Commit {
     pub counts: Option<CountChange>,
     /// Who holds the outbox item's claim from the commit (the committing invocation).
     pub claimant: String,
+    /// Commit only if the transition's follow-up has nothing to do (else
+    /// [`StoreError::FollowUpDue`]).
+    pub guard: Option<CountGuard>,
+    /// The transition leaves follow-ups to do after the commit: the outbox item is written
+    /// (even without notifications) and says so, so that a redelivery redoes them.
+    pub follow_ups: bool,
+    pub settling: Settling,
+}
+
+impl Commit {
+    /// Whether the commit writes an outbox item.
+    pub fn writes_outbox(&self) -> bool {
+        !self.outbox.is_empty() || self.follow_ups
+    }
 }
 
 /// Whom an outbox item belongs to.
@@ -82,6 +127,44 @@ pub struct OutboxItem {
     pub scope: OutboxScope,
     pub event_id: String,
     pub notifications: Vec<OutgoingNotification>,
+    /// Who may publish it now, if anyone holds the right.
+    pub claim: Option<OutboxClaim>,
+    /// The commit left follow-ups that are not known to be done (an item written before
+    /// this was kept says `true`: redo them, they are idempotent).
+    pub follow_ups: bool,
+}
+
+impl OutboxItem {
+    /// Notifications to publish, and nothing else, under `scope` (an announcement).
+    pub fn announcement(
+        scope: OutboxScope,
+        event_id: &str,
+        notifications: Vec<OutgoingNotification>,
+    ) -> Self {
+        Self {
+            scope,
+            event_id: event_id.to_owned(),
+            notifications,
+            claim: None,
+            follow_ups: false,
+        }
+    }
+
+    /// Whether `claimant` may take the item at `now`: nobody holds it, the holder's lease
+    /// ran out, or the holder is `claimant` itself (Lambda's retry of the invocation that
+    /// committed it, which failed or died before it was done).
+    pub fn claimable_by(&self, claimant: &str, now: DateTime<Utc>) -> bool {
+        self.claim
+            .as_ref()
+            .is_none_or(|claim| claim.until < now || claim.by == claimant)
+    }
+}
+
+/// The right to publish an outbox item: who holds it, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxClaim {
+    pub by: String,
+    pub until: DateTime<Utc>,
 }
 
 /// How long an invocation holds the right to publish an outbox item: the one that
@@ -90,6 +173,13 @@ pub struct OutboxItem {
 /// than Lambda's first retry of a failed invocation (one minute, or the queue's visibility
 /// timeout), so a crashed publisher's notifications go out on that retry.
 pub const OUTBOX_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// How long the committing invocation holds an outbox item it leaves to expire
+/// ([`Settling::Expires`]): beyond the six hours Lambda keeps retrying an asynchronous
+/// event. Its own retries take it back by their invocation id (Lambda retries an
+/// invocation under the same request id); any other copy of the event leaves it alone, so
+/// an item published without a write after it is never published again.
+pub const RETRY_LEASE: chrono::Duration = chrono::Duration::hours(7);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -215,6 +305,13 @@ pub trait OutboxStore: Send + Sync {
         event_id: &str,
         outbox: &[OutgoingNotification],
     ) -> Result<bool, StoreError>;
+    /// An event's account record and the outbox item the event left under the account, in
+    /// one read: everything an event, new or redelivered, needs to start.
+    async fn record_and_outbox(
+        &self,
+        account: &AccountId,
+        event_id: &str,
+    ) -> Result<(Option<OnboardingRecord>, Option<OutboxItem>), StoreError>;
     /// Outbox items not yet cleared, of one scope.
     async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError>;
     /// The outbox item an event committed under `scope`, if it is still pending (a key
@@ -239,9 +336,16 @@ pub trait OutboxStore: Send + Sync {
         until: DateTime<Utc>,
         claimant: &str,
     ) -> Result<bool, StoreError>;
-    /// Gives `claimant`'s claim up after a failed publish, so the next delivery publishes
-    /// at once; a claim someone else took meanwhile is left alone.
-    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError>;
+    /// Gives `claimant`'s claim up after a failure, so the next delivery (or the
+    /// reconciler's sweep of pending items) takes it at once; a claim someone else took
+    /// meanwhile is left alone. `published`: the notifications went out (a follow-up
+    /// failed), so they are dropped from the item and only its follow-ups remain.
+    async fn release_outbox(
+        &self,
+        item: &OutboxItem,
+        claimant: &str,
+        published: bool,
+    ) -> Result<(), StoreError>;
 }
 
 /// Where each sweep resumes.
@@ -351,6 +455,13 @@ impl<T: OutboxStore + ?Sized> OutboxStore for std::sync::Arc<T> {
     ) -> Result<bool, StoreError> {
         (**self).commit_once(scope, event_id, outbox).await
     }
+    async fn record_and_outbox(
+        &self,
+        account: &AccountId,
+        event_id: &str,
+    ) -> Result<(Option<OnboardingRecord>, Option<OutboxItem>), StoreError> {
+        (**self).record_and_outbox(account, event_id).await
+    }
     async fn pending_outbox(&self, scope: &OutboxScope) -> Result<Vec<OutboxItem>, StoreError> {
         (**self).pending_outbox(scope).await
     }
@@ -376,8 +487,13 @@ impl<T: OutboxStore + ?Sized> OutboxStore for std::sync::Arc<T> {
     ) -> Result<bool, StoreError> {
         (**self).claim_outbox(item, now, until, claimant).await
     }
-    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
-        (**self).release_outbox(item, claimant).await
+    async fn release_outbox(
+        &self,
+        item: &OutboxItem,
+        claimant: &str,
+        published: bool,
+    ) -> Result<(), StoreError> {
+        (**self).release_outbox(item, claimant, published).await
     }
 }
 

@@ -1,6 +1,8 @@
 //! What a committed (or redelivered) event asks of the recorder beyond its record: the
 //! management account's re-evaluation when a member left, the members of a deleted
-//! organization, the enrollment's completion, and announcements once per enrollment.
+//! organization, the enrollment's completion, and announcements once per enrollment; and
+//! which of them a commit can rule out on the enrollment's counters ([`guard`]), so that
+//! they cost reads only where they have work to do.
 
 use tracing::info;
 
@@ -9,7 +11,7 @@ use crate::domain::{
     ArrivalProof, DomainEvent, EnrollmentName, EventKind, FollowUp, OnboardingRecord, Role, Target,
 };
 use crate::notifications;
-use crate::ports::{Notifier, OutboxScope, OutgoingNotification};
+use crate::ports::{CountGuard, Notifier, OutboxItem, OutboxScope, OutgoingNotification};
 
 #[derive(Default)]
 pub(super) struct FollowUps {
@@ -18,6 +20,52 @@ pub(super) struct FollowUps {
     /// The event was an acceptance: confirm, through the API, the arrival the record's
     /// journey asks proof of (the record as the acceptance found it).
     pub(super) confirm: Option<(ArrivalProof, OnboardingRecord)>,
+    /// The outbox item this invocation published, to settle once the rest is done.
+    pub(super) settle: Option<Settle>,
+}
+
+/// An outbox item this invocation holds and published: what becomes of it once the
+/// event's follow-ups are done (deleted, or left to expire), or given up if they fail.
+pub(super) struct Settle {
+    pub(super) item: OutboxItem,
+    pub(super) claimant: String,
+    pub(super) clear: bool,
+}
+
+/// The condition on the enrollment's counters under which `follow_up` has nothing to do:
+/// a member's leave re-evaluates its management account, which changes only once no
+/// member remains; a deleted organization's members are looked for only when some are
+/// still counted in it.
+fn guarded_by(follow_up: &FollowUp) -> Option<CountGuard> {
+    match follow_up {
+        FollowUp::ReevaluateManagement => Some(CountGuard::MembersRemain),
+        FollowUp::OldOrganizationDeleted => Some(CountGuard::NoMemberLeft),
+        // Carried by the notifications to the inviter and the acceptor.
+        FollowUp::SendInvitation | FollowUp::AcceptInvitation { .. } => None,
+    }
+}
+
+/// The guard a commit of a transition leading to `list` holds.
+pub(super) fn guard(list: &[FollowUp]) -> Option<CountGuard> {
+    list.iter().find_map(guarded_by)
+}
+
+/// Whether `follow_up` has work after a commit that held `guard`.
+fn has_work(follow_up: &FollowUp, guard: Option<CountGuard>) -> bool {
+    guarded_by(follow_up).is_some_and(|own| Some(own) != guard)
+}
+
+/// The follow-ups left to do after a commit that held `guard`.
+pub(super) fn unguarded(list: Vec<FollowUp>, guard: Option<CountGuard>) -> Vec<FollowUp> {
+    list.into_iter()
+        .filter(|follow_up| guarded_by(follow_up).is_none() || has_work(follow_up, guard))
+        .collect()
+}
+
+/// Whether a commit holding `guard` leaves the recorder work after it: a follow-up the
+/// guard does not rule out, or the enrollment's completion to look at (a placed record).
+pub(super) fn due(list: &[FollowUp], guard: Option<CountGuard>, record: &OnboardingRecord) -> bool {
+    list.iter().any(|follow_up| has_work(follow_up, guard)) || record.placed.is_some()
 }
 
 impl FollowUps {
@@ -35,7 +83,7 @@ impl FollowUps {
         Self {
             record: Some(record),
             list,
-            confirm: None,
+            ..Self::default()
         }
     }
 }
@@ -116,8 +164,7 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
             management,
             EventKind::MembersRemaining { count },
         );
-        Box::pin(self.apply_once(&event)).await?;
-        Ok(())
+        self.apply_derived(&event).await
     }
 
     /// The old organization was deleted: every member still recorded in it has left. The
@@ -146,7 +193,7 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
             );
             // The index may lag behind: the transition re-reads each record and changes
             // only those still in the organization.
-            Box::pin(self.apply_once(&event)).await?;
+            self.apply_derived(&event).await?;
         }
         Ok(())
     }

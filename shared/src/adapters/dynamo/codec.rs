@@ -12,7 +12,9 @@ use super::keys::{
     SCHEMA_VERSION, TO_PLACE,
 };
 use crate::domain::{awaits_placement, OnboardingRecord};
-use crate::ports::{OutboxItem, OutboxScope, OutgoingNotification, StoreError};
+use crate::ports::{
+    OutboxClaim, OutboxItem, OutboxScope, OutgoingNotification, Settling, StoreError,
+};
 
 /// How long an event marker is kept: far longer than any redelivery or Lambda retry.
 pub const MARKER_RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -58,13 +60,20 @@ struct OutboxEntry<'a> {
     notifications: &'a [OutgoingNotification],
     created_at: DateTime<Utc>,
     /// [`super::keys::BY_PENDING_INDEX`]'s keys: a constant, and the commit time in epoch
-    /// seconds.
-    pending: &'static str,
-    pending_since: i64,
+    /// seconds; absent from an item left to expire ([`Settling::Expires`]) until it is
+    /// released, so the reconciler's sweep never publishes what its publisher published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_since: Option<i64>,
+    /// The table's TTL attribute, on an item left to expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     claimed_until: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     claimed_by: Option<&'a str>,
+    follow_ups: bool,
 }
 
 /// What an outbox item is read as (the other attributes are ignored).
@@ -73,10 +82,16 @@ struct StoredOutbox {
     scope: String,
     event_id: String,
     notifications: Vec<OutgoingNotification>,
+    claimed_until: Option<i64>,
+    claimed_by: Option<String>,
+    /// Items of a release that did not keep it: their follow-ups are redone.
+    #[serde(default = "unknown_follow_ups")]
+    follow_ups: bool,
 }
 
-/// A claim on an outbox item: until when, and who holds it.
-pub(super) type Claim<'a> = (DateTime<Utc>, &'a str);
+fn unknown_follow_ups() -> bool {
+    true
+}
 
 fn to_item<T: Serialize>(what: &str, value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value)
@@ -133,26 +148,28 @@ pub(super) fn marker_item(
 }
 
 pub(super) fn outbox_item(
-    scope: &OutboxScope,
-    event_id: &str,
-    notifications: &[OutgoingNotification],
+    outbox: &OutboxItem,
     now: DateTime<Utc>,
-    claim: Option<Claim>,
+    settling: Settling,
 ) -> Result<Item, StoreError> {
+    let pending = settling == Settling::Cleared;
+    let expires = settling == Settling::Expires;
     to_item(
         "the outbox",
         &OutboxEntry {
-            pk: outbox_pk(scope),
-            sk: event_id,
+            pk: outbox_pk(&outbox.scope),
+            sk: &outbox.event_id,
             schema_version: SCHEMA_VERSION,
-            scope: scope_text(scope),
-            event_id,
-            notifications,
+            scope: scope_text(&outbox.scope),
+            event_id: &outbox.event_id,
+            notifications: &outbox.notifications,
             created_at: now,
-            pending: PENDING_OUTBOX,
-            pending_since: now.timestamp(),
-            claimed_until: claim.map(|(until, _)| until.timestamp()),
-            claimed_by: claim.map(|(_, by)| by),
+            pending: pending.then_some(PENDING_OUTBOX),
+            pending_since: pending.then(|| now.timestamp()),
+            expires_at: expires.then(|| (now + MARKER_RETENTION).timestamp()),
+            claimed_until: outbox.claim.as_ref().map(|c| c.until.timestamp()),
+            claimed_by: outbox.claim.as_ref().map(|c| c.by.as_str()),
+            follow_ups: outbox.follow_ups,
         },
     )
 }
@@ -161,10 +178,20 @@ pub(super) fn outbox_from_item(item: Item) -> Result<OutboxItem, StoreError> {
     let malformed = |e: String| StoreError::Permanent(format!("malformed outbox item: {e}"));
     let stored: StoredOutbox =
         serde_dynamo::from_item(item).map_err(|e| malformed(e.to_string()))?;
+    let claim = match (stored.claimed_by, stored.claimed_until) {
+        (Some(by), Some(until)) => Some(OutboxClaim {
+            by,
+            until: DateTime::from_timestamp(until, 0)
+                .ok_or_else(|| malformed(format!("claimed_until {until}")))?,
+        }),
+        _ => None,
+    };
     Ok(OutboxItem {
         scope: parse_scope(&stored.scope).map_err(malformed)?,
         event_id: stored.event_id,
         notifications: stored.notifications,
+        claim,
+        follow_ups: stored.follow_ups,
     })
 }
 
@@ -247,28 +274,50 @@ mod tests {
             detail_type: "Onboarding Blocked".into(),
             detail: json!({"account_id": "111122223333", "blockers": [{"code": "x", "n": 3, "f": 1.5, "none": null, "empty": ""}], "flag": true}),
         }];
-        let item = outbox_item(&account_scope(), "ev-1", &notifications, Utc::now(), None).unwrap();
+        let outbox = OutboxItem {
+            scope: account_scope(),
+            event_id: "ev-1".into(),
+            notifications,
+            claim: Some(OutboxClaim {
+                by: "invocation-1".into(),
+                until: DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap(),
+            }),
+            follow_ups: true,
+        };
+        let item = outbox_item(&outbox, Utc::now(), Settling::Cleared).unwrap();
         assert_eq!(item["pk"], AttributeValue::S("OUTBOX#111122223333".into()));
         assert_eq!(item["sk"], AttributeValue::S("ev-1".into()));
         assert!(matches!(item["notifications"], AttributeValue::L(_)));
         assert_eq!(item["schema_version"], AttributeValue::N("4".into()));
         assert!(!item.contains_key("enrollment") && !item.contains_key("phase"));
-        let back = outbox_from_item(item).unwrap();
-        assert_eq!(
-            back,
-            OutboxItem {
-                scope: account_scope(),
-                event_id: "ev-1".into(),
-                notifications
-            }
-        );
+        assert!(item.contains_key("pending") && !item.contains_key("expires_at"));
+        assert_eq!(outbox_from_item(item).unwrap(), outbox);
+    }
+
+    #[test]
+    fn an_outbox_item_left_to_expire_is_out_of_the_pending_index_with_a_ttl() {
+        let now = Utc::now();
+        let outbox = OutboxItem::announcement(account_scope(), "ev-1", Vec::new());
+        let item = outbox_item(&outbox, now, Settling::Expires).unwrap();
+        assert!(!item.contains_key("pending") && !item.contains_key("pending_since"));
+        let expected = (now.timestamp() + 30 * 86_400).to_string();
+        assert_eq!(item["expires_at"], AttributeValue::N(expected));
+    }
+
+    #[test]
+    fn an_outbox_item_of_an_earlier_release_redoes_its_follow_ups() {
+        let outbox = OutboxItem::announcement(account_scope(), "ev-1", Vec::new());
+        let mut item = outbox_item(&outbox, Utc::now(), Settling::Cleared).unwrap();
+        item.remove("follow_ups");
+        assert!(outbox_from_item(item).unwrap().follow_ups);
     }
 
     #[test]
     fn an_enrollments_outbox_is_written_under_its_enrollment_key() {
         let scope = OutboxScope::Enrollment(EnrollmentName::parse("acme").unwrap());
         let now = Utc::now();
-        let item = outbox_item(&scope, "completed#acme", &[], now, None).unwrap();
+        let outbox = OutboxItem::announcement(scope.clone(), "completed#acme", Vec::new());
+        let item = outbox_item(&outbox, now, Settling::Cleared).unwrap();
         assert_eq!(
             item["pk"],
             AttributeValue::S("OUTBOX#ENROLLMENT#acme".into())

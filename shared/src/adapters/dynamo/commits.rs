@@ -12,6 +12,14 @@
 //!    invocation, which publishes it (see [`super::outbox`] for claims);
 //! 4. Update the enrollment's counters (`ADD`, only when a phase or the membership of the
 //!    old organization moves), so the counters are exact whatever runs concurrently.
+//!    With a [`CountGuard`] the update is conditioned on it (or, when no counter moves, a
+//!    `ConditionCheck` of the counters item is): the follow-up has nothing to do unless
+//!    the condition fails, which cancels the transaction as [`StoreError::FollowUpDue`].
+//!
+//! The outbox item is written when there is something to publish or a follow-up to do
+//! ([`Commit::writes_outbox`]), held for [`OUTBOX_LEASE`] and in the pending index when it
+//! is [`Settling::Cleared`], for [`RETRY_LEASE`], with a TTL and out of the index when it
+//! [`Settling::Expires`].
 //!
 //! [`RecordCreator::create_many`] writes up to [`ENROLL_BATCH`] records of one enrollment
 //! per `TransactWriteItems` (each Put conditioned on `attribute_not_exists(pk)`) with one
@@ -27,6 +35,7 @@
 //! finds the version it produced); else any reason that retrying cannot fix (e.g.
 //! `ValidationError`) => [`StoreError::Permanent`] naming the reasons; else record
 //! `ConditionalCheckFailed` or `TransactionConflict` => [`StoreError::Conflict`]; else
+//! counters `ConditionalCheckFailed` (the guard) => [`StoreError::FollowUpDue`]; else
 //! a throttling reason (`ThrottlingError`, `ProvisionedThroughputExceeded`, …) =>
 //! [`StoreError::Transient`]. A cancellation without one reason per item is `Transient`
 //! (retried, then dead-lettered, rather than dropped on a guess).
@@ -49,8 +58,8 @@ use super::{classify, counts, DynamoRecordStore};
 use crate::domain::blocker::is_transient_code;
 use crate::domain::{AccountId, CountChange, EnrollmentName, OnboardingRecord};
 use crate::ports::{
-    Commit, CreateOutcome, OutboxScope, RecordCreator, StoreError, TransitionCommitter,
-    OUTBOX_LEASE,
+    Commit, CreateOutcome, OutboxClaim, OutboxItem, OutboxScope, RecordCreator, Settling,
+    StoreError, TransitionCommitter, OUTBOX_LEASE, RETRY_LEASE,
 };
 
 /// How many records one enrollment write takes: the 100 items of a `TransactWriteItems`,
@@ -64,6 +73,8 @@ pub(super) enum TxItem {
     Marker,
     Outbox,
     Counts,
+    /// A `ConditionCheck` of the counters item (a guard where no counter moves).
+    Guard,
 }
 
 /// Classifies a cancelled transaction from its cancellation reasons (one per item, in
@@ -119,16 +130,25 @@ fn cancelled(
         code == "TransactionConflict"
             || (item == TxItem::Record && code == "ConditionalCheckFailed")
     };
-    let permanent = codes
-        .iter()
-        .any(|(item, code)| *code != "None" && !conflict(*item, code) && !is_transient_code(code));
+    // In a commit only a guard conditions the counters item.
+    let guard_failed = |item: TxItem, code: &str| {
+        matches!(item, TxItem::Counts | TxItem::Guard) && code == "ConditionalCheckFailed"
+    };
+    let permanent = codes.iter().any(|(item, code)| {
+        *code != "None"
+            && !conflict(*item, code)
+            && !guard_failed(*item, code)
+            && !is_transient_code(code)
+    });
     if permanent {
         return StoreError::Permanent(format!("transaction cancelled: [{described}]"));
     }
+    let account = account.unwrap_or("(none)").to_owned();
     if codes.iter().any(|(item, code)| conflict(*item, code)) {
-        return StoreError::Conflict {
-            account: account.unwrap_or("(none)").to_owned(),
-        };
+        return StoreError::Conflict { account };
+    }
+    if codes.iter().any(|(item, code)| guard_failed(*item, code)) {
+        return StoreError::FollowUpDue { account };
     }
     StoreError::Transient(format!("transaction cancelled: [{described}]"))
 }
@@ -238,7 +258,13 @@ impl DynamoRecordStore {
             }
             let change = CountChange::sum(pending.iter().map(|r| CountChange::enrolled(r)))
                 .expect("the batch is not empty");
-            items.push(counts::add(&self.table, &change, counting, Utc::now()));
+            items.push(counts::add(
+                &self.table,
+                &change,
+                counting,
+                None,
+                Utc::now(),
+            ));
             let result = self
                 .client
                 .transact_write_items()
@@ -349,19 +375,35 @@ impl TransitionCommitter for DynamoRecordStore {
             .build();
         let mut items = vec![record, self.put_marker(&commit.event_id, &scope, now)?];
         let mut kinds = vec![TxItem::Record, TxItem::Marker];
-        if !commit.outbox.is_empty() {
-            items.push(self.put_outbox(
-                &scope,
-                &commit.event_id,
-                &commit.outbox,
-                now,
-                Some((now + OUTBOX_LEASE, &commit.claimant)),
-            )?);
+        if commit.writes_outbox() {
+            let lease = match commit.settling {
+                Settling::Cleared => OUTBOX_LEASE,
+                Settling::Expires => RETRY_LEASE,
+            };
+            let outbox = OutboxItem {
+                scope: scope.clone(),
+                event_id: commit.event_id.clone(),
+                notifications: commit.outbox.clone(),
+                claim: Some(OutboxClaim {
+                    by: commit.claimant.clone(),
+                    until: now + lease,
+                }),
+                follow_ups: commit.follow_ups,
+            };
+            items.push(self.put_outbox(&outbox, now, commit.settling)?);
             kinds.push(TxItem::Outbox);
         }
-        if let Some(change) = &commit.counts {
-            items.push(counts::add(&self.table, change, Counting::Move, now));
-            kinds.push(TxItem::Counts);
+        let enrollment = &commit.record.enrollment;
+        match (&commit.counts, commit.guard) {
+            (Some(change), guard) => {
+                items.push(counts::add(&self.table, change, Counting::Move, guard, now));
+                kinds.push(TxItem::Counts);
+            }
+            (None, Some(guard)) => {
+                items.push(counts::check(&self.table, enrollment, guard));
+                kinds.push(TxItem::Guard);
+            }
+            (None, None) => {}
         }
         self.client
             .transact_write_items()

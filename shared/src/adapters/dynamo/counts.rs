@@ -13,13 +13,13 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::keys::{enrollment_pk, schema_value, COUNTS_SK, SCHEMA_ATTRIBUTE};
 use super::{classify, DynamoRecordStore};
 use crate::domain::{AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName, Phase};
-use crate::ports::{CountReader, StoreError};
+use crate::ports::{CountGuard, CountReader, StoreError};
 
 pub(super) fn counts_key(enrollment: &EnrollmentName) -> HashMap<String, AttributeValue> {
     HashMap::from([
@@ -62,11 +62,44 @@ pub(super) enum Counting {
     Move,
 }
 
-/// The transaction item adding `change` to its enrollment's counters.
+/// The condition `guard` sets on the counters item before the change, with its names and
+/// values. A missing item or counter is zero: no member remains, none is left.
+fn condition(guard: CountGuard) -> (&'static str, &'static str) {
+    match guard {
+        CountGuard::MembersRemain => ("#guard > :guard", "1"),
+        CountGuard::NoMemberLeft => ("attribute_not_exists(#guard) OR #guard <= :guard", "0"),
+    }
+}
+
+/// The transaction item checking `guard` on the enrollment's counters, where no counter
+/// moves.
+pub(super) fn check(
+    table: &str,
+    enrollment: &EnrollmentName,
+    guard: CountGuard,
+) -> TransactWriteItem {
+    let (expression, value) = condition(guard);
+    TransactWriteItem::builder()
+        .condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(counts_key(enrollment)))
+                .condition_expression(expression)
+                .expression_attribute_names("#guard", attribute(Counter::MembersInOldOrganization))
+                .expression_attribute_values(":guard", AttributeValue::N(value.to_owned()))
+                .build()
+                .expect("table, key and condition are set"),
+        )
+        .build()
+}
+
+/// The transaction item adding `change` to its enrollment's counters, conditioned on
+/// `guard` when there is one.
 pub(super) fn add(
     table: &str,
     change: &CountChange,
     counting: Counting,
+    guard: Option<CountGuard>,
     now: DateTime<Utc>,
 ) -> TransactWriteItem {
     let mut update = Update::builder()
@@ -85,6 +118,13 @@ pub(super) fn add(
             .expression_attribute_names("#enrolled", "enrolled_at")
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()));
         set.push("#enrolled = :now".to_owned());
+    }
+    if let Some(guard) = guard {
+        let (expression, value) = condition(guard);
+        update = update
+            .condition_expression(expression)
+            .expression_attribute_names("#guard", attribute(Counter::MembersInOldOrganization))
+            .expression_attribute_values(":guard", AttributeValue::N(value.to_owned()));
     }
     if counting == Counting::Create {
         update = update

@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | onboarding record | `ACCOUNT#<account_id>` | `RECORD` | every [`OnboardingRecord`](crate::domain::OnboardingRecord) field, mapped with `serde_dynamo` |
 //! | event marker | `EVENT#<event_id>` | `EVENT` | `scope`, `created_at`, `expires_at` (epoch seconds, now + 30 days) |
-//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `pending`, `pending_since`, `claimed_until` (epoch seconds, while an invocation publishes it), `claimed_by` (that invocation's token) |
+//! | outbox | `OUTBOX#<scope>` | `<event_id>` | `scope`, `event_id`, `notifications` (list), `created_at`, `follow_ups` (the commit's follow-ups are not known to be done; absent = an earlier release's item: redone), `pending`, `pending_since` (absent while an item left to expire is held), `expires_at` (the TTL of an item left to expire), `claimed_until` (epoch seconds, while an invocation holds it), `claimed_by` (that invocation's request id or token) |
 //! | sweep cursor | `SWEEP#<name>` | `CURSOR` | `after` (the account the last sweep stopped after) |
 //! | enrollment counters | `ENROLLMENT#<name>` | `COUNTS` | `accounts`, `phase_<Phase>`, `members_in_old_organization`, `placed` (numbers, changed only by `ADD`, or set whole by a rebuild), `revision` (`ADD 1` by every change), `enrolled_at` (epoch seconds of the last records enrolled), `enrollment`, `management_account` (see `counts`) |
 //! | stored-data upgrade | `UPGRADE` | `SCHEMA#<n>` | `resume_at` (the scan's next start key), `finished` (see `upgrade`) |
@@ -30,8 +30,9 @@
 //! - `by_phase`: HASH `phase`, RANGE `account_id`.
 //!
 //! A third, `by_pending` (HASH `pending` = `OUTBOX`, RANGE `pending_since`, epoch seconds),
-//! holds only the outbox items, so the reconciler finds those left pending by a dead
-//! invocation with one query (sized by the pending items, not the table). A fourth,
+//! holds only the outbox items that are pending (all but those the tracker left to expire
+//! while their invocation holds them), so the reconciler finds those left pending by a
+//! failed invocation with one query (sized by the pending items, not the table). A fourth,
 //! `by_placement` (HASH `to_place` = `PLACE`, RANGE `account_id`), holds only the joined
 //! records not yet placed (the adapter writes `to_place` on those alone), so the placer's
 //! sweep reads what it has to do, not every joined account.

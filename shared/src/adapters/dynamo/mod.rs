@@ -11,8 +11,9 @@
 //! - `upgrade`, `rebuild`: bringing items earlier releases wrote up to date (every item
 //!   carries `schema_version`, see `keys`), and rebuilding counters they never kept.
 //!
-//! What an event reads is key reads only (`load`, `load_counts`, `outbox_item`:
-//! consistent `GetItem`s). SDK errors other than a transaction's cancellation or a failed
+//! What an event reads is key reads only: its record and its own outbox item in one
+//! consistent `BatchGetItem` (`record_and_outbox`), and, only where a follow-up is due,
+//! `load_counts` and `load` (consistent `GetItem`s). SDK errors other than a transaction's cancellation or a failed
 //! condition are classified by error code, on the one list of transient codes
 //! ([`crate::domain::blocker::is_transient_code`]: throttling, `InternalServerError`,
 //! `TransactionInProgressException`, …), 429 and 5xx, timeouts and dispatch failures are
@@ -20,6 +21,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
@@ -80,6 +82,42 @@ impl DynamoRecordStore {
             .await
             .map_err(|e| classify("GetItem", &e))?;
         Ok(output.item)
+    }
+
+    /// The items of `keys` (at most 100), read consistently in one `BatchGetItem`; keys
+    /// DynamoDB leaves unprocessed (throttling) are asked again after a backoff.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let capacity = keys.len();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Permanent(format!("BatchGetItem: {e}")))?,
+        );
+        let mut items = Vec::with_capacity(capacity);
+        let mut attempt = 0;
+        while let Some(keys) = request.take() {
+            if attempt > 0 {
+                crate::retry::backoff(attempt - 1).await;
+            }
+            attempt += 1;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| classify("BatchGetItem", &e))?;
+            if let Some(mut found) = output.responses {
+                items.extend(found.remove(&self.table).unwrap_or_default());
+            }
+            request = output
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&self.table))
+                .filter(|left| !left.keys().is_empty());
+        }
+        Ok(items)
     }
 
     /// Writes `item` whole and unconditionally, stamped with today's schema version: the

@@ -4,33 +4,36 @@
 //! (conditioned on `attribute_not_exists(pk)`) and the outbox item; a failed marker
 //! condition means `Ok(false)`. [`OutboxStore::claim_outbox`] is a conditional
 //! `UpdateItem` (`attribute_exists(pk) AND (attribute_not_exists(claimed_until) OR
-//! claimed_until < :now)`), so of concurrent copies of an event only the claimant
-//! publishes, and [`OutboxStore::release_outbox`] removes the claim after a failure,
-//! conditioned on `claimed_by` being the releaser's own token. `pending_outbox` is a
-//! consistent `Query` on the scope's key, `outbox_item` a consistent `GetItem`,
-//! `stale_outbox` a query of the `by_pending` index.
+//! claimed_until < :now OR claimed_by = :me)`), so of concurrent copies of an event only
+//! the claimant publishes, and [`OutboxStore::release_outbox`] removes the claim after a
+//! failure, conditioned on `claimed_by` being the releaser's own token, and puts the item
+//! in the `by_pending` index. `record_and_outbox` is one consistent `BatchGetItem` of an
+//! event's record and outbox item, `pending_outbox` a consistent `Query` on the scope's
+//! key, `outbox_item` a consistent `GetItem`, `stale_outbox` a query of the `by_pending`
+//! index.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::codec::{key, outbox_from_item, outbox_item, Claim, Item};
+use super::codec::{key, outbox_from_item, outbox_item, record_from_item, Item};
 use super::commits::{transact_error, TxItem};
-use super::keys::{outbox_pk, BY_PENDING_INDEX, PENDING_OUTBOX};
+use super::keys::{outbox_pk, record_pk, BY_PENDING_INDEX, PENDING_OUTBOX, RECORD_SK};
 use super::{classify, is_condition_failure, DynamoRecordStore};
-use crate::ports::{OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, StoreError};
+use crate::domain::{AccountId, OnboardingRecord};
+use crate::ports::{
+    OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, Settling, StoreError,
+};
 
 impl DynamoRecordStore {
     /// The outbox item, as a transaction's Put (unconditioned).
     pub(super) fn put_outbox(
         &self,
-        scope: &OutboxScope,
-        event_id: &str,
-        notifications: &[OutgoingNotification],
+        outbox: &OutboxItem,
         now: DateTime<Utc>,
-        claim: Option<Claim>,
+        settling: Settling,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = outbox_item(scope, event_id, notifications, now, claim)?;
+        let item = outbox_item(outbox, now, settling)?;
         Ok(TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -56,7 +59,8 @@ impl OutboxStore for DynamoRecordStore {
         let mut items = vec![self.put_marker(event_id, scope, now)?];
         let mut kinds = vec![TxItem::Marker];
         if !outbox.is_empty() {
-            items.push(self.put_outbox(scope, event_id, outbox, now, None)?);
+            let item = OutboxItem::announcement(scope.clone(), event_id, outbox.to_vec());
+            items.push(self.put_outbox(&item, now, Settling::Cleared)?);
             kinds.push(TxItem::Outbox);
         }
         match self
@@ -77,6 +81,27 @@ impl OutboxStore for DynamoRecordStore {
                 other => Err(other),
             },
         }
+    }
+
+    #[tracing::instrument(skip(self), fields(account_id = %account, event_id = %event_id))]
+    async fn record_and_outbox(
+        &self,
+        account: &AccountId,
+        event_id: &str,
+    ) -> Result<(Option<OnboardingRecord>, Option<OutboxItem>), StoreError> {
+        let record_key = key(record_pk(account), RECORD_SK)?;
+        let scope = OutboxScope::Account(account.clone());
+        let outbox_key = key(outbox_pk(&scope), event_id)?;
+        let (mut record, mut outbox) = (None, None);
+        for item in self.batch_get(vec![record_key, outbox_key]).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(sk)) if sk == RECORD_SK => {
+                    record = Some(record_from_item(item)?);
+                }
+                _ => outbox = Some(outbox_from_item(item)?),
+            }
+        }
+        Ok((record, outbox))
     }
 
     #[tracing::instrument(skip(self), fields(scope = %scope))]
@@ -171,8 +196,10 @@ impl OutboxStore for DynamoRecordStore {
             .update_expression("SET #c = :until, #b = :by")
             .expression_attribute_names("#b", "claimed_by")
             .expression_attribute_values(":by", AttributeValue::S(claimant.to_owned()))
+            // The holder itself takes it back: Lambda's retry of the invocation that
+            // committed it carries the same request id.
             .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now)",
+                "attribute_exists(pk) AND (attribute_not_exists(#c) OR #c < :now OR #b = :by)",
             )
             .expression_attribute_names("#c", "claimed_until")
             .expression_attribute_values(":until", AttributeValue::N(until.timestamp().to_string()))
@@ -187,13 +214,35 @@ impl OutboxStore for DynamoRecordStore {
     }
 
     #[tracing::instrument(skip(self, item), fields(scope = %item.scope, event_id = %item.event_id))]
-    async fn release_outbox(&self, item: &OutboxItem, claimant: &str) -> Result<(), StoreError> {
-        let result = self
+    async fn release_outbox(
+        &self,
+        item: &OutboxItem,
+        claimant: &str,
+        published: bool,
+    ) -> Result<(), StoreError> {
+        // Pending from now on, for the reconciler's sweep too (an item left to expire was
+        // out of its index).
+        let mut set = "#p = :p, #since = if_not_exists(#since, :now)".to_owned();
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(outbox_pk(&item.scope), &item.event_id)?))
-            .update_expression("REMOVE #c, #b")
+            .expression_attribute_names("#p", "pending")
+            .expression_attribute_names("#since", "pending_since")
+            .expression_attribute_values(":p", AttributeValue::S(PENDING_OUTBOX.to_owned()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(Utc::now().timestamp().to_string()),
+            );
+        if published {
+            set.push_str(", #n = :none");
+            update = update
+                .expression_attribute_names("#n", "notifications")
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()));
+        }
+        let result = update
+            .update_expression(format!("SET {set} REMOVE #c, #b"))
             // Only the releaser's own claim: one taken by another invocation meanwhile stays.
             .condition_expression("attribute_exists(pk) AND #b = :by")
             .expression_attribute_names("#c", "claimed_until")

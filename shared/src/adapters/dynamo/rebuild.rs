@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::codec::{key, record_from_item, to_value, Item};
@@ -140,31 +140,7 @@ impl DynamoRecordStore {
             .iter()
             .map(|account| key(record_pk(account), RECORD_SK))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Permanent(format!("BatchGetItem: {e}")))?,
-        );
-        let mut items = Vec::with_capacity(accounts.len());
-        while let Some(keys) = request.take() {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(|e| classify("BatchGetItem", &e))?;
-            if let Some(mut found) = output.responses {
-                items.extend(found.remove(&self.table).unwrap_or_default());
-            }
-            request = output
-                .unprocessed_keys
-                .and_then(|mut left| left.remove(&self.table))
-                .filter(|left| !left.keys().is_empty());
-        }
-        Ok(items)
+        self.batch_get(keys).await
     }
 
     /// The `PutItem` of `counts` as a baseline, conditioned on the item being as `observed`.
