@@ -478,14 +478,8 @@ impl<S: RecorderStore, N: Notifier> ObservationRecorder<S, N> {
     /// once published and followed up: deleted when the recorder clears what it publishes
     /// or when follow-ups were due (then they are done), else left to expire.
     fn written(&self, commit: &Commit) -> Option<Settle> {
-        commit.writes_outbox().then(|| Settle {
-            item: OutboxItem {
-                scope: OutboxScope::Account(commit.record.account_id.clone()),
-                event_id: commit.event_id.clone(),
-                notifications: commit.outbox.clone(),
-                claim: None,
-                follow_ups: commit.follow_ups,
-            },
+        commit.outbox_item(Utc::now()).map(|item| Settle {
+            item,
             claimant: commit.claimant.clone(),
             clear: commit.settling == Settling::Cleared || commit.follow_ups,
         })

@@ -22,10 +22,12 @@ use chrono::Utc;
 use serde_json::json;
 
 use onboarding::adapters::dynamo::{create_table, DynamoRecordStore};
-use onboarding::domain::{AccountId, EnrollmentName, OnboardingRecord, Phase, Role, TransferMode};
+use onboarding::domain::{
+    AccountId, CountChange, Counter, EnrollmentName, OnboardingRecord, Phase, Role, TransferMode,
+};
 use onboarding::ports::{
-    Commit, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification,
-    RecordCreator, RecordReader, Settling, StoreError, TransitionCommitter,
+    Commit, CountGuard, CountReader, CreateOutcome, OutboxItem, OutboxScope, OutboxStore,
+    OutgoingNotification, RecordCreator, RecordReader, Settling, StoreError, TransitionCommitter,
 };
 
 const TABLE: &str = "onboarding";
@@ -397,6 +399,63 @@ async fn transaction_conflict_is_a_conflict() {
         StoreError::Conflict {
             account: ACCOUNT.into()
         }
+    );
+}
+
+/// A guarded commit: the counters update carries the guard's condition, or a
+/// `ConditionCheck` of the counters item does where no counter moves.
+fn guarded(counts: bool) -> Commit {
+    let mut commit = commit(1);
+    commit.guard = Some(CountGuard::MembersRemain);
+    if counts {
+        commit.counts = Some(CountChange {
+            enrollment: commit.record.enrollment.clone(),
+            deltas: vec![(Counter::MembersInOldOrganization, -1)],
+            management_account: None,
+        });
+    }
+    commit
+}
+
+#[tokio::test]
+async fn a_failed_guard_on_the_counters_is_a_follow_up_due_and_loses_to_a_conflict() {
+    for counts in [true, false] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen_by_rule = seen.clone();
+        let rule = mock!(Client::transact_write_items)
+            .match_requests(move |input| {
+                seen_by_rule.lock().unwrap().push(input.clone());
+                true
+            })
+            .then_http_response(|| cancelled(&["None", "None", "None", "ConditionalCheckFailed"]));
+        let err = store(&[&rule]).commit(&guarded(counts)).await.unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::FollowUpDue {
+                account: ACCOUNT.into()
+            }
+        );
+        let input = seen.lock().unwrap()[0].clone();
+        let last = input.transact_items().last().unwrap();
+        let condition = match (last.update(), last.condition_check()) {
+            (Some(update), None) if counts => update.condition_expression(),
+            (None, Some(check)) if !counts => Some(check.condition_expression()),
+            other => panic!("counts {counts}: {other:?}"),
+        };
+        assert_eq!(condition, Some("#guard > :guard"));
+    }
+    let rule = transact_answering(|| {
+        cancelled(&[
+            "ConditionalCheckFailed",
+            "None",
+            "None",
+            "ConditionalCheckFailed",
+        ])
+    });
+    let err = store(&[&rule]).commit(&guarded(true)).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { .. }),
+        "reload first: {err:?}"
     );
 }
 

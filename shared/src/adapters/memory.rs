@@ -23,7 +23,7 @@ use crate::ports::{
     AccountRange, Commit, CountGuard, CountReader, CreateOutcome, Notifier, NotifyError,
     OutboxClaim, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, RecordCreator,
     RecordPage, RecordReader, Settling, StoreError, StoredDataUpgrade, SweepCursors, SweepSource,
-    TransitionCommitter, Unreadable, UpgradeReport, OUTBOX_LEASE, RETRY_LEASE,
+    TransitionCommitter, Unreadable, UpgradeReport,
 };
 
 /// Whether `guard` holds on an enrollment's counters before the change (as the DynamoDB
@@ -346,22 +346,8 @@ impl TransitionCommitter for InMemoryRecordStore {
         if let Some(change) = &commit.counts {
             state.count(change, false);
         }
-        if commit.writes_outbox() {
-            let now = Utc::now();
-            let lease = match commit.settling {
-                Settling::Cleared => OUTBOX_LEASE,
-                Settling::Expires => RETRY_LEASE,
-            };
-            let item = OutboxItem {
-                scope: OutboxScope::Account(account.clone()),
-                event_id: commit.event_id.clone(),
-                notifications: commit.outbox.clone(),
-                claim: Some(OutboxClaim {
-                    by: commit.claimant.clone(),
-                    until: now + lease,
-                }),
-                follow_ups: commit.follow_ups,
-            };
+        let now = Utc::now();
+        if let Some(item) = commit.outbox_item(now) {
             let key = key_of(&item);
             if commit.settling == Settling::Cleared {
                 state.committed.insert(key.clone(), now);

@@ -73,6 +73,16 @@ pub enum Settling {
     Expires,
 }
 
+impl Settling {
+    /// How long the committing invocation holds the item it writes.
+    pub fn lease(self) -> chrono::Duration {
+        match self {
+            Self::Cleared => OUTBOX_LEASE,
+            Self::Expires => RETRY_LEASE,
+        }
+    }
+}
+
 /// One atomic write: the record (version-conditioned), the marker of the event that
 /// produced it (so a redelivery is a no-op even when two copies run at once), the
 /// notifications to publish once it is committed (the outbox, under the record's
@@ -100,6 +110,21 @@ impl Commit {
     /// Whether the commit writes an outbox item.
     pub fn writes_outbox(&self) -> bool {
         !self.outbox.is_empty() || self.follow_ups
+    }
+
+    /// The outbox item the commit writes, if any: under the record's account, held by the
+    /// claimant from `now` for its settling's lease.
+    pub fn outbox_item(&self, now: DateTime<Utc>) -> Option<OutboxItem> {
+        self.writes_outbox().then(|| OutboxItem {
+            scope: OutboxScope::Account(self.record.account_id.clone()),
+            event_id: self.event_id.clone(),
+            notifications: self.outbox.clone(),
+            claim: Some(OutboxClaim {
+                by: self.claimant.clone(),
+                until: now + self.settling.lease(),
+            }),
+            follow_ups: self.follow_ups,
+        })
     }
 }
 

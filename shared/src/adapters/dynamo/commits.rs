@@ -7,19 +7,20 @@
 //! 2. Put the event marker, conditioned on `attribute_not_exists(pk)` (deduplication by
 //!    CloudTrail `eventID`, so two concurrent copies of one event cannot both commit);
 //! 3. Put the outbox item under the account's scope (only when there is something to
-//!    publish), so a notification is never lost when publishing fails after the write.
-//!    It is written claimed (`claimed_until` = now + [`OUTBOX_LEASE`]) by the committing
+//!    publish or a follow-up to do), so a notification is never lost when publishing fails
+//!    after the write.
+//!    It is written claimed (`claimed_until` = now + its lease) by the committing
 //!    invocation, which publishes it (see [`super::outbox`] for claims);
 //! 4. Update the enrollment's counters (`ADD`, only when a phase or the membership of the
 //!    old organization moves), so the counters are exact whatever runs concurrently.
-//!    With a [`CountGuard`] the update is conditioned on it (or, when no counter moves, a
+//!    With a [`crate::ports::CountGuard`] the update is conditioned on it (or, when no counter moves, a
 //!    `ConditionCheck` of the counters item is): the follow-up has nothing to do unless
 //!    the condition fails, which cancels the transaction as [`StoreError::FollowUpDue`].
 //!
 //! The outbox item is written when there is something to publish or a follow-up to do
-//! ([`Commit::writes_outbox`]), held for [`OUTBOX_LEASE`] and in the pending index when it
-//! is [`Settling::Cleared`], for [`RETRY_LEASE`], with a TTL and out of the index when it
-//! [`Settling::Expires`].
+//! ([`Commit::writes_outbox`]), held for [`crate::ports::OUTBOX_LEASE`] and in the pending
+//! index when it is [`crate::ports::Settling::Cleared`], for [`crate::ports::RETRY_LEASE`],
+//! with a TTL and out of the index when it [`crate::ports::Settling::Expires`].
 //!
 //! [`RecordCreator::create_many`] writes up to [`ENROLL_BATCH`] records of one enrollment
 //! per `TransactWriteItems` (each Put conditioned on `attribute_not_exists(pk)`) with one
@@ -58,8 +59,7 @@ use super::{classify, counts, DynamoRecordStore};
 use crate::domain::blocker::is_transient_code;
 use crate::domain::{AccountId, CountChange, EnrollmentName, OnboardingRecord};
 use crate::ports::{
-    Commit, CreateOutcome, OutboxClaim, OutboxItem, OutboxScope, RecordCreator, Settling,
-    StoreError, TransitionCommitter, OUTBOX_LEASE, RETRY_LEASE,
+    Commit, CreateOutcome, OutboxScope, RecordCreator, StoreError, TransitionCommitter,
 };
 
 /// How many records one enrollment write takes: the 100 items of a `TransactWriteItems`,
@@ -375,21 +375,7 @@ impl TransitionCommitter for DynamoRecordStore {
             .build();
         let mut items = vec![record, self.put_marker(&commit.event_id, &scope, now)?];
         let mut kinds = vec![TxItem::Record, TxItem::Marker];
-        if commit.writes_outbox() {
-            let lease = match commit.settling {
-                Settling::Cleared => OUTBOX_LEASE,
-                Settling::Expires => RETRY_LEASE,
-            };
-            let outbox = OutboxItem {
-                scope: scope.clone(),
-                event_id: commit.event_id.clone(),
-                notifications: commit.outbox.clone(),
-                claim: Some(OutboxClaim {
-                    by: commit.claimant.clone(),
-                    until: now + lease,
-                }),
-                follow_ups: commit.follow_ups,
-            };
+        if let Some(outbox) = commit.outbox_item(now) {
             items.push(self.put_outbox(&outbox, now, commit.settling)?);
             kinds.push(TxItem::Outbox);
         }
