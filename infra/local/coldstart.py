@@ -9,7 +9,9 @@ emulator (fakecloud) for DynamoDB and EventBridge.
 
 The events are successful member `LeaveOrganization` events of a 65-account enrollment
 (a management account and 64 members, each member leaving once), the tracker's costliest
-ordinary event: the member's record moves, and its management account is re-evaluated.
+ordinary event: the member's record and the enrollment's counters move (the management
+account is re-evaluated only after the last member, which the counting pass's last event
+is).
 The floor gets the same events and ignores what they say.
 
 Per function, in one run, interleaved so the machine's other load falls on both alike:

@@ -154,8 +154,8 @@ pub struct OutboxItem {
     pub notifications: Vec<OutgoingNotification>,
     /// Who may publish it now, if anyone holds the right.
     pub claim: Option<OutboxClaim>,
-    /// The commit left follow-ups that are not known to be done (an item written before
-    /// this was kept says `true`: redo them, they are idempotent).
+    /// The commit left follow-ups that are not known to be done. An earlier release's item,
+    /// which did not say, reads as `true`: they are redone, being idempotent.
     pub follow_ups: bool,
 }
 
