@@ -16,28 +16,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    awaits_placement, AccountId, CountChange, EnrollmentCounts, EnrollmentName, OnboardingRecord,
-    Phase,
+    awaits_placement, AccountId, CountChange, Counter, EnrollmentCounts, EnrollmentName,
+    OnboardingRecord, Phase,
 };
 use crate::ports::{
-    AccountRange, Commit, CountGuard, CountReader, CreateOutcome, Notifier, NotifyError,
-    OutboxClaim, OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, RecordCreator,
-    RecordPage, RecordReader, Settling, StoreError, StoredDataUpgrade, SweepCursors, SweepSource,
+    AccountRange, Commit, CountReader, CreateOutcome, Notifier, NotifyError, OutboxClaim,
+    OutboxItem, OutboxScope, OutboxStore, OutgoingNotification, RecordCreator, RecordPage,
+    RecordReader, Settling, StoreError, StoredDataUpgrade, SweepCursors, SweepSource,
     TransitionCommitter, Unreadable, UpgradeReport,
 };
-
-/// Whether `guard` holds on an enrollment's counters before the change (as the DynamoDB
-/// store's condition on the counters item checks it).
-fn holds(guard: CountGuard, counts: Option<&EnrollmentCounts>) -> bool {
-    let members = counts.and_then(|c| {
-        c.values
-            .get(&crate::domain::Counter::MembersInOldOrganization)
-    });
-    match guard {
-        CountGuard::MembersRemain => members.is_some_and(|n| *n > 1),
-        CountGuard::NoMemberLeft => members.is_none_or(|n| *n <= 0),
-    }
-}
 
 /// An outbox item's identity: its scope and the event that committed it.
 type OutboxKey = (OutboxScope, String);
@@ -334,8 +321,11 @@ impl TransitionCommitter for InMemoryRecordStore {
             });
         }
         if let Some(guard) = commit.guard {
-            let counts = state.counts.get(&commit.record.enrollment);
-            if !holds(guard, counts) {
+            let members = state
+                .counts
+                .get(&commit.record.enrollment)
+                .and_then(|c| c.values.get(&Counter::MembersInOldOrganization).copied());
+            if !guard.holds(members) {
                 return Err(StoreError::FollowUpDue {
                     account: account.to_string(),
                 });

@@ -60,6 +60,18 @@ pub enum CountGuard {
     NoMemberLeft,
 }
 
+impl CountGuard {
+    /// Whether the guard holds on the counter of members still in the old organization
+    /// before the change (`None`: no such counter, read as zero). The DynamoDB store
+    /// checks the same as a condition on the counters item.
+    pub fn holds(self, members_in_old_organization: Option<i64>) -> bool {
+        match self {
+            Self::MembersRemain => members_in_old_organization.is_some_and(|n| n > 1),
+            Self::NoMemberLeft => members_in_old_organization.is_none_or(|n| n <= 0),
+        }
+    }
+}
+
 /// What becomes of a published outbox item.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Settling {
